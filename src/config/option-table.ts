@@ -1,0 +1,125 @@
+// The one option table. Every limit has a default, a unit and a reason.
+// Docs (README config reference, docs/limits.md) and `edgemq config --explain`
+// are generated from it, so they cannot drift from what the code does.
+import type { OptionSpec } from './option-spec.ts'
+import { LISTENER_FIELDS } from '../listeners/listener-options.ts'
+import { EXTRA_OPTION_TABLES } from './extra-options.ts'
+
+/** Options of the broker core: board, listeners, persistence, limits, runtime, logging, $SYS. */
+export const CORE_OPTIONS: readonly OptionSpec[] = [
+  {
+    key: 'board', type: 'string', default: 'auto', reload: 'restart',
+    doc: 'Board profile name, or "auto" to detect it from /proc/device-tree/model',
+    reason: 'limits follow the hardware; "generic" when nothing matches'
+  },
+  {
+    key: 'listeners', type: 'list', fields: LISTENER_FIELDS, reload: 'listener',
+    default: [{ name: 'local', type: 'tcp', host: '127.0.0.1', port: 1883 }],
+    doc: 'Network listeners (tcp, tls, ws, wss), each with its own bind address',
+    reason: 'secure by default: loopback only until the config opens a port'
+  },
+  // persistence
+  {
+    key: 'persistence.path', type: 'path', default: './data', reload: 'restart',
+    doc: 'Folder of the LevelDB store (sessions, retained messages, queues, bans, bridge queues)',
+    reason: 'relative to the working directory; packages set /var/lib/edgemq'
+  },
+  {
+    key: 'persistence.sync', type: 'enum', values: ['always', 'batch', 'never'], default: 'batch', reload: 'restart', board: true,
+    doc: 'When writes are fsynced: always (before every acknowledgement), batch (every syncInterval), never (left to the OS)',
+    reason: 'every mode survives a process kill; batch bounds power-cut loss to one interval at a fraction of the SD-card writes of always'
+  },
+  {
+    key: 'persistence.syncInterval', type: 'duration', unit: 'ms', default: '1s', min: 10, max: 60_000, reload: 'restart', board: true,
+    doc: 'fsync interval in batch mode',
+    reason: 'the most acknowledged data a power cut can take in batch mode; 1 s matches HiveMQ\'s sync period'
+  },
+  {
+    key: 'persistence.cacheSize', type: 'size', unit: 'bytes', default: '8MB', min: 0, reload: 'restart', board: true,
+    doc: 'LevelDB block cache', reason: 'LevelDB\'s default; small boards use less'
+  },
+  {
+    key: 'persistence.writeBufferSize', type: 'size', unit: 'bytes', default: '4MB', min: 64 * 1024, reload: 'restart', board: true,
+    doc: 'LevelDB write buffer (memtable) size', reason: 'LevelDB\'s default; small boards use less'
+  },
+  // limits
+  {
+    key: 'limits.maxPacketSize', type: 'size', unit: 'bytes', default: '256KB', min: 64, max: 268_435_455, reload: 'live', board: true,
+    doc: 'Largest MQTT packet accepted, checked on the fixed header before the payload is buffered',
+    reason: 'aedes/mqtt-packet would buffer up to 256 MB; sensor readings are small (EMQX 1 MB, Mosquitto 2.1 2 MB)'
+  },
+  {
+    key: 'limits.maxConnections', type: 'int', unit: 'connections', default: 10_000, min: 1, reload: 'live', board: true,
+    doc: 'Most client connections at once, all listeners together',
+    reason: 'bounded memory; boards set it from measured KiB per connection'
+  },
+  {
+    key: 'limits.connectTimeout', type: 'duration', unit: 'ms', default: '10s', min: 100, max: 300_000, reload: 'live', board: true,
+    doc: 'Time a socket has to send CONNECT before it is closed',
+    reason: 'slowloris (failure-modes row 1): HiveMQ uses 10 s, EMQX 15 s, aedes 30 s'
+  },
+  {
+    key: 'limits.keepaliveMax', type: 'int', unit: 's', default: 600, min: 0, max: 65_535, reload: 'live', board: true,
+    doc: 'Largest keepalive accepted; v5 clients are told a smaller Server Keep Alive (0 = no cap)',
+    reason: 'CVE-2020-13849 (SlowITe): a huge keepalive holds a dead connection for hours'
+  },
+  {
+    key: 'limits.maxInflight', type: 'int', unit: 'messages', default: 20, min: 1, max: 65_535, reload: 'restart', board: true,
+    doc: 'Receive Maximum advertised to v5 clients (QoS 1/2 the broker accepts unacknowledged)',
+    reason: 'Mosquitto\'s max_inflight_messages default'
+  },
+  {
+    key: 'limits.maxTopicLevels', type: 'int', unit: 'levels', default: 100, min: 1, max: 100, reload: 'restart',
+    doc: 'Most levels in a topic or filter',
+    reason: 'qlobber throws past 100 levels (GHSA-xxqp-5qx8-gj5q); EMQX uses 128, Mosquitto 200'
+  },
+  {
+    key: 'limits.maxTopicLength', type: 'int', unit: 'bytes', default: 1024, min: 16, max: 65_535, reload: 'live', board: true,
+    doc: 'Longest topic or filter', reason: 'bounds per-subscription memory; real sensor topics are < 100 bytes'
+  },
+  {
+    key: 'limits.topicAliasMaximum', type: 'int', unit: 'aliases', default: 32, min: 0, max: 65_535, reload: 'restart', board: true,
+    doc: 'Topic aliases a v5 client may set on its way in', reason: 'each alias costs a map entry per connection'
+  },
+  {
+    key: 'limits.sessionExpiryMax', type: 'duration', unit: 'ms', default: '7d', min: 0, reload: 'restart', board: true,
+    doc: 'Longest session expiry a v5 client may ask for (0 = no cap)',
+    reason: 'a client cycling ids with "never expire" would pin state forever'
+  },
+  {
+    key: 'limits.drainTimeout', type: 'duration', unit: 'ms', default: '30s', min: 0, reload: 'restart', board: true,
+    doc: 'How long a slow consumer may block its socket before it is disconnected',
+    reason: 'one frozen socket stalls delivery to all (aedes #1060, failure-modes row 16)'
+  },
+  {
+    key: 'limits.maxClientIdLength', type: 'int', unit: 'bytes', default: 128, min: 23, max: 65_535, reload: 'restart',
+    doc: 'Longest client id accepted', reason: 'spec minimum is 23 [MQTT-3.1.3-5]; real ids are rarely longer than a UUID'
+  },
+  // runtime (Node.js heap flags, applied when the broker starts)
+  {
+    key: 'runtime.maxOldSpace', type: 'int', unit: 'MiB', default: 256, min: 16, reload: 'restart', board: true,
+    doc: 'Node --max-old-space-size for the broker process',
+    reason: 'V8 never sizes its heap below ~260 MB from a cgroup limit; boards must cap it'
+  },
+  {
+    key: 'runtime.maxSemiSpace', type: 'int', unit: 'MiB', default: 8, min: 1, max: 64, reload: 'restart', board: true,
+    doc: 'Node --max-semi-space-size for the broker process', reason: 'the young generation dominates idle RSS on small boards'
+  },
+  // logging and $SYS
+  {
+    key: 'logging.level', type: 'enum', values: ['debug', 'info', 'warn', 'error'], default: 'info', reload: 'live',
+    doc: 'Lowest level logged', reason: 'info logs connects, auth failures and bans, which Fail2Ban and operators read'
+  },
+  {
+    key: 'sys.interval', type: 'duration', unit: 'ms', default: '10s', min: 0, reload: 'restart', board: true,
+    doc: '$SYS statistics period (0 = off)', reason: 'Mosquitto\'s sys_interval default'
+  }
+]
+
+/** Every option: the core ones and those of later parts (auth, acl, throttle, bridges). */
+export const OPTION_TABLE: readonly OptionSpec[] = [...CORE_OPTIONS, ...EXTRA_OPTION_TABLES.flat()]
+
+/** The option row for a dotted key, if there is one. */
+export function findOption (key: string): OptionSpec | undefined {
+  return OPTION_TABLE.find((o) => o.key === key)
+}
