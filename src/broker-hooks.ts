@@ -1,0 +1,90 @@
+// The seam between aedes and edgemq's parts. src/broker.ts (the composition
+// root, the only file that touches aedes) translates aedes events and hooks
+// into calls on these lists of plain async functions; auth, acl, limits,
+// throttle and bridge register here and never see an aedes type.
+
+/** Identity and metadata of a connected (or connecting) client. */
+export interface ClientInfo {
+  /** MQTT client id (assigned by the broker when the client sent none). */
+  id: string
+  /** Source address (the real client behind a PROXY-protocol proxy). */
+  ip: string
+  port: number
+  /** Name of the listener it came in on. */
+  listener: string
+  /** 3 = MQTT 3.1, 4 = 3.1.1, 5 = 5.0. */
+  protocolVersion: number
+  /** Authenticated user name (after authentication), if any. */
+  username?: string
+  /** Groups of the user (from the ACL), set by the auth part. */
+  groups: readonly string[]
+  /** The verified TLS client certificate, when there is one. */
+  certificate?: { subjectCN?: string, subjectAltNames: readonly string[], fingerprint256: string }
+  /** Per-client settings the auth layer may set (limits overrides by identity or group). */
+  overrides: Record<string, unknown>
+}
+
+/** A socket that has just been accepted, before any byte of MQTT is read. */
+export interface AcceptInfo {
+  ip: string
+  port: number
+  listener: string
+}
+
+/** A CONNECT, after the packet is parsed and before CONNACK. */
+export interface ConnectRequest {
+  client: ClientInfo
+  username?: string
+  password?: Buffer
+  cleanStart: boolean
+  keepalive: number
+  will?: { topic: string, payload: Buffer, qos: number, retain: boolean }
+}
+
+/** A message a client publishes (or a will about to be published). */
+export interface PublishInfo {
+  topic: string
+  qos: number
+  retain: boolean
+  payload: Buffer
+  /** true for a will, published on the client's behalf. */
+  isWill: boolean
+}
+
+/** Allow, or refuse with an MQTT 5 reason code (mapped to 3.1.1 codes by the broker). */
+export type Decision = { ok: true } | { ok: false, reasonCode: number, reason: string }
+
+/** The allow decision, shared (no allocation per packet). */
+export const ALLOW: Decision = Object.freeze({ ok: true })
+
+/** Refuses with a reason code and a reason for the log. */
+export function deny (reasonCode: number, reason: string): Decision {
+  return { ok: false, reasonCode, reason }
+}
+
+/** Lists of hooks, run in registration order; the first refusal wins. */
+export interface BrokerHooks {
+  /** On accept, before any MQTT byte is parsed: IP rules, bans, connection caps and rates. */
+  accept: Array<(info: AcceptInfo) => Decision>
+  /** On CONNECT: authentication. May set client.username/groups/overrides. */
+  connect: Array<(req: ConnectRequest) => Promise<Decision> | Decision>
+  /** On PUBLISH (and wills, and retained): authorization, limits. */
+  publish: Array<(client: ClientInfo, msg: PublishInfo) => Promise<Decision> | Decision>
+  /** On SUBSCRIBE, per filter. */
+  subscribe: Array<(client: ClientInfo, filter: string, qos: number) => Promise<Decision> | Decision>
+  /** On every delivery of a message to a subscriber; false drops it for that subscriber. */
+  deliver: Array<(client: ClientInfo, topic: string) => boolean>
+  /** After a message was accepted and before it is acknowledged (QoS 1/2): durable hand-offs (bridge queue). */
+  beforeAck: Array<(client: ClientInfo | undefined, msg: PublishInfo) => Promise<void>>
+  /** A client that finished CONNECT. */
+  connected: Array<(client: ClientInfo) => void>
+  /** A client that went away. */
+  disconnected: Array<(client: ClientInfo) => void>
+  /** A CONNECT that was refused (for lockout counting and audit logs). */
+  connectFailed: Array<(req: ConnectRequest, decision: Decision) => void>
+}
+
+/** Empty hook lists. */
+export function createBrokerHooks (): BrokerHooks {
+  return { accept: [], connect: [], publish: [], subscribe: [], deliver: [], beforeAck: [], connected: [], disconnected: [], connectFailed: [] }
+}
