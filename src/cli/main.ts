@@ -1,1 +1,10 @@
-console.log("edgemq")
+// The `edgemq` entry point (the bundle's main).
+import type { CliIo } from './cli-command.ts'
+import { main } from './run-cli.ts'
+
+const io: CliIo = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env }
+const code = await main(process.argv.slice(2), io)
+process.exitCode = code
+// `start` resolves only once the broker has stopped: exit now rather than wait
+// for stray handles (a client socket mid-close) to drain.
+if (process.argv[2] === 'start') process.exit(code)

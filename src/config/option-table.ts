@@ -105,6 +105,11 @@ export const CORE_OPTIONS: readonly OptionSpec[] = [
     key: 'runtime.maxSemiSpace', type: 'int', unit: 'MiB', default: 8, min: 1, max: 64, reload: 'restart', board: true,
     doc: 'Node --max-semi-space-size for the broker process', reason: 'the young generation dominates idle RSS on small boards'
   },
+  {
+    key: 'control.socket', type: 'path', reload: 'restart',
+    doc: 'Unix socket of `edgemq ctl` (mode 0600); unset = <persistence.path>/control.sock',
+    reason: 'local only: file permissions decide who may ban, unban and throttle'
+  },
   // logging and $SYS
   {
     key: 'logging.level', type: 'enum', values: ['debug', 'info', 'warn', 'error'], default: 'info', reload: 'live',

@@ -1,0 +1,341 @@
+// The composition root: the only file that touches aedes. It builds the aedes
+// instance from the config, translates aedes hooks and events into the plain
+// hook lists of src/broker-hooks.ts, starts the listeners, and owns reload and
+// shutdown. The logic behind each hook lives in its own part.
+import { Aedes, type AedesPublishPacket, type Client, type Subscription } from 'aedes'
+import { ALLOW, createBrokerHooks, type BrokerHooks, type ClientInfo, type Decision, type PublishInfo } from './broker-hooks.ts'
+import type { EdgemqConfig, ListenerConfig } from './config/types.ts'
+import { ControlServer } from './control/control-server.ts'
+import { startListener, type IncomingConnection, type RunningListener } from './listeners/start-listener.ts'
+import { checkConnectStrings, checkTopicName, checkTopicFilter } from './listeners/packet-checks.ts'
+import type { Logger } from './observability/logger.ts'
+import { SysTopics } from './observability/sys-topics.ts'
+import { openStore, type Store } from './store.ts'
+import { toConnackReturnCode } from './reason-codes.ts'
+import { controlSocketPath } from './control/control-path.ts'
+
+/** A running broker. */
+export interface EdgemqBroker {
+  readonly config: EdgemqConfig
+  readonly hooks: BrokerHooks
+  /** Bound addresses by listener name (ports are real even when the config said 0). */
+  addresses: () => Array<{ name: string, type: string, host: string, port: number }>
+  /** Swaps in a new, already validated config: changed listeners restart, others keep their clients. */
+  reload: (next: EdgemqConfig) => Promise<void>
+  /** Stops accepting, closes clients, finishes writes, closes LevelDB. */
+  close: () => Promise<void>
+  /** Counters for $SYS and `edgemq ctl stats`. */
+  stats: () => Record<string, number>
+}
+
+/** Per-connection state edgemq keeps on the aedes client object. */
+interface ClientState {
+  info: ClientInfo
+  listener: string
+  /** From the CONNECT, kept for the connect hooks. */
+  connect?: { clean: boolean, keepalive: number, will?: { topic: string, payload: Buffer, qos: number, retain: boolean } }
+}
+
+const STATE = Symbol('edgemq')
+type EdgemqClient = Client & { [STATE]?: ClientState }
+
+/** Parts attach here after the core is up (security, limits, bridge); each returns a handle with reload/close. */
+export interface PartHandle {
+  reload?: (config: EdgemqConfig) => Promise<void>
+  close?: () => Promise<void>
+}
+
+/** What a part gets to attach itself. */
+export interface PartContext {
+  config: EdgemqConfig
+  hooks: BrokerHooks
+  store: Store
+  logger: Logger
+  control: ControlServer
+  local: LocalBrokerApi
+}
+
+/** Publishing and subscribing inside the broker, for the bridge and $SYS. */
+export interface LocalBrokerApi {
+  publish: (msg: { topic: string, payload: Buffer, qos: 0 | 1 | 2, retain: boolean, properties?: Record<string, unknown> }) => Promise<void>
+  subscribe: (filter: string, onMessage: (msg: { topic: string, payload: Buffer, qos: number, retain: boolean, properties?: Record<string, unknown> }) => void) => Promise<() => Promise<void>>
+}
+
+/** A part's attach function. */
+export type AttachPart = (ctx: PartContext) => Promise<PartHandle>
+
+/** Starts the broker from a validated config. */
+export async function startBroker (config: EdgemqConfig, logger: Logger, parts: readonly AttachPart[] = []): Promise<EdgemqBroker> {
+  const log = logger.child('broker')
+  const hooks = createBrokerHooks()
+  const store = await openStore(config, logger.child('persistence'))
+  let current = config
+  let openSockets = 0
+  const counters = { connectionsRefused: 0, messagesReceived: 0, malformedClosed: 0 }
+
+  const aedes = new Aedes({
+    persistence: store.aedesPersistence,
+    concurrency: 1000,
+    connectTimeout: config.limits.connectTimeout,
+    keepaliveLimit: config.limits.keepaliveMax,
+    maxClientsIdLength: config.limits.maxClientIdLength,
+    maxTopicLevels: config.limits.maxTopicLevels,
+    topicAliasMaximum: config.limits.topicAliasMaximum,
+    maximumPacketSize: config.limits.maxPacketSize,
+    receiveMaximum: config.limits.maxInflight,
+    sessionExpiryIntervalLimit: Math.floor(config.limits.sessionExpiryMax / 1000),
+    pendingSessionsLimit: config.limits.maxConnections,
+    drainTimeout: config.limits.drainTimeout,
+    heartbeatInterval: config.sys.interval > 0 ? config.sys.interval : 60_000,
+    queueLimit: 42,
+    preConnect: (client: EdgemqClient, packet: { clientId: string, username?: string, protocolVersion?: number, clean?: boolean, keepalive?: number, will?: { topic: string, payload: Buffer, qos: number, retain: boolean } | null }, done: (err: Error | null, ok: boolean) => void) => {
+      const state = client[STATE]
+      if (state === undefined) { done(new Error('unknown connection'), false); return }
+      // [MQTT-1.5.4-2] no U+0000; control characters and ill-formed UTF-8 are refused too (CVE-2017-7653)
+      const problem = checkConnectStrings(packet, current.limits)
+      if (problem !== undefined) {
+        counters.malformedClosed++
+        log.info('connection closed: malformed CONNECT', { ip: state.info.ip, listener: state.listener, reason: problem })
+        done(Object.assign(new Error(problem), { returnCode: 2 }), false)
+        return
+      }
+      const will = packet.will ?? undefined
+      state.connect = { clean: packet.clean ?? true, keepalive: packet.keepalive ?? 0, will: will === undefined ? undefined : { topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain } }
+      done(null, true)
+    },
+    authenticate: (client: EdgemqClient, username: string | undefined, password: Buffer | undefined, done: (err: (Error & { returnCode?: number }) | null, ok: boolean) => void) => {
+      const state = client[STATE]
+      if (state === undefined) { done(Object.assign(new Error('unknown connection'), { returnCode: 3 }), false); return }
+      const info = state.info
+      info.id = client.id
+      info.protocolVersion = client.version ?? 4
+      const req = {
+        client: info,
+        username,
+        password,
+        cleanStart: state.connect?.clean ?? true,
+        keepalive: state.connect?.keepalive ?? 0,
+        will: state.connect?.will
+      }
+      void runConnectHooks(hooks, req, current, state.listener).then((decision) => {
+        if (decision.ok) { done(null, true); return }
+        for (const h of hooks.connectFailed) h(req, decision)
+        log.info('connection refused', { ip: info.ip, client: client.id, listener: state.listener, reason: decision.reason })
+        done(Object.assign(new Error(decision.reason), { returnCode: toConnackReturnCode(decision.reasonCode), reasonCode: decision.reasonCode }), false)
+      }, (err: Error) => {
+        log.error('authentication failed with an error', { ip: info.ip, error: err.message })
+        done(Object.assign(new Error('server unavailable'), { returnCode: 3 }), false)
+      })
+    },
+    authorizePublish: (client: EdgemqClient | null, packet: AedesPublishPacket, done: (err?: Error | null) => void) => {
+      const state = client?.[STATE]
+      const problem = checkTopicName(packet.topic, current.limits)
+      if (problem !== undefined) { done(new Error(problem)); return }
+      // Nobody publishes into $SYS: the broker listens there itself (aedes #622).
+      if (packet.topic.startsWith('$SYS')) { done(new Error('publishing to $SYS is not allowed')); return }
+      const msg: PublishInfo = { topic: packet.topic, qos: packet.qos, retain: packet.retain, payload: packet.payload as Buffer, isWill: client !== null && (client as unknown as { will?: unknown }).will === packet }
+      void runPublishHooks(hooks, state?.info, msg).then(async (decision) => {
+        if (!decision.ok) { done(new Error(decision.reason)); return }
+        // Durable hand-offs before the acknowledgement (bridge queue, journal).
+        for (const h of hooks.beforeAck) await h(state?.info, msg)
+        if (packet.qos > 0 && client !== null) await store.journalIncoming(client.id, packet)
+        counters.messagesReceived++
+        done(null)
+      }).catch((err: Error) => {
+        log.error('publish refused: store failed', { error: err.message, topic: packet.topic })
+        done(err)
+      })
+    },
+    authorizeSubscribe: (client: EdgemqClient, sub: Subscription, done: (err: Error | null, sub: Subscription | null) => void) => {
+      const state = client[STATE]
+      const problem = checkTopicFilter(sub.topic, current.limits)
+      if (problem !== undefined) { done(new Error(problem), null); return }
+      if (state === undefined) { done(null, null); return }
+      void runSubscribeHooks(hooks, state.info, sub.topic, sub.qos).then((decision) => {
+        if (!decision.ok) {
+          log.info('subscription refused', { client: client.id, filter: sub.topic, reason: decision.reason })
+          done(null, null) // SUBACK 0x80 (v3) / 0x87 (v5)
+          return
+        }
+        done(null, sub)
+      }, (err: Error) => { done(err, null) })
+    },
+    authorizeForward: (client: EdgemqClient, packet: AedesPublishPacket) => {
+      // aedes's own $SYS/<id>/new/clients etc. carry client ids: never delivered.
+      if (packet.topic.startsWith('$SYS/') && packet.topic.startsWith(`$SYS/${aedes.id}/`) && !packet.topic.endsWith('/heartbeat')) return null
+      const state = client[STATE]
+      if (state === undefined) return packet
+      for (const h of hooks.deliver) if (!h(state.info, packet.topic)) return null
+      return packet
+    },
+    published: (packet: AedesPublishPacket, client: EdgemqClient | null, done: (err?: Error | null) => void) => {
+      if (packet.qos > 0 && client !== null && client !== undefined) {
+        store.journalDone(client.id, packet).then(() => done(null), (err: Error) => done(err))
+        return
+      }
+      done(null)
+    }
+  } as unknown as ConstructorParameters<typeof Aedes>[0])
+
+  aedes.on('clientReady', (client: EdgemqClient) => {
+    const state = client[STATE]
+    if (state !== undefined) for (const h of hooks.connected) h(state.info)
+  })
+  aedes.on('clientDisconnect', (client: EdgemqClient) => {
+    const state = client[STATE]
+    if (state !== undefined) for (const h of hooks.disconnected) h(state.info)
+  })
+  aedes.on('clientError', (client: EdgemqClient, err: Error) => {
+    log.debug('client error', { client: client?.id, error: err.message })
+  })
+  aedes.on('connectionError', (client: EdgemqClient, err: Error) => {
+    log.debug('connection error', { ip: client?.[STATE]?.info.ip, error: err.message })
+  })
+  await aedes.listen()
+  await store.replayJournal(async (packet) => {
+    await new Promise<void>((resolve, reject) => aedes.publish(packet as AedesPublishPacket, (err?: Error) => { if (err) reject(err); else resolve() }))
+  })
+
+  // Built-in accept rule: the global connection cap (parts add IP rules, bans, rates).
+  hooks.accept.push(() => openSockets >= current.limits.maxConnections
+    ? { ok: false, reasonCode: 0x97, reason: 'limits.maxConnections reached' }
+    : ALLOW)
+  // Built-in connect rule, used while no authentication part is attached:
+  // anonymous clients only on listeners that allow them (loopback by default).
+  const anonymousRule = (req: { username?: string, client: ClientInfo }): Decision => {
+    if (hooks.connect.length > 1) return ALLOW // an auth part decides
+    const listener = current.listeners.find((l) => l.name === req.client.listener)
+    return listener?.allowAnonymous === true ? ALLOW : { ok: false, reasonCode: 0x87, reason: 'anonymous clients are not allowed on this listener and no password file is configured' }
+  }
+  hooks.connect.push(anonymousRule)
+
+  const handleConnection = (listenerConfig: ListenerConfig, conn: IncomingConnection): void => {
+    const accept = { ip: conn.ip, port: conn.port, listener: listenerConfig.name }
+    for (const h of hooks.accept) {
+      const d = h(accept)
+      if (!d.ok) {
+        counters.connectionsRefused++
+        log.debug('connection refused at accept', { ip: conn.ip, listener: listenerConfig.name, reason: d.reason })
+        conn.socket.destroy()
+        return
+      }
+    }
+    openSockets++
+    conn.socket.once('close', () => { openSockets-- })
+    const client = aedes.handle(conn.stream, undefined as never) as EdgemqClient
+    client[STATE] = {
+      listener: listenerConfig.name,
+      info: { id: '', ip: conn.ip, port: conn.port, listener: listenerConfig.name, protocolVersion: 4, groups: [], certificate: conn.certificate, overrides: {} }
+    }
+  }
+
+  const listeners = new Map<string, RunningListener>()
+  const startOne = async (l: ListenerConfig): Promise<void> => {
+    const running = await startListener(l, (conn) => { handleConnection(l, conn) }, current.limits.maxPacketSize)
+    listeners.set(l.name, running)
+    log.info('listening', { listener: l.name, type: l.type, host: l.host, port: running.address.port, pid: process.pid })
+  }
+  try {
+    for (const l of config.listeners) await startOne(l)
+  } catch (err) {
+    for (const l of listeners.values()) await l.close()
+    await new Promise<void>((resolve) => aedes.close(() => resolve()))
+    await store.close()
+    throw err
+  }
+
+  const control = new ControlServer(logger.child('control'))
+  const local: LocalBrokerApi = {
+    publish: async (msg) => await new Promise<void>((resolve, reject) => {
+      aedes.publish({ cmd: 'publish', topic: msg.topic, payload: msg.payload, qos: msg.qos, retain: msg.retain, dup: false, properties: msg.properties } as unknown as AedesPublishPacket, (err?: Error) => { if (err) reject(err); else resolve() })
+    }),
+    subscribe: async (filter, onMessage) => {
+      const fn = (packet: AedesPublishPacket, cb: () => void): void => {
+        onMessage({ topic: packet.topic, payload: packet.payload as Buffer, qos: packet.qos, retain: packet.retain, properties: (packet as unknown as { properties?: Record<string, unknown> }).properties })
+        cb()
+      }
+      await new Promise<void>((resolve) => aedes.subscribe(filter, fn, () => resolve()))
+      return async () => { await new Promise<void>((resolve) => aedes.unsubscribe(filter, fn, () => resolve())) }
+    }
+  }
+  const handles: PartHandle[] = []
+  for (const attach of parts) handles.push(await attach({ config, hooks, store, logger, control, local }))
+
+  const sys = new SysTopics(local, () => ({
+    'clients/connected': aedes.connectedClients,
+    'connections/open': openSockets,
+    'connections/refused': counters.connectionsRefused,
+    'messages/received': counters.messagesReceived,
+    'connections/malformed': counters.malformedClosed
+  }))
+  sys.start(config.sys.interval)
+
+  control.register('stats', async () => broker.stats())
+  control.register('clients.count', async () => aedes.connectedClients)
+  await control.listen(controlSocketPath(config))
+
+  const broker: EdgemqBroker = {
+    get config () { return current },
+    hooks,
+    addresses: () => [...listeners.values()].map((l) => ({ name: l.config.name, type: l.config.type, host: l.address.host, port: l.address.port })),
+    stats: () => ({ clientsConnected: aedes.connectedClients, openSockets, ...counters, ...store.stats() }),
+    reload: async (next) => {
+      const old = current
+      // Listeners whose settings changed restart; the others keep their clients.
+      const same = (a: ListenerConfig, b: ListenerConfig): boolean => JSON.stringify({ ...a, cert: 0, key: 0, ca: 0 }) === JSON.stringify({ ...b, cert: 0, key: 0, ca: 0 })
+      for (const [name, running] of [...listeners]) {
+        const wanted = next.listeners.find((l) => l.name === name)
+        if (wanted === undefined || !same(wanted, running.config)) {
+          await running.close()
+          listeners.delete(name)
+          log.info('listener stopped', { listener: name })
+        } else {
+          await running.reloadTls(wanted)
+          running.config = wanted
+        }
+      }
+      current = next
+      for (const l of next.listeners) if (!listeners.has(l.name)) await startOne(l)
+      for (const h of handles) await h.reload?.(next)
+      ;(aedes as unknown as { maximumPacketSize: number }).maximumPacketSize = next.limits.maxPacketSize
+      log.setLevel(next.logging.level)
+      log.info('config reloaded', { listeners: next.listeners.length, changed: JSON.stringify(old) === JSON.stringify(next) ? 'nothing' : 'yes' })
+    },
+    close: async () => {
+      sys.stop()
+      for (const l of listeners.values()) await l.close()
+      await control.close()
+      for (const h of [...handles].reverse()) await h.close?.()
+      await new Promise<void>((resolve) => aedes.close(() => resolve()))
+      await store.close()
+      log.info('stopped')
+    }
+  }
+  return broker
+}
+
+
+async function runConnectHooks (hooks: BrokerHooks, req: Parameters<BrokerHooks['connect'][number]>[0], _config: EdgemqConfig, _listener: string): Promise<Decision> {
+  for (const h of hooks.connect) {
+    const d = await h(req)
+    if (!d.ok) return d
+  }
+  return ALLOW
+}
+
+async function runPublishHooks (hooks: BrokerHooks, client: ClientInfo | undefined, msg: PublishInfo): Promise<Decision> {
+  if (client === undefined) return ALLOW // the broker's own messages ($SYS, bridge in)
+  for (const h of hooks.publish) {
+    const d = await h(client, msg)
+    if (!d.ok) return d
+  }
+  return ALLOW
+}
+
+async function runSubscribeHooks (hooks: BrokerHooks, client: ClientInfo, filter: string, qos: number): Promise<Decision> {
+  for (const h of hooks.subscribe) {
+    const d = await h(client, filter, qos)
+    if (!d.ok) return d
+  }
+  return ALLOW
+}

@@ -1,0 +1,26 @@
+// `edgemq check`: validate a config and report every problem at once.
+import type { CliCommand } from '../cli-command.ts'
+import { CONFIG_FLAGS_HELP, parseConfigArgs } from '../cli-args.ts'
+import { loadEffectiveConfig } from '../load-effective-config.ts'
+import { isEdgemqError } from '../../errors.ts'
+
+/** The check command. */
+export const checkCommand: CliCommand = {
+  name: 'check',
+  summary: 'validate a config file; exit 1 listing every problem (file:line, key, value, fix)',
+  usage: `usage: edgemq check -c FILE [flags]\n\nValidates the config as start would, without starting.\n\n${CONFIG_FLAGS_HELP}\n`,
+  run: async (args, io) => {
+    const { configPath, flags, help } = parseConfigArgs(args)
+    if (help) { io.stdout.write(checkCommand.usage); return 0 }
+    try {
+      const { config, board } = await loadEffectiveConfig(configPath, flags)
+      io.stdout.write(`config ok: ${configPath ?? '(embedded defaults)'}; board ${board.name}; ${config.listeners.length} listener(s)\n`)
+      return 0
+    } catch (err) {
+      if (!isEdgemqError(err)) throw err
+      const lines = err.details.length > 0 ? err.details : [err.message]
+      io.stderr.write(`config invalid: ${configPath ?? '(embedded defaults)'}\n${lines.map((l) => `  ${l}`).join('\n')}\n`)
+      return 1
+    }
+  }
+}

@@ -1,0 +1,94 @@
+// `edgemq start`: run the broker until SIGTERM/SIGINT; SIGHUP reloads the config.
+import { getHeapStatistics } from 'node:v8'
+import type { CliCommand } from '../cli-command.ts'
+import { CONFIG_FLAGS_HELP, parseConfigArgs } from '../cli-args.ts'
+import { loadEffectiveConfig } from '../load-effective-config.ts'
+import { hasHeapFlags, heapFlags, reexecWithFlags } from '../heap-flags.ts'
+import { startBroker, type EdgemqBroker } from '../../broker.ts'
+import { PARTS } from '../../parts.ts'
+import { createLogger } from '../../observability/logger.ts'
+import { isEdgemqError } from '../../errors.ts'
+import { buildInfo } from '../build-info.ts'
+
+// Past this, shutdown stops waiting for clients and writes and exits non-zero,
+// so a service manager never waits forever on a stuck socket.
+const SHUTDOWN_DEADLINE_MS = 10_000
+
+/** The start command. */
+export const startCommand: CliCommand = {
+  name: 'start',
+  summary: 'run the broker (SIGHUP reloads the config, SIGTERM/SIGINT stop it cleanly)',
+  usage: `usage: edgemq start [-c FILE] [flags]\n\nWithout -c: MQTT on 127.0.0.1:1883, data in ./data, the board detected.\n\n${CONFIG_FLAGS_HELP}\n`,
+  run: async (args, io) => {
+    const { configPath, flags, help } = parseConfigArgs(args)
+    if (help) { io.stdout.write(startCommand.usage); return 0 }
+    let resolved
+    try {
+      resolved = await loadEffectiveConfig(configPath, flags)
+    } catch (err) {
+      if (!isEdgemqError(err)) throw err
+      io.stderr.write(`edgemq: ${err.message}\n`)
+      return 1
+    }
+    const flagsWanted = heapFlags(resolved.config)
+    if (io.env.EDGEMQ_NO_REEXEC !== '1' && !hasHeapFlags(flagsWanted)) {
+      return await reexecWithFlags(flagsWanted)
+    }
+    const logger = createLogger({ level: resolved.config.logging.level, sink: (line) => { io.stderr.write(line + '\n') } })
+    const log = logger.child('edgemq')
+    const info = buildInfo()
+    log.info('starting', {
+      version: info.version,
+      commit: info.commit,
+      board: resolved.board.name,
+      boardReason: resolved.boardReason,
+      heapLimitMiB: Math.round(getHeapStatistics().heap_size_limit / 1048576),
+      sync: resolved.config.persistence.sync
+    })
+    let broker: EdgemqBroker
+    try {
+      broker = await startBroker(resolved.config, logger, PARTS)
+    } catch (err) {
+      log.error(`cannot start: ${(err as Error).message}`)
+      return 1
+    }
+    let reloading = Promise.resolve()
+    const onHup = (): void => {
+      reloading = reloading.then(async () => {
+        try {
+          const next = await loadEffectiveConfig(configPath, flags)
+          await broker.reload(next.config)
+        } catch (err) {
+          // A failed reload changes nothing: the running config stays.
+          const lines = isEdgemqError(err) && err.details.length > 0 ? err.details : [(err as Error).message]
+          log.error('reload refused, config unchanged', { problems: lines.length })
+          for (const l of lines) log.error(`  ${l}`)
+        }
+      })
+    }
+    process.on('SIGHUP', onHup)
+    return await new Promise<number>((resolve) => {
+      let stopping = false
+      const stop = (signal: string): void => {
+        if (stopping) return
+        stopping = true
+        log.info('stopping', { signal })
+        const deadline = setTimeout(() => {
+          log.error('shutdown deadline passed, exiting', { deadlineMs: SHUTDOWN_DEADLINE_MS })
+          resolve(1)
+        }, SHUTDOWN_DEADLINE_MS)
+        deadline.unref()
+        void reloading.then(async () => await broker.close()).then(() => {
+          clearTimeout(deadline)
+          process.off('SIGHUP', onHup)
+          resolve(0)
+        }, (err: Error) => {
+          log.error('error while stopping', { error: err.message })
+          resolve(1)
+        })
+      }
+      process.once('SIGTERM', () => stop('SIGTERM'))
+      process.once('SIGINT', () => stop('SIGINT'))
+    })
+  }
+}

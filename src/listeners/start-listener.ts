@@ -1,0 +1,141 @@
+// Starts one listener (tcp, tls, ws, wss) and hands every accepted connection,
+// as a duplex stream with its peer address, to `onConnection`.
+import { readFile } from 'node:fs/promises'
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
+import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net'
+import { createServer as createTlsServer, type SecureContextOptions, type TLSSocket } from 'node:tls'
+import type { Duplex } from 'node:stream'
+import { WebSocketServer, createWebSocketStream } from 'ws'
+import { EdgemqError, ERROR_CODES } from '../errors.ts'
+import type { ListenerConfig } from '../config/types.ts'
+
+/** What a listener knows about a new connection. */
+export interface IncomingConnection {
+  stream: Duplex
+  /** The underlying TCP socket (for pause/resume, addresses, TLS details). */
+  socket: Socket
+  ip: string
+  port: number
+  /** The verified client certificate (tls/wss with requestCertificate), if any. */
+  certificate?: { subjectCN?: string, subjectAltNames: string[], fingerprint256: string }
+}
+
+/** A started listener. */
+export interface RunningListener {
+  config: ListenerConfig
+  /** The bound address (the real port when the config said 0). */
+  address: { host: string, port: number }
+  /** Stops accepting; existing connections are left to the broker. */
+  close: () => Promise<void>
+  /** Loads new certificates and keys without dropping clients (tls, wss). */
+  reloadTls: (config: ListenerConfig) => Promise<void>
+}
+
+// Modern ciphers only: ECDHE for forward secrecy, AEAD modes. TLS 1.3 suites are
+// always on. Matches Mozilla's "intermediate" profile.
+const CIPHERS = [
+  'ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-RSA-AES128-GCM-SHA256', 'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384', 'ECDHE-ECDSA-CHACHA20-POLY1305', 'ECDHE-RSA-CHACHA20-POLY1305'
+].join(':')
+
+/** Builds the TLS options of a listener from its files. */
+export async function loadTlsOptions (config: ListenerConfig): Promise<SecureContextOptions & { requestCert: boolean, rejectUnauthorized: boolean }> {
+  const read = async (path: string | undefined, what: string): Promise<Buffer | undefined> => {
+    if (path === undefined) return undefined
+    try {
+      return await readFile(path)
+    } catch (err) {
+      throw new EdgemqError(ERROR_CODES.LISTENER_FAILED, `listener ${config.name}: cannot read ${what} ${path}: ${(err as Error).message}`, { cause: err })
+    }
+  }
+  const crlPath = typeof config.crl === 'string' ? config.crl : undefined
+  return {
+    cert: await read(config.cert, 'cert'),
+    key: await read(config.key, 'key'),
+    ca: await read(config.ca, 'ca'),
+    crl: await read(crlPath, 'crl'),
+    minVersion: config.minVersion,
+    ciphers: CIPHERS,
+    honorCipherOrder: true,
+    requestCert: config.requestCertificate,
+    // A certificate that does not verify is refused in the handshake when one
+    // is required; when it is only requested, an unverified one is ignored.
+    rejectUnauthorized: config.requireCertificate
+  }
+}
+
+/** Starts a listener; rejects with a clear error when it cannot bind. */
+export async function startListener (config: ListenerConfig, onConnection: (conn: IncomingConnection) => void, maxPayload: number): Promise<RunningListener> {
+  const tls = config.type === 'tls' || config.type === 'wss' ? await loadTlsOptions(config) : undefined
+  let server: NetServer | HttpServer
+  const certificateOf = (socket: Socket): IncomingConnection['certificate'] => {
+    const tlsSocket = socket as TLSSocket
+    if (typeof tlsSocket.getPeerCertificate !== 'function' || !tlsSocket.authorized) return undefined
+    const cert = tlsSocket.getPeerCertificate()
+    if (cert === undefined || cert === null || Object.keys(cert).length === 0) return undefined
+    const sans = (cert.subjectaltname ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '')
+    const cn = cert.subject?.CN
+    return { subjectCN: Array.isArray(cn) ? cn[0] : cn, subjectAltNames: sans, fingerprint256: cert.fingerprint256 }
+  }
+  const direct = (socket: Socket): void => {
+    onConnection({ stream: socket, socket, ip: normalizeIp(socket.remoteAddress), port: socket.remotePort ?? 0, certificate: certificateOf(socket) })
+  }
+  if (config.type === 'tcp') {
+    server = createNetServer({ noDelay: true }, direct)
+  } else if (config.type === 'tls') {
+    server = createTlsServer({ ...tls }, (socket) => { socket.setNoDelay(true); direct(socket) })
+    // A failed handshake (wrong CA, expired, revoked, TLS 1.1) only closes that socket.
+    server.on('tlsClientError', () => {})
+  } else {
+    const http = config.type === 'wss' ? createHttpsServer({ ...tls }) : createHttpServer()
+    // [MQTT-6.0.0-3] the WebSocket subprotocol is "mqtt"; maxPayload bounds one
+    // frame to the max packet size (ws advisory 120: no payload limit by default).
+    const wss = new WebSocketServer({
+      server: http,
+      path: config.path,
+      maxPayload,
+      handleProtocols: (protocols) => protocols.has('mqtt') ? 'mqtt' : protocols.has('mqttv3.1') ? 'mqttv3.1' : false
+    })
+    wss.on('connection', (ws, req) => {
+      const socket = req.socket
+      const stream = createWebSocketStream(ws)
+      stream.on('error', () => stream.destroy())
+      onConnection({ stream, socket, ip: normalizeIp(socket.remoteAddress), port: socket.remotePort ?? 0, certificate: certificateOf(socket) })
+    })
+    wss.on('error', () => {})
+    if (config.type === 'wss') http.on('tlsClientError', () => {})
+    // Bound the HTTP upgrade request too (GHSA-3h5v-q93c-6h6q: many headers).
+    http.maxHeadersCount = 100
+    http.headersTimeout = 10_000
+    server = http
+  }
+  server.on('clientError' as 'error', (_err: Error, socket?: Duplex) => { socket?.destroy() })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen({ host: config.host, port: config.port, backlog: 511 }, () => { server.off('error', reject); resolve() })
+  }).catch((err: NodeJS.ErrnoException) => {
+    const fix = err.code === 'EADDRINUSE' ? 'another process uses this port: stop it or choose another port'
+      : err.code === 'EACCES' ? 'ports below 1024 need CAP_NET_BIND_SERVICE: use a higher port or grant the capability'
+        : err.code === 'EADDRNOTAVAIL' ? 'this machine has no such address: use 127.0.0.1, 0.0.0.0 or one of its own addresses' : 'check host and port'
+    throw new EdgemqError(ERROR_CODES.LISTENER_FAILED, `listener ${config.name} (${config.type}) cannot listen on ${config.host}:${config.port}: ${err.message} (${fix})`, { cause: err })
+  })
+  const addr = server.address()
+  const port = typeof addr === 'object' && addr !== null ? addr.port : config.port
+  return {
+    config,
+    address: { host: config.host, port },
+    close: async () => { await new Promise<void>((resolve) => server.close(() => resolve())) },
+    reloadTls: async (next) => {
+      if (next.type !== 'tls' && next.type !== 'wss') return
+      const opts = await loadTlsOptions(next);
+      (server as unknown as { setSecureContext: (o: SecureContextOptions) => void }).setSecureContext(opts)
+    }
+  }
+}
+
+/** "::ffff:10.0.0.1" → "10.0.0.1", so IP rules and bans see one form. */
+export function normalizeIp (ip: string | undefined): string {
+  if (ip === undefined) return ''
+  return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip
+}

@@ -1,0 +1,6 @@
+// The parts attached to the broker core, in order: each registers its hooks,
+// control commands and reload handler. One line per part.
+import type { AttachPart } from './broker.ts'
+
+/** Every part, attached in this order at start. */
+export const PARTS: AttachPart[] = []
