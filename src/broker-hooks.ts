@@ -22,6 +22,23 @@ export interface ClientInfo {
   certificate?: { subjectCN?: string, subjectAltNames: readonly string[], fingerprint256: string }
   /** Per-client settings the auth layer may set (limits overrides by identity or group). */
   overrides: Record<string, unknown>
+  /** The client's connection, for parts that throttle or shed load. */
+  connection: ClientConnection
+}
+
+/** What a part may do with a client's connection (no aedes or socket types leak out). */
+export interface ClientConnection {
+  /** Stops reading from the socket: TCP backpressure slows the sender. */
+  pause: () => void
+  /** Reads again. */
+  resume: () => void
+  /** Bytes read from / written to the socket so far. */
+  bytesRead: () => number
+  bytesWritten: () => number
+  /** Bytes queued for the socket and not yet sent (a slow consumer grows this). */
+  pendingWrite: () => number
+  /** Closes the connection; v5 clients get DISCONNECT with the reason code first. */
+  close: (reasonCode: number, reason: string) => void
 }
 
 /** A socket that has just been accepted, before any byte of MQTT is read. */
@@ -80,11 +97,13 @@ export interface BrokerHooks {
   connected: Array<(client: ClientInfo) => void>
   /** A client that went away. */
   disconnected: Array<(client: ClientInfo) => void>
+  /** A connection the accept hooks let through, with its socket controls (before CONNECT). */
+  opened: Array<(info: AcceptInfo, connection: ClientConnection) => void>
   /** A CONNECT that was refused (for lockout counting and audit logs). */
   connectFailed: Array<(req: ConnectRequest, decision: Decision) => void>
 }
 
 /** Empty hook lists. */
 export function createBrokerHooks (): BrokerHooks {
-  return { accept: [], connect: [], publish: [], subscribe: [], deliver: [], beforeAck: [], connected: [], disconnected: [], connectFailed: [] }
+  return { accept: [], opened: [], connect: [], publish: [], subscribe: [], deliver: [], beforeAck: [], connected: [], disconnected: [], connectFailed: [] }
 }

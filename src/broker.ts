@@ -3,7 +3,7 @@
 // hook lists of src/broker-hooks.ts, starts the listeners, and owns reload and
 // shutdown. The logic behind each hook lives in its own part.
 import { Aedes, type AedesPublishPacket, type Client, type Subscription } from 'aedes'
-import { ALLOW, createBrokerHooks, type BrokerHooks, type ClientInfo, type Decision, type PublishInfo } from './broker-hooks.ts'
+import { ALLOW, createBrokerHooks, type BrokerHooks, type ClientConnection, type ClientInfo, type Decision, type PublishInfo } from './broker-hooks.ts'
 import type { EdgemqConfig, ListenerConfig } from './config/types.ts'
 import { ControlServer } from './control/control-server.ts'
 import { startListener, type IncomingConnection, type RunningListener } from './listeners/start-listener.ts'
@@ -223,10 +223,12 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
     openSockets++
     conn.socket.once('close', () => { openSockets-- })
     const client = aedes.handle(conn.stream, undefined as never) as EdgemqClient
+    const connection = connectionControls(client, conn)
     client[STATE] = {
       listener: listenerConfig.name,
-      info: { id: '', ip: conn.ip, port: conn.port, listener: listenerConfig.name, protocolVersion: 4, groups: [], certificate: conn.certificate, overrides: {} }
+      info: { id: '', ip: conn.ip, port: conn.port, listener: listenerConfig.name, protocolVersion: 4, groups: [], certificate: conn.certificate, overrides: {}, connection }
     }
+    for (const h of hooks.opened) h(accept, connection)
   }
 
   const listeners = new Map<string, RunningListener>()
@@ -314,6 +316,26 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
   return broker
 }
 
+
+/** Socket controls for the parts; v5 clients hear the reason before the close. */
+function connectionControls (client: EdgemqClient, conn: IncomingConnection): ClientConnection {
+  const socket = conn.socket
+  return {
+    pause: () => { socket.pause() },
+    resume: () => { socket.resume() },
+    bytesRead: () => socket.bytesRead,
+    bytesWritten: () => socket.bytesWritten,
+    pendingWrite: () => socket.writableLength + (conn.stream === socket ? 0 : conn.stream.writableLength),
+    close: (reasonCode, reason) => {
+      const c = client as unknown as { version?: number, connected?: boolean, disconnect?: (opts: { reasonCode: number, properties?: Record<string, unknown> }, cb: () => void) => void, close: () => void }
+      if (c.version === 5 && c.connected === true && typeof c.disconnect === 'function') {
+        c.disconnect({ reasonCode, properties: { reasonString: reason } }, () => { c.close() })
+      } else {
+        c.close()
+      }
+    }
+  }
+}
 
 async function runConnectHooks (hooks: BrokerHooks, req: Parameters<BrokerHooks['connect'][number]>[0], _config: EdgemqConfig, _listener: string): Promise<Decision> {
   for (const h of hooks.connect) {
