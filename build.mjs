@@ -81,12 +81,9 @@ await build({
   plugins: [addonBesideBundle]
 })
 if (await exists(join(root, 'src/crypto/index.ts'))) {
-  await build({
-    ...common,
-    entryPoints: { crypto: join(root, 'src/crypto/index.ts') },
-    outExtension: { '.js': '.mjs' },
-    outdir: outDir
-  })
+  // dist/crypto.mjs and its types dist/crypto.d.ts (src/crypto/build-crypto.mjs).
+  const { buildCrypto } = await import('./src/crypto/build-crypto.mjs')
+  await buildCrypto({ root, outDir, esbuildOptions: common })
 }
 
 const prebuildsSource = join(dirname(require.resolve('classic-level/package.json')), 'prebuilds')
