@@ -4,13 +4,14 @@
 //   node build.mjs                 all gateway arches (linux-x64, linux-arm64, linux-arm)
 //   node build.mjs --arch arm64    one arch only (firmware-tools/pack uses this)
 //   node build.mjs --quiet         no size report
+//   node build.mjs --outdir DIR    build somewhere else than dist/ (tests build in temp dirs)
 //
 // The bundle has no run-time dependency but the addon: `node dist/edgemq.mjs`
 // works from a folder that has no node_modules.
 import { build } from 'esbuild'
 import { cp, mkdir, readFile, rm, stat, writeFile, readdir } from 'node:fs/promises'
 import { createRequire } from 'node:module'
-import { dirname, join } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { execFileSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 
@@ -26,7 +27,8 @@ if (wantedArch !== undefined && !(wantedArch in ARCH_DIRS)) {
   process.exit(2)
 }
 const prebuildDirs = wantedArch ? [ARCH_DIRS[wantedArch]] : ['linux-x64', 'linux-arm64', 'linux-arm']
-const outDir = join(root, 'dist')
+const outIndex = args.indexOf('--outdir')
+const outDir = outIndex >= 0 ? resolve(args[outIndex + 1]) : join(root, 'dist')
 
 const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8'))
 const commit = readCommit()
