@@ -73,7 +73,7 @@ export interface EnvelopeHeader {
 export type OpenFailureReason =
   | 'too-large' | 'not-envelope' | 'unknown-version' | 'unknown-mode' | 'bad-flags' | 'truncated'
   | 'mode-not-allowed' | 'signature-required' | 'unknown-signer' | 'bad-signature'
-  | 'unknown-key' | 'unknown-sender' | 'decrypt-failed'
+  | 'unknown-key' | 'unknown-sender' | 'bad-ephemeral-key' | 'decrypt-failed'
 
 /** A parse failure: the stable reason and a message that says what was seen and the fix. */
 export interface ParseFailure { reason: OpenFailureReason, message: string }
@@ -160,6 +160,34 @@ export function parseEnvelope (bytes: Uint8Array, maxBytes = DEFAULT_MAX_ENVELOP
   const ciphertext = bytes.subarray(at, end)
   const signature = signed ? bytes.subarray(end) : undefined
   return { version, mode, signed, keyId, senderKeyId, ephemeralPublicKey, signerKeyId, nonce, ciphertext, signature, signedPart: bytes.subarray(0, end) }
+}
+
+const FIELD_PRIME = (1n << 255n) - 19n
+const GROUP_ORDER = (1n << 252n) + 27742317777372353535851937790883648493n
+
+/**
+ * Whether 32 little-endian bytes are a canonical X25519 coordinate (< 2^255-19).
+ * X25519 ignores bit 255 and reduces mod p, so without this check one
+ * ephemeral key would have several encodings and a flipped bit would still open.
+ * Honest senders always produce canonical keys (crypto_scalarmult_base output).
+ */
+export function isCanonicalPublicKey (bytes: Uint8Array): boolean {
+  return bytes.length === 32 && littleEndian(bytes) < FIELD_PRIME
+}
+
+/**
+ * Whether an Ed25519 signature's S half is below the group order L (RFC 8032
+ * 5.1.7). TweetNaCl does not check it, so S+L would verify too: refusing it
+ * keeps every envelope to one valid encoding.
+ */
+export function isCanonicalSignature (signature: Uint8Array): boolean {
+  return signature.length === 64 && littleEndian(signature.subarray(32)) < GROUP_ORDER
+}
+
+function littleEndian (bytes: Uint8Array): bigint {
+  let n = 0n
+  for (let i = bytes.length - 1; i >= 0; i--) n = (n << 8n) | BigInt(bytes[i])
+  return n
 }
 
 /** Whether a parse result is a failure. */

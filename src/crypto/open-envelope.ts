@@ -3,7 +3,7 @@
 // plaintext are returned, logged or kept.
 import nacl from 'tweetnacl'
 import { EdgemqError, ERROR_CODES } from '../errors.ts'
-import { DEFAULT_MAX_ENVELOPE_BYTES, isParseFailure, MAX_ENVELOPE_BYTES_CEILING, parseEnvelope, type EnvelopeMode, type OpenFailureReason } from './envelope-format.ts'
+import { DEFAULT_MAX_ENVELOPE_BYTES, isCanonicalPublicKey, isCanonicalSignature, isParseFailure, MAX_ENVELOPE_BYTES_CEILING, parseEnvelope, type EnvelopeMode, type OpenFailureReason } from './envelope-format.ts'
 import { toHex, type Key, type KeyType } from './keys.ts'
 
 /** What `open` may use and accept. */
@@ -75,7 +75,7 @@ export function open (envelope: Uint8Array, options: OpenOptions): OpenResult {
     if (signer === undefined) {
       throw new EnvelopeOpenError('unknown-signer', `envelope is signed by key id ${id}, and no sign-public key with that id was given: pass the signer's public key (--verify FILE)`)
     }
-    if (!nacl.sign.detached.verify(env.signedPart, env.signature as Uint8Array, signer.bytes)) {
+    if (!isCanonicalSignature(env.signature as Uint8Array) || !nacl.sign.detached.verify(env.signedPart, env.signature as Uint8Array, signer.bytes)) {
       throw new EnvelopeOpenError('bad-signature', `the Ed25519 signature by key id ${id} does not verify: the envelope was altered after signing, or signed by another key`)
     }
     signerKeyId = id
@@ -101,6 +101,7 @@ export function open (envelope: Uint8Array, options: OpenOptions): OpenResult {
       senderPublic = sender.bytes
     } else {
       senderPublic = env.ephemeralPublicKey as Uint8Array
+      if (!isCanonicalPublicKey(senderPublic)) throw new EnvelopeOpenError('bad-ephemeral-key', 'the ephemeral public key is not a canonical X25519 key (>= 2^255-19, e.g. bit 255 set): the envelope was altered')
     }
     plaintext = nacl.box.open(env.ciphertext, env.nonce, senderPublic, key.bytes)
   }
