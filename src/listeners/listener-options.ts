@@ -1,5 +1,6 @@
 // Fields of one entry of `listeners:`.
 import type { OptionSpec } from '../config/option-spec.ts'
+import { checkCidrList } from './ip-filter.ts'
 
 const hostCheck = (v: unknown): string | undefined =>
   typeof v === 'string' && v.length > 0 ? undefined : 'must be an address such as 127.0.0.1, ::1 or 0.0.0.0'
@@ -18,5 +19,16 @@ export const LISTENER_FIELDS: readonly OptionSpec[] = [
   { key: 'requestCertificate', type: 'bool', default: false, reload: 'listener', doc: 'Ask clients for a certificate (verified against ca)', reason: 'off: most sensors cannot do client certificates' },
   { key: 'requireCertificate', type: 'bool', default: false, reload: 'listener', doc: 'Refuse clients without a valid certificate', reason: 'mutual TLS is opt-in per listener' },
   { key: 'allowAnonymous', type: 'bool', reload: 'listener', doc: 'Let clients connect without credentials', reason: 'default: true on loopback, false on any other address' },
-  { key: 'maxConnections', type: 'int', min: 1, reload: 'listener', doc: 'Most connections on this listener', reason: 'unset: only limits.maxConnections applies' }
+  { key: 'maxConnections', type: 'int', min: 1, reload: 'listener', doc: 'Most connections on this listener', reason: 'unset: only limits.maxConnections applies' },
+  // security (src/auth): IP rules, per-IP caps, PROXY protocol, client-certificate identity
+  { key: 'allow', type: 'cidr[]', reload: 'live', check: checkCidrList, doc: 'Only these CIDR ranges may connect (IPv4 and IPv6)', reason: 'unset: any address not denied' },
+  { key: 'deny', type: 'cidr[]', reload: 'live', check: checkCidrList, doc: 'These CIDR ranges are refused (wins over allow)', reason: 'unset: none' },
+  { key: 'maxConnectionsPerIp', type: 'int', unit: 'connections', min: 1, reload: 'live', doc: 'Most MQTT clients connected at once from one IP', reason: 'unset: no per-IP cap (NAT puts many devices behind one IP)' },
+  { key: 'connectionRate', type: 'number', unit: 'connections/s', min: 0.01, reload: 'live', doc: 'New connections per second from one IP (burst: connectionBurst)', reason: 'unset: no rate limit; a reconnect storm from one IP costs a TLS handshake and a hash each' },
+  { key: 'connectionBurst', type: 'int', unit: 'connections', default: 10, min: 1, reload: 'live', doc: 'Connections from one IP allowed in a burst above connectionRate', reason: 'devices behind one NAT reconnect together after a network blip' },
+  { key: 'proxyProtocol', type: 'bool', default: false, reload: 'listener', doc: 'Expect a PROXY protocol v1/v2 header (listener behind a load balancer)', reason: 'off: a header from an untrusted peer would let it forge any source address' },
+  { key: 'trustedProxies', type: 'cidr[]', default: [], reload: 'listener', check: checkCidrList, doc: 'Addresses allowed to send a PROXY header', reason: 'empty: with proxyProtocol on, every connection is refused until the balancer is listed' },
+  { key: 'crl', type: 'path', reload: 'listener', doc: 'PEM certificate revocation list checked for client certificates', reason: 'unset: no revocation check (Mosquitto crlfile)' },
+  { key: 'usernameFromCertificate', type: 'enum', values: ['off', 'cn', 'san'], default: 'off', reload: 'live', doc: 'Use the client certificate CN (or first SAN) as the user name', reason: 'off: the user name comes from CONNECT (Mosquitto use_identity_as_username)' },
+  { key: 'requirePassword', type: 'bool', default: false, reload: 'live', doc: 'With usernameFromCertificate: also require the user\'s password (two factors)', reason: 'off: a verified certificate alone identifies the client' }
 ]

@@ -1,0 +1,200 @@
+// The security part's one entry point: authentication, the ACL, the lockout
+// and IP rules, registered on the broker's hook lists. A reload re-reads the
+// password and ACL files and swaps everything at once; a bad file changes
+// nothing and connected clients stay (their next message is checked against
+// the new rules).
+import { ALLOW, deny, type BrokerHooks, type ClientInfo, type ConnectRequest, type Decision } from '../broker-hooks.ts'
+import type { EdgemqConfig } from '../config/types.ts'
+import type { Logger } from '../observability/logger.ts'
+import { REASON } from '../reason-codes.ts'
+import { canRead, canSubscribe, canWrite, compileAcl, type CompiledAcl } from '../acl/acl-policy.ts'
+import { loadAcl } from '../acl/load-acl.ts'
+import { auditConfig } from '../audit/audit-config.ts'
+import { normalizeIp } from '../listeners/ip-filter.ts'
+import { Authenticator, type Refusal, type SecurityState } from './authenticator.ts'
+import { ClientIdBindings } from './client-id-bindings.ts'
+import { ConnectionGate } from './connection-gate.ts'
+import { Lockout, type LockoutOptions } from './lockout.ts'
+import { loadPasswordFile } from './password-file.ts'
+import { decoyHash } from './password-hash.ts'
+import { VerifyQueue } from './verify-queue.ts'
+
+/** Key/value operations on the security sublevel (string values). */
+export interface SecurityStore {
+  put: (key: string, value: string) => Promise<void>
+  del: (key: string) => Promise<void>
+  iterator: (options: { gte: string, lt: string }) => AsyncIterable<[unknown, unknown]>
+}
+
+/** What attachSecurity needs. */
+export interface SecurityContext {
+  hooks: BrokerHooks
+  config: EdgemqConfig
+  /** Bans and client-id bindings; omit for an in-memory setup (tests, library use). */
+  store?: SecurityStore
+  logger: Logger
+  control?: { register: (command: string, handler: (args: Record<string, unknown>) => Promise<unknown>) => void }
+  /** Wall clock in ms (bans must survive a restart); Date.now by default. */
+  now?: () => number
+  /** Monotonic clock in ms for rate buckets; performance.now by default. */
+  monotonic?: () => number
+  /** Skip the start-up audit (tests). */
+  audit?: boolean
+}
+
+/** The running security part. */
+export interface SecurityHandle {
+  /** SIGHUP: re-reads the files and swaps atomically; throws (changing nothing) when the new files are bad. */
+  reload: (config: EdgemqConfig) => Promise<void>
+  close: () => Promise<void>
+  /** The lockout (for tests and the control commands). */
+  readonly lockout: Lockout
+}
+
+interface AuthSection {
+  passwordFile?: string
+  aclFile?: string
+  bindClientIds?: boolean
+  maxConcurrentVerifications?: number
+  maxQueuedVerifications?: number
+  maxVerificationsPerIp?: number
+  lockout?: Partial<LockoutOptions>
+}
+
+/** Lockout settings of a config, with the option-table defaults. */
+export function lockoutOptionsOf (config: EdgemqConfig): LockoutOptions {
+  const l = ((config.auth ?? {}) as AuthSection).lockout ?? {}
+  return {
+    enabled: l.enabled ?? true,
+    window: l.window ?? 600_000,
+    ipFailures: l.ipFailures ?? 10,
+    userFailures: l.userFailures ?? 20,
+    banTime: l.banTime ?? 600_000,
+    maxBanTime: l.maxBanTime ?? 86_400_000,
+    ignore: l.ignore ?? []
+  }
+}
+
+/** Reads the files of a config into a new state (throws when one is bad). */
+async function buildState (config: EdgemqConfig, generation: number): Promise<SecurityState> {
+  const auth = (config.auth ?? {}) as AuthSection
+  const passwords = auth.passwordFile === undefined ? undefined : await loadPasswordFile(auth.passwordFile)
+  const acl = await loadAcl({ aclFile: auth.aclFile, inline: config.acl })
+  const first = passwords === undefined ? undefined : passwords.users.values().next().value
+  return {
+    listeners: new Map(config.listeners.map((l) => [l.name, l])),
+    passwords,
+    decoy: decoyHash(first?.hash),
+    acl,
+    bindClientIds: auth.bindClientIds ?? true,
+    generation
+  }
+}
+
+/** Printable form of attacker-supplied text for a log field: no control characters, bounded. */
+function clean (text: string | undefined): string {
+  if (text === undefined || text === '') return '-'
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?').slice(0, 64)
+}
+
+/** Attaches authentication, authorization, lockout and IP rules to the hooks. */
+export async function attachSecurity (ctx: SecurityContext): Promise<SecurityHandle> {
+  const log = ctx.logger.child('auth')
+  const now = ctx.now ?? Date.now
+  const monotonic = ctx.monotonic ?? (() => performance.now())
+  const auth = (ctx.config.auth ?? {}) as AuthSection
+  let state = await buildState(ctx.config, 1)
+  const lockout = new Lockout(lockoutOptionsOf(ctx.config), { now, logger: log, store: ctx.store })
+  const bindings = new ClientIdBindings(ctx.store)
+  await lockout.load()
+  await bindings.load()
+  const gate = new ConnectionGate(ctx.config.listeners, lockout, monotonic)
+  const queue = new VerifyQueue({
+    maxConcurrent: auth.maxConcurrentVerifications ?? 2,
+    maxQueued: auth.maxQueuedVerifications ?? 32,
+    maxPerKey: auth.maxVerificationsPerIp ?? 2
+  })
+  const authenticator = new Authenticator(() => state, { lockout, gate, bindings, queue })
+  const refusals = new WeakMap<Decision, Refusal>()
+
+  // Compiled ACL per client, rebuilt after a reload (generation) or a change of user.
+  const compiled = new WeakMap<ClientInfo, { generation: number, user?: string, acl?: CompiledAcl }>()
+  const aclOf = (client: ClientInfo): CompiledAcl | undefined => {
+    const s = state
+    if (s.acl === undefined) return undefined
+    const hit = compiled.get(client)
+    if (hit !== undefined && hit.generation === s.generation && hit.user === client.username) return hit.acl
+    const acl = compileAcl(s.acl, client)
+    compiled.set(client, { generation: s.generation, user: client.username, acl })
+    return acl
+  }
+
+  const hooks = ctx.hooks
+  hooks.accept.push((info) => gate.accept(info))
+  hooks.connect.push(async (req: ConnectRequest) => {
+    const r = await authenticator.authenticate(req)
+    if ('ok' in r) return r
+    refusals.set(r.decision, r)
+    return r.decision
+  })
+  hooks.connectFailed.push((req, decision) => {
+    const r = refusals.get(decision)
+    if (r === undefined) return
+    const fields = { ip: normalizeIp(req.client.ip), user: clean(req.username), client: clean(req.client.id), listener: req.client.listener, reason: r.word }
+    if (!r.counts) { log.info('connection refused', fields); return }
+    // The line Fail2Ban reads (src/auth/fail2ban/edgemq.conf); keep it stable.
+    log.warn('authentication failed', fields)
+    lockout.recordFailure(req.client.ip, req.username)
+  })
+  hooks.publish.push((client, msg) => canWrite(aclOf(client), msg.topic)
+    ? ALLOW
+    : deny(REASON.NOT_AUTHORIZED, `${msg.isWill ? 'will' : 'publish'} to ${msg.topic} not authorized`))
+  hooks.subscribe.push((client, filter) => canSubscribe(aclOf(client), filter)
+    ? ALLOW
+    : deny(REASON.NOT_AUTHORIZED, `subscription to ${filter} not authorized`))
+  hooks.deliver.push((client, topic) => canRead(aclOf(client), topic))
+  hooks.connected.push((client) => {
+    gate.opened(client.listener, client.ip)
+    if (state.bindClientIds) bindings.bind(client.id, client.username)
+  })
+  hooks.disconnected.push((client) => { gate.closed(client.listener, client.ip) })
+
+  ctx.control?.register('bans.list', async () => lockout.list().map((b) => ({ ...b, since: new Date(b.since).toISOString(), until: new Date(b.until).toISOString() })))
+  ctx.control?.register('bans.unban', async (args) => {
+    if (typeof args.ip !== 'string' || args.ip === '') throw new Error('bans.unban needs an ip')
+    return { ip: args.ip, unbanned: await lockout.unban(args.ip, typeof args.by === 'string' ? clean(args.by) : 'control') }
+  })
+  ctx.control?.register('clients.unbind', async (args) => {
+    if (typeof args.clientId !== 'string') throw new Error('clients.unbind needs a clientId')
+    return { clientId: args.clientId, unbound: await bindings.unbind(args.clientId) }
+  })
+
+  const prune = setInterval(() => { void lockout.prune() }, 3_600_000)
+  prune.unref()
+
+  if (ctx.audit !== false) {
+    for (const f of await auditConfig(ctx.config)) {
+      const fields = { check: f.check, where: f.where, finding: f.message, fix: f.fix }
+      if (f.severity === 'high') log.warn('audit finding (high)', fields)
+      else log.info(`audit finding (${f.severity})`, fields)
+    }
+  }
+  log.info('security ready', {
+    passwords: state.passwords?.users.size ?? 0,
+    acl: state.acl === undefined ? 'none' : `${state.acl.rules.length} rules`,
+    bans: lockout.list().length
+  })
+
+  return {
+    lockout,
+    reload: async (config) => {
+      const next = await buildState(config, state.generation + 1) // throws before anything changes
+      gate.update(config.listeners)
+      lockout.setOptions(lockoutOptionsOf(config))
+      state = next
+      log.info('security reloaded', { passwords: next.passwords?.users.size ?? 0, acl: next.acl === undefined ? 'none' : `${next.acl.rules.length} rules` })
+    },
+    close: async () => { clearInterval(prune) }
+  }
+}

@@ -1,0 +1,128 @@
+// The CONNECT decision: identity strings, client certificate, password,
+// anonymous access per listener, client-id binding, and the will's topic.
+// Plain async code over ClientInfo; no aedes types.
+import { ALLOW, deny, type ClientInfo, type ConnectRequest, type Decision } from '../broker-hooks.ts'
+import type { ListenerConfig } from '../config/types.ts'
+import { normalizeIp } from '../listeners/ip-filter.ts'
+import { REASON } from '../reason-codes.ts'
+import { canWrite, compileAcl, groupsOf, type AclPolicy } from '../acl/acl-policy.ts'
+import type { ClientIdBindings } from './client-id-bindings.ts'
+import type { ConnectionGate } from './connection-gate.ts'
+import type { Lockout } from './lockout.ts'
+import { checkUsername, type PasswordFile } from './password-file.ts'
+import { verifyPassword, type PasswordHash } from './password-hash.ts'
+import { VerifyQueue, VerifyQueueFull } from './verify-queue.ts'
+
+/** Everything a reload swaps at once. */
+export interface SecurityState {
+  listeners: ReadonlyMap<string, ListenerConfig>
+  passwords?: PasswordFile
+  /** Checked for unknown users so they cost the same as known ones. */
+  decoy: PasswordHash
+  acl?: AclPolicy
+  bindClientIds: boolean
+  /** Bumped on every reload: per-client compiled ACLs rebuild. */
+  generation: number
+}
+
+/** A refusal with the word logged as reason= and whether it counts toward a ban. */
+export interface Refusal {
+  decision: Decision
+  word: string
+  counts: boolean
+}
+
+/** Runs the CONNECT checks against the current state. */
+export class Authenticator {
+  constructor (
+    private readonly getState: () => SecurityState,
+    private readonly deps: { lockout: Lockout, gate: ConnectionGate, bindings: ClientIdBindings, queue: VerifyQueue }
+  ) {}
+
+  /** Decides a CONNECT; on success sets client.username and client.groups. */
+  async authenticate (req: ConnectRequest): Promise<Decision | Refusal> {
+    const state = this.getState()
+    const c = req.client
+    const ip = normalizeIp(c.ip)
+    const listener = state.listeners.get(c.listener)
+    const refuse = (code: number, word: string, counts: boolean, reason: string): Refusal => ({ decision: deny(code, reason), word, counts })
+
+    if (this.deps.lockout.bannedUntil(ip) !== undefined) return refuse(REASON.BANNED, 'banned', false, 'banned')
+    // CVE-2017-7650: wildcards or "/" in these would widen %u/%c ACL patterns.
+    if (req.username !== undefined && checkUsername(req.username) !== undefined) {
+      return refuse(REASON.BAD_USER_NAME_OR_PASSWORD, 'bad-username', true, `user name ${checkUsername(req.username) ?? ''}`)
+    }
+    if (c.id !== '' && checkUsername(c.id) !== undefined) {
+      return refuse(REASON.CLIENT_IDENTIFIER_NOT_VALID, 'bad-client-id', false, `client id ${checkUsername(c.id) ?? ''}`)
+    }
+    if (listener?.requireCertificate === true && c.certificate === undefined) {
+      return refuse(REASON.NOT_AUTHORIZED, 'no-certificate', true, 'this listener requires a client certificate')
+    }
+
+    let user: string | undefined
+    const fromCert = (listener?.usernameFromCertificate as string | undefined) ?? 'off'
+    if (fromCert !== 'off' && c.certificate !== undefined) {
+      const name = certificateName(c.certificate, fromCert)
+      if (name === undefined || checkUsername(name) !== undefined) return refuse(REASON.NOT_AUTHORIZED, 'certificate-identity', true, `the certificate has no usable ${fromCert === 'cn' ? 'CN' : 'SAN'}`)
+      if (req.username !== undefined && req.username !== name) return refuse(REASON.BAD_USER_NAME_OR_PASSWORD, 'certificate-mismatch', true, 'user name differs from the certificate identity')
+      if (listener?.requirePassword === true) {
+        const r = await this.checkPassword(state, ip, name, req.password)
+        if (r !== undefined) return r
+      }
+      user = name
+    } else if (req.username !== undefined) {
+      if (state.passwords === undefined) {
+        // Nothing to verify a user name against: never trust a claimed name for the ACL.
+        if (listener?.allowAnonymous !== true) return refuse(REASON.BAD_USER_NAME_OR_PASSWORD, 'no-password-file', true, 'no password file is configured (auth.passwordFile)')
+      } else {
+        const r = await this.checkPassword(state, ip, req.username, req.password)
+        if (r !== undefined) return r
+        user = req.username
+      }
+    } else if (listener?.allowAnonymous !== true) {
+      return refuse(REASON.NOT_AUTHORIZED, 'anonymous', true, 'anonymous clients are not allowed on this listener')
+    }
+
+    if (state.bindClientIds && c.id !== '') {
+      const owner = this.deps.bindings.conflict(c.id, user)
+      if (owner !== undefined) return refuse(REASON.CLIENT_IDENTIFIER_NOT_VALID, 'client-id-bound', false, 'this client id belongs to another user')
+    }
+    if (!this.deps.gate.hasRoom(c.listener, ip)) return refuse(REASON.QUOTA_EXCEEDED, 'too-many-connections', false, 'too many connections from this address')
+
+    c.username = user
+    c.groups = groupsOf(state.acl, user)
+    // A will is a publish on the client's behalf: check it now, not when the
+    // client is gone (failure-modes row 9; aedes #769 published unchecked wills).
+    if (req.will !== undefined) {
+      const acl = state.acl === undefined ? undefined : compileAcl(state.acl, c as ClientInfo & { username?: string })
+      if (!canWrite(acl, req.will.topic)) return refuse(REASON.NOT_AUTHORIZED, 'will-not-authorized', false, `will topic ${req.will.topic} is not writable for this client`)
+    }
+    return ALLOW
+  }
+
+  /** undefined when the password is right; a refusal otherwise. */
+  private async checkPassword (state: SecurityState, ip: string, user: string, password: Buffer | undefined): Promise<Refusal | undefined> {
+    const entry = state.passwords?.users.get(user)
+    let ok: boolean
+    try {
+      ok = await this.deps.queue.run(ip, async () => {
+        const match = await verifyPassword(password ?? Buffer.alloc(0), entry?.hash ?? state.decoy)
+        return match && entry !== undefined && password !== undefined
+      })
+    } catch (err) {
+      if (err instanceof VerifyQueueFull) return { decision: deny(REASON.SERVER_BUSY, 'too many logins in progress'), word: 'busy', counts: false }
+      throw err
+    }
+    if (ok) return undefined
+    return { decision: deny(REASON.BAD_USER_NAME_OR_PASSWORD, 'bad user name or password'), word: entry === undefined ? 'unknown-user' : 'bad-password', counts: true }
+  }
+}
+
+/** The user name a certificate gives: its subject CN, or its first SAN without the "DNS:"/"email:" prefix. */
+export function certificateName (cert: NonNullable<ClientInfo['certificate']>, from: string): string | undefined {
+  if (from === 'cn') return cert.subjectCN === undefined || cert.subjectCN === '' ? undefined : cert.subjectCN
+  const san = cert.subjectAltNames[0]
+  if (san === undefined) return undefined
+  const colon = san.indexOf(':')
+  return colon < 0 ? san : san.slice(colon + 1)
+}
