@@ -1,0 +1,163 @@
+// The incoming journal: edgemq's fix for aedes acknowledging before it stores.
+//
+// aedes 2.0.0-beta.1 writes PUBACK for a QoS 1 publish *before* it routes and
+// persists the message (lib/handlers/publish.js, enqueuePublish case 1): a
+// kill -9 right after the PUBACK loses a message the publisher was told was
+// delivered. The broker's authorizePublish hook is the last point before that
+// PUBACK, so it calls journalIncoming(), which writes the message to the J range
+// (durably per persistence.sync) before letting aedes continue. The entry is
+// removed in the same atomic batch as the offline-queue write of that message
+// (outgoingEnqueueCombi, which aedes runs for every QoS > 0 publish), or by
+// completeIncoming() from the `published` hook at the end of the pipeline.
+// Entries left by a crash are re-published at the next setup (at least once).
+//
+// QoS 2: aedes stores the packet (incomingStorePacket) and routes it before
+// PUBREC, but a crash between the two would make it answer the client's
+// retransmission with PUBREC and never route the message. The journal writes
+// the incoming record in the same batch as the journal entry, so after a crash
+// the replay routes it once and the retransmission finds it stored: exactly once.
+import { decodePacket, encodePacket, isRoutablePublish, type StoredPacket } from './record-codec.ts'
+import type { StoreContext } from './store-context.ts'
+import { incomingKey, journalKey, KIND, prefixRange, readSeqAtEnd } from './store-keys.ts'
+import type { WriteOp } from './write-queue.ts'
+
+/** What replay needs from the broker: aedes's publish(packet, client, done). */
+export interface Republisher {
+  publish: (packet: StoredPacket, client: null, done: (err?: Error | null) => void) => void
+}
+
+/** Normalises an incoming QoS 2 packet the way aedes stores it (aedes-packet, plus its packet id). */
+export function normalizeIncoming (packet: StoredPacket): StoredPacket {
+  const out: StoredPacket = {}
+  for (const key of ['clientId', 'nl', 'properties', 'messageExpiry']) {
+    if (Object.prototype.hasOwnProperty.call(packet, key)) out[key] = packet[key]
+  }
+  out.cmd = packet.cmd || 'publish'
+  out.brokerId = packet.brokerId || undefined
+  out.brokerCounter = packet.brokerCounter || 0
+  out.topic = packet.topic
+  out.payload = packet.payload || Buffer.alloc(0)
+  out.qos = packet.qos || 0
+  out.retain = packet.retain || false
+  out.dup = packet.dup || false
+  out.messageId = packet.messageId
+  return out
+}
+
+/** The journal of acknowledged-but-not-yet-routed incoming messages. */
+export class IncomingJournal {
+  private readonly ctx: StoreContext
+  // live packets -> journal sequence; the payload Buffer is the same object in
+  // the packet aedes routes (aedes-packet copies it), so outgoingEnqueueCombi
+  // finds the entry from the Packet wrapper it is given
+  private readonly byPayload = new WeakMap<object, number>()
+  private readonly byPacket = new WeakMap<object, number>()
+  private readonly open = new Set<number>()
+  /** QoS 2 packets journaled in this process whose incoming record is already written. */
+  private readonly firstDelivery = new Map<string, number>()
+  replayed = 0
+
+  constructor (ctx: StoreContext) {
+    this.ctx = ctx
+  }
+
+  /** Entries not yet routed. */
+  get pending (): number {
+    return this.open.size
+  }
+
+  /** Journals an accepted QoS 1/2 publish before it is acknowledged. */
+  async journal (clientId: string, packet: StoredPacket): Promise<void> {
+    const qos = packet.qos
+    // wills and API publishes carry no packet id: their source record is durable already
+    if ((qos !== 1 && qos !== 2) || typeof packet.messageId !== 'number') return
+    const ops: WriteOp[] = []
+    let firstKey: string | undefined
+    if (qos === 2) {
+      firstKey = `${clientId}\u0000${packet.messageId}`
+      const already = this.firstDelivery.get(firstKey)
+      if (already !== undefined) { this.link(packet, already); return } // retransmitted while the first is in flight
+      // a retransmission of a message stored before: aedes answers PUBREC and does not route it again
+      if (await this.ctx.db.has(incomingKey(clientId, packet.messageId))) return
+      ops.push({ type: 'put', key: incomingKey(clientId, packet.messageId), value: this.ctx.seal(encodePacket(normalizeIncoming(packet))) })
+    }
+    const seq = this.ctx.allocSeq(ops)
+    ops.push({ type: 'put', key: journalKey(seq), value: this.ctx.seal(encodePacket(journalRecord(clientId, packet))) })
+    this.open.add(seq)
+    this.link(packet, seq)
+    if (firstKey !== undefined) this.firstDelivery.set(firstKey, seq)
+    try {
+      await this.ctx.queue.write(ops)
+    } catch (err) {
+      this.open.delete(seq)
+      if (firstKey !== undefined) this.firstDelivery.delete(firstKey)
+      throw err
+    }
+  }
+
+  /** The delete op of the journal entry of a packet being routed (joins the enqueue batch), if any. */
+  takeForPacket (packet: StoredPacket): WriteOp | undefined {
+    const payload = packet.payload
+    const seq = (typeof payload === 'object' && payload !== null ? this.byPayload.get(payload) : undefined) ?? this.byPacket.get(packet)
+    if (seq === undefined || !this.open.delete(seq)) return undefined
+    return { type: 'del', key: journalKey(seq) }
+  }
+
+  /** Ends the journal entry of a routed packet (the `published` hook). */
+  async complete (packet: StoredPacket): Promise<void> {
+    const op = this.takeForPacket(packet)
+    if (op !== undefined) await this.ctx.queue.write([op])
+  }
+
+  /** aedes asks whether a QoS 2 packet id is stored: not for the first delivery journaled here. */
+  isFirstDelivery (clientId: string, messageId: unknown): boolean {
+    return this.firstDelivery.has(`${clientId}\u0000${String(messageId)}`)
+  }
+
+  /** aedes stores the QoS 2 packet: already written with the journal entry, so only forget the marker. */
+  consumeFirstDelivery (clientId: string, messageId: unknown): boolean {
+    return this.firstDelivery.delete(`${clientId}\u0000${String(messageId)}`)
+  }
+
+  /** Re-publishes every entry a crash left, in order; returns how many. */
+  async replay (broker: Republisher): Promise<number> {
+    const entries: Array<[Buffer, StoredPacket]> = []
+    for await (const [key, value] of this.ctx.db.iterator(prefixRange(Buffer.of(KIND.JOURNAL)))) {
+      const packet = this.ctx.decodeOrQuarantine(key, value, decodePacket, (d) => isRoutablePublish(d) ? undefined : 'journal entry is not a routable publish')
+      if (packet !== undefined) entries.push([key, packet])
+    }
+    for (const [key, packet] of entries) {
+      const seq = readSeqAtEnd(key)
+      this.open.add(seq)
+      this.link(packet, seq)
+      await new Promise<void>((resolve, reject) => {
+        broker.publish(packet, null, (err) => { err ? reject(err) : resolve() })
+      })
+      await this.complete(packet)
+      this.replayed++
+    }
+    if (entries.length > 0) this.ctx.logger.warn('replayed acknowledged messages left by a crash', { count: entries.length })
+    return entries.length
+  }
+
+  private link (packet: StoredPacket, seq: number): void {
+    const payload = packet.payload
+    if (typeof payload === 'object' && payload !== null) this.byPayload.set(payload, seq)
+    this.byPacket.set(packet, seq)
+  }
+}
+
+/** The fields of a publish worth replaying (not wire lengths or aedes internals). */
+function journalRecord (clientId: string, packet: StoredPacket): StoredPacket {
+  const out: StoredPacket = {
+    cmd: 'publish',
+    topic: packet.topic,
+    payload: packet.payload ?? Buffer.alloc(0),
+    qos: packet.qos,
+    retain: packet.retain === true,
+    dup: false,
+    clientId
+  }
+  if (packet.properties !== undefined) out.properties = packet.properties
+  return out
+}

@@ -1,0 +1,374 @@
+// edgemq's aedes persistence on one LevelDB (classic-level): subscriptions,
+// sessions, offline queues, inflight QoS 1/2 state, retained messages, wills,
+// and the incoming journal that makes a PUBACK mean "stored" (incoming-journal.ts).
+// It implements the async persistence interface of aedes 2.0.0-beta.1
+// (aedes-persistence/asyncPersistence.js) and passes that package's contract suite.
+import { Readable } from 'node:stream'
+import type { Logger } from '../observability/logger.ts'
+import { silentLogger } from '../observability/logger.ts'
+import { IncomingJournal, normalizeIncoming, type Republisher } from './incoming-journal.ts'
+import { createRootLevel, openStore, type OpenOutcome, type RootLevel } from './open-store.ts'
+import { OutgoingStore } from './outgoing-store.ts'
+import { decodePacket, decodeSubscription, encodePacket, encodeSubscription, isRoutablePublish, type StoredPacket, type SubscriptionRecord } from './record-codec.ts'
+import { StoreContext, type ValueCipher } from './store-context.ts'
+import { incomingKey, KIND, KIND_NAMES, metaKey, parseSubKey, prefixRange, retainedKey, subKey, willKey } from './store-keys.ts'
+import { SubscriptionTable, type SubscriptionInput, type TopicSubscription } from './subscription-table.ts'
+import { coveringPrefixes, topicMatches } from './topic-filter.ts'
+import { WriteQueue, type SyncMode, type WriteOp } from './write-queue.ts'
+
+/** Options of createLevelPersistence (the persistence.* config section). */
+export interface LevelPersistenceOptions {
+  path: string
+  sync: SyncMode
+  /** ms between fsyncs in batch mode. */
+  syncInterval: number
+  /** LevelDB block cache, bytes. */
+  cacheSize: number
+  /** LevelDB memtable size, bytes. */
+  writeBufferSize: number
+  logger?: Logger
+  valueCipher?: ValueCipher
+}
+
+/** A client as aedes passes it (only the id is used). */
+export interface ClientRef { id: string }
+
+/** The broker as setup() sees it: its id, live clients and publish (for journal replay). */
+export interface BrokerRef extends Partial<Republisher> {
+  id: string
+  clients?: Record<string, unknown>
+}
+
+/** Figures for $SYS and metrics. */
+export interface PersistenceStats {
+  mode: SyncMode
+  open: OpenOutcome['status'] | 'not-open'
+  subscriptions: number
+  persistentClients: number
+  journalPending: number
+  journalReplayed: number
+  quarantined: number
+  writeBatches: number
+  writeOps: number
+  syncs: number
+  /** Wall-clock ms of the start of the last synced batch. */
+  lastSyncAt: number | undefined
+}
+
+/** A write of another part that must honour persistence.sync (one op of a sublevel). */
+export interface DurableOp { type: 'put' | 'del', key: string, value?: unknown }
+
+/** A sublevel handed to other parts (bans, bridge queues). */
+export type Sublevel<V> = ReturnType<RootLevel['sublevel']> & { readonly __value?: V }
+
+/** edgemq's LevelDB persistence: what aedes accepts as `persistence`, plus edgemq's extras. */
+export class LevelPersistence {
+  readonly options: Readonly<LevelPersistenceOptions>
+  private readonly db: RootLevel
+  private readonly ctx: StoreContext
+  private readonly queue: WriteQueue
+  private readonly subs = new SubscriptionTable()
+  private readonly outgoing: OutgoingStore
+  private readonly journal: IncomingJournal
+  private readonly logger: Logger
+  private readonly opening: Promise<OpenOutcome>
+  private outcome: OpenOutcome | undefined
+  private brokerRef: BrokerRef | undefined
+  private closing: Promise<void> | undefined
+
+  constructor (options: LevelPersistenceOptions) {
+    this.options = Object.freeze({ ...options })
+    this.logger = (options.logger ?? silentLogger).child('persistence')
+    this.db = createRootLevel(options.path, options)
+    this.queue = new WriteQueue({ db: this.db, mode: options.sync, syncInterval: options.syncInterval, logger: this.logger, syncMarkerKey: metaKey('lastSync') })
+    this.ctx = new StoreContext({ db: this.db, queue: this.queue, logger: this.logger, cipher: options.valueCipher })
+    this.outgoing = new OutgoingStore(this.ctx)
+    this.journal = new IncomingJournal(this.ctx)
+    this.opening = openStore(this.db, this.logger).then((outcome) => { this.outcome = outcome; return outcome })
+    this.opening.catch(() => {}) // reported by ready()/setup()
+  }
+
+  /** The broker aedes set up this persistence with. */
+  get broker (): BrokerRef | undefined {
+    return this.brokerRef
+  }
+
+  /** Resolves once the store is open (repaired or replaced if it had to be); rejects if it cannot be. */
+  async ready (): Promise<OpenOutcome> {
+    return await this.opening
+  }
+
+  /** aedes calls this from listen(): opens, loads subscriptions, replays the journal. */
+  async setup (broker: BrokerRef): Promise<void> {
+    this.brokerRef = broker
+    const outcome = await this.opening
+    this.outgoing.isOnline = (id) => broker.clients?.[id] !== undefined
+    await this.ctx.loadSequence()
+    await this.loadSubscriptions()
+    for await (const _ of this.db.keys(prefixRange(Buffer.of(KIND.QUARANTINE)))) this.ctx.quarantined++
+    this.logger.info('store open', { path: this.options.path, status: outcome.status, sync: this.options.sync, subscriptions: this.subs.counts().subsCount, quarantined: this.ctx.quarantined })
+    if (typeof broker.publish === 'function') await this.journal.replay(broker as Republisher)
+  }
+
+  // ---- the journal (see incoming-journal.ts); called by src/broker.ts ----
+
+  /** Call from authorizePublish, after the decision to allow, before its callback: makes the PUBACK/PUBREC durable. */
+  async journalIncoming (clientId: string, packet: StoredPacket): Promise<void> {
+    await this.journal.journal(clientId, packet)
+  }
+
+  /** Call from aedes's `published` hook: ends the journal entry of a routed message (usually already ended atomically). */
+  async completeIncoming (packet: StoredPacket): Promise<void> {
+    await this.journal.complete(packet)
+  }
+
+  // ---- retained ----
+
+  /** Stores (or, with an empty payload, deletes) the retained message of a topic. */
+  async storeRetained (pkt: StoredPacket): Promise<void> {
+    const packet = { ...pkt }
+    if (typeof packet.topic !== 'string' || packet.topic.length === 0) throw new Error(`retained message without a valid topic: ${String(packet.topic)}`)
+    const payload = packet.payload as { length?: number } | undefined
+    const key = retainedKey(packet.topic)
+    if (payload === undefined || payload === null || payload.length === 0) await this.queue.write([{ type: 'del', key }])
+    else await this.queue.write([{ type: 'put', key, value: this.ctx.seal(encodePacket(packet)) }])
+  }
+
+  /** Retained messages matching one filter. */
+  createRetainedStream (pattern: string): Readable {
+    return this.createRetainedStreamCombi([pattern])
+  }
+
+  /** Retained messages matching any of the filters, each once; scans only the literal prefixes' ranges. */
+  createRetainedStreamCombi (patterns: string[]): Readable {
+    const ctx = this.ctx
+    const db = this.db
+    async function * gen (): AsyncGenerator<StoredPacket> {
+      for (const prefix of coveringPrefixes(patterns)) {
+        for await (const [key, value] of db.iterator(prefixRange(retainedKey(prefix)))) {
+          const topic = key.toString('utf8', 1)
+          if (!patterns.some((p) => topicMatches(p, topic))) continue
+          const packet = ctx.decodeOrQuarantine(key, value, decodePacket, (d) => isRoutablePublish(d) ? undefined : 'retained message is not a routable publish')
+          if (packet !== undefined) yield packet
+        }
+      }
+    }
+    return Readable.from(gen())
+  }
+
+  // ---- subscriptions ----
+
+  /** Adds subscriptions of a persistent session (durable before SUBACK). */
+  async addSubscriptions (client: ClientRef, subs: SubscriptionInput[]): Promise<void> {
+    const ops: WriteOp[] = this.subs.add(client.id, subs).map(({ topic, record }) => ({ type: 'put', key: subKey(client.id, topic), value: this.ctx.seal(encodeSubscription(record)) }))
+    await this.queue.write(ops)
+  }
+
+  /** Removes subscriptions of a persistent session. */
+  async removeSubscriptions (client: ClientRef, topics: string[]): Promise<void> {
+    await this.queue.write(this.subs.remove(client.id, topics).map((topic) => ({ type: 'del', key: subKey(client.id, topic) })))
+  }
+
+  /** Subscriptions of a client, as aedes restores them on reconnect. */
+  async subscriptionsByClient (client: ClientRef): Promise<Array<SubscriptionRecord & { topic: string }>> {
+    return this.subs.ofClient(client.id)
+  }
+
+  /** Counts of persistent subscriptions (QoS > 0) and of clients with any subscription. */
+  async countOffline (): Promise<{ subsCount: number, clientsCount: number }> {
+    return this.subs.counts()
+  }
+
+  /** QoS > 0 persistent subscriptions matching a topic (routing to offline queues). */
+  async subscriptionsByTopic (topic: string): Promise<TopicSubscription[]> {
+    return this.subs.match(topic)
+  }
+
+  /** Removes every subscription of a client. */
+  async cleanSubscriptions (client: ClientRef): Promise<void> {
+    await this.queue.write(this.subs.clean(client.id).map((topic) => ({ type: 'del', key: subKey(client.id, topic) })))
+  }
+
+  /** Clients holding a subscription to exactly this topic. */
+  getClientList (topic: string): Readable {
+    return Readable.from(this.subs.clientsOf(topic))
+  }
+
+  // ---- outgoing ----
+
+  /** Queues a message for one subscriber. */
+  async outgoingEnqueue (sub: { clientId: string }, packet: StoredPacket): Promise<void> {
+    await this.outgoingEnqueueCombi([sub], packet)
+  }
+
+  /** Queues a message for its persistent subscribers; ends its journal entry in the same atomic batch. */
+  async outgoingEnqueueCombi (subs: Array<{ clientId: string }>, packet: StoredPacket): Promise<void> {
+    const journalDel = this.journal.takeForPacket(packet)
+    await this.outgoing.enqueue(subs.map((s) => s.clientId), packet, journalDel === undefined ? [] : [journalDel])
+  }
+
+  /** Records a packet id given to a queued message, or its PUBREL phase. */
+  async outgoingUpdate (client: ClientRef, packet: StoredPacket): Promise<void> {
+    await this.outgoing.update(client.id, packet)
+  }
+
+  /** Removes an acknowledged message; returns it. */
+  async outgoingClearMessageId (client: ClientRef, packet: StoredPacket): Promise<StoredPacket | undefined> {
+    return await this.outgoing.clear(client.id, packet)
+  }
+
+  /** The queue of a client in order. */
+  outgoingStream (client: ClientRef): Readable {
+    return this.outgoing.stream(client.id)
+  }
+
+  // ---- incoming QoS 2 ----
+
+  /** Stores an incoming QoS 2 packet until its PUBREL (durable before PUBREC). */
+  async incomingStorePacket (client: ClientRef, packet: StoredPacket): Promise<void> {
+    if (this.journal.consumeFirstDelivery(client.id, packet.messageId)) return // written with its journal entry
+    await this.queue.write([{ type: 'put', key: incomingKey(client.id, packet.messageId as number), value: this.ctx.seal(encodePacket(normalizeIncoming(packet))) }])
+  }
+
+  /** The stored incoming QoS 2 packet with this packet id; rejects when there is none. */
+  async incomingGetPacket (client: ClientRef, packet: StoredPacket): Promise<StoredPacket> {
+    if (this.journal.isFirstDelivery(client.id, packet.messageId)) throw new Error('no such packet')
+    const key = incomingKey(client.id, packet.messageId as number)
+    const raw = await this.db.get(key)
+    const stored = raw === undefined ? undefined : this.ctx.decodeOrQuarantine(key, raw, decodePacket)
+    if (stored === undefined) throw new Error('no such packet')
+    return stored
+  }
+
+  /** Forgets an incoming QoS 2 packet (PUBREL received). */
+  async incomingDelPacket (client: ClientRef, packet: StoredPacket): Promise<void> {
+    await this.queue.write([{ type: 'del', key: incomingKey(client.id, packet.messageId as number) }])
+  }
+
+  // ---- wills ----
+
+  /** Stores the will of a client (aedes expects brokerId and clientId set on the packet). */
+  async putWill (client: ClientRef, packet: StoredPacket): Promise<void> {
+    packet.brokerId = this.brokerRef?.id
+    packet.clientId = client.id
+    await this.queue.write([{ type: 'put', key: willKey(client.id), value: this.ctx.seal(encodePacket(packet)) }])
+  }
+
+  /** The will of a client, if any. */
+  async getWill (client: ClientRef): Promise<StoredPacket | undefined> {
+    const key = willKey(client.id)
+    const raw = await this.db.get(key)
+    return raw === undefined ? undefined : this.ctx.decodeOrQuarantine(key, raw, decodePacket, validWill)
+  }
+
+  /** Deletes the will of a client; returns it. */
+  async delWill (client: ClientRef): Promise<StoredPacket | undefined> {
+    const will = await this.getWill(client)
+    await this.queue.write([{ type: 'del', key: willKey(client.id) }])
+    return will
+  }
+
+  /** Wills of clients whose broker is not in `brokers` (aedes publishes them). */
+  streamWill (brokers: Record<string, unknown> = {}): Readable {
+    const ctx = this.ctx
+    const db = this.db
+    async function * gen (): AsyncGenerator<StoredPacket> {
+      for await (const [key, value] of db.iterator(prefixRange(Buffer.of(KIND.WILL)))) {
+        const will = ctx.decodeOrQuarantine(key, value, decodePacket, validWill)
+        if (will !== undefined && !brokers[will.brokerId as string]) yield will
+      }
+    }
+    return Readable.from(gen())
+  }
+
+  // ---- edgemq extras ----
+
+  /** A namespaced key/value store in the same LevelDB (bans, bridge queues); write durably with durableBatch. */
+  sublevel<V = string> (name: string, options: { valueEncoding?: string } = {}): Sublevel<V> {
+    if (!/^[a-z][a-z0-9-]*$/.test(name)) throw new RangeError(`sublevel name must be lower-case letters, digits and dashes: got "${name}"`)
+    return this.db.sublevel(name, { keyEncoding: 'utf8', valueEncoding: options.valueEncoding ?? 'utf8' }) as Sublevel<V>
+  }
+
+  /** Writes ops on a sublevel atomically, group-committed and as durable as persistence.sync promises. */
+  async durableBatch (sublevel: Sublevel<unknown>, ops: readonly DurableOp[]): Promise<void> {
+    await this.queue.write(ops.map((op) => ({ ...op, sublevel })))
+  }
+
+  /** One durable put on a sublevel. */
+  async durablePut (sublevel: Sublevel<unknown>, key: string, value: unknown): Promise<void> {
+    await this.durableBatch(sublevel, [{ type: 'put', key, value }])
+  }
+
+  /** One durable delete on a sublevel. */
+  async durableDel (sublevel: Sublevel<unknown>, key: string): Promise<void> {
+    await this.durableBatch(sublevel, [{ type: 'del', key }])
+  }
+
+  /** Figures for $SYS and metrics (in-memory counters, no I/O). */
+  stats (): PersistenceStats {
+    const counts = this.subs.counts()
+    const q = this.queue.counters
+    return {
+      mode: this.options.sync,
+      open: this.outcome?.status ?? 'not-open',
+      subscriptions: counts.subsCount,
+      persistentClients: counts.clientsCount,
+      journalPending: this.journal.pending,
+      journalReplayed: this.journal.replayed,
+      quarantined: this.ctx.quarantined,
+      writeBatches: q.batches,
+      writeOps: q.ops,
+      syncs: q.syncs,
+      lastSyncAt: q.lastSyncAt
+    }
+  }
+
+  /** Approximate bytes on disk per kind of record (LevelDB estimates; cheap, async). */
+  async sizes (): Promise<Record<string, number>> {
+    const out: Record<string, number> = {}
+    for (const kind of Object.keys(KIND_NAMES).map(Number)) {
+      const range = prefixRange(Buffer.of(kind)) as { gte: Buffer, lt: Buffer }
+      out[KIND_NAMES[kind]] = await this.db.approximateSize(range.gte, range.lt)
+    }
+    return out
+  }
+
+  /** Finishes queued writes (a final fsync unless sync is never) and closes LevelDB. Idempotent. */
+  async close (): Promise<void> {
+    this.closing ??= (async () => {
+      await this.opening.catch(() => {})
+      await this.queue.close()
+      if (this.db.status === 'open' || this.db.status === 'opening') await this.db.close()
+    })()
+    await this.closing
+  }
+
+  /** aedes-persistence's name for close(). */
+  async destroy (): Promise<void> {
+    await this.close()
+  }
+
+  private async loadSubscriptions (): Promise<void> {
+    for await (const [key, value] of this.db.iterator(prefixRange(Buffer.of(KIND.SUB)))) {
+      let parsed: { clientId: string, topic: string }
+      try {
+        parsed = parseSubKey(key)
+      } catch {
+        this.ctx.quarantine(key, value, 'bad subscription key')
+        continue
+      }
+      const record = this.ctx.decodeOrQuarantine(key, value, decodeSubscription, () => parsed.topic.length === 0 ? 'subscription with an empty topic' : undefined)
+      if (record !== undefined) this.subs.load(parsed.clientId, parsed.topic, record)
+    }
+  }
+}
+
+function validWill (will: StoredPacket): string | undefined {
+  return isRoutablePublish(will) ? undefined : 'will is not a routable publish (topic missing or invalid)'
+}
+
+/** Creates edgemq's LevelDB persistence; pass it to aedes as `persistence`. */
+export function createLevelPersistence (options: LevelPersistenceOptions): LevelPersistence {
+  return new LevelPersistence(options)
+}
+

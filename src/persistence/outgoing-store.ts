@@ -1,0 +1,261 @@
+// Offline queues and outgoing inflight state. One O record per queued message
+// (written once, never rewritten), plus a tiny U record once aedes gives it a
+// packet id or moves it to the PUBREL phase: a 256-byte message is not
+// rewritten just to remember its 2-byte packet id. Draining a queue is one
+// range scan of O merged with the (short, inflight-bounded) U range.
+//
+// aedes finds queued messages again by (brokerId, brokerCounter) or by packet
+// id. An in-memory index answers both for messages this process enqueued for
+// a connected client or streamed out; anything else falls back to a scan of
+// that one client's range (correct, only slower).
+import type { Readable } from 'node:stream'
+import { Readable as ReadableStream } from 'node:stream'
+import { decodeOutgoingState, decodePacket, encodeOutgoingState, encodePacket, isRoutablePublish, type OutgoingState, type StoredPacket } from './record-codec.ts'
+import type { StoreContext } from './store-context.ts'
+import { clientPrefix, KIND, prefixRange, readSeqAtEnd, seqKey } from './store-keys.ts'
+import type { WriteOp } from './write-queue.ts'
+
+interface Entry {
+  seq: number
+  /** Decoded or enqueued packet (without its packet id), when known. */
+  packet?: StoredPacket
+  messageId?: number
+  pubrel?: boolean
+  counterKey?: string
+}
+
+// Bounds the index of a client whose messages are never acknowledged (for
+// instance deliveries aedes makes without outgoingUpdate); beyond it lookups
+// fall back to scanning that client's range.
+const MAX_INDEX_PER_CLIENT = 4096
+
+class ClientIndex {
+  readonly byCounter = new Map<string, Entry>()
+  readonly byMessageId = new Map<number, Entry>()
+
+  add (entry: Entry): void {
+    if (entry.counterKey !== undefined) {
+      if (this.byCounter.size >= MAX_INDEX_PER_CLIENT) {
+        const oldest = this.byCounter.keys().next().value
+        if (oldest !== undefined) this.byCounter.delete(oldest)
+      }
+      this.byCounter.set(entry.counterKey, entry)
+    }
+    if (entry.messageId !== undefined) this.byMessageId.set(entry.messageId, entry)
+  }
+
+  drop (entry: Entry): void {
+    if (entry.counterKey !== undefined && this.byCounter.get(entry.counterKey) === entry) this.byCounter.delete(entry.counterKey)
+    if (entry.messageId !== undefined && this.byMessageId.get(entry.messageId) === entry) this.byMessageId.delete(entry.messageId)
+  }
+}
+
+/** Normalises a packet the way aedes-packet does before it is queued. */
+export function normalizeQueued (packet: StoredPacket): StoredPacket {
+  const out: StoredPacket = {}
+  for (const key of ['clientId', 'nl', 'properties', 'messageExpiry']) {
+    if (Object.prototype.hasOwnProperty.call(packet, key)) out[key] = packet[key]
+  }
+  out.cmd = packet.cmd || 'publish'
+  out.brokerId = packet.brokerId || undefined
+  out.brokerCounter = packet.brokerCounter || 0
+  out.topic = packet.topic
+  out.payload = packet.payload || Buffer.alloc(0)
+  out.qos = packet.qos || 0
+  out.retain = packet.retain || false
+  out.dup = packet.dup || false
+  // [MQTT-2.3.1-5] a queued QoS > 0 message gets its packet id when it is sent
+  if ((out.qos as number) > 0 || out.cmd !== 'publish') out.messageId = undefined
+  return out
+}
+
+function counterKeyOf (p: StoredPacket): string | undefined {
+  return p.brokerId ? `${String(p.brokerId)}\u0000${String(p.brokerCounter)}` : undefined
+}
+
+/** The outgoing side of the persistence. */
+export class OutgoingStore {
+  private readonly ctx: StoreContext
+  private readonly indexes = new Map<string, ClientIndex>()
+  /** Whether a client is connected now (only those are indexed at enqueue time). */
+  isOnline: (clientId: string) => boolean = () => false
+
+  constructor (ctx: StoreContext) {
+    this.ctx = ctx
+  }
+
+  /** Queues one copy of `packet` per distinct client; `extraOps` join the same atomic batch. */
+  async enqueue (clientIds: readonly string[], packet: StoredPacket, extraOps: readonly WriteOp[] = []): Promise<void> {
+    const ops: WriteOp[] = [...extraOps]
+    if (clientIds.length > 0) {
+      const norm = normalizeQueued(packet)
+      const value = this.ctx.seal(encodePacket(norm))
+      const ck = counterKeyOf(norm)
+      for (const clientId of new Set(clientIds)) {
+        const seq = this.ctx.allocSeq(ops)
+        ops.push({ type: 'put', key: seqKey(clientPrefix(KIND.OUT, clientId), seq), value })
+        if (this.isOnline(clientId)) this.index(clientId).add({ seq, packet: norm, counterKey: ck })
+      }
+    }
+    await this.ctx.queue.write(ops)
+  }
+
+  /** Records the packet id given to a queued message, or its move to PUBREL. */
+  async update (clientId: string, packet: StoredPacket): Promise<void> {
+    const idx = this.index(clientId)
+    const messageId = packet.messageId as number
+    if (packet.cmd !== 'pubrel') {
+      const ck = counterKeyOf(packet)
+      if (ck !== undefined) {
+        const entry = idx.byCounter.get(ck) ?? await this.scan(clientId, (e) => e.counterKey === ck)
+        if (entry !== undefined) {
+          if (entry.messageId !== undefined && idx.byMessageId.get(entry.messageId) === entry) idx.byMessageId.delete(entry.messageId)
+          entry.messageId = messageId
+          idx.add(entry)
+          await this.ctx.queue.write([this.statePut(clientId, entry.seq, { pubrel: false, messageId })])
+          return
+        }
+      }
+    }
+    const entry = idx.byMessageId.get(messageId) ?? await this.scan(clientId, (e) => e.messageId === messageId)
+    if (entry === undefined) throw new Error('no such packet')
+    const out = clientPrefix(KIND.OUT, clientId)
+    if (packet.cmd === 'pubrel') {
+      // the payload is no longer needed once PUBREL is the state to resend
+      idx.drop(entry)
+      entry.pubrel = true
+      entry.packet = undefined
+      entry.counterKey = undefined
+      entry.messageId = messageId
+      idx.add(entry)
+      await this.ctx.queue.write([{ type: 'del', key: seqKey(out, entry.seq) }, this.statePut(clientId, entry.seq, { pubrel: true, messageId })])
+      return
+    }
+    const norm = normalizeQueued(packet)
+    idx.drop(entry)
+    entry.packet = norm
+    entry.pubrel = false
+    entry.counterKey = counterKeyOf(norm)
+    entry.messageId = messageId
+    idx.add(entry)
+    await this.ctx.queue.write([
+      { type: 'put', key: seqKey(out, entry.seq), value: this.ctx.seal(encodePacket(norm)) },
+      this.statePut(clientId, entry.seq, { pubrel: false, messageId })
+    ])
+  }
+
+  /** Removes the message with this packet id (PUBACK / PUBCOMP); returns it. */
+  async clear (clientId: string, packet: StoredPacket | undefined): Promise<StoredPacket | undefined> {
+    if (packet === null || typeof packet !== 'object') return undefined
+    const idx = this.index(clientId)
+    const messageId = packet.messageId
+    let entry: Entry | undefined
+    if (typeof messageId === 'number') {
+      entry = idx.byMessageId.get(messageId) ?? await this.scan(clientId, (e) => e.messageId === messageId)
+    } else {
+      // aedes clears a message it decided not to forward by the packet itself
+      const ck = counterKeyOf(packet)
+      if (ck === undefined) return undefined
+      entry = idx.byCounter.get(ck) ?? await this.scan(clientId, (e) => e.counterKey === ck && e.messageId === undefined)
+    }
+    if (entry === undefined) return undefined
+    idx.drop(entry)
+    let result: StoredPacket | undefined
+    if (entry.pubrel === true) {
+      result = { cmd: 'pubrel', messageId: entry.messageId }
+    } else {
+      let stored = entry.packet
+      if (stored === undefined) {
+        const key = seqKey(clientPrefix(KIND.OUT, clientId), entry.seq)
+        const raw = await this.ctx.db.get(key)
+        stored = raw === undefined ? undefined : this.ctx.decodeOrQuarantine(key, raw, decodePacket)
+      }
+      result = stored === undefined ? undefined : { ...stored, messageId: entry.messageId }
+    }
+    await this.ctx.queue.write([
+      { type: 'del', key: seqKey(clientPrefix(KIND.OUT, clientId), entry.seq) },
+      { type: 'del', key: seqKey(clientPrefix(KIND.OUT_STATE, clientId), entry.seq) }
+    ])
+    return result
+  }
+
+  /** The client's queue in order (PUBRELs and publishes), as aedes resends it on reconnect. */
+  stream (clientId: string): Readable {
+    return ReadableStream.from(this.entries(clientId, true))
+  }
+
+  /** Forgets the in-memory index of a client (tests; a wiped session). */
+  forget (clientId: string): void {
+    this.indexes.delete(clientId)
+  }
+
+  private statePut (clientId: string, seq: number, state: OutgoingState): WriteOp {
+    return { type: 'put', key: seqKey(clientPrefix(KIND.OUT_STATE, clientId), seq), value: this.ctx.seal(encodeOutgoingState(state)) }
+  }
+
+  private index (clientId: string): ClientIndex {
+    let idx = this.indexes.get(clientId)
+    if (idx === undefined) {
+      idx = new ClientIndex()
+      this.indexes.set(clientId, idx)
+    }
+    return idx
+  }
+
+  private async scan (clientId: string, test: (e: Entry) => boolean): Promise<Entry | undefined> {
+    for await (const packet of this.entries(clientId, false)) {
+      const entry = (packet as { [ENTRY]?: Entry })[ENTRY]
+      if (entry !== undefined && test(entry)) {
+        this.index(clientId).add(entry)
+        return entry
+      }
+    }
+    return undefined
+  }
+
+  /** Merges the O and U ranges of a client in sequence order. */
+  private async * entries (clientId: string, indexAll: boolean): AsyncGenerator<StoredPacket> {
+    const ctx = this.ctx
+    const states = new Map<number, OutgoingState>()
+    for await (const [key, value] of ctx.db.iterator(prefixRange(clientPrefix(KIND.OUT_STATE, clientId)))) {
+      const state = ctx.decodeOrQuarantine(key, value, decodeOutgoingState)
+      if (state !== undefined) states.set(readSeqAtEnd(key), state)
+    }
+    const pubrels = [...states].filter(([, s]) => s.pubrel).map(([seq]) => seq).sort((a, b) => a - b)
+    let p = 0
+    const idx = indexAll ? this.index(clientId) : undefined
+    const pubrelEntry = (seq: number): StoredPacket => {
+      const entry: Entry = { seq, pubrel: true, messageId: states.get(seq)?.messageId }
+      idx?.add(entry)
+      const out: StoredPacket = { cmd: 'pubrel', messageId: entry.messageId }
+      Object.defineProperty(out, ENTRY, { value: entry, enumerable: false })
+      return out
+    }
+    const it = ctx.db.iterator(prefixRange(clientPrefix(KIND.OUT, clientId)))
+    try {
+      while (true) {
+        const batch = await it.nextv(256)
+        if (batch.length === 0) break
+        for (const [key, value] of batch) {
+          const seq = readSeqAtEnd(key)
+          while (p < pubrels.length && pubrels[p] < seq) yield pubrelEntry(pubrels[p++])
+          const state = states.get(seq)
+          if (state?.pubrel === true) continue // its PUBREL is yielded in order above or below
+          const packet = ctx.decodeOrQuarantine(key, value, decodePacket, (d) => isRoutablePublish(d) ? undefined : 'not a routable publish (topic missing or invalid)')
+          if (packet === undefined) continue
+          if (state !== undefined) packet.messageId = state.messageId
+          const entry: Entry = { seq, packet, messageId: state?.messageId, counterKey: counterKeyOf(packet) }
+          idx?.add(entry)
+          Object.defineProperty(packet, ENTRY, { value: entry, enumerable: false })
+          yield packet
+        }
+      }
+    } finally {
+      await it.close()
+    }
+    while (p < pubrels.length) yield pubrelEntry(pubrels[p++])
+  }
+}
+
+// Links a streamed packet to its index entry without becoming one of its fields.
+const ENTRY = Symbol('edgemq.outgoingEntry')
