@@ -1,6 +1,19 @@
 // Every `edgemq` command, in the order `edgemq --help` lists them.
 // Each part adds its commands here (one import, one entry).
 import type { CliCommand } from './cli-command.ts'
+import { passwdCommand } from './commands/passwd.ts'
+import { bansCommand } from './commands/bans.ts'
+import { auditCommand } from './commands/audit.ts'
+import { keygenCommand } from './commands/keygen.ts'
+import { sealCommand } from './commands/seal.ts'
+import { openCommand } from './commands/open.ts'
 
 /** All commands. */
-export const COMMANDS: CliCommand[] = []
+export const COMMANDS: CliCommand[] = [
+  passwdCommand,
+  bansCommand,
+  auditCommand,
+  keygenCommand,
+  sealCommand,
+  openCommand
+]
