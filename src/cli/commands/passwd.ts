@@ -1,0 +1,111 @@
+// `edgemq passwd FILE USER`: add or change a user's password (scrypt), `-D`
+// deletes a user, `-U` hashes a plain-text file in place (Mosquitto's -U).
+// The file is rewritten atomically with mode 0600; other lines keep their
+// bytes, so Mosquitto $7$ lines stay usable by Mosquitto too.
+import { readFile } from 'node:fs/promises'
+import { parseArgs } from 'node:util'
+import type { CliCommand, CliIo } from '../cli-command.ts'
+import { EdgemqError, ERROR_CODES } from '../../errors.ts'
+import { checkUsername, parsePasswordFile, writeFileAtomic } from '../../auth/password-file.ts'
+import { hashPassword } from '../../auth/password-hash.ts'
+
+/** Reads one line from a stream (no echo when it is a TTY). */
+async function readSecret (io: CliIo, prompt: string): Promise<string> {
+  const stdin = io.stdin as NodeJS.ReadStream
+  const tty = stdin.isTTY === true && typeof stdin.setRawMode === 'function'
+  if (tty) io.stderr.write(prompt)
+  return await new Promise((resolve, reject) => {
+    let text = ''
+    if (tty) stdin.setRawMode(true)
+    const done = (err?: Error): void => {
+      stdin.off('data', onData); stdin.off('end', onEnd)
+      if (tty) { stdin.setRawMode(false); io.stderr.write('\n') }
+      stdin.pause()
+      if (err !== undefined) reject(err); else resolve(text)
+    }
+    const onData = (chunk: Buffer | string): void => {
+      for (const ch of chunk.toString()) {
+        if (ch === '\n' || ch === '\r') { done(); return }
+        if (ch === '\u0003') { done(new EdgemqError(ERROR_CODES.USAGE, 'cancelled')); return }
+        if (ch === '\u007f' || ch === '\b') text = text.slice(0, -1)
+        else text += ch
+      }
+    }
+    const onEnd = (): void => { done() }
+    stdin.on('data', onData)
+    stdin.once('end', onEnd)
+    stdin.resume()
+  })
+}
+
+/** The passwd command. */
+export const passwdCommand: CliCommand = {
+  name: 'passwd',
+  summary: 'add, change or delete a user in a password file (scrypt, mode 0600)',
+  usage: `usage: edgemq passwd [--stdin] FILE USER     add or change USER (asks for the password)
+       edgemq passwd -D FILE USER             delete USER
+       edgemq passwd -U FILE                  hash every plain-text password in FILE
+
+      --stdin    read the password from the first line of standard input
+  -h, --help     this help
+
+The file is written atomically with mode 0600. Mosquitto's $7$ and $6$ lines
+are kept as they are and keep working.
+`,
+  run: async (args, io) => {
+    let parsed
+    try {
+      parsed = parseArgs({ args, allowPositionals: true, strict: true, options: { stdin: { type: 'boolean' }, delete: { type: 'boolean', short: 'D' }, upgrade: { type: 'boolean', short: 'U' }, help: { type: 'boolean', short: 'h' } } })
+    } catch (err) {
+      io.stderr.write(`edgemq passwd: ${(err as Error).message}\n${passwdCommand.usage}`)
+      return 2
+    }
+    const v = parsed.values
+    const [file, user] = parsed.positionals
+    if (v.help === true) { io.stdout.write(passwdCommand.usage); return 0 }
+    if (file === undefined || (v.upgrade !== true && user === undefined)) { io.stderr.write(passwdCommand.usage); return 2 }
+    let text = ''
+    try {
+      text = await readFile(file, 'utf8')
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || v.delete === true || v.upgrade === true) {
+        io.stderr.write(`edgemq passwd: cannot read ${file}: ${(err as Error).message}\n`)
+        return 1
+      }
+    }
+    // Validates every existing line first: never rewrite a file we do not understand.
+    const { plain } = parsePasswordFile(text, file, { allowPlain: true })
+    const lines = text === '' ? [] : text.replace(/\n$/, '').split('\n')
+    const lineOf = (u: string): number => lines.findIndex((l) => l.startsWith(u + ':'))
+
+    if (v.upgrade === true) {
+      for (const p of plain) lines[p.line - 1] = `${p.user}:${await hashPassword(Buffer.from(p.password, 'utf8'))}`
+      await writeFileAtomic(file, lines.join('\n') + '\n')
+      io.stdout.write(`hashed ${plain.length} plain-text password(s) in ${file}\n`)
+      return 0
+    }
+    const name = user as string
+    const bad = checkUsername(name)
+    if (bad !== undefined || name.includes(':')) { io.stderr.write(`edgemq passwd: user name ${JSON.stringify(name)} ${bad ?? 'contains ":"'}\n`); return 2 }
+    const at = lineOf(name)
+    if (v.delete === true) {
+      if (at < 0) { io.stderr.write(`edgemq passwd: no user ${name} in ${file}\n`); return 1 }
+      lines.splice(at, 1)
+      await writeFileAtomic(file, lines.length === 0 ? '' : lines.join('\n') + '\n')
+      io.stdout.write(`deleted ${name} from ${file}\n`)
+      return 0
+    }
+    const password = await readSecret(io, 'Password: ')
+    if (v.stdin !== true && (io.stdin as NodeJS.ReadStream).isTTY === true) {
+      const again = await readSecret(io, 'Reenter password: ')
+      if (again !== password) { io.stderr.write('edgemq passwd: passwords do not match\n'); return 1 }
+    }
+    if (password === '') { io.stderr.write('edgemq passwd: empty password refused\n'); return 1 }
+    const line = `${name}:${await hashPassword(Buffer.from(password, 'utf8'))}`
+    if (at >= 0) lines[at] = line
+    else lines.push(line)
+    await writeFileAtomic(file, lines.join('\n') + '\n')
+    io.stdout.write(`${at >= 0 ? 'changed' : 'added'} ${name} in ${file}\n`)
+    return 0
+  }
+}
