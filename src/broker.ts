@@ -305,10 +305,13 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
     },
     close: async () => {
       sys.stop()
-      for (const l of listeners.values()) await l.close()
+      // 1. stop accepting; 2. aedes closes every client (in-flight writes of
+      // the store finish before its close resolves); 3. parts; 4. LevelDB.
+      const listenersClosed = Promise.all([...listeners.values()].map(async (l) => { await l.close(2_000) }))
       await control.close()
-      for (const h of [...handles].reverse()) await h.close?.()
       await new Promise<void>((resolve) => aedes.close(() => resolve()))
+      await listenersClosed
+      for (const h of [...handles].reverse()) await h.close?.()
       await store.close()
       log.info('stopped')
     }

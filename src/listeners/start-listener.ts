@@ -26,8 +26,8 @@ export interface RunningListener {
   config: ListenerConfig
   /** The bound address (the real port when the config said 0). */
   address: { host: string, port: number }
-  /** Stops accepting; existing connections are left to the broker. */
-  close: () => Promise<void>
+  /** Stops accepting and closes this listener's connections (after `graceMs` for them to go on their own). */
+  close: (graceMs?: number) => Promise<void>
   /** Loads new certificates and keys without dropping clients (tls, wss). */
   reloadTls: (config: ListenerConfig) => Promise<void>
 }
@@ -69,6 +69,11 @@ export async function loadTlsOptions (config: ListenerConfig): Promise<SecureCon
 export async function startListener (config: ListenerConfig, onConnection: (conn: IncomingConnection) => void, maxPayload: number): Promise<RunningListener> {
   const tls = config.type === 'tls' || config.type === 'wss' ? await loadTlsOptions(config) : undefined
   let server: NetServer | HttpServer
+  const sockets = new Set<Socket>()
+  const track = (socket: Socket): void => {
+    sockets.add(socket)
+    socket.once('close', () => sockets.delete(socket))
+  }
   const certificateOf = (socket: Socket): IncomingConnection['certificate'] => {
     const tlsSocket = socket as TLSSocket
     if (typeof tlsSocket.getPeerCertificate !== 'function' || !tlsSocket.authorized) return undefined
@@ -79,6 +84,7 @@ export async function startListener (config: ListenerConfig, onConnection: (conn
     return { subjectCN: Array.isArray(cn) ? cn[0] : cn, subjectAltNames: sans, fingerprint256: cert.fingerprint256 }
   }
   const direct = (socket: Socket): void => {
+    track(socket)
     onConnection({ stream: socket, socket, ip: normalizeIp(socket.remoteAddress), port: socket.remotePort ?? 0, certificate: certificateOf(socket) })
   }
   if (config.type === 'tcp') {
@@ -99,6 +105,7 @@ export async function startListener (config: ListenerConfig, onConnection: (conn
     })
     wss.on('connection', (ws, req) => {
       const socket = req.socket
+      track(socket)
       const stream = createWebSocketStream(ws)
       stream.on('error', () => stream.destroy())
       onConnection({ stream, socket, ip: normalizeIp(socket.remoteAddress), port: socket.remotePort ?? 0, certificate: certificateOf(socket) })
@@ -125,7 +132,16 @@ export async function startListener (config: ListenerConfig, onConnection: (conn
   return {
     config,
     address: { host: config.host, port },
-    close: async () => { await new Promise<void>((resolve) => server.close(() => resolve())) },
+    close: async (graceMs = 0) => {
+      // net.Server.close only stops accepting; it calls back once every
+      // connection has ended, so the connections are ended here.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+      if (graceMs > 0 && sockets.size > 0) {
+        await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, graceMs).unref())])
+      }
+      for (const socket of sockets) socket.destroy()
+      await closed
+    },
     reloadTls: async (next) => {
       if (next.type !== 'tls' && next.type !== 'wss') return
       const opts = await loadTlsOptions(next);

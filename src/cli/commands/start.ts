@@ -45,15 +45,36 @@ export const startCommand: CliCommand = {
       heapLimitMiB: Math.round(getHeapStatistics().heap_size_limit / 1048576),
       sync: resolved.config.persistence.sync
     })
+    // Signals are caught before anything starts: a SIGHUP or SIGTERM that
+    // arrives while the broker is still starting must not kill it outright.
+    let stopRequested: string | undefined
+    let onStop: (signal: string) => void = (signal) => { stopRequested = signal }
+    let onHup: () => void = () => { log.info('SIGHUP while starting: reloading once started') ; pendingHup = true }
+    let pendingHup = false
+    const sigterm = (): void => { onStop('SIGTERM') }
+    const sigint = (): void => { onStop('SIGINT') }
+    const sighup = (): void => { onHup() }
+    process.on('SIGTERM', sigterm)
+    process.on('SIGINT', sigint)
+    process.on('SIGHUP', sighup)
+    const release = (): void => {
+      process.off('SIGTERM', sigterm)
+      process.off('SIGINT', sigint)
+      process.off('SIGHUP', sighup)
+    }
+
     let broker: EdgemqBroker
     try {
       broker = await startBroker(resolved.config, logger, PARTS)
     } catch (err) {
       log.error(`cannot start: ${(err as Error).message}`)
+      release()
       return 1
     }
+    log.info('ready', { listeners: broker.addresses().map((a) => `${a.name}@${a.host}:${a.port}`).join(',') })
+
     let reloading = Promise.resolve()
-    const onHup = (): void => {
+    onHup = () => {
       reloading = reloading.then(async () => {
         try {
           const next = await loadEffectiveConfig(configPath, flags)
@@ -66,10 +87,10 @@ export const startCommand: CliCommand = {
         }
       })
     }
-    process.on('SIGHUP', onHup)
+    if (pendingHup) onHup()
     return await new Promise<number>((resolve) => {
       let stopping = false
-      const stop = (signal: string): void => {
+      onStop = (signal) => {
         if (stopping) return
         stopping = true
         log.info('stopping', { signal })
@@ -80,15 +101,14 @@ export const startCommand: CliCommand = {
         deadline.unref()
         void reloading.then(async () => await broker.close()).then(() => {
           clearTimeout(deadline)
-          process.off('SIGHUP', onHup)
+          release()
           resolve(0)
         }, (err: Error) => {
           log.error('error while stopping', { error: err.message })
           resolve(1)
         })
       }
-      process.once('SIGTERM', () => stop('SIGTERM'))
-      process.once('SIGINT', () => stop('SIGINT'))
+      if (stopRequested !== undefined) onStop(stopRequested)
     })
   }
 }
