@@ -40,7 +40,7 @@ export async function packBoard (options: { repoRoot: string, board: string, out
   const stage = join(outDir, `.stage-${board.name}`)
   await rm(stage, { recursive: true, force: true })
   await mkdir(stage, { recursive: true })
-  const dist = await buildBundle(options.repoRoot, arch, join(outDir, `.dist-${board.name}`), { skipBuild: options.skipBuild })
+  const dist = await buildBundle(options.repoRoot, arch, join(outDir, `.dist-${board.name}`), { fromDist: options.skipBuild })
   await layOutPackageTree({ root: stage, repoRoot: options.repoRoot, dist, board, arch, runtimeDir: runtime.dir, runtimePin: runtime.pin, info })
 
   const deb = join(outDir, `edgemq_${pkg.version}_${arch.debian}.deb`)

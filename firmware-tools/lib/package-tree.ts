@@ -2,8 +2,7 @@
 // addon, runtime, profile, defaults, units, Fail2Ban files, docs, manifest.
 import { execFileSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { chmod, copyFile, cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
-import { createRequire } from 'node:module'
+import { chmod, copyFile, cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import type { BoardProfile } from '../../src/config/boards.ts'
 import { EdgemqError, ERROR_CODES } from '../../src/errors.ts'
@@ -36,33 +35,22 @@ async function put (root: string, path: string, text: string | Buffer, mode = 0o
 }
 
 /**
- * Runs build.mjs (unless the caller built already) and snapshots dist/ into
- * `snapshotDir` at once: other builds in the same tree replace dist/ at any
- * time, so the package is made from the snapshot, never from dist/ itself.
- * The addon is taken from classic-level's own prebuilds, as build.mjs does.
+ * Builds the bundle for one arch into `outDir` (build.mjs --outdir): other
+ * builds in the same tree replace dist/ at any time, so pack never reads it.
+ * With `fromDist`, copies an existing dist/ instead of building (no rebuild).
  */
-export async function buildBundle (repoRoot: string, arch: TargetArch, snapshotDir: string, options: { skipBuild?: boolean } = {}): Promise<string> {
-  const dist = join(repoRoot, 'dist')
-  for (let attempt = 1; ; attempt++) {
-    if (options.skipBuild !== true) {
-      execFileSync(process.execPath, [join(repoRoot, 'build.mjs'), '--arch', arch.node, '--quiet'], { cwd: repoRoot, stdio: 'inherit' })
+export async function buildBundle (repoRoot: string, arch: TargetArch, outDir: string, options: { fromDist?: boolean } = {}): Promise<string> {
+  if (options.fromDist === true) {
+    const dist = join(repoRoot, 'dist')
+    if (!existsSync(join(dist, 'edgemq.mjs')) || !existsSync(join(dist, 'prebuilds', arch.prebuilds))) {
+      throw new EdgemqError(ERROR_CODES.USAGE, `dist/ has no bundle with the ${arch.prebuilds} addon: run "node build.mjs --arch ${arch.node}" or pack without --no-build`)
     }
-    try {
-      await rm(snapshotDir, { recursive: true, force: true })
-      await mkdir(snapshotDir, { recursive: true })
-      for (const f of ['edgemq.mjs', 'edgemq.mjs.LEGAL.txt', 'package.json']) {
-        if (f === 'edgemq.mjs' || existsSync(join(dist, f))) await copyFile(join(dist, f), join(snapshotDir, f))
-      }
-      break
-    } catch (err) {
-      if (attempt >= 3 || options.skipBuild === true) {
-        throw new EdgemqError(ERROR_CODES.USAGE, `dist/ has no bundle: run "node build.mjs --arch ${arch.node}" (or pack without --no-build): ${(err as Error).message}`)
-      }
-    }
+    await rm(outDir, { recursive: true, force: true })
+    await cp(dist, outDir, { recursive: true })
+    return outDir
   }
-  const addon = join(dirname(createRequire(join(repoRoot, 'package.json')).resolve('classic-level/package.json')), 'prebuilds', arch.prebuilds)
-  await cp(addon, join(snapshotDir, 'prebuilds', arch.prebuilds), { recursive: true })
-  return snapshotDir
+  execFileSync(process.execPath, [join(repoRoot, 'build.mjs'), '--arch', arch.node, '--outdir', outDir, '--quiet'], { cwd: repoRoot, stdio: 'inherit' })
+  return outDir
 }
 
 /** Fills `root` with the installed tree (no DEBIAN/). Returns the manifest text written into it. */
@@ -79,17 +67,16 @@ export async function layOutPackageTree (options: {
   const { root, dist, board, arch } = options
   const opt = join(root, P.prefix)
   await mkdir(opt, { recursive: true })
-  // Source maps stay on the build machine: they double the bundle's size on the SD card.
-  for (const f of await readdir(dist)) {
-    if (f === 'prebuilds') continue
-    await copyFile(join(dist, f), join(opt, f))
+  // Only what the broker runs: source maps, types and the crypto library export stay on the build machine.
+  for (const f of ['edgemq.mjs', 'edgemq.mjs.LEGAL.txt', 'package.json']) {
+    if (existsSync(join(dist, f))) await copyFile(join(dist, f), join(opt, f))
   }
   await cp(join(dist, 'prebuilds', arch.prebuilds), join(opt, 'prebuilds', arch.prebuilds), { recursive: true })
   await installRuntime(options.runtimeDir, join(opt, 'node'))
   await put(root, P.board, JSON.stringify(board, null, 2) + '\n')
   await put(root, P.buildInfo, JSON.stringify(options.info, null, 2) + '\n')
 
-  await put(root, P.cli, `#!/bin/sh\n# edgemq ${options.info.version} (${options.info.commit}) for ${board.name}\nexec ${P.node} ${P.bundle} "$@"\n`, 0o755)
+  await put(root, P.cli, `#!/bin/sh\n# edgemq ${options.info.version} (${options.info.commit}) for ${board.name}\nexport EDGEMQ_BOARD=${board.name}\nexec ${P.node} ${P.bundle} "$@"\n`, 0o755)
   await put(root, P.firstBoot, renderFirstBootScript(), 0o755)
   await put(root, P.waitReady, renderWaitReadyScript())
   await put(root, join(P.libexec, 'maintainer/postinst'), renderPostinst(), 0o755)

@@ -1,6 +1,7 @@
 // The systemd units of the package: the broker itself, hardened, and the
 // one-shot first-boot unit that makes this gateway's secrets on the device.
 import type { BoardProfile } from '../../src/config/boards.ts'
+import { findOption } from '../../src/config/option-table.ts'
 import { INSTALL_PATHS } from './install-paths.ts'
 
 /** What the broker unit depends on: the board and the ports its listeners bind. */
@@ -16,14 +17,21 @@ export interface BrokerUnitOptions {
   maxConnections?: number
 }
 
-/** The Node heap flags of a board (runtime.maxOldSpace / maxSemiSpace, MiB). */
-export function heapFlags (board: BoardProfile): string[] {
-  const runtime = (board.settings.runtime ?? {}) as { maxOldSpace?: number, maxSemiSpace?: number }
-  const flags: string[] = []
-  // Node never sizes its heap below ~260 MB from a cgroup limit (DESIGN.md), so the board sets it.
-  if (typeof runtime.maxOldSpace === 'number') flags.push(`--max-old-space-size=${runtime.maxOldSpace}`)
-  if (typeof runtime.maxSemiSpace === 'number') flags.push(`--max-semi-space-size=${runtime.maxSemiSpace}`)
-  return flags
+/** Heap sizes in MiB (the runtime.* options). */
+export interface RuntimeHeap { maxOldSpace: number, maxSemiSpace: number }
+
+/** A board's heap sizes: its profile's runtime.*, else the option table's defaults (as the broker resolves them). */
+export function boardHeap (board: BoardProfile): RuntimeHeap {
+  const runtime = (board.settings.runtime ?? {}) as Partial<RuntimeHeap>
+  return {
+    maxOldSpace: runtime.maxOldSpace ?? Number(findOption('runtime.maxOldSpace')?.default),
+    maxSemiSpace: runtime.maxSemiSpace ?? Number(findOption('runtime.maxSemiSpace')?.default)
+  }
+}
+
+/** The Node heap flags for heap sizes. Node never sizes its heap below ~260 MB from a cgroup limit (DESIGN.md), so the unit passes them. */
+export function heapFlags (heap: RuntimeHeap): string[] {
+  return [`--max-old-space-size=${heap.maxOldSpace}`, `--max-semi-space-size=${heap.maxSemiSpace}`]
 }
 
 /** The capability lines for a set of ports: none at all unless a port needs binding below 1024. */
@@ -34,9 +42,9 @@ export function capabilityLines (ports: readonly number[]): string[] {
     : ['CapabilityBoundingSet=', 'AmbientCapabilities=']
 }
 
-/** The ExecStart command line: the bundled runtime with the board's heap flags, no launcher re-exec. */
-export function execStartLine (board: BoardProfile): string {
-  return [INSTALL_PATHS.node, ...heapFlags(board), INSTALL_PATHS.bundle, 'start', '-c', INSTALL_PATHS.config].join(' ')
+/** The ExecStart command line: the bundled runtime with the heap flags, no launcher re-exec. */
+export function execStartLine (heap: RuntimeHeap): string {
+  return [INSTALL_PATHS.node, ...heapFlags(heap), INSTALL_PATHS.bundle, 'start', '-c', INSTALL_PATHS.config].join(' ')
 }
 
 /** The ExecStartPost readiness check: the unit is active only once every listener accepts. */
@@ -70,9 +78,11 @@ Type=exec
 User=edgemq
 Group=edgemq
 Environment=EDGEMQ_NO_REEXEC=1
+# edgemq version reports the board the package was built for.
+Environment=EDGEMQ_BOARD=${board.name}
 Environment=NODE_ENV=production
 WorkingDirectory=${INSTALL_PATHS.dataDir}
-ExecStart=${execStartLine(board)}
+ExecStart=${execStartLine(boardHeap(board))}
 ExecStartPost=${readyCheckLine(options.readyTargets)}
 ExecReload=/bin/kill -HUP $MAINPID
 Restart=on-failure
