@@ -192,6 +192,7 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
     log.debug('connection error', { ip: client?.[STATE]?.info.ip, error: err.message })
   })
   await aedes.listen()
+  ;(await import('./protocol/aedes-v5-shims.ts')).installV5Shims(aedes, { logger: log, onMalformed: () => { counters.malformedClosed++ } })
   await store.replayJournal(async (packet) => {
     await new Promise<void>((resolve, reject) => aedes.publish(packet as AedesPublishPacket, (err?: Error) => { if (err) reject(err); else resolve() }))
   })
