@@ -1,0 +1,44 @@
+// v5 property checks made before aedes sees a packet, and outgoing PUBLISH sizes.
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import mqttPacket from 'mqtt-packet'
+import { checkPacketProperties, publishWireSize } from '../../src/protocol/v5-packet-checks.ts'
+
+const parse = (hex: string): Record<string, any> & { cmd: string } => {
+  const p = mqttPacket.parser({ protocolVersion: 5 })
+  let out: any
+  p.on('packet', (x) => { out = x })
+  p.on('error', (e) => { throw e })
+  p.parse(Buffer.from(hex, 'hex'))
+  return out
+}
+
+test('finds a Response Topic without its string (the aedes crash vector) [MQTT-1.5.4]', () => {
+  // PUBLISH qos 0, topic "a", properties length 1 holding only 0x08, payload 0x00
+  const packet = parse('3006000161010800')
+  assert.is(packet.properties.responseTopic, null)
+  assert.match(checkPacketProperties(packet) ?? '', /responseTopic/)
+})
+
+test('accepts well-formed properties and packets without any', () => {
+  assert.is(checkPacketProperties({ cmd: 'publish', properties: { responseTopic: 'r', correlationData: Buffer.from('x'), userProperties: { a: 'b', c: ['d', 'e'] } } }), undefined)
+  assert.is(checkPacketProperties({ cmd: 'pingreq' }), undefined)
+})
+
+test('refuses binary properties that are not buffers and malformed user properties', () => {
+  assert.match(checkPacketProperties({ cmd: 'publish', properties: { correlationData: null } }) ?? '', /correlationData/)
+  assert.match(checkPacketProperties({ cmd: 'publish', properties: { userProperties: { a: [null] } } }) ?? '', /user property/)
+})
+
+test('checks the will properties of a CONNECT', () => {
+  assert.match(checkPacketProperties({ cmd: 'connect', will: { properties: { contentType: null } } }) ?? '', /will.*contentType/)
+})
+
+test('publishWireSize equals the generated packet length', () => {
+  const p = { topic: 'abc', payload: Buffer.alloc(100), qos: 1, properties: { subscriptionIdentifier: 7 } }
+  const bytes = mqttPacket.generate({ cmd: 'publish', ...p, messageId: 1, retain: false, dup: false } as any, { protocolVersion: 5 })
+  assert.is(publishWireSize(p, 5), bytes.length)
+  assert.is(publishWireSize({ topic: 'abc', payload: Buffer.alloc(100), qos: 0 }, 4), 2 + 2 + 3 + 100)
+})
+
+test.run()
