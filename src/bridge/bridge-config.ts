@@ -5,7 +5,11 @@ import { readFile } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { EdgemqError, ERROR_CODES } from '../errors.ts'
 import type { EdgemqConfig } from '../config/types.ts'
-import { parseBridgeSections, type BridgeSections } from './bridge-options.ts'
+import { parseSealRules } from '../crypto/crypto-options.ts'
+import type { SealRuleConfig } from '../crypto/topic-sealer.ts'
+import { parseSection, type BridgeAuth, type BridgeSections, type BridgeTls } from './bridge-sections.ts'
+import type { QueueLimits } from './bridge-queue.ts'
+import type { TopicRule } from './topic-rules.ts'
 
 /** One bridge, validated, every default applied. Durations in ms, sizes in bytes. */
 export interface BridgeSpec extends BridgeSections {
@@ -84,6 +88,27 @@ function bridgeSpecsFrom (items: unknown, problems: string[]): BridgeSpec[] {
       enabled: b.enabled !== false
     }
   })
+}
+
+/** Validates the nested sections of one bridge and applies their defaults. */
+export function parseBridgeSections (raw: Record<string, unknown>, problems: string[]): BridgeSections {
+  let seal: SealRuleConfig[] = []
+  if (raw.seal !== undefined) {
+    try {
+      // One rule may be written as a mapping instead of a list of one.
+      seal = parseSealRules(Array.isArray(raw.seal) ? raw.seal : [raw.seal], 'seal', () => 'bridge')
+    } catch (err) {
+      problems.push(...((err as { details?: string[] }).details ?? [(err as Error).message]))
+    }
+  }
+  return {
+    auth: parseSection('auth', raw.auth, problems) as BridgeAuth,
+    tls: parseSection('tls', raw.tls, problems) as BridgeTls,
+    topics: parseSection('topics', raw.topics, problems) as TopicRule[],
+    queue: parseSection('queue', raw.queue, problems) as QueueLimits,
+    reconnect: parseSection('reconnect', raw.reconnect, problems) as BridgeSections['reconnect'],
+    seal
+  }
 }
 
 /** edgemq-<hostname>-<bridge>, cut to 64 characters (brokers commonly allow more than 3.1.1's 23). */

@@ -246,8 +246,15 @@ export class BridgeQueue {
       const limit = WINDOW_MESSAGES - this.loaded.length
       if (start >= end || limit <= 0) return 0
       const it = this.store.iterator({ gte: this.keyOf(start), lt: this.keyOf(end), limit })
-      let rows: Array<[string, Buffer]>
-      try { rows = await it.nextv(limit) } finally { await it.close() }
+      // nextv may return fewer rows than asked (classic-level caps a batch by bytes): read until the range ends.
+      const rows: Array<[string, Buffer]> = []
+      try {
+        while (rows.length < limit) {
+          const batch = await it.nextv(limit - rows.length)
+          if (batch.length === 0) break
+          for (const row of batch) rows.push(row)
+        }
+      } finally { await it.close() }
       const bad: StoreOp[] = []
       for (const [key, value] of rows) {
         const seq = Number.parseInt(key.slice(this.name.length + 1), 16)

@@ -7,7 +7,7 @@ import { connect as tlsConnect } from 'node:tls'
 import type { Duplex } from 'node:stream'
 import { WebSocket, createWebSocketStream } from 'ws'
 import type { BridgeSecrets } from './bridge-config.ts'
-import type { BridgeTls } from './bridge-options.ts'
+import type { BridgeTls } from './bridge-sections.ts'
 import { guardPacketSize } from './packet-size-guard.ts'
 
 const DEFAULT_PORTS: Record<string, number> = { mqtt: 1883, tcp: 1883, mqtts: 8883, tls: 8883, ssl: 8883, ws: 80, wss: 443 }
