@@ -37,13 +37,16 @@ export function parseMaxBytes (value: unknown): number {
 }
 
 /** Reads all of stdin, refusing more than `max` bytes (the rest is not buffered). */
-export async function readInput (stream: NodeJS.ReadableStream, max: number, what: string): Promise<Uint8Array> {
+export async function readInput (stream: NodeJS.ReadableStream, max: number, what: string, tooLarge?: (message: string) => Error): Promise<Uint8Array> {
   const chunks: Buffer[] = []
   let total = 0
   for await (const chunk of stream as AsyncIterable<Buffer | string>) {
     const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk
     total += buf.length
-    if (total > max) throw new EdgemqError(ERROR_CODES.CRYPTO_INVALID, `${what} on stdin is over ${max} bytes: raise --max-bytes if such payloads are expected`)
+    if (total > max) {
+      const message = `${what} on stdin is over ${max} bytes: raise --max-bytes if such payloads are expected`
+      throw tooLarge === undefined ? new EdgemqError(ERROR_CODES.CRYPTO_INVALID, message) : tooLarge(message)
+    }
     chunks.push(buf)
   }
   return new Uint8Array(Buffer.concat(chunks))

@@ -5,7 +5,7 @@ import { EdgemqError, ERROR_CODES } from '../../errors.ts'
 import type { EnvelopeMode } from '../../crypto/envelope-format.ts'
 import { readKeyFile } from '../../crypto/key-file.ts'
 import type { Key } from '../../crypto/keys.ts'
-import { open } from '../../crypto/open-envelope.ts'
+import { EnvelopeOpenError, open } from '../../crypto/open-envelope.ts'
 import { decodeInput, list, parseFlags, parseFormat, parseMaxBytes, readInput, runCommand, writeOutput } from '../../crypto/cli-support.ts'
 
 const USAGE = `usage: edgemq open --key FILE [--from FILE] [--verify FILE] [--format raw|hex|base64] < envelope > plaintext
@@ -57,7 +57,7 @@ export const openCommand: CliCommand = {
     for (const p of list(flags.from)) keys.push(await readKeyFile(p, 'box-public'))
     for (const p of list(flags.verify)) keys.push(await readKeyFile(p, 'sign-public'))
     // Base64 text is 4/3 the size of the bytes, hex twice: allow for it before decoding.
-    const raw = await readInput(io.stdin, format === 'raw' ? maxBytes : maxBytes * 2 + 2, 'envelope')
+    const raw = await readInput(io.stdin, format === 'raw' ? maxBytes : maxBytes * 2 + 2, 'envelope', (m) => new EnvelopeOpenError('too-large', m))
     const result = open(decodeInput(raw, format), { keys, maxBytes, modes: modes.length === 0 ? undefined : modes as EnvelopeMode[] })
     await writeOutput(io.stdout, result.plaintext)
     if (flags.info === true) {
