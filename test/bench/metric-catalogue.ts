@@ -1,0 +1,56 @@
+// Every figure the harness reports: its label, unit, which direction is
+// better, and the target from the resource-governance issue where there is
+// one. Ratios are always <broker> / Mosquitto, because the machine is shared
+// and absolute numbers drift between runs while ratios from one run do not.
+
+/** A target: either a ratio to Mosquitto or an absolute bound on edgemq's own value. */
+export type Target = { ratio: number } | { max: number }
+
+/** One reported figure. */
+export interface MetricSpec {
+  key: string
+  label: string
+  unit: string
+  better: 'higher' | 'lower'
+  target?: Target
+}
+
+/** The catalogue, in table order. */
+export const METRICS: readonly MetricSpec[] = [
+  { key: 'idle.rssNoClients', label: 'idle: RSS, no clients', unit: 'MiB', better: 'lower', target: { max: 45 } },
+  { key: 'idle.kibPerConn1k', label: 'idle: KiB per connection @1k', unit: 'KiB', better: 'lower' },
+  { key: 'idle.kibPerConn10k', label: 'idle: KiB per connection @10k', unit: 'KiB', better: 'lower', target: { max: 4 } },
+  { key: 'fanIn0.rate', label: 'fan-in QoS 0 (50->1)', unit: 'msg/s', better: 'higher', target: { ratio: 1.0 } },
+  { key: 'fanIn0.peakRss', label: 'fan-in QoS 0: peak RSS', unit: 'MiB', better: 'lower', target: { max: 80 } },
+  { key: 'fanIn1.rate', label: 'fan-in QoS 1 (50->1)', unit: 'msg/s', better: 'higher', target: { ratio: 1.0 } },
+  { key: 'fanIn1.peakRss', label: 'fan-in QoS 1: peak RSS', unit: 'MiB', better: 'lower', target: { max: 80 } },
+  { key: 'fanOut0.rate', label: 'fan-out QoS 0 (1->200)', unit: 'deliv/s', better: 'higher', target: { ratio: 0.8 } },
+  { key: 'fanOut0.peakRss', label: 'fan-out QoS 0: peak RSS', unit: 'MiB', better: 'lower', target: { max: 80 } },
+  { key: 'latency.p50', label: 'latency QoS 1 @2k/s: p50', unit: 'ms', better: 'lower' },
+  { key: 'latency.p99', label: 'latency QoS 1 @2k/s: p99', unit: 'ms', better: 'lower', target: { ratio: 1.0 } },
+  { key: 'drain.seconds', label: 'drain queued QoS 1 after restart', unit: 's', better: 'lower', target: { ratio: 2.0 } },
+  { key: 'drain.restartMs', label: 'drain: restart to listening', unit: 'ms', better: 'lower' },
+  { key: 'disk.bytesPerMsg', label: 'disk: bytes written per QoS 1 msg', unit: 'B', better: 'lower' },
+  { key: 'disk.bytesPerMsgRunning', label: 'disk: same, before shutdown', unit: 'B', better: 'lower' }
+]
+
+/** value / Mosquitto's value, or undefined when either is missing or Mosquitto's is 0. */
+export function ratioToMosquitto (value: number | undefined, mosquitto: number | undefined): number | undefined {
+  if (value === undefined || mosquitto === undefined || !Number.isFinite(value) || !Number.isFinite(mosquitto) || mosquitto === 0) return undefined
+  return value / mosquitto
+}
+
+/** Whether a value (and its ratio) meets the metric's target; undefined when there is no target or no figure. */
+export function meetsTarget (spec: MetricSpec, value: number | undefined, ratio: number | undefined): boolean | undefined {
+  if (spec.target === undefined) return undefined
+  if ('max' in spec.target) return value === undefined || !Number.isFinite(value) ? undefined : value <= spec.target.max
+  if (ratio === undefined) return undefined
+  return spec.better === 'higher' ? ratio >= spec.target.ratio : ratio <= spec.target.ratio
+}
+
+/** The target as table text: ">= 1.0x", "<= 2.0x", "<= 45". */
+export function describeTarget (spec: MetricSpec): string {
+  if (spec.target === undefined) return ''
+  if ('max' in spec.target) return `<= ${spec.target.max}`
+  return `${spec.better === 'higher' ? '>=' : '<='} ${spec.target.ratio.toFixed(1)}x`
+}

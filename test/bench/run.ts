@@ -1,0 +1,216 @@
+// `npm run bench`: every scenario against edgemq and Mosquitto (and plain
+// aedes when asked) in one run, brokers on core 0 and the load generator on
+// core 1, then a table of ratios to Mosquitto and a JSON file of everything.
+// See docs/bench.md.
+import { spawnSync } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
+import { mkdir, mkdtemp, rm, writeFile, statfs } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { cpus, loadavg, release, tmpdir } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
+import { performance } from 'node:perf_hooks'
+import { fileURLToPath } from 'node:url'
+import { FULL_COUNTS, QUICK_COUNTS, USAGE, parseBenchArgs, type BenchOptions, type ScenarioName } from './bench-options.ts'
+import { BrokerProcess } from './broker-process.ts'
+import { MOSQUITTO_PATH, checkAvailable, prepareLaunch, type BrokerKind, type LaunchContext } from './broker-kinds.ts'
+import { LoadClient } from './load-client.ts'
+import { reapAll } from './process-reaper.ts'
+import { buildRows, formatTable, type MetricValues } from './results-table.ts'
+import type { ScenarioContext, ScenarioRun } from './scenarios/scenario-context.ts'
+import { runIdleScenario } from './scenarios/idle-scenario.ts'
+import { runFanInScenario, runFanOutScenario } from './scenarios/flow-scenario.ts'
+import { runLatencyScenario } from './scenarios/latency-scenario.ts'
+import { runDrainScenario } from './scenarios/drain-scenario.ts'
+import { runDiskScenario } from './scenarios/disk-scenario.ts'
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
+/** Brokers on one core, the load generator (and this process) on the other. */
+const BROKER_CORES = '0'
+const LOAD_CORES = '1'
+/** Wanted RLIMIT_NOFILE for brokers and the load generator; capped by the hard limit. */
+const WANTED_NOFILE = 65_536
+const TMPFS_MAGIC = 0x01021994
+
+const RUNS: Record<ScenarioName, ScenarioRun> = {
+  idle: runIdleScenario,
+  'fan-in': runFanInScenario,
+  'fan-out': runFanOutScenario,
+  latency: runLatencyScenario,
+  drain: runDrainScenario,
+  disk: runDiskScenario
+}
+
+function log (message: string): void {
+  process.stderr.write(`bench: ${message}\n`)
+}
+
+function fail (message: string): never {
+  process.stderr.write(`bench: ${message}\n`)
+  reapAll()
+  process.exit(1)
+}
+
+/** The file limit children actually get: WANTED_NOFILE, or the hard limit when that is lower. */
+function effectiveNofile (): number {
+  const out = spawnSync('sh', ['-c', `ulimit -n ${WANTED_NOFILE} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; ulimit -n`], { encoding: 'utf8' })
+  const n = Number(out.stdout.trim())
+  return Number.isFinite(n) ? n : 1024
+}
+
+/** Checks what the run needs and says how to fix what is missing, before any broker starts. */
+function preflight (options: BenchOptions, context: LaunchContext): void {
+  if (process.platform !== 'linux') fail(`the benchmark reads /proc and pins cores with taskset: it runs on Linux only (this is ${process.platform})`)
+  const taskset = spawnSync('taskset', ['-c', BROKER_CORES, 'true'])
+  if (taskset.error !== undefined || taskset.status !== 0) fail('taskset is missing or cannot pin to core 0: install util-linux ("apt-get install util-linux")')
+  if (cpus().length < 2) fail(`the benchmark pins the broker and the load generator to different cores: this machine has ${cpus().length}`)
+  for (const kind of options.brokers) {
+    const why = checkAvailable(kind, context)
+    if (why !== undefined) fail(why)
+  }
+  const counts = options.quick ? QUICK_COUNTS : FULL_COUNTS
+  const needed = Math.max(...counts.idle, counts.drainSessions) + 500
+  if (options.scenarios.includes('idle') && context.nofile < needed) {
+    fail(`RLIMIT_NOFILE is ${context.nofile} (hard limit) but ${Math.max(...counts.idle)} idle connections need ${needed}: raise the hard limit (ulimit -Hn, prlimit, LimitNOFILE=) or use --quick`)
+  }
+}
+
+/** The board profile's limits.maxInflight (Mosquitto gets the same window); 20 (the option default) when unset. */
+function readMaxInflight (board: string, needed: boolean): number {
+  const file = join(ROOT, 'boards', `${board}.json`)
+  if (!existsSync(file)) {
+    if (needed) fail(`--board ${board}: no board profile ${file}; use one of the names in boards/`)
+    return 20
+  }
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as { settings?: { limits?: { maxInflight?: number } } }
+  return profile.settings?.limits?.maxInflight ?? 20
+}
+
+/** A loopback port nobody listens on right now. */
+function freePort (): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      server.close(() => typeof address === 'object' && address !== null ? resolvePort(address.port) : reject(new Error('no port')))
+    })
+  })
+}
+
+function machineInfo (): Record<string, unknown> {
+  const mosquitto = spawnSync(MOSQUITTO_PATH, ['-h'], { encoding: 'utf8' })
+  return {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    kernel: release(),
+    node: process.version,
+    mosquitto: /mosquitto version (\S+)/.exec(mosquitto.stdout ?? '')?.[1],
+    loadAverage: loadavg().map((l) => Math.round(l * 100) / 100)
+  }
+}
+
+async function main (): Promise<void> {
+  let options: BenchOptions
+  try {
+    options = parseBenchArgs(process.argv.slice(2))
+  } catch (err) {
+    process.stderr.write(`bench: ${(err as Error).message}\n`)
+    process.exit(2)
+  }
+  if (options.help) { process.stdout.write(USAGE); return }
+  const started = performance.now()
+  const startedAt = new Date()
+  const counts = options.quick ? QUICK_COUNTS : FULL_COUNTS
+  const launchContext: LaunchContext = { root: ROOT, board: options.board, edgemqCmd: options.edgemqCmd, nofile: effectiveNofile(), cores: BROKER_CORES }
+  const maxInflight = readMaxInflight(options.board, options.brokers.includes('edgemq'))
+  preflight(options, launchContext)
+  spawnSync('taskset', ['-pc', LOAD_CORES, String(process.pid)]) // this process is idle while measuring; keep it off the broker's core
+  if (options.brokers.includes('edgemq') && options.build && options.edgemqCmd.includes('dist/edgemq.mjs')) {
+    log('building dist/edgemq.mjs (node build.mjs --quiet; skip with --no-build)')
+    const build = spawnSync(process.execPath, ['build.mjs', '--quiet'], { cwd: ROOT, stdio: 'inherit' })
+    if (build.status !== 0) fail('node build.mjs --quiet failed: fix the build or run with --no-build against an existing dist/')
+  }
+  const tmpRoot = await mkdtemp(join(tmpdir(), 'edgemq-bench-'))
+  if ((await statfs(tmpRoot)).type === TMPFS_MAGIC) log(`warning: ${tmpRoot} is on tmpfs: write_bytes stays 0 there, so the disk figures are meaningless; set TMPDIR to a disk-backed directory`)
+  log(`${options.quick ? 'quick' : 'full'} run: ${options.scenarios.join(', ')} against ${options.brokers.join(', ')}; brokers on core ${BROKER_CORES}, load on core ${LOAD_CORES}; RLIMIT_NOFILE ${launchContext.nofile}; temp ${tmpRoot}`)
+  const worker = await LoadClient.start(ROOT, LOAD_CORES, launchContext.nofile)
+  const values: MetricValues = {}
+  const scenarios: Record<string, Record<string, unknown>> = {}
+  let errors = 0
+  let runIndex = 0
+  try {
+    for (const [index, scenario] of options.scenarios.entries()) {
+      scenarios[scenario] = {}
+      // Alternate which broker goes first, so a drift in the shared machine does not always favour one.
+      const order = index % 2 === 0 ? options.brokers : [...options.brokers].reverse()
+      for (const kind of order) {
+        const brokers: BrokerProcess[] = []
+        const context: ScenarioContext = {
+          kind,
+          counts,
+          worker,
+          maxInflight,
+          log,
+          startBroker: async ({ persistence }) => {
+            const dir = join(tmpRoot, `${String(++runIndex).padStart(2, '0')}-${scenario}-${kind}`)
+            await mkdir(dir, { recursive: true })
+            const launch = await prepareLaunch(kind, { port: await freePort(), persistence, dir, maxInflight }, launchContext)
+            const broker = await BrokerProcess.start(launch)
+            brokers.push(broker)
+            return { broker, launch }
+          },
+          restartBroker: async (launch) => {
+            const broker = await BrokerProcess.start(launch)
+            brokers.push(broker)
+            return broker
+          }
+        }
+        const scenarioStarted = performance.now()
+        log(`${scenario} / ${kind} ...`)
+        try {
+          const outcome = await RUNS[scenario](context)
+          for (const [key, value] of Object.entries(outcome.metrics)) (values[key] ??= {})[kind] = value
+          scenarios[scenario][kind] = { ...outcome.details, seconds: Math.round(performance.now() - scenarioStarted) / 1000 }
+        } catch (err) {
+          errors++
+          const message = err instanceof Error ? err.message : String(err)
+          log(`${scenario} / ${kind} FAILED: ${message}`)
+          for (const broker of brokers) log(`${kind} output:\n${broker.logTail()}`)
+          scenarios[scenario][kind] = { error: message, details: (err as { details?: unknown }).details }
+        } finally {
+          for (const broker of brokers) broker.kill()
+        }
+      }
+    }
+  } finally {
+    await worker.stop()
+    reapAll()
+    if (!options.keep) await rm(tmpRoot, { recursive: true, force: true })
+  }
+
+  const rows = buildRows(values, options.brokers)
+  const seconds = Math.round(performance.now() - started) / 1000
+  process.stdout.write(`\n${formatTable(rows, options.brokers)}\n\n`)
+  const out = options.out ?? join(ROOT, 'test/bench/results', `${startedAt.toISOString().replace(/[:.]/g, '-')}.json`)
+  await mkdir(dirname(out), { recursive: true })
+  const report = {
+    version: 1,
+    startedAt: startedAt.toISOString(),
+    seconds,
+    mode: options.quick ? 'quick' : 'full',
+    options: { ...options, maxInflight, nofile: launchContext.nofile, brokerCores: BROKER_CORES, loadCores: LOAD_CORES },
+    counts,
+    machine: machineInfo(),
+    rows,
+    scenarios
+  }
+  await writeFile(out, JSON.stringify(report, null, 2) + '\n')
+  log(`${errors === 0 ? 'done' : `done with ${errors} failed scenario run(s)`} in ${seconds} s; results in ${out}${options.keep ? `; temp kept in ${tmpRoot}` : ''}`)
+  process.exitCode = errors === 0 ? 0 : 1
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`)
+  reapAll()
+  process.exit(1)
+})

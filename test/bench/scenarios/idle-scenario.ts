@@ -1,0 +1,35 @@
+// Scenario 1, idle connections: the broker's RSS with no clients, then with 1k
+// (and 10k) silent MQTT connections (CONNECT, keepalive 0), as KiB per connection.
+import type { ScenarioRun } from './scenario-context.ts'
+import { settledMemory, toMiB } from './scenario-context.ts'
+
+/** Measures RSS at 0 and at each idle count of the mode, on one broker. */
+export const runIdleScenario: ScenarioRun = async (ctx) => {
+  const { broker } = await ctx.startBroker({ persistence: false })
+  const metrics: Record<string, number> = {}
+  const details: Record<string, unknown> = { pid: broker.pid, startMs: Math.round(broker.startMs) }
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 1_000)) // start-up allocations settle
+    const base = await settledMemory(broker)
+    metrics['idle.rssNoClients'] = toMiB(base.rssKiB)
+    details.noClients = base
+    let open = 0
+    for (const total of ctx.counts.idle) {
+      const opened = await ctx.worker.call('openIdle', { port: broker.port, count: total - open, concurrency: 100 })
+      open = opened.open
+      const memory = await settledMemory(broker)
+      const { closed } = await ctx.worker.call('countClosedIdle', undefined)
+      if (closed > 0) throw new Error(`${ctx.kind} closed ${closed} of ${total} idle connections`)
+      const perConnection = Math.round((memory.rssKiB - base.rssKiB) / total * 100) / 100
+      const key = `idle.kibPerConn${total >= 1000 ? `${total / 1000}k` : total}`
+      metrics[key] = perConnection
+      details[`at${total}`] = { ...memory, connectMs: opened.ms, kibPerConnection: perConnection, treeKibPerConnection: Math.round((memory.treeRssKiB - base.treeRssKiB) / total * 100) / 100 }
+      ctx.log(`${ctx.kind}: ${total} idle connections, RSS ${toMiB(memory.rssKiB)} MiB, ${perConnection} KiB each`)
+    }
+  } finally {
+    await ctx.worker.call('closeIdle', undefined)
+  }
+  details.exit = await broker.stop()
+  return { metrics, details }
+}
+
