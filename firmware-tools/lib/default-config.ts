@@ -51,12 +51,10 @@ ${auth}`
 export function renderDefaultAcl (): string {
   return `# edgemq authorization map (default deny: anything no rule allows is refused).
 # Users are in ${INSTALL_PATHS.passwordFile} (edgemq passwd ${INSTALL_PATHS.passwordFile} USER).
-# TODO(acl): keep in step with the ACL file format of the security part (docs/security.md).
+# Rules: { user | group | anonymous, allow | deny: read | write | readwrite, topic }
 groups:
   admins: [admin]
 rules:
-  - group: admins
-    topic: '#'
-    access: readwrite
+  - { group: admins, allow: readwrite, topic: '#' }
 `
 }

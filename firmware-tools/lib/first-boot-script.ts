@@ -26,19 +26,20 @@ chmod 0640 ${P.tlsKey}
 chmod 0644 ${P.tlsCert}
 
 [ -e ${P.passwordFile} ] || : > ${P.passwordFile}
-chown root:edgemq ${P.passwordFile}
-chmod 0640 ${P.passwordFile}
 if [ ! -e ${P.initialPassword} ] && ! grep -q '^admin:' ${P.passwordFile}; then
   # 18 random bytes = 24 base64 characters, no padding.
   pw=$(head -c 18 /dev/urandom | base64 | tr '+/' '-_')
-  if printf '%s\\n%s\\n' "$pw" "$pw" | ${P.cli} passwd ${P.passwordFile} admin >/dev/null 2>&1; then
-    printf 'user: admin\\npassword: %s\\n' "$pw" > ${P.initialPassword}
+  if printf '%s\n' "$pw" | ${P.cli} passwd --stdin ${P.passwordFile} admin >/dev/null 2>&1; then
+    printf 'user: admin\npassword: %s\n' "$pw" > ${P.initialPassword}
   else
-    printf 'user: admin\\npassword: %s\\n# NOT SET: edgemq passwd failed; set it with: edgemq passwd %s admin\\n' "$pw" ${P.passwordFile} > ${P.initialPassword}
+    printf 'user: admin\npassword: %s\n# NOT SET: edgemq passwd failed; set it with: edgemq passwd %s admin\n' "$pw" ${P.passwordFile} > ${P.initialPassword}
   fi
   chown root:root ${P.initialPassword}
   chmod 0600 ${P.initialPassword}
 fi
+# edgemq passwd writes 0600 root; the broker (group edgemq) reads it, nobody else.
+chown root:edgemq ${P.passwordFile}
+chmod 0640 ${P.passwordFile}
 
 install -d -o edgemq -g edgemq -m 0750 ${P.dataDir}
 : > ${P.firstBootDone}

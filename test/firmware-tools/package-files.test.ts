@@ -7,6 +7,7 @@ import * as assert from 'uvu/assert'
 import { BOARDS, getBoard } from '../../src/config/boards.ts'
 import { parseConfigText } from '../../src/config/config-file.ts'
 import { resolveConfig } from '../../src/config/load-config.ts'
+import { policyFromData } from '../../src/acl/yaml-acl.ts'
 import { isEdgemqError } from '../../src/errors.ts'
 import { renderDefaultAcl, renderDefaultConfig } from '../../firmware-tools/lib/default-config.ts'
 import { renderControl, renderPostinst, renderPostrm, renderPrerm } from '../../firmware-tools/lib/deb-maintainer-scripts.ts'
@@ -39,10 +40,11 @@ test('the default config of every board loads as is: board pinned, loopback only
   }
 })
 
-test('the default ACL is YAML with groups and rules and allows only the admin group', async () => {
-  const acl = parseConfigText(renderDefaultAcl(), 'acl.yaml').data as { groups: Record<string, string[]>, rules: Array<{ group: string }> }
-  assert.equal(acl.groups, { admins: ['admin'] })
-  assert.equal(acl.rules.map((r) => r.group), ['admins'])
+test('the default ACL is valid for the broker and allows only the admin group', async () => {
+  const data = parseConfigText(renderDefaultAcl(), 'acl.yaml').data as { groups: Record<string, string[]>, rules: Array<{ group: string }> }
+  policyFromData(data, 'acl.yaml')
+  assert.equal(data.groups, { admins: ['admin'] })
+  assert.equal(data.rules, [{ group: 'admins', allow: 'readwrite', topic: '#' }])
 })
 
 test('maintainer and first-boot scripts are valid POSIX sh', () => {
