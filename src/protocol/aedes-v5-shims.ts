@@ -13,11 +13,12 @@
 // The logic lives in plain modules beside this file; this file only hooks it in.
 import mqttPacket from 'mqtt-packet'
 import type { EventEmitter } from 'node:events'
-import type { Duplex } from 'node:stream'
+import type { Duplex, Readable } from 'node:stream'
 import type { Logger } from '../observability/logger.ts'
 import { OutboundWindow } from './outbound-window.ts'
 import { isSharedFilter, parseSharedFilter, SharedSubscriptions, type ShareMember, type SharedFilter } from './shared-subscriptions.ts'
 import { checkPacketProperties, publishWireSize } from './v5-packet-checks.ts'
+import { topicMatches } from '../persistence/topic-filter.ts'
 
 /** Options of installV5Shims. */
 export interface V5ShimOptions {
@@ -67,7 +68,11 @@ interface AedesInternals {
   unsubscribe: (topic: string, fn: (packet: AnyPacket, cb: () => void) => void, done: () => void) => void
   authorizeSubscribe: (client: AedesClient, sub: AnyPacket, done: (err: Error | null, sub: AnyPacket | null) => void) => void
   authorizeForward: (client: AedesClient, packet: AnyPacket) => AnyPacket | null | undefined
-  persistence: { removeSubscriptions: (client: AedesClient, topics: string[]) => Promise<unknown> }
+  persistence: {
+    removeSubscriptions: (client: AedesClient, topics: string[]) => Promise<unknown>
+    outgoingStream: (client: { id: string }) => Readable
+    createRetainedStreamCombi: (patterns: string[]) => Readable
+  }
 }
 
 interface ClientShim {
@@ -104,6 +109,23 @@ export function installV5Shims (aedes: unknown, options: V5ShimOptions = {}): V5
     if (state !== undefined) state.forwarded = result !== null && result !== undefined
     return result
   }
+
+  // [MQTT-4.4.0-1] [MQTT-3.3.1-1] a PUBLISH re-sent on reconnect carries DUP=1.
+  // What aedes replays from the outgoing store went out before when it already
+  // has a packet id (one is assigned when a message is first written); aedes
+  // re-sends it as stored, DUP=0.
+  const persistence = broker.persistence
+  const outgoingStream = persistence.outgoingStream.bind(persistence)
+  persistence.outgoingStream = (client) => outgoingStream(client).map((packet: AnyPacket) => {
+    if (packet.cmd === 'publish' && packet.messageId !== undefined && packet.messageId !== null && packet.qos > 0) packet.dup = true
+    return packet
+  })
+  // [MQTT-4.7.2-1] a filter starting with + or # never matches a $ topic, and
+  // that includes the retained messages sent on SUBSCRIBE (aedes-persistence's
+  // matcher lets `#` see retained $SYS values).
+  const retainedStream = persistence.createRetainedStreamCombi.bind(persistence)
+  persistence.createRetainedStreamCombi = (patterns) => retainedStream(patterns).filter((packet: AnyPacket) =>
+    typeof packet.topic !== 'string' || packet.topic[0] !== '$' || patterns.some((p) => topicMatches(p, packet.topic)))
 
   const closeMalformed = (client: ShimmedClient, reason: string): void => {
     counters.malformedClosed++
