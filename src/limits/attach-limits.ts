@@ -38,7 +38,6 @@ interface ClientState {
   /** Unreleased QoS 2: message id (or a sequence number) → monotonic time received. */
   qos2: Map<number, number>
   qos2Seq: number
-  lastBytesRead: number
   /** Bytes read since the last memory check: a flooding publisher is heavy. */
   readSinceCheck: number
   shedQos0: number
@@ -88,7 +87,7 @@ export async function createLimits (ctx: PartContext, options: { probe?: () => M
   const stateOf = (info: ClientInfo): ClientState => {
     let s = states.get(info)
     if (s === undefined) {
-      s = { info, ready: false, subscriptions: new Set(), burst: 0, burstReset: false, qos2: new Map(), qos2Seq: 0, lastBytesRead: info.connection.bytesRead(), readSinceCheck: 0, shedQos0: 0 }
+      s = { info, ready: false, subscriptions: new Set(), burst: 0, burstReset: false, qos2: new Map(), qos2Seq: 0, readSinceCheck: 0, shedQos0: 0 }
       states.set(info, s)
     }
     return s
@@ -142,19 +141,16 @@ export async function createLimits (ctx: PartContext, options: { probe?: () => M
   async function onPublish (info: ClientInfo, msg: PublishInfo): Promise<Decision> {
     if (msg.isWill) return checkRetained(info, msg) // a will is published for a client that has gone
     const s = stateOf(info)
-    // Count every byte read since the last PUBLISH (headers, acks and pings too).
-    const read = info.connection.bytesRead()
-    const bytes = Math.max(read - s.lastBytesRead, msg.payload.length)
-    s.lastBytesRead = read
+    // Charged by the PUBLISH's own size: bytesRead moves by whole socket reads (64 KiB), not per packet.
+    const bytes = wireSize(msg)
     s.readSinceCheck += bytes
     // Per-client packet size below the global one (the global one aedes checks on the fixed header).
     const max = info.overrides.maxPacketSize
     if (typeof max === 'number' && max > 0) {
-      const size = wireSize(msg)
-      if (size > max) {
+      if (bytes > max) {
         counters.packetTooLarge++
-        info.connection.close(REASON.PACKET_TOO_LARGE, `packet of ${size} bytes is larger than this client's maximum packet size ${max}`)
-        return deny(REASON.PACKET_TOO_LARGE, `packet too large for this client (${size} > ${max})`)
+        info.connection.close(REASON.PACKET_TOO_LARGE, `packet of ${bytes} bytes is larger than this client's maximum packet size ${max}`)
+        return deny(REASON.PACKET_TOO_LARGE, `packet too large for this client (${bytes} > ${max})`)
       }
     }
     // Throttle: hold this PUBLISH; aedes reads the next packet only after it is handled, so the socket
