@@ -71,6 +71,8 @@ export interface BenchOptions {
   edgemqCmd: string
   build: boolean
   keep: boolean
+  /** Each scenario runs this many times per broker, alternating brokers; the table shows medians. */
+  repeat: number
   out: string | undefined
   help: boolean
 }
@@ -88,6 +90,8 @@ export const USAGE = `usage: npm run bench -- [options]
                         "-c <config>" is appended when {config} is absent
                         (default: "${DEFAULT_EDGEMQ_CMD}")
   --no-build            do not run "node build.mjs --quiet" before edgemq
+  --repeat <n>          run each scenario n times per broker (alternating
+                        brokers) and report the median; default 1
   --keep                keep the temp directory (configs, broker data)
   --out <file>          JSON results file (default test/bench/results/<time>.json)
   --help                this text
@@ -96,7 +100,7 @@ export const USAGE = `usage: npm run bench -- [options]
 /** Parses argv (without node and the script); throws an Error naming the bad argument and the fix. */
 export function parseBenchArgs (argv: readonly string[]): BenchOptions {
   const options: BenchOptions = {
-    quick: false, scenarios: [], brokers: ['edgemq', 'mosquitto'], board: 'generic-x64', edgemqCmd: DEFAULT_EDGEMQ_CMD, build: true, keep: false, out: undefined, help: false
+    quick: false, scenarios: [], brokers: ['edgemq', 'mosquitto'], board: 'generic-x64', edgemqCmd: DEFAULT_EDGEMQ_CMD, build: true, keep: false, repeat: 1, out: undefined, help: false
   }
   let brokersGiven = false
   for (let i = 0; i < argv.length; i++) {
@@ -127,6 +131,11 @@ export function parseBenchArgs (argv: readonly string[]): BenchOptions {
       if (!brokersGiven && !options.brokers.includes('edgemq')) options.brokers.unshift('edgemq')
     } else if (arg === '--no-build') options.build = false
     else if (arg === '--keep') options.keep = true
+    else if (arg === '--repeat') {
+      const text = value()
+      options.repeat = Number(text)
+      if (!Number.isInteger(options.repeat) || options.repeat < 1 || options.repeat > 9) throw new Error(`--repeat must be an integer 1-9: got "${text}"`)
+    }
     else if (arg === '--out') options.out = value()
     else if (arg === '--help' || arg === '-h') options.help = true
     else throw new Error(`unknown option "${arg}": see --help`)

@@ -204,7 +204,8 @@ function collectLines (child: ChildProcess): string[] {
 }
 
 function tail (log: readonly string[]): string {
-  return log.filter((l) => !l.startsWith('bench-')).slice(-30).map((l) => `  | ${l}`).join('\n')
+  // A crashing bundle prints a line of minified source: keep each line short.
+  return log.filter((l) => !l.startsWith('bench-')).slice(-30).map((l) => `  | ${l.length > 300 ? l.slice(0, 300) + ' ...' : l}`).join('\n')
 }
 
 /** Resolves after `ms` milliseconds. */

@@ -31,6 +31,11 @@ export class LoadClient {
     })
   }
 
+  /** Whether the generator process has gone (a crash in a load ends it). */
+  get exited (): boolean {
+    return this.exitError !== undefined
+  }
+
   /** Starts test/bench/load-worker.ts on `cores` with RLIMIT_NOFILE raised to `nofile` (or the hard limit). */
   static start (root: string, cores: string, nofile: number): Promise<LoadClient> {
     const script = 'ulimit -n "$1" 2>/dev/null || ulimit -n "$(ulimit -Hn)"; shift; exec "$@"'

@@ -44,6 +44,13 @@ export function readCpuTicks (pid: number): number | undefined {
   return Number(fields[11]) + Number(fields[12])
 }
 
+/** Nanoseconds the process has spent runnable but waiting for a CPU (field 2 of /proc/PID/schedstat). */
+export function readRunQueueWaitNs (pid: number): number | undefined {
+  const text = readOrUndefined(`/proc/${pid}/schedstat`)
+  if (text === undefined) return undefined
+  return Number(text.split(' ')[1])
+}
+
 function readParentPid (pid: number): number | undefined {
   const text = readOrUndefined(`/proc/${pid}/stat`)
   if (text === undefined) return undefined

@@ -18,10 +18,35 @@ export interface MetricRow {
   ratios: Partial<Record<BrokerKind, number>>
   /** Whether edgemq meets the target (absent when there is no target or no figure). */
   meetsTarget?: boolean
+  /** Every run's figure when a scenario ran more than once (`values` holds the medians). */
+  runs?: Partial<Record<BrokerKind, number[]>>
+}
+
+/** The median of a non-empty list. */
+export function median (values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+}
+
+/** Figures of every run by metric key and broker. */
+export type MetricRuns = Record<string, Partial<Record<BrokerKind, number[]>>>
+
+/** Reduces repeated runs to their medians. */
+export function medians (runs: MetricRuns): MetricValues {
+  const out: MetricValues = {}
+  for (const [key, byBroker] of Object.entries(runs)) {
+    out[key] = {}
+    for (const [kind, list] of Object.entries(byBroker) as Array<[BrokerKind, number[]]>) {
+      if (list.length > 0) out[key][kind] = median(list)
+    }
+  }
+  return out
 }
 
 /** Builds the rows for the metrics that have at least one figure. */
-export function buildRows (values: MetricValues, brokers: readonly BrokerKind[]): MetricRow[] {
+export function buildRows (runs: MetricRuns, brokers: readonly BrokerKind[]): MetricRow[] {
+  const values = medians(runs)
   const rows: MetricRow[] = []
   for (const spec of METRICS) {
     const v = values[spec.key]
@@ -35,6 +60,7 @@ export function buildRows (values: MetricValues, brokers: readonly BrokerKind[])
     const row: MetricRow = { key: spec.key, label: spec.label, unit: spec.unit, better: spec.better, target: describeTarget(spec), values: v, ratios }
     const verdict = brokers.includes('edgemq') ? meetsTarget(spec, v.edgemq, ratios.edgemq) : undefined
     if (verdict !== undefined) row.meetsTarget = verdict
+    if (Object.values(runs[spec.key] ?? {}).some((list) => list.length > 1)) row.runs = runs[spec.key]
     rows.push(row)
   }
   return rows

@@ -15,7 +15,7 @@ import { BrokerProcess } from './broker-process.ts'
 import { MOSQUITTO_PATH, checkAvailable, prepareLaunch, type BrokerKind, type LaunchContext } from './broker-kinds.ts'
 import { LoadClient } from './load-client.ts'
 import { reapAll } from './process-reaper.ts'
-import { buildRows, formatTable, type MetricValues } from './results-table.ts'
+import { buildRows, formatTable, type MetricRuns } from './results-table.ts'
 import type { ScenarioContext, ScenarioRun } from './scenarios/scenario-context.ts'
 import { runIdleScenario } from './scenarios/idle-scenario.ts'
 import { runFanInScenario, runFanOutScenario } from './scenarios/flow-scenario.ts'
@@ -133,52 +133,66 @@ async function main (): Promise<void> {
   const tmpRoot = await mkdtemp(join(tmpdir(), 'edgemq-bench-'))
   if ((await statfs(tmpRoot)).type === TMPFS_MAGIC) log(`warning: ${tmpRoot} is on tmpfs: write_bytes stays 0 there, so the disk figures are meaningless; set TMPDIR to a disk-backed directory`)
   log(`${options.quick ? 'quick' : 'full'} run: ${options.scenarios.join(', ')} against ${options.brokers.join(', ')}; brokers on core ${BROKER_CORES}, load on core ${LOAD_CORES}; RLIMIT_NOFILE ${launchContext.nofile}; temp ${tmpRoot}`)
-  const worker = await LoadClient.start(ROOT, LOAD_CORES, launchContext.nofile)
-  const values: MetricValues = {}
-  const scenarios: Record<string, Record<string, unknown>> = {}
+  let worker = await LoadClient.start(ROOT, LOAD_CORES, launchContext.nofile)
+  const runs: MetricRuns = {}
+  const scenarios: Record<string, Record<string, unknown[]>> = {}
   let errors = 0
   let runIndex = 0
+  /** Runs one scenario once against one broker; a failure is recorded, never thrown. */
+  const runOne = async (scenario: ScenarioName, kind: BrokerKind, round: number): Promise<{ metrics: Record<string, number>, details: Record<string, unknown>, error: boolean }> => {
+    const brokers: BrokerProcess[] = []
+    if (worker.exited) {
+      log('the load generator had exited; starting a new one')
+      worker = await LoadClient.start(ROOT, LOAD_CORES, launchContext.nofile)
+    }
+    const context: ScenarioContext = {
+      kind,
+      counts,
+      worker,
+      maxInflight,
+      log,
+      startBroker: async ({ persistence }) => {
+        const dir = join(tmpRoot, `${String(++runIndex).padStart(3, '0')}-${scenario}-${kind}`)
+        await mkdir(dir, { recursive: true })
+        const launch = await prepareLaunch(kind, { port: await freePort(), persistence, dir, maxInflight }, launchContext)
+        const broker = await BrokerProcess.start(launch)
+        brokers.push(broker)
+        return { broker, launch }
+      },
+      restartBroker: async (launch) => {
+        const broker = await BrokerProcess.start(launch)
+        brokers.push(broker)
+        return broker
+      }
+    }
+    const scenarioStarted = performance.now()
+    log(`${scenario} / ${kind}${options.repeat > 1 ? ` (run ${round + 1} of ${options.repeat})` : ''} ...`)
+    try {
+      const outcome = await RUNS[scenario](context)
+      return { metrics: outcome.metrics, details: { ...outcome.details, seconds: Math.round(performance.now() - scenarioStarted) / 1000 }, error: false }
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err)
+      log(`${scenario} / ${kind} FAILED: ${message}`)
+      for (const broker of brokers) log(`${kind} output:\n${broker.logTail()}`)
+      return { metrics: {}, details: { error: message, details: (err as { details?: unknown }).details }, error: true }
+    } finally {
+      for (const broker of brokers) broker.kill()
+    }
+  }
   try {
-    for (const [index, scenario] of options.scenarios.entries()) {
+    let turn = 0
+    for (const scenario of options.scenarios) {
       scenarios[scenario] = {}
-      // Alternate which broker goes first, so a drift in the shared machine does not always favour one.
-      const order = index % 2 === 0 ? options.brokers : [...options.brokers].reverse()
-      for (const kind of order) {
-        const brokers: BrokerProcess[] = []
-        const context: ScenarioContext = {
-          kind,
-          counts,
-          worker,
-          maxInflight,
-          log,
-          startBroker: async ({ persistence }) => {
-            const dir = join(tmpRoot, `${String(++runIndex).padStart(2, '0')}-${scenario}-${kind}`)
-            await mkdir(dir, { recursive: true })
-            const launch = await prepareLaunch(kind, { port: await freePort(), persistence, dir, maxInflight }, launchContext)
-            const broker = await BrokerProcess.start(launch)
-            brokers.push(broker)
-            return { broker, launch }
-          },
-          restartBroker: async (launch) => {
-            const broker = await BrokerProcess.start(launch)
-            brokers.push(broker)
-            return broker
-          }
-        }
-        const scenarioStarted = performance.now()
-        log(`${scenario} / ${kind} ...`)
-        try {
-          const outcome = await RUNS[scenario](context)
-          for (const [key, value] of Object.entries(outcome.metrics)) (values[key] ??= {})[kind] = value
-          scenarios[scenario][kind] = { ...outcome.details, seconds: Math.round(performance.now() - scenarioStarted) / 1000 }
-        } catch (err) {
-          errors++
-          const message = err instanceof Error ? err.message : String(err)
-          log(`${scenario} / ${kind} FAILED: ${message}`)
-          for (const broker of brokers) log(`${kind} output:\n${broker.logTail()}`)
-          scenarios[scenario][kind] = { error: message, details: (err as { details?: unknown }).details }
-        } finally {
-          for (const broker of brokers) broker.kill()
+      for (let round = 0; round < options.repeat; round++) {
+        // Alternate which broker goes first, so a drift in the shared machine does not always favour one.
+        const order = turn++ % 2 === 0 ? options.brokers : [...options.brokers].reverse()
+        for (const kind of order) {
+          const outcome = await runOne(scenario, kind, round)
+          if (outcome.error) errors++
+          for (const [key, value] of Object.entries(outcome.metrics)) ((runs[key] ??= {})[kind] ??= []).push(value)
+          const list = scenarios[scenario][kind] ?? []
+          list.push(outcome.details)
+          scenarios[scenario][kind] = list
         }
       }
     }
@@ -188,7 +202,7 @@ async function main (): Promise<void> {
     if (!options.keep) await rm(tmpRoot, { recursive: true, force: true })
   }
 
-  const rows = buildRows(values, options.brokers)
+  const rows = buildRows(runs, options.brokers)
   const seconds = Math.round(performance.now() - started) / 1000
   process.stdout.write(`\n${formatTable(rows, options.brokers)}\n\n`)
   const out = options.out ?? join(ROOT, 'test/bench/results', `${startedAt.toISOString().replace(/[:.]/g, '-')}.json`)

@@ -6,7 +6,7 @@
 import { performance } from 'node:perf_hooks'
 import { MqttLink, mapLimit } from '../mqtt-link.ts'
 import { PACKET, encodePublish, publishLayout, writePuback } from '../mqtt-wire.ts'
-import { readCpuTicks, CLOCK_TICKS_PER_SECOND } from '../proc-stats.ts'
+import { readCpuTicks, readRunQueueWaitNs, CLOCK_TICKS_PER_SECOND } from '../proc-stats.ts'
 import { cpuPercent, round } from '../stats.ts'
 
 /** One throughput run. */
@@ -41,6 +41,12 @@ export interface FlowResult {
   stalled: boolean
   brokerCpuPercent: number
   loadCpuPercent: number
+  /**
+   * Percent of the window the broker was runnable but waiting for its core
+   * (schedstat): high values mean other processes on a shared machine took
+   * the core, and the absolute figures are low for that reason.
+   */
+  brokerWaitPercent: number
 }
 
 const STALL_MS = 3_000
@@ -149,9 +155,9 @@ export async function runFlow (p: FlowParams): Promise<FlowResult> {
     lastProgress = performance.now()
     pump()
     await waitUnlessStalled(p.warmupMs, () => lastProgress)
-    const start = { at: performance.now(), delivered, sent, ticks: readCpuTicks(p.brokerPid) ?? 0, cpu: process.cpuUsage() }
+    const start = { at: performance.now(), delivered, sent, ticks: readCpuTicks(p.brokerPid) ?? 0, waitNs: readRunQueueWaitNs(p.brokerPid) ?? 0, cpu: process.cpuUsage() }
     const stalled = !(await waitUnlessStalled(p.durationMs, () => lastProgress))
-    const end = { at: performance.now(), delivered, sent, ticks: readCpuTicks(p.brokerPid) ?? 0, cpu: process.cpuUsage(start.cpu) }
+    const end = { at: performance.now(), delivered, sent, ticks: readCpuTicks(p.brokerPid) ?? 0, waitNs: readRunQueueWaitNs(p.brokerPid) ?? 0, cpu: process.cpuUsage(start.cpu) }
     sending = false
     const graceUntil = performance.now() + 3_000
     while (sent * p.subscribers > delivered && performance.now() < graceUntil) await sleep(20)
@@ -166,7 +172,8 @@ export async function runFlow (p: FlowParams): Promise<FlowResult> {
       lost: Math.max(0, sent * p.subscribers - delivered),
       stalled,
       brokerCpuPercent: cpuPercent((end.ticks - start.ticks) / CLOCK_TICKS_PER_SECOND, seconds),
-      loadCpuPercent: cpuPercent((end.cpu.user + end.cpu.system) / 1e6, seconds)
+      loadCpuPercent: cpuPercent((end.cpu.user + end.cpu.system) / 1e6, seconds),
+      brokerWaitPercent: cpuPercent((end.waitNs - start.waitNs) / 1e9, seconds)
     }
   } finally {
     sending = false

@@ -4,7 +4,7 @@
 import { performance } from 'node:perf_hooks'
 import { MqttLink } from '../mqtt-link.ts'
 import { PACKET, encodePublish, publishLayout, writePuback } from '../mqtt-wire.ts'
-import { readCpuTicks, CLOCK_TICKS_PER_SECOND } from '../proc-stats.ts'
+import { readCpuTicks, readRunQueueWaitNs, CLOCK_TICKS_PER_SECOND } from '../proc-stats.ts'
 import { cpuPercent, quantile, round } from '../stats.ts'
 
 /** One latency run. */
@@ -31,6 +31,8 @@ export interface LatencyResult {
   p999Ms: number
   maxMs: number
   brokerCpuPercent: number
+  /** Percent of the run the broker waited for its core (see FlowResult.brokerWaitPercent). */
+  brokerWaitPercent: number
 }
 
 /** Runs the paced publisher for warmup + duration and returns the latency distribution. */
@@ -71,12 +73,12 @@ export async function runLatency (p: LatencyParams): Promise<LatencyResult> {
   let sent = 0
   let nextId = 1
   const started = performance.now()
-  let measureStart: { at: number, ticks: number } | undefined
+  let measureStart: { at: number, ticks: number, waitNs: number } | undefined
   await new Promise<void>((resolve) => {
     // A 1 ms timer; each tick sends what the schedule says is due, stamped at the write.
     const timer = setInterval(() => {
       const now = performance.now()
-      if (measureStart === undefined && now - started >= p.warmupMs) measureStart = { at: now, ticks: readCpuTicks(p.brokerPid) ?? 0 }
+      if (measureStart === undefined && now - started >= p.warmupMs) measureStart = { at: now, ticks: readCpuTicks(p.brokerPid) ?? 0, waitNs: readRunQueueWaitNs(p.brokerPid) ?? 0 }
       const due = Math.min(total, Math.floor((now - started) * p.rate / 1000))
       const count = Math.min(due - sent, 200)
       if (count > 0) {
@@ -95,14 +97,14 @@ export async function runLatency (p: LatencyParams): Promise<LatencyResult> {
       if (sent >= total) { clearInterval(timer); resolve() }
     }, 1)
   })
-  const end = { at: performance.now(), ticks: readCpuTicks(p.brokerPid) ?? 0 }
+  const end = { at: performance.now(), ticks: readCpuTicks(p.brokerPid) ?? 0, waitNs: readRunQueueWaitNs(p.brokerPid) ?? 0 }
   const graceUntil = performance.now() + 3_000
   while (received < sent && performance.now() < graceUntil) await new Promise((resolve) => setTimeout(resolve, 10))
   publisher.disconnect()
   subscriber.disconnect()
   await Promise.all([publisher.closed(3_000), subscriber.closed(3_000)])
   const sorted = latencies.subarray(0, samples).sort()
-  const start = measureStart ?? { at: started, ticks: end.ticks }
+  const start = measureStart ?? { at: started, ticks: end.ticks, waitNs: end.waitNs }
   const seconds = (end.at - start.at) / 1000
   return {
     samples,
@@ -114,6 +116,7 @@ export async function runLatency (p: LatencyParams): Promise<LatencyResult> {
     p99Ms: round(quantile(sorted, 0.99), 3),
     p999Ms: round(quantile(sorted, 0.999), 3),
     maxMs: round(samples > 0 ? sorted[samples - 1] : Number.NaN, 3),
-    brokerCpuPercent: cpuPercent((end.ticks - start.ticks) / CLOCK_TICKS_PER_SECOND, seconds)
+    brokerCpuPercent: cpuPercent((end.ticks - start.ticks) / CLOCK_TICKS_PER_SECOND, seconds),
+    brokerWaitPercent: cpuPercent((end.waitNs - start.waitNs) / 1e9, seconds)
   }
 }

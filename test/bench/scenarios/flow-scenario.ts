@@ -18,7 +18,7 @@ async function measureFlow (ctx: ScenarioContext, prefix: string, shape: Pick<Fl
   const memory = broker.memory()
   const tree = broker.treeMemory()
   const exit = await broker.stop()
-  ctx.log(`${ctx.kind}: ${prefix} ${result.deliveriesPerSecond} deliveries/s, peak RSS ${toMiB(memory.hwmKiB)} MiB, broker CPU ${result.brokerCpuPercent} %, load CPU ${result.loadCpuPercent} %${result.lost > 0 ? `, ${result.lost} lost` : ''}${result.stalled ? ', STALLED' : ''}`)
+  ctx.log(`${ctx.kind}: ${prefix} ${result.deliveriesPerSecond} deliveries/s, peak RSS ${toMiB(memory.hwmKiB)} MiB, broker CPU ${result.brokerCpuPercent} % (waited ${result.brokerWaitPercent} %), load CPU ${result.loadCpuPercent} %${result.lost > 0 ? `, ${result.lost} lost` : ''}${result.stalled ? ', STALLED' : ''}`)
   return {
     metrics: { [`${prefix}.rate`]: result.deliveriesPerSecond, [`${prefix}.peakRss`]: toMiB(memory.hwmKiB) },
     details: { ...shape, ...result, peakRssKiB: memory.hwmKiB, treePeakRssKiB: tree.hwmKiB, exit }

@@ -13,6 +13,7 @@ export const runIdleScenario: ScenarioRun = async (ctx) => {
     const base = await settledMemory(broker)
     metrics['idle.rssNoClients'] = toMiB(base.rssKiB)
     details.noClients = base
+    if (base.processes > 1) ctx.log(`${ctx.kind}: ${base.processes} processes; the listening one uses ${toMiB(base.rssKiB)} MiB, all together ${toMiB(base.treeRssKiB)} MiB`)
     let open = 0
     for (const total of ctx.counts.idle) {
       const opened = await ctx.worker.call('openIdle', { port: broker.port, count: total - open, concurrency: 100 })
