@@ -1,0 +1,119 @@
+// Per-client caps on real sockets (failure-modes rows 2, 8, 11): the packet
+// size announced in the fixed header, filters per SUBSCRIBE and per client,
+// retained quota per client, per-listener connection caps and rates.
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { connect } from 'node:net'
+import { RawMqtt } from '../helpers/raw-mqtt.ts'
+import { startBrokerInProcess, type InProcessBroker } from '../helpers/broker-process.ts'
+
+let b: InProcessBroker | undefined
+test.after.each(async () => { await b?.stop(); b = undefined })
+
+const LISTENER = '  - { name: tcp, type: tcp, host: 127.0.0.1, port: 0 }\n'
+
+test('a PUBLISH announcing 200 MB is refused from its 5-byte fixed header; v5 learns the limit in CONNACK and gets DISCONNECT 0x95', async () => {
+  b = await startBrokerInProcess(`listeners:\n${LISTENER}limits: { maxPacketSize: 64KB }\n`)
+  const { c, connack } = await RawMqtt.connected(b.port, 5)
+  assert.is(connack.properties?.maximumPacketSize, 65_536)
+  const rssBefore = process.memoryUsage.rss()
+  // 0x30 PUBLISH, remaining length 200,000,000 as a 4-byte varint: 5 bytes in all, no payload follows.
+  const len = 200_000_000
+  c.write(Buffer.from([0x30, (len & 0x7f) | 0x80, ((len >> 7) & 0x7f) | 0x80, ((len >> 14) & 0x7f) | 0x80, (len >> 21) & 0x7f]))
+  const d = await c.next('disconnect')
+  assert.is(d.reasonCode, 0x95)
+  await c.closedByBroker()
+  assert.ok(process.memoryUsage.rss() - rssBefore < 20 * 1024 * 1024, 'the broker buffered the announced payload')
+})
+
+test('a 3.1.1 client announcing an oversized packet is closed within 1 s', async () => {
+  b = await startBrokerInProcess(`listeners:\n${LISTENER}limits: { maxPacketSize: 64KB }\n`)
+  const { c } = await RawMqtt.connected(b.port, 4)
+  c.write(Buffer.from([0x30, 0x81, 0x80, 0x04])) // 65,537 bytes announced
+  await c.closedByBroker(1000)
+})
+
+test('filters beyond limits.maxFiltersPerSubscribe get a failure code, the rest are granted (row 11)', async () => {
+  b = await startBrokerInProcess(`listeners:\n${LISTENER}limits: { maxFiltersPerSubscribe: 100 }\n`)
+  const { c } = await RawMqtt.connected(b.port, 5)
+  const subscriptions = Array.from({ length: 150 }, (_, i) => ({ topic: `s/${i}`, qos: 1 }))
+  c.send({ cmd: 'subscribe', messageId: 1, subscriptions })
+  const suback = await c.next('suback', 5000)
+  const granted = (suback.granted as number[]).filter((g) => g < 0x80).length
+  assert.is(granted, 100)
+  assert.is(suback.granted.length, 150)
+  // The next SUBSCRIBE is a new packet: its filters count afresh.
+  c.send({ cmd: 'subscribe', messageId: 2, subscriptions: [{ topic: 'later', qos: 0 }] })
+  assert.equal((await c.next('suback')).granted, [0])
+  await c.disconnect()
+})
+
+test('a 10,000-filter SUBSCRIBE is answered and bounded; the client keeps at most limits.maxSubscriptionsPerClient', async () => {
+  b = await startBrokerInProcess(`listeners:\n${LISTENER}limits: { maxFiltersPerSubscribe: 0, maxSubscriptionsPerClient: 120 }\n`)
+  const { c } = await RawMqtt.connected(b.port, 4)
+  c.send({ cmd: 'subscribe', messageId: 1, subscriptions: Array.from({ length: 10_000 }, (_, i) => ({ topic: `t/${i}`, qos: 0 })) })
+  const suback = await c.next('suback', 10_000)
+  assert.is((suback.granted as number[]).filter((g) => g === 0).length, 120)
+  assert.is((suback.granted as number[]).filter((g) => g === 0x80).length, 9_880)
+  // Re-subscribing a filter it holds is not a new one.
+  c.send({ cmd: 'subscribe', messageId: 2, subscriptions: [{ topic: 't/5', qos: 1 }, { topic: 'new', qos: 0 }] })
+  assert.equal((await c.next('suback')).granted, [1, 0x80])
+  await c.disconnect()
+})
+
+test('retained messages beyond limits.maxRetainedMessagesPerClient are refused; deleting frees the quota (row 8)', async () => {
+  b = await startBrokerInProcess(`listeners:\n${LISTENER}limits: { maxRetainedMessagesPerClient: 3 }\n`)
+  const { c } = await RawMqtt.connected(b.port, 5, { clientId: 'retainer' })
+  for (let i = 0; i < 4; i++) c.send({ cmd: 'publish', topic: `r/${i}`, payload: Buffer.from('v'), qos: 1, retain: true, messageId: i + 1 })
+  const acks = await Promise.all([1, 2, 3, 4].map(async () => await c.next('puback')))
+  const codes = acks.sort((a, b) => a.messageId - b.messageId).map((a) => a.reasonCode ?? 0)
+  assert.equal(codes.slice(0, 3), [0, 0, 0])
+  assert.ok(codes[3] >= 0x80, `4th retained message was accepted (${codes[3]})`)
+  c.send({ cmd: 'publish', topic: 'r/0', payload: Buffer.alloc(0), qos: 1, retain: true, messageId: 10 })
+  assert.ok(((await c.next('puback')).reasonCode ?? 0) < 0x80)
+  c.send({ cmd: 'publish', topic: 'r/9', payload: Buffer.from('v'), qos: 1, retain: true, messageId: 11 })
+  assert.ok(((await c.next('puback')).reasonCode ?? 0) < 0x80)
+  // A subscriber sees exactly the three retained messages the quota allowed.
+  const { c: s } = await RawMqtt.connected(b.port, 5)
+  s.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'r/#', qos: 0 }] })
+  await s.next('suback')
+  const topics: string[] = []
+  for (let i = 0; i < 3; i++) topics.push((await s.next('publish')).topic)
+  assert.equal(topics.sort(), ['r/1', 'r/2', 'r/9'])
+  assert.ok(await s.nothing('publish', 300))
+  await s.disconnect()
+  await c.disconnect()
+})
+
+test('listener maxConnections and the listener connection rate refuse before any MQTT byte', async () => {
+  b = await startBrokerInProcess('listeners:\n  - { name: tcp, type: tcp, host: 127.0.0.1, port: 0, maxConnections: 2 }\n  - { name: pub, type: tcp, host: 127.0.0.1, port: 0 }\nthrottle:\n  listeners: { pub: { connectionRate: 0.1, connectionBurst: 2 } }\n')
+  const a1 = await RawMqtt.connected(b.ports.tcp, 4)
+  const a2 = await RawMqtt.connected(b.ports.tcp, 4)
+  const a3 = await RawMqtt.open(b.ports.tcp, 4)
+  await a3.closedByBroker(2000)
+  const p1 = await RawMqtt.connected(b.ports.pub, 4)
+  const p2 = await RawMqtt.connected(b.ports.pub, 4)
+  const p3 = await RawMqtt.open(b.ports.pub, 4)
+  await p3.closedByBroker(2000)
+  // A client that leaves frees its place on the capped listener.
+  await a1.c.disconnect()
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  const a4 = await RawMqtt.connected(b.ports.tcp, 4)
+  assert.is(a4.connack.returnCode, 0)
+  for (const x of [a2, p1, p2, a4]) await x.c.disconnect()
+})
+
+test('a socket that never sends CONNECT is closed after limits.connectTimeout (slowloris, row 1)', async () => {
+  b = await startBrokerInProcess(`listeners:\n${LISTENER}limits: { connectTimeout: 500ms }\n`)
+  const port = b.port
+  const started = performance.now()
+  await new Promise<void>((resolve, reject) => {
+    const s = connect(port, '127.0.0.1')
+    s.on('error', () => {})
+    s.on('close', () => resolve())
+    setTimeout(() => { s.destroy(); reject(new Error('idle socket still open after 3 s')) }, 3000).unref()
+  })
+  assert.ok(performance.now() - started < 2500)
+})
+
+test.run()
