@@ -2,7 +2,7 @@
 // parts, and the incoming journal that makes an acknowledgement durable.
 // Backed by src/persistence (LevelDB).
 import { Level } from 'level'
-import { createRequire } from 'node:module'
+import * as memoryPersistenceModule from 'aedes-persistence'
 import type { EdgemqConfig } from './config/types.ts'
 import type { Logger } from './observability/logger.ts'
 import { EdgemqError, ERROR_CODES } from './errors.ts'
@@ -42,7 +42,8 @@ export async function openStore (config: EdgemqConfig, logger: Logger): Promise<
   }
   logger.debug('store opened', { path: config.persistence.path })
   // Placeholder until the LevelDB persistence lands: aedes's in-memory store.
-  const persistence = (createRequire(import.meta.url)('aedes-persistence') as () => unknown)()
+  const memory = ((memoryPersistenceModule as unknown as { default?: () => unknown }).default ?? memoryPersistenceModule) as unknown as () => unknown
+  const persistence = memory()
   return {
     aedesPersistence: persistence,
     sublevel: (name) => db.sublevel<string, Buffer>(name, { valueEncoding: 'buffer' }) as Sublevel,
