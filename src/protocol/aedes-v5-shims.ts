@@ -255,12 +255,15 @@ export function installV5Shims (aedes: unknown, options: V5ShimOptions = {}): V5
     let parser: ReturnType<typeof mqttPacket.parser> | undefined
     const restore = (): void => { conn.write = originalWrite }
     conn.write = function write (this: Duplex, chunk: unknown, ...rest: unknown[]): boolean {
-      if (client.version !== 5 || !Buffer.isBuffer(chunk)) {
+      if (client.version !== 5 || (!Buffer.isBuffer(chunk) && typeof chunk !== 'string')) {
         restore()
+        if (chunks.length > 0) originalWrite.call(this, Buffer.concat(chunks))
         return originalWrite.call(this, chunk, ...rest)
       }
       const cb = rest.find((r) => typeof r === 'function') as Callback | undefined
-      chunks.push(chunk)
+      // mqtt-packet writes string properties as strings (with an encoding argument)
+      const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk, typeof rest[0] === 'string' ? rest[0] as BufferEncoding : 'utf8')
+      chunks.push(bytes)
       if (parser === undefined) {
         parser = mqttPacket.parser({ protocolVersion: 5 })
         parser.on('packet', (packet: AnyPacket) => {
@@ -274,7 +277,7 @@ export function installV5Shims (aedes: unknown, options: V5ShimOptions = {}): V5
         })
         parser.on('error', () => { restore(); originalWrite.call(conn, Buffer.concat(chunks)) })
       }
-      parser.parse(chunk)
+      parser.parse(bytes)
       if (cb !== undefined) setImmediate(cb)
       return true
     }
