@@ -2,6 +2,7 @@
 // prints secret bytes; errors name the key by type and id only.
 import nacl from 'tweetnacl'
 import { EdgemqError, ERROR_CODES } from '../errors.ts'
+import { x25519PublicKey } from './curve-ops.ts'
 import { SIZES } from './envelope-format.ts'
 import { defaultRandom, type RandomSource } from './random-source.ts'
 
@@ -55,7 +56,7 @@ export function keyId (key: { type: KeyType, bytes: Uint8Array }): string {
   switch (key.type) {
     case 'secretbox': return toHex(computeKeyId('secretbox', key.bytes))
     case 'box-public': return toHex(computeKeyId('box', key.bytes))
-    case 'box-secret': return toHex(computeKeyId('box', nacl.box.keyPair.fromSecretKey(key.bytes).publicKey))
+    case 'box-secret': return toHex(computeKeyId('box', x25519PublicKey(key.bytes)))
     case 'sign-public': return toHex(computeKeyId('sign', key.bytes))
     case 'sign-secret': return toHex(computeKeyId('sign', key.bytes.subarray(32)))
   }
@@ -79,7 +80,7 @@ export function makeKey (type: KeyType, bytes: Uint8Array): Key {
 
 /** The public half of a box-secret or sign-secret key. */
 export function publicKeyOf (secret: Key): Key {
-  if (secret.type === 'box-secret') return makeKey('box-public', nacl.box.keyPair.fromSecretKey(secret.bytes).publicKey)
+  if (secret.type === 'box-secret') return makeKey('box-public', x25519PublicKey(secret.bytes))
   if (secret.type === 'sign-secret') return makeKey('sign-public', secret.bytes.subarray(32))
   throw new EdgemqError(ERROR_CODES.CRYPTO_INVALID, `a ${secret.type} key (id ${secret.id}) has no public half: only box-secret and sign-secret keys do`)
 }

@@ -3,6 +3,7 @@
 // plaintext are returned, logged or kept.
 import nacl from 'tweetnacl'
 import { EdgemqError, ERROR_CODES } from '../errors.ts'
+import { boxSharedKey, ed25519Verify } from './curve-ops.ts'
 import { DEFAULT_MAX_ENVELOPE_BYTES, isCanonicalPublicKey, isCanonicalSignature, isParseFailure, MAX_ENVELOPE_BYTES_CEILING, parseEnvelope, type EnvelopeMode, type OpenFailureReason } from './envelope-format.ts'
 import { toHex, type Key, type KeyType } from './keys.ts'
 
@@ -75,7 +76,7 @@ export function open (envelope: Uint8Array, options: OpenOptions): OpenResult {
     if (signer === undefined) {
       throw new EnvelopeOpenError('unknown-signer', `envelope is signed by key id ${id}, and no sign-public key with that id was given: pass the signer's public key (--verify FILE)`)
     }
-    if (!isCanonicalSignature(env.signature as Uint8Array) || !nacl.sign.detached.verify(env.signedPart, env.signature as Uint8Array, signer.bytes)) {
+    if (!isCanonicalSignature(env.signature as Uint8Array) || !ed25519Verify(env.signedPart, env.signature as Uint8Array, signer.bytes)) {
       throw new EnvelopeOpenError('bad-signature', `the Ed25519 signature by key id ${id} does not verify: the envelope was altered after signing, or signed by another key`)
     }
     signerKeyId = id
@@ -93,17 +94,21 @@ export function open (envelope: Uint8Array, options: OpenOptions): OpenResult {
   } else {
     const key = find(keys, 'box-secret', id)
     if (key === undefined) throw new EnvelopeOpenError('unknown-key', `envelope is sealed to box key id ${id}, and no box-secret key with that id was given${idsOf(keys, 'box-secret')}`)
-    let senderPublic: Uint8Array
+    let boxKey: Uint8Array | null
     if (env.mode === 'box') {
       senderKeyId = toHex(env.senderKeyId as Uint8Array)
       const sender = find(keys, 'box-public', senderKeyId)
       if (sender === undefined) throw new EnvelopeOpenError('unknown-sender', `envelope is from sender key id ${senderKeyId}, and no box-public key with that id was given: pass the sender's public key (--from FILE)`)
-      senderPublic = sender.bytes
+      boxKey = boxSharedKey(key.bytes, sender.bytes, { secret: true, peer: true })
+      if (boxKey === null) throw new EnvelopeOpenError('unknown-sender', `sender key id ${senderKeyId} is a low-order X25519 point: that public key file is corrupt or hostile`)
     } else {
-      senderPublic = env.ephemeralPublicKey as Uint8Array
-      if (!isCanonicalPublicKey(senderPublic)) throw new EnvelopeOpenError('bad-ephemeral-key', 'the ephemeral public key is not a canonical X25519 key (>= 2^255-19, e.g. bit 255 set): the envelope was altered')
+      const ephemeral = env.ephemeralPublicKey as Uint8Array
+      if (!isCanonicalPublicKey(ephemeral)) throw new EnvelopeOpenError('bad-ephemeral-key', 'the ephemeral public key is not a canonical X25519 key (>= 2^255-19, e.g. bit 255 set): the envelope was altered')
+      boxKey = boxSharedKey(key.bytes, ephemeral, { secret: true, peer: false })
+      if (boxKey === null) throw new EnvelopeOpenError('bad-ephemeral-key', 'the ephemeral public key is a low-order X25519 point (all-zero shared secret): the envelope is forged')
     }
-    plaintext = nacl.box.open(env.ciphertext, env.nonce, senderPublic, key.bytes)
+    plaintext = nacl.secretbox.open(env.ciphertext, env.nonce, boxKey)
+    if (env.mode === 'anonymous') boxKey.fill(0)
   }
   if (plaintext === null) {
     throw new EnvelopeOpenError('decrypt-failed', `authentication failed under key id ${id}: the ciphertext, nonce${env.mode === 'anonymous' ? ', ephemeral key' : ''} or key id was altered or truncated, or it was sealed with another key`)

@@ -2,6 +2,7 @@
 // caller cannot ask for "box" and forget the sender key.
 import nacl from 'tweetnacl'
 import { EdgemqError, ERROR_CODES } from '../errors.ts'
+import { boxSharedKey, ed25519Sign, x25519PublicKey } from './curve-ops.ts'
 import { encodeHeader, SIZES, type EnvelopeMode } from './envelope-format.ts'
 import { fromHex, type Key } from './keys.ts'
 import { defaultRandom, type RandomSource } from './random-source.ts'
@@ -64,18 +65,19 @@ export function seal (plaintext: Uint8Array, options: SealOptions): Uint8Array {
     const from = options.from as Key
     const nonce = draw(random, SIZES.nonce)
     header = encodeHeader({ mode, keyId: fromHex(to.id), senderKeyId: fromHex(from.id), signerKeyId, nonce })
-    ciphertext = nacl.box(plaintext, nonce, to.bytes, from.bytes)
+    ciphertext = nacl.secretbox(plaintext, nonce, boxKey(from.bytes, to.bytes, true))
   } else {
     const to = options.to as Key
     // A fresh key pair per envelope: the recipient learns nothing about the
     // sender, and the secret half is wiped as soon as the box is made.
     const ephemeralSecret = draw(random, 32)
-    const ephemeral = nacl.box.keyPair.fromSecretKey(ephemeralSecret)
+    const ephemeralPublic = x25519PublicKey(ephemeralSecret)
     const nonce = draw(random, SIZES.nonce)
-    header = encodeHeader({ mode, keyId: fromHex(to.id), ephemeralPublicKey: ephemeral.publicKey, signerKeyId, nonce })
-    ciphertext = nacl.box(plaintext, nonce, to.bytes, ephemeral.secretKey)
+    header = encodeHeader({ mode, keyId: fromHex(to.id), ephemeralPublicKey: ephemeralPublic, signerKeyId, nonce })
+    const key = boxKey(ephemeralSecret, to.bytes, false)
+    ciphertext = nacl.secretbox(plaintext, nonce, key)
     ephemeralSecret.fill(0)
-    ephemeral.secretKey.fill(0)
+    key.fill(0)
   }
   const signatureLength = options.sign === undefined ? 0 : SIZES.signature
   const out = new Uint8Array(header.length + ciphertext.length + signatureLength)
@@ -83,9 +85,16 @@ export function seal (plaintext: Uint8Array, options: SealOptions): Uint8Array {
   out.set(ciphertext, header.length)
   if (options.sign !== undefined) {
     const signedPart = out.subarray(0, header.length + ciphertext.length)
-    out.set(nacl.sign.detached(signedPart, options.sign.bytes), signedPart.length)
+    out.set(ed25519Sign(signedPart, options.sign.bytes), signedPart.length)
   }
   return out
+}
+
+/** nacl.box is secretbox under crypto_box_beforenm; computed once per long-lived key pair. */
+function boxKey (secret: Uint8Array, recipient: Uint8Array, longLived: boolean): Uint8Array {
+  const key = boxSharedKey(secret, recipient, { secret: longLived, peer: true })
+  if (key === null) invalid('the recipient public key is a low-order X25519 point (no shared secret): the key file is corrupt or hostile; ask the recipient for its real FILE.pub')
+  return key
 }
 
 function draw (random: RandomSource, n: number): Uint8Array {

@@ -1,0 +1,105 @@
+// The curve operations (X25519, Ed25519) through node:crypto, byte-identical
+// to tweetnacl's but 25-100x faster: measured on this machine (2-core EPYC,
+// loaded) X25519 5,758/s vs 220/s in tweetnacl-js, Ed25519 sign 5,035/s vs
+// 43/s, verify 1,995/s vs 31/s. XSalsa20-Poly1305, HSalsa20 and SHA-512 stay
+// tweetnacl's. test/crypto/vectors.test.ts pins the bytes either way.
+import { createPrivateKey, createPublicKey, diffieHellman, sign, verify, type KeyObject } from 'node:crypto'
+import nacl from 'tweetnacl'
+
+// DER prefixes that wrap a raw 32-byte key as PKCS#8 / SPKI (RFC 8410).
+const X25519_PKCS8 = Buffer.from('302e020100300506032b656e04220420', 'hex')
+const X25519_SPKI = Buffer.from('302a300506032b656e032100', 'hex')
+const ED25519_PKCS8 = Buffer.from('302e020100300506032b657004220420', 'hex')
+const ED25519_SPKI = Buffer.from('302a300506032b6570032100', 'hex')
+
+// crypto_box_beforenm = HSalsa20(X25519(sk, pk), zero nonce, "expand 32-byte k").
+const SIGMA = new TextEncoder().encode('expand 32-byte k')
+const ZERO16 = new Uint8Array(16)
+const hsalsa20 = (nacl as unknown as { lowlevel: { crypto_core_hsalsa20: (out: Uint8Array, inp: Uint8Array, k: Uint8Array, c: Uint8Array) => number } }).lowlevel.crypto_core_hsalsa20
+
+// Key objects and box keys per long-lived key (keyring entries), so the
+// DER import and the X25519 run once per key pair, not once per message.
+// Keyed by the byte arrays of frozen Keys: they go when the Key goes.
+const privateObjects = new WeakMap<Uint8Array, KeyObject>()
+const publicObjects = new WeakMap<Uint8Array, KeyObject>()
+const signObjects = new WeakMap<Uint8Array, KeyObject>()
+const boxKeys = new WeakMap<Uint8Array, Map<string, Uint8Array>>()
+/** Most cached box keys per secret key: a keyring of senders is small; a flood of new peers cannot grow it. */
+const MAX_BOX_KEYS_PER_SECRET = 64
+
+function wrap (prefix: Buffer, raw: Uint8Array): Buffer {
+  return Buffer.concat([prefix, raw])
+}
+
+function privateObject (prefix: Buffer, raw: Uint8Array, cache: boolean): KeyObject {
+  const hit = cache ? privateObjects.get(raw) : undefined
+  if (hit !== undefined) return hit
+  const obj = createPrivateKey({ key: wrap(prefix, raw), format: 'der', type: 'pkcs8' })
+  if (cache) privateObjects.set(raw, obj)
+  return obj
+}
+
+function publicObject (prefix: Buffer, raw: Uint8Array, cache: boolean): KeyObject {
+  const hit = cache ? publicObjects.get(raw) : undefined
+  if (hit !== undefined) return hit
+  const obj = createPublicKey({ key: wrap(prefix, raw), format: 'der', type: 'spki' })
+  if (cache) publicObjects.set(raw, obj)
+  return obj
+}
+
+/**
+ * The 32-byte box key of a secret key and a peer public key (TweetNaCl's
+ * crypto_box_beforenm). Returns null for a low-order peer key (all-zero X25519
+ * output), which libsodium refuses too. `cache` says which keys are long-lived
+ * (keyring entries); the box key itself is cached only when both are.
+ */
+export function boxSharedKey (secret: Uint8Array, peerPublic: Uint8Array, cache: { secret: boolean, peer: boolean }): Uint8Array | null {
+  const both = cache.secret && cache.peer
+  let perSecret: Map<string, Uint8Array> | undefined
+  const peerHex = both ? Buffer.from(peerPublic).toString('hex') : ''
+  if (both) {
+    perSecret = boxKeys.get(secret)
+    const hit = perSecret?.get(peerHex)
+    if (hit !== undefined) return hit
+  }
+  let shared: Buffer
+  try {
+    shared = diffieHellman({ privateKey: privateObject(X25519_PKCS8, secret, cache.secret), publicKey: publicObject(X25519_SPKI, peerPublic, cache.peer) })
+  } catch {
+    return null // OpenSSL refuses an all-zero shared secret (low-order point)
+  }
+  const key = new Uint8Array(32)
+  hsalsa20(key, ZERO16, shared, SIGMA)
+  shared.fill(0)
+  if (both) {
+    if (perSecret === undefined) { perSecret = new Map(); boxKeys.set(secret, perSecret) }
+    if (perSecret.size >= MAX_BOX_KEYS_PER_SECRET) perSecret.clear()
+    perSecret.set(peerHex, key)
+  }
+  return key
+}
+
+/** The X25519 public key of a 32-byte secret (crypto_scalarmult_base). */
+export function x25519PublicKey (secret: Uint8Array): Uint8Array {
+  const spki = createPublicKey(privateObject(X25519_PKCS8, secret, false)).export({ format: 'der', type: 'spki' })
+  return new Uint8Array(spki.subarray(spki.length - 32))
+}
+
+/** Ed25519 detached signature with a TweetNaCl 64-byte secret key (seed || public). */
+export function ed25519Sign (message: Uint8Array, secretKey: Uint8Array): Uint8Array {
+  let obj = signObjects.get(secretKey)
+  if (obj === undefined) {
+    obj = privateObject(ED25519_PKCS8, secretKey.subarray(0, 32), false)
+    signObjects.set(secretKey, obj)
+  }
+  return new Uint8Array(sign(null, message, obj))
+}
+
+/** Verifies an Ed25519 detached signature against a 32-byte public key. */
+export function ed25519Verify (message: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): boolean {
+  try {
+    return verify(null, message, publicObject(ED25519_SPKI, publicKey, true), signature)
+  } catch {
+    return false
+  }
+}
