@@ -77,6 +77,10 @@ function counterKeyOf (p: StoredPacket): string | undefined {
 export class OutgoingStore {
   private readonly ctx: StoreContext
   private readonly indexes = new Map<string, ClientIndex>()
+  // Sequences acknowledged while a drain of that client is running: the drain's
+  // LevelDB snapshot still holds them, and resending one that was delivered
+  // live meanwhile would duplicate it (a QoS 2 duplicate after its PUBCOMP).
+  private readonly clearedDuringDrain = new Map<string, Set<number>>()
   /** Whether a client is connected now (only those are indexed at enqueue time). */
   isOnline: (clientId: string) => boolean = () => false
 
@@ -156,10 +160,13 @@ export class OutgoingStore {
       // aedes clears a message it decided not to forward by the packet itself
       const ck = counterKeyOf(packet)
       if (ck === undefined) return undefined
-      entry = idx.byCounter.get(ck) ?? await this.scan(clientId, (e) => e.counterKey === ck && e.messageId === undefined)
+      // only a message not yet sent: one in flight is cleared by its own acknowledgement
+      const known = idx.byCounter.get(ck)
+      entry = known !== undefined ? (known.messageId === undefined ? known : undefined) : await this.scan(clientId, (e) => e.counterKey === ck && e.messageId === undefined)
     }
     if (entry === undefined) return undefined
     idx.drop(entry)
+    this.clearedDuringDrain.get(clientId)?.add(entry.seq)
     let result: StoredPacket | undefined
     if (entry.pubrel === true) {
       result = { cmd: 'pubrel', messageId: entry.messageId }
@@ -181,7 +188,21 @@ export class OutgoingStore {
 
   /** The client's queue in order (PUBRELs and publishes), as aedes resends it on reconnect. */
   stream (clientId: string): Readable {
-    return ReadableStream.from(this.entries(clientId, true))
+    return ReadableStream.from(this.drain(clientId))
+  }
+
+  private async * drain (clientId: string): AsyncGenerator<StoredPacket> {
+    const cleared = this.clearedDuringDrain.get(clientId) ?? new Set<number>()
+    this.clearedDuringDrain.set(clientId, cleared)
+    try {
+      for await (const packet of this.entries(clientId, true)) {
+        const entry = (packet as { [ENTRY]?: Entry })[ENTRY]
+        if (entry !== undefined && cleared.has(entry.seq)) continue
+        yield packet
+      }
+    } finally {
+      if (this.clearedDuringDrain.get(clientId) === cleared) this.clearedDuringDrain.delete(clientId)
+    }
   }
 
   /** Forgets the in-memory index of a client (tests; a wiped session). */
@@ -243,8 +264,19 @@ export class OutgoingStore {
           if (state?.pubrel === true) continue // its PUBREL is yielded in order above or below
           const packet = ctx.decodeOrQuarantine(key, value, decodePacket, (d) => isRoutablePublish(d) ? undefined : 'not a routable publish (topic missing or invalid)')
           if (packet === undefined) continue
+          const counterKey = counterKeyOf(packet)
+          // a message this process is delivering live: its state is newer than the snapshot's
+          const live = counterKey !== undefined ? idx?.byCounter.get(counterKey) : undefined
+          if (live !== undefined && live.seq === seq) {
+            if (live.pubrel === true) continue
+            if (live.messageId !== undefined) packet.messageId = live.messageId
+            live.packet = packet
+            Object.defineProperty(packet, ENTRY, { value: live, enumerable: false })
+            yield packet
+            continue
+          }
           if (state !== undefined) packet.messageId = state.messageId
-          const entry: Entry = { seq, packet, messageId: state?.messageId, counterKey: counterKeyOf(packet) }
+          const entry: Entry = { seq, packet, messageId: state?.messageId, counterKey }
           idx?.add(entry)
           Object.defineProperty(packet, ENTRY, { value: entry, enumerable: false })
           yield packet
