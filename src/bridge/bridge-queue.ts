@@ -271,6 +271,10 @@ export class BridgeQueue {
       this.nextLoadSeq = rows.length === limit ? Number.parseInt(rows[rows.length - 1][0].slice(this.name.length + 1), 16) + 1 : end
       if (bad.length > 0) this.writer.writeLater(bad)
       return this.loaded.length - before
+    } catch (err) {
+      // The store closing under a load (shutdown) is not an error; anything else is logged and retried on the next send.
+      if (!this.closed) this.logger.warn('bridge queue could not load from disk', { bridge: this.name, error: (err as Error).message })
+      return 0
     } finally {
       this.refilling = false
     }

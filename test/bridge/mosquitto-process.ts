@@ -3,7 +3,7 @@
 // (SIGKILL) to make an outage, started again on the same port. Everything it
 // made goes on dispose(); a process left running at exit is SIGKILLed.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { connect, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -55,6 +55,8 @@ export class MosquittoProcess {
   static async start (options: { extraConfig?: string, port?: number } = {}): Promise<MosquittoProcess> {
     requireTool('mosquitto', 'mosquitto')
     const dir = await mkdtemp(join(tmpdir(), 'edgemq-mosquitto-'))
+    // Started as root, mosquitto drops to the `mosquitto` user: it must be able to write its database here.
+    await chmod(dir, 0o777)
     const m = new MosquittoProcess(options.port ?? await freePort(), dir)
     await writeFile(join(dir, 'mosquitto.conf'), [
       `listener ${m.port} 127.0.0.1`,
