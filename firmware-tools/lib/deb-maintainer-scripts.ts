@@ -70,7 +70,7 @@ remove)
   ;;
 purge)
   rm -f /etc/systemd/system/multi-user.target.wants/edgemq.service /etc/systemd/system/multi-user.target.wants/edgemq-firstboot.service
-  rm -rf ${P.dataDir} ${P.configDir} /etc/systemd/system/edgemq.service.d
+  rm -rf ${P.dataDir} ${P.configDir} /etc/systemd/system/edgemq.service.d ${P.fail2banSiteJail}
   if getent passwd edgemq >/dev/null; then userdel edgemq || true; fi
   if getent group edgemq >/dev/null; then groupdel edgemq 2>/dev/null || true; fi
   if ${SYSTEMD_RUNNING}; then systemctl daemon-reload || true; fi

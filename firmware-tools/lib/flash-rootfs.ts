@@ -133,7 +133,7 @@ export async function flashRootfs (options: FlashOptions): Promise<FlashResult> 
   const resolved = await resolveConfig({ file: parseConfigText(configText, P.config), flags: { board: board.name } })
   const files = renderListenerFiles(resolved.config.listeners, { sshPort: options.sshPort, sshAllow: options.sshAllow, heap: resolved.config.runtime })
   await putInRootfs(options.rootfs, P.nftables, files.nftables, 0o644, { uid: 0, gid: 0 })
-  await putInRootfs(options.rootfs, P.fail2banJail, files.jail, 0o644, { uid: 0, gid: 0 })
+  await putInRootfs(options.rootfs, P.fail2banSiteJail, files.jail, 0o644, { uid: 0, gid: 0 })
   await putInRootfs(options.rootfs, P.siteDropIn, files.dropIn, 0o644, { uid: 0, gid: 0 })
   return { rootfsArch, previousVersion, version, installMs, ms: performance.now() - t0 }
 }

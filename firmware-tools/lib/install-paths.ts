@@ -34,5 +34,7 @@ export const INSTALL_PATHS = {
   firstBootUnit: '/lib/systemd/system/edgemq-firstboot.service',
   siteDropIn: '/etc/systemd/system/edgemq.service.d/site.conf',
   fail2banFilter: '/etc/fail2ban/filter.d/edgemq.conf',
-  fail2banJail: '/etc/fail2ban/jail.d/edgemq.conf'
+  fail2banJail: '/etc/fail2ban/jail.d/edgemq.conf',
+  /** The site's jail ports, written by flash; read after edgemq.conf, so its keys win. */
+  fail2banSiteJail: '/etc/fail2ban/jail.d/edgemq-site.conf'
 } as const
