@@ -2,7 +2,7 @@
 // caller cannot ask for "box" and forget the sender key.
 import nacl from 'tweetnacl'
 import { EdgemqError, ERROR_CODES } from '../errors.ts'
-import { boxSharedKey, ed25519Sign, x25519PublicKey } from './curve-ops.ts'
+import { boxSharedKey, ed25519Sign, ephemeralBoxKey } from './curve-ops.ts'
 import { encodeHeader, SIZES, type EnvelopeMode } from './envelope-format.ts'
 import { fromHex, type Key } from './keys.ts'
 import { defaultRandom, type RandomSource } from './random-source.ts'
@@ -43,9 +43,9 @@ export function sealMode (options: SealOptions): EnvelopeMode {
 }
 
 /**
- * Seals `plaintext` into a version-1 envelope (docs/envelope.md). Random draws,
- * in order: anonymous mode 32 bytes (ephemeral secret key) then 24 (nonce);
- * other modes 24 (nonce). The vectors depend on this order.
+ * Seals `plaintext` into a version-1 envelope (docs/envelope.md). Draws from
+ * an injected `random`, in order: anonymous mode 32 bytes (ephemeral secret
+ * key) then 24 (nonce); other modes 24 (nonce). The vectors depend on this order.
  */
 export function seal (plaintext: Uint8Array, options: SealOptions): Uint8Array {
   if (!(plaintext instanceof Uint8Array)) invalid(`plaintext must be bytes (Uint8Array or Buffer): got ${typeof plaintext}`)
@@ -65,19 +65,20 @@ export function seal (plaintext: Uint8Array, options: SealOptions): Uint8Array {
     const from = options.from as Key
     const nonce = draw(random, SIZES.nonce)
     header = encodeHeader({ mode, keyId: fromHex(to.id), senderKeyId: fromHex(from.id), signerKeyId, nonce })
-    ciphertext = nacl.secretbox(plaintext, nonce, boxKey(from.bytes, to.bytes, true))
+    ciphertext = nacl.secretbox(plaintext, nonce, boxKey(from.bytes, to.bytes))
   } else {
     const to = options.to as Key
     // A fresh key pair per envelope: the recipient learns nothing about the
     // sender, and the secret half is wiped as soon as the box is made.
-    const ephemeralSecret = draw(random, 32)
-    const ephemeralPublic = x25519PublicKey(ephemeralSecret)
+    // With the default source OpenSSL makes the pair (its own CSPRNG; faster).
+    const ephemeralSecret = options.random === undefined ? undefined : draw(random, 32)
+    const ephemeral = ephemeralBoxKey(to.bytes, ephemeralSecret)
+    ephemeralSecret?.fill(0)
+    if (ephemeral === null) invalid(LOW_ORDER)
     const nonce = draw(random, SIZES.nonce)
-    header = encodeHeader({ mode, keyId: fromHex(to.id), ephemeralPublicKey: ephemeralPublic, signerKeyId, nonce })
-    const key = boxKey(ephemeralSecret, to.bytes, false)
-    ciphertext = nacl.secretbox(plaintext, nonce, key)
-    ephemeralSecret.fill(0)
-    key.fill(0)
+    header = encodeHeader({ mode, keyId: fromHex(to.id), ephemeralPublicKey: ephemeral.ephemeralPublic, signerKeyId, nonce })
+    ciphertext = nacl.secretbox(plaintext, nonce, ephemeral.key)
+    ephemeral.key.fill(0)
   }
   const signatureLength = options.sign === undefined ? 0 : SIZES.signature
   const out = new Uint8Array(header.length + ciphertext.length + signatureLength)
@@ -90,10 +91,12 @@ export function seal (plaintext: Uint8Array, options: SealOptions): Uint8Array {
   return out
 }
 
+const LOW_ORDER = 'the recipient public key is a low-order X25519 point (no shared secret): the key file is corrupt or hostile; ask the recipient for its real FILE.pub'
+
 /** nacl.box is secretbox under crypto_box_beforenm; computed once per long-lived key pair. */
-function boxKey (secret: Uint8Array, recipient: Uint8Array, longLived: boolean): Uint8Array {
-  const key = boxSharedKey(secret, recipient, { secret: longLived, peer: true })
-  if (key === null) invalid('the recipient public key is a low-order X25519 point (no shared secret): the key file is corrupt or hostile; ask the recipient for its real FILE.pub')
+function boxKey (secret: Uint8Array, recipient: Uint8Array): Uint8Array {
+  const key = boxSharedKey(secret, recipient, { secret: true, peer: true })
+  if (key === null) invalid(LOW_ORDER)
   return key
 }
 

@@ -2,7 +2,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import nacl from 'tweetnacl'
-import { boxSharedKey, ed25519Sign, ed25519Verify, x25519PublicKey } from '../../src/crypto/curve-ops.ts'
+import { boxSharedKey, ed25519Sign, ed25519Verify, ephemeralBoxKey, x25519PublicKey } from '../../src/crypto/curve-ops.ts'
 
 test('X25519 public keys and box keys equal nacl.box.keyPair / nacl.box.before for random keys', () => {
   for (let i = 0; i < 20; i++) {
@@ -21,6 +21,22 @@ test('the box key cache is per secret and per peer: different peers never share 
   const ac = boxSharedKey(a.secretKey, c.publicKey, { secret: true, peer: true })
   assert.not.equal(ab, ac)
   assert.equal(ac, nacl.box.before(c.publicKey, a.secretKey))
+})
+
+test('ephemeral box keys: from a given secret they equal tweetnacl; generated ones open with nacl.box.open', () => {
+  const recipient = nacl.box.keyPair()
+  const esk = nacl.randomBytes(32)
+  const given = ephemeralBoxKey(recipient.publicKey, esk)
+  assert.ok(given !== null)
+  assert.equal(given.ephemeralPublic, nacl.box.keyPair.fromSecretKey(esk).publicKey)
+  assert.equal(given.key, nacl.box.before(recipient.publicKey, esk))
+  const fresh = ephemeralBoxKey(recipient.publicKey)
+  assert.ok(fresh !== null)
+  const nonce = nacl.randomBytes(24)
+  const box = nacl.secretbox(Uint8Array.of(1, 2, 3), nonce, fresh.key)
+  assert.equal(nacl.box.open(box, nonce, fresh.ephemeralPublic, recipient.secretKey), Uint8Array.of(1, 2, 3))
+  assert.not.equal(ephemeralBoxKey(recipient.publicKey)?.ephemeralPublic, fresh.ephemeralPublic)
+  assert.is(ephemeralBoxKey(new Uint8Array(32)), null)
 })
 
 test('a low-order peer key gives null instead of the all-zero key', () => {
