@@ -39,7 +39,7 @@ export const QUICK_COUNTS: Counts = {
   latencyDurationMs: 4_000,
   drainSessions: 1_000,
   drainMessages: 10_000,
-  drainTimeoutMs: 60_000,
+  drainTimeoutMs: 30_000,
   diskSessions: 100,
   diskMessages: 10_000
 }

@@ -18,6 +18,7 @@ export interface MetricSpec {
 /** The catalogue, in table order. */
 export const METRICS: readonly MetricSpec[] = [
   { key: 'idle.rssNoClients', label: 'idle: RSS, no clients', unit: 'MiB', better: 'lower', target: { max: 45 } },
+  { key: 'idle.treeRssNoClients', label: 'idle: same, all broker processes', unit: 'MiB', better: 'lower' },
   { key: 'idle.kibPerConn1k', label: 'idle: KiB per connection @1k', unit: 'KiB', better: 'lower' },
   { key: 'idle.kibPerConn10k', label: 'idle: KiB per connection @10k', unit: 'KiB', better: 'lower', target: { max: 4 } },
   { key: 'fanIn0.rate', label: 'fan-in QoS 0 (50->1)', unit: 'msg/s', better: 'higher', target: { ratio: 1.0 } },

@@ -4,12 +4,19 @@
 import { connect, type Socket } from 'node:net'
 import { DISCONNECT_BYTES, FrameReader, PACKET, encodeConnect, encodeSubscribe, type FrameHandler } from './mqtt-wire.ts'
 
+/** The keepalive every link sends: 10 minutes, so no PINGREQ is ever due during a scenario. */
+export const LONG_KEEPALIVE_S = 600
+
 /** What a link needs to connect. */
 export interface LinkOptions {
   port: number
   clientId: string
   clean?: boolean
-  /** Seconds; 0 turns keepalive off so idle connections stay silent. */
+  /**
+   * Seconds; default 600: long enough that no PINGREQ is due during a run, and
+   * the largest edgemq accepts (limits.keepaliveMax; aedes refuses 0, "no
+   * keepalive", once a limit is set).
+   */
   keepalive?: number
   /** Called for every packet but CONNACK and SUBACK. */
   onFrame?: FrameHandler
@@ -80,7 +87,7 @@ export class MqttLink {
       })
       socket.once('error', fail)
       socket.once('close', () => fail(new Error(`connection of ${options.clientId} closed before CONNACK`)))
-      socket.once('connect', () => socket.write(encodeConnect(options.clientId, options.clean ?? true, options.keepalive ?? 0)))
+      socket.once('connect', () => socket.write(encodeConnect(options.clientId, options.clean ?? true, options.keepalive ?? LONG_KEEPALIVE_S)))
     })
   }
 

@@ -138,11 +138,18 @@ export async function drainSessions (set: SessionSet & { messages: number, timeo
     return link.sessionPresent
   }).then((present) => { connectMs = performance.now() - started; return present })
   let timer: NodeJS.Timeout | undefined
+  let giveUp: NodeJS.Timeout | undefined
   const complete = await Promise.race([
     new Promise<boolean>((resolve) => { finish = () => resolve(true) }),
-    new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), set.timeoutMs) })
+    new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), set.timeoutMs) }),
+    // A broker that kept none of the sessions will never deliver: stop 3 s after the last CONNACK.
+    all.then((present) => new Promise<boolean>((resolve) => {
+      if (present.some(Boolean)) return
+      giveUp = setTimeout(() => { if (distinct === 0) resolve(false) }, 3_000)
+    }), () => false)
   ])
   clearTimeout(timer)
+  clearTimeout(giveUp)
   const present = await all.catch(() => [] as boolean[])
   await new Promise((resolve) => setTimeout(resolve, 200)) // late duplicates, and the last PUBACKs out
   for (const link of links) link.disconnect()

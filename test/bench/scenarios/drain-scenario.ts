@@ -33,6 +33,9 @@ export const runDrainScenario: ScenarioRun = async (ctx): Promise<ScenarioOutcom
     peakRssKiBAfterRestart: memory.hwmKiB,
     exit
   }
-  if (!drained.complete) throw Object.assign(new Error(`${ctx.kind} delivered ${drained.distinct} of ${ctx.counts.drainMessages} queued messages within ${ctx.counts.drainTimeoutMs} ms`), { details })
+  if (!drained.complete) {
+    const why = drained.sessionsPresent === 0 ? `; none of the ${set.sessions} sessions survived the restart (CONNACK session present = 0)` : ''
+    throw Object.assign(new Error(`${ctx.kind} delivered ${drained.distinct} of ${ctx.counts.drainMessages} queued messages within ${Math.round(drained.ms / 1000)} s${why}`), { details })
+  }
   return { metrics: { 'drain.seconds': drained.ms / 1000, 'drain.restartMs': Math.round(restarted.startMs) }, details }
 }

@@ -12,6 +12,7 @@ export const runIdleScenario: ScenarioRun = async (ctx) => {
     await new Promise((resolve) => setTimeout(resolve, 1_000)) // start-up allocations settle
     const base = await settledMemory(broker)
     metrics['idle.rssNoClients'] = toMiB(base.rssKiB)
+    metrics['idle.treeRssNoClients'] = toMiB(base.treeRssKiB)
     details.noClients = base
     if (base.processes > 1) ctx.log(`${ctx.kind}: ${base.processes} processes; the listening one uses ${toMiB(base.rssKiB)} MiB, all together ${toMiB(base.treeRssKiB)} MiB`)
     let open = 0
