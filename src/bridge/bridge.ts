@@ -229,6 +229,7 @@ export class Bridge {
     }, options)
     this.client = client
     let gotConnack = false
+    const attemptStarted = this.deps.now()
     return await new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => {
         if (!gotConnack) { this.noteError(`no CONNACK within ${spec.connectTimeout} ms from ${url}`); client.end(true) }
@@ -271,6 +272,7 @@ export class Bridge {
         if (!gotConnack) {
           this.counters.connectFailures++
           if (dialError !== undefined) this.noteError(`${url}: ${dialError.message}`)
+          else if (this.lastErrorAt < attemptStarted) this.noteError(`${url}: connection closed before CONNACK`)
         }
         client.end(true)
         client.removeAllListeners('connect')
