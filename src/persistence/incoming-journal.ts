@@ -119,8 +119,15 @@ export class IncomingJournal {
     return this.firstDelivery.delete(`${clientId}\u0000${String(messageId)}`)
   }
 
+  /** Entries in the journal on disk (at setup: what a crash left). */
+  async count (): Promise<number> {
+    let n = 0
+    for await (const _ of this.ctx.db.keys(prefixRange(Buffer.of(KIND.JOURNAL)))) n++
+    return n
+  }
+
   /** Re-publishes every entry a crash left, in order; returns how many. */
-  async replay (broker: Republisher): Promise<number> {
+  async replay (publish: (packet: StoredPacket) => Promise<void>): Promise<number> {
     const entries: Array<[Buffer, StoredPacket]> = []
     for await (const [key, value] of this.ctx.db.iterator(prefixRange(Buffer.of(KIND.JOURNAL)))) {
       const packet = this.ctx.decodeOrQuarantine(key, value, decodePacket, (d) => isRoutablePublish(d) ? undefined : 'journal entry is not a routable publish')
@@ -130,9 +137,7 @@ export class IncomingJournal {
       const seq = readSeqAtEnd(key)
       this.open.add(seq)
       this.link(packet, seq)
-      await new Promise<void>((resolve, reject) => {
-        broker.publish(packet, null, (err) => { err ? reject(err) : resolve() })
-      })
+      await publish(packet)
       await this.complete(packet)
       this.replayed++
     }

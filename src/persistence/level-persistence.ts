@@ -98,7 +98,7 @@ export class LevelPersistence {
     return await this.opening
   }
 
-  /** aedes calls this from listen(): opens, loads subscriptions, replays the journal. */
+  /** aedes calls this from listen(): waits for the open, loads the sequence, subscriptions and counts. */
   async setup (broker: BrokerRef): Promise<void> {
     this.brokerRef = broker
     const outcome = await this.opening
@@ -106,8 +106,21 @@ export class LevelPersistence {
     await this.ctx.loadSequence()
     await this.loadSubscriptions()
     for await (const _ of this.db.keys(prefixRange(Buffer.of(KIND.QUARANTINE)))) this.ctx.quarantined++
-    this.logger.info('store open', { path: this.options.path, status: outcome.status, sync: this.options.sync, subscriptions: this.subs.counts().subsCount, quarantined: this.ctx.quarantined })
-    if (typeof broker.publish === 'function') await this.journal.replay(broker as Republisher)
+    this.logger.info('store open', { path: this.options.path, status: outcome.status, sync: this.options.sync, subscriptions: this.subs.counts().subsCount, quarantined: this.ctx.quarantined, journal: await this.journal.count() })
+  }
+
+  /**
+   * Re-publishes the messages a crash left in the journal (acknowledged, never
+   * routed), in order, and ends their entries. Call once after aedes.listen()
+   * and before the listeners accept clients; `publish` defaults to the broker's.
+   */
+  async replayJournal (publish?: (packet: StoredPacket) => Promise<void>): Promise<number> {
+    const broker = this.brokerRef
+    const fn = publish ?? (broker?.publish === undefined
+      ? undefined
+      : (packet: StoredPacket) => new Promise<void>((resolve, reject) => { broker.publish!(packet, null, (err) => { err ? reject(err) : resolve() }) }))
+    if (fn === undefined) throw new Error('replayJournal needs a publish function or a broker set up with publish()')
+    return await this.journal.replay(fn)
   }
 
   // ---- the journal (see incoming-journal.ts); called by src/broker.ts ----
@@ -119,6 +132,11 @@ export class LevelPersistence {
 
   /** Call from aedes's `published` hook: ends the journal entry of a routed message (usually already ended atomically). */
   async completeIncoming (packet: StoredPacket): Promise<void> {
+    await this.journal.complete(packet)
+  }
+
+  /** completeIncoming() under the name src/store.ts uses. */
+  async journalDone (_clientId: string, packet: StoredPacket): Promise<void> {
     await this.journal.complete(packet)
   }
 

@@ -1,0 +1,41 @@
+// The Store of src/store.ts backed by LevelPersistence, so the composition root
+// switches from its placeholder with one line: `export { openLevelStore as openStore }`.
+import type { EdgemqConfig } from '../config/types.ts'
+import type { Logger } from '../observability/logger.ts'
+import type { Store, Sublevel } from '../store.ts'
+import { createLevelPersistence, type LevelPersistence } from './level-persistence.ts'
+import type { StoredPacket } from './record-codec.ts'
+import type { ValueCipher } from './store-context.ts'
+
+/** A Store whose persistence is reachable (durable writes of sublevels, sizes). */
+export type LevelStore = Store & { persistence: LevelPersistence }
+
+/** Opens (repairing or replacing a damaged store) the LevelDB at config.persistence.path. */
+export async function openLevelStore (config: EdgemqConfig, logger: Logger, options: { valueCipher?: ValueCipher } = {}): Promise<LevelStore> {
+  const p = createLevelPersistence({ ...config.persistence, logger, valueCipher: options.valueCipher })
+  await p.ready()
+  return {
+    persistence: p,
+    aedesPersistence: p,
+    sublevel: (name) => p.sublevel(name, { valueEncoding: 'buffer' }) as unknown as Sublevel,
+    syncMode: config.persistence.sync,
+    journalIncoming: async (clientId, packet) => { await p.journalIncoming(clientId, packet as StoredPacket) },
+    journalDone: async (clientId, packet) => { await p.journalDone(clientId, packet as StoredPacket) },
+    replayJournal: async (publish) => { await p.replayJournal(publish) },
+    stats: () => {
+      const s = p.stats()
+      return {
+        persistenceSubscriptions: s.subscriptions,
+        persistenceClients: s.persistentClients,
+        persistenceJournalPending: s.journalPending,
+        persistenceJournalReplayed: s.journalReplayed,
+        persistenceQuarantined: s.quarantined,
+        persistenceWriteBatches: s.writeBatches,
+        persistenceWriteOps: s.writeOps,
+        persistenceSyncs: s.syncs,
+        persistenceLastSyncAt: s.lastSyncAt ?? 0
+      }
+    },
+    close: async () => { await p.close() }
+  }
+}
