@@ -10,7 +10,7 @@ import type { EdgemqConfig } from '../config/types.ts'
 import { REASON } from '../reason-codes.ts'
 import { Throttle, parseRates, type ClientRates, type ClientThrottle } from '../throttle/throttle.ts'
 import { MemoryBudget, pickHeaviestClients, type MemoryState } from './memory-budget.ts'
-import { createMemoryProbe, type MemorySample } from './memory-probe.ts'
+import { createMemoryProbe, effectiveUse, type MemorySample } from './memory-probe.ts'
 import { RetainedLedger } from './retained-ledger.ts'
 import { readLimitsSettings, readThrottleSettings, type LimitsSettings } from './limits-settings.ts'
 
@@ -253,9 +253,9 @@ export async function createLimits (ctx: PartContext, options: { probe?: () => M
   let lastState: MemoryState = 'ok'
   const checkMemory = (): void => {
     const sample = probe()
-    const reading = budget.update(sample.used)
+    const reading = budget.update(effectiveUse(sample, settings.memory.capBytes))
     if (reading.state !== lastState) {
-      const fields = { state: reading.state, usedMiB: (sample.used / 1048576).toFixed(1), softMiB: (budget.marks.softMark / 1048576).toFixed(1), hardMiB: (budget.marks.hardMark / 1048576).toFixed(1) }
+      const fields = { state: reading.state, usedMiB: (reading.used / 1048576).toFixed(1), rssMiB: (sample.rss / 1048576).toFixed(1), softMiB: (budget.marks.softMark / 1048576).toFixed(1), hardMiB: (budget.marks.hardMark / 1048576).toFixed(1) }
       if (reading.state === 'ok') log.info('memory back below the soft mark', fields)
       else log.warn(`memory above the ${reading.state} mark`, fields)
       lastState = reading.state

@@ -1,8 +1,9 @@
 // Reads how much memory the broker uses: the process RSS, and when it runs in
 // a memory cgroup (v1 or v2), the cgroup's usage minus its inactive file
 // cache (the "working set" the kernel cannot just drop, which is what the OOM
-// killer acts on). Read on a timer, never per packet.
+// killer acts on), and the V8 heap against its own limit. Read on a timer, never per packet.
 import { readFileSync } from 'node:fs'
+import { getHeapStatistics } from 'node:v8'
 
 /** One memory reading in bytes. */
 export interface MemorySample {
@@ -11,7 +12,10 @@ export interface MemorySample {
   cgroupUsed?: number
   /** The cgroup's limit, when there is one. */
   cgroupLimit?: number
-  /** What the budget compares with its marks: the larger of rss and cgroupUsed. */
+  /** V8 heap in use and its limit (--max-old-space-size): the heap can run out before RSS reaches a mark. */
+  heapUsed?: number
+  heapLimit?: number
+  /** What the budget compares with its marks: cgroupUsed under a capped cgroup, else rss. */
   used: number
 }
 
@@ -63,11 +67,29 @@ export function readCgroupMemory (cg: { version: 1 | 2, dir: string }, read: Rea
 }
 
 /** A probe bound to this process: finds its cgroup once, then reads on each call. */
-export function createMemoryProbe (read: ReadText = readText, rss: () => number = () => process.memoryUsage.rss()): () => MemorySample {
+export function createMemoryProbe (read: ReadText = readText, rss: () => number = () => process.memoryUsage.rss(), heap: () => { used: number, limit: number } | undefined = readHeap): () => MemorySample {
   const cg = findMemoryCgroup(read)
   return () => {
     const r = rss()
     const c = cg === undefined ? undefined : readCgroupMemory(cg, read)
-    return { rss: r, cgroupUsed: c?.used, cgroupLimit: c?.limit, used: Math.max(r, c?.used ?? 0) }
+    const h = heap()
+    // Under a cgroup its working set is what the OOM killer counts; RSS also counts shared pages
+    // (the node binary, libraries) charged to whichever group touched them first.
+    return { rss: r, cgroupUsed: c?.used, cgroupLimit: c?.limit, heapUsed: h?.used, heapLimit: h?.limit, used: c?.used ?? r }
   }
+}
+
+function readHeap (): { used: number, limit: number } {
+  const s = getHeapStatistics()
+  return { used: s.used_heap_size, limit: s.heap_size_limit }
+}
+
+/**
+ * The reading the budget compares with its marks: memory used, or the heap's
+ * share of its own limit scaled to the cap when that is higher (a heap 80%
+ * full is as close to a crash as RSS at 80% of the cap).
+ */
+export function effectiveUse (sample: MemorySample, capBytes: number): number {
+  const heapShare = sample.heapUsed !== undefined && sample.heapLimit !== undefined && sample.heapLimit > 0 && capBytes > 0 ? sample.heapUsed / sample.heapLimit * capBytes : 0
+  return Math.max(sample.used, heapShare)
 }

@@ -1,6 +1,6 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { createMemoryProbe, findMemoryCgroup, readCgroupMemory } from '../../src/limits/memory-probe.ts'
+import { createMemoryProbe, effectiveUse, findMemoryCgroup, readCgroupMemory } from '../../src/limits/memory-probe.ts'
 
 const files = (map: Record<string, string>) => (p: string): string | undefined => map[p]
 
@@ -22,11 +22,17 @@ test('working set = usage minus inactive file cache; no limit means no reading',
   assert.is(readCgroupMemory({ version: 1, dir }, unlimited), undefined)
 })
 
-test('the probe reports the larger of RSS and the cgroup working set', () => {
+test('under a capped cgroup the probe reports its working set, else RSS', () => {
   const dir = '/sys/fs/cgroup/memory/g'
   const read = files({ '/proc/self/cgroup': '4:memory:/g\n', [`${dir}/memory.limit_in_bytes`]: '1000\n', [`${dir}/memory.usage_in_bytes`]: '900\n', [`${dir}/memory.stat`]: 'total_inactive_file 100\n' })
-  assert.equal(createMemoryProbe(read, () => 500)(), { rss: 500, cgroupUsed: 800, cgroupLimit: 1000, used: 800 })
-  assert.is(createMemoryProbe(files({}), () => 42)().used, 42)
+  assert.equal(createMemoryProbe(read, () => 5000, () => undefined)(), { rss: 5000, cgroupUsed: 800, cgroupLimit: 1000, heapUsed: undefined, heapLimit: undefined, used: 800 })
+  assert.is(createMemoryProbe(files({}), () => 42, () => undefined)().used, 42)
+})
+
+test('a nearly full V8 heap counts as its share of the cap', () => {
+  assert.is(effectiveUse({ rss: 50, used: 50, heapUsed: 80, heapLimit: 100 }, 1000), 800)
+  assert.is(effectiveUse({ rss: 900, used: 900, heapUsed: 10, heapLimit: 100 }, 1000), 900)
+  assert.is(effectiveUse({ rss: 50, used: 50, heapUsed: 80, heapLimit: 100 }, 0), 50)
 })
 
 test.run()
