@@ -4,7 +4,14 @@
 import type { ChildProcess } from 'node:child_process'
 
 const groups = new Set<ChildProcess>()
+const cleanups: Array<() => void> = []
 let installed = false
+
+/** Runs `fn` (synchronous: it may run inside an exit handler) after the processes are killed, e.g. removing temp dirs. */
+export function atReap (fn: () => void): void {
+  installHandlers()
+  cleanups.push(fn)
+}
 
 /** Kills the whole process group of `child` (it was spawned detached, so its pid is the group id). */
 export function killGroup (child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): void {
@@ -23,6 +30,9 @@ export function track (child: ChildProcess): void {
 export function reapAll (): void {
   for (const child of groups) killGroup(child)
   groups.clear()
+  for (const fn of cleanups.splice(0)) {
+    try { fn() } catch { /* best effort at exit */ }
+  }
 }
 
 function installHandlers (): void {

@@ -3,8 +3,8 @@
 // core 1, then a table of ratios to Mosquitto and a JSON file of everything.
 // See docs/bench.md.
 import { spawnSync } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
-import { mkdir, mkdtemp, rm, writeFile, statfs } from 'node:fs/promises'
+import { existsSync, readFileSync, rmSync } from 'node:fs'
+import { mkdir, mkdtemp, writeFile, statfs } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { cpus, loadavg, release, tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
@@ -14,7 +14,7 @@ import { FULL_COUNTS, QUICK_COUNTS, USAGE, parseBenchArgs, type BenchOptions, ty
 import { BrokerProcess } from './broker-process.ts'
 import { MOSQUITTO_PATH, checkAvailable, prepareLaunch, type BrokerKind, type LaunchContext } from './broker-kinds.ts'
 import { LoadClient } from './load-client.ts'
-import { reapAll } from './process-reaper.ts'
+import { atReap, reapAll } from './process-reaper.ts'
 import { buildRows, formatTable, type MetricRuns } from './results-table.ts'
 import type { ScenarioContext, ScenarioRun } from './scenarios/scenario-context.ts'
 import { runIdleScenario } from './scenarios/idle-scenario.ts'
@@ -131,6 +131,8 @@ async function main (): Promise<void> {
     if (build.status !== 0) fail('node build.mjs --quiet failed: fix the build or run with --no-build against an existing dist/')
   }
   const tmpRoot = await mkdtemp(join(tmpdir(), 'edgemq-bench-'))
+  // Removed after the brokers are killed, also on Ctrl-C (their data must not outlive the run).
+  if (!options.keep) atReap(() => rmSync(tmpRoot, { recursive: true, force: true }))
   if ((await statfs(tmpRoot)).type === TMPFS_MAGIC) log(`warning: ${tmpRoot} is on tmpfs: write_bytes stays 0 there, so the disk figures are meaningless; set TMPDIR to a disk-backed directory`)
   log(`${options.quick ? 'quick' : 'full'} run: ${options.scenarios.join(', ')} against ${options.brokers.join(', ')}; brokers on core ${BROKER_CORES}, load on core ${LOAD_CORES}; RLIMIT_NOFILE ${launchContext.nofile}; temp ${tmpRoot}`)
   let worker = await LoadClient.start(ROOT, LOAD_CORES, launchContext.nofile)
@@ -199,7 +201,6 @@ async function main (): Promise<void> {
   } finally {
     await worker.stop()
     reapAll()
-    if (!options.keep) await rm(tmpRoot, { recursive: true, force: true })
   }
 
   const rows = buildRows(runs, options.brokers)
