@@ -251,8 +251,10 @@ export async function createLimits (ctx: PartContext, options: { probe?: () => M
 
   // The memory budget: read on a timer, never per packet.
   let lastState: MemoryState = 'ok'
+  let lastSample: MemorySample | undefined
   const checkMemory = (): void => {
     const sample = probe()
+    lastSample = sample
     const reading = budget.update(effectiveUse(sample, settings.memory.capBytes))
     if (reading.state !== lastState) {
       const fields = { state: reading.state, usedMiB: (reading.used / 1048576).toFixed(1), rssMiB: (sample.rss / 1048576).toFixed(1), softMiB: (budget.marks.softMark / 1048576).toFixed(1), hardMiB: (budget.marks.hardMark / 1048576).toFixed(1) }
@@ -279,7 +281,7 @@ export async function createLimits (ctx: PartContext, options: { probe?: () => M
   checkMemory()
 
   const snapshot = (): Record<string, unknown> => ({
-    memory: { ...budget.last, softMark: budget.marks.softMark, hardMark: budget.marks.hardMark, capBytes: settings.memory.capBytes, entered: budget.entered },
+    memory: { ...budget.last, softMark: budget.marks.softMark, hardMark: budget.marks.hardMark, capBytes: settings.memory.capBytes, entered: budget.entered, sample: lastSample },
     retained: { count: retained.count, bytes: retained.bytes },
     clients: states.size,
     counters: { ...counters, outboundDropped: counters.outboundDropped + [...throttle.clients()].reduce((n, c) => n + c.outboundDropped, 0) },
