@@ -104,8 +104,9 @@ export class LevelPersistence {
     const outcome = await this.opening
     this.outgoing.isOnline = (id) => broker.clients?.[id] !== undefined
     await this.ctx.loadSequence()
-    await this.loadSubscriptions()
+    // count what earlier runs quarantined before this run adds its own
     for await (const _ of this.db.keys(prefixRange(Buffer.of(KIND.QUARANTINE)))) this.ctx.quarantined++
+    await this.loadSubscriptions()
     this.logger.info('store open', { path: this.options.path, status: outcome.status, sync: this.options.sync, subscriptions: this.subs.counts().subsCount, quarantined: this.ctx.quarantined, journal: await this.journal.count() })
   }
 

@@ -89,10 +89,15 @@ export class WriteQueue {
   async close (): Promise<void> {
     if (this.timer !== undefined) clearInterval(this.timer)
     this.timer = undefined
-    if (this.mode !== 'never' && this.dirty) await this.write([], { sync: true }).catch(() => {})
-    while (this.inFlight !== undefined || this.pending.length > 0 || this.waiters.length > 0) {
-      await (this.inFlight ?? new Promise((resolve) => setImmediate(resolve)))
+    const drain = async (): Promise<void> => {
+      while (this.inFlight !== undefined || this.pending.length > 0 || this.waiters.length > 0) {
+        await (this.inFlight ?? new Promise((resolve) => setImmediate(resolve)))
+      }
     }
+    await drain()
+    // a clean shutdown leaves nothing to a power cut (except in never mode, by definition)
+    if (this.mode !== 'never' && this.dirty) await this.write([], { sync: true }).catch(() => {})
+    await drain()
     this.closed = true
   }
 

@@ -1,0 +1,110 @@
+// Durability modes on a real LevelDB: which batches are synced, when, and in
+// what order writes land. The database's batch() is observed, not replaced.
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { ClassicLevel } from 'classic-level'
+import { silentLogger } from '../../src/observability/logger.ts'
+import { WriteQueue, type SyncMode } from '../../src/persistence/write-queue.ts'
+
+const dir = mkdtempSync(join(tmpdir(), 'edgemq-wq-'))
+let n = 0
+test.after(() => rmSync(dir, { recursive: true, force: true }))
+
+async function setup (mode: SyncMode, syncInterval = 60_000) {
+  const db = new ClassicLevel<string, string>(join(dir, `db-${++n}`))
+  await db.open()
+  const calls: Array<{ ops: number, sync: boolean }> = []
+  const target = {
+    batch: async (ops: any[], options: { sync: boolean }) => {
+      calls.push({ ops: ops.length, sync: options.sync })
+      await db.batch(ops, options)
+    }
+  }
+  const queue = new WriteQueue({ db: target, mode, syncInterval, logger: silentLogger, syncMarkerKey: 'M-sync' })
+  return { db, queue, calls }
+}
+
+test('always: every batch is synced before its writers resume', async () => {
+  const { db, queue, calls } = await setup('always')
+  await queue.write([{ type: 'put', key: 'a', value: '1' }])
+  await queue.write([{ type: 'put', key: 'b', value: '2' }])
+  assert.ok(calls.length >= 2)
+  assert.ok(calls.every((c) => c.sync), JSON.stringify(calls))
+  assert.is(await db.get('b'), '2')
+  await queue.close(); await db.close()
+})
+
+test('always: concurrent writes are group-committed into few synced batches', async () => {
+  const { db, queue, calls } = await setup('always')
+  await Promise.all(Array.from({ length: 200 }, (_, i) => queue.write([{ type: 'put', key: `k${i}`, value: String(i) }])))
+  assert.ok(calls.length <= 3, `200 concurrent writes took ${calls.length} batches`)
+  assert.is(calls.reduce((s, c) => s + c.ops, 0), 200)
+  assert.is(queue.counters.syncs, calls.length)
+  await queue.close(); await db.close()
+})
+
+test('writes land in the order they were queued (last write of a key wins)', async () => {
+  const { db, queue } = await setup('batch')
+  const writes: Array<Promise<void>> = []
+  for (let i = 0; i < 50; i++) {
+    writes.push(queue.write([{ type: 'put', key: 'same', value: String(i) }]))
+    if (i % 7 === 0) await new Promise((r) => setImmediate(r)) // spread over several batches
+  }
+  writes.push(queue.write([{ type: 'del', key: 'gone' }, { type: 'put', key: 'same', value: 'last' }]))
+  await Promise.all(writes)
+  assert.is(await db.get('same'), 'last')
+  await queue.close(); await db.close()
+})
+
+test('batch: writes are not synced, then one synced write within syncInterval', async () => {
+  const { db, queue, calls } = await setup('batch', 100)
+  await queue.write([{ type: 'put', key: 'a', value: '1' }])
+  assert.equal(calls, [{ ops: 1, sync: false }])
+  await new Promise((r) => setTimeout(r, 350))
+  const synced = calls.filter((c) => c.sync)
+  assert.is(synced.length, 1, `expected exactly one sync after the write: ${JSON.stringify(calls)}`)
+  assert.ok(queue.counters.lastSyncAt !== undefined)
+  await queue.close(); await db.close()
+})
+
+test('batch: an idle store is not synced again', async () => {
+  const { db, queue, calls } = await setup('batch', 50)
+  await queue.write([{ type: 'put', key: 'a', value: '1' }])
+  await new Promise((r) => setTimeout(r, 150))
+  const after = calls.length
+  await new Promise((r) => setTimeout(r, 200))
+  assert.is(calls.length, after, 'no writes, no fsync')
+  await queue.close(); await db.close()
+})
+
+test('never: nothing is ever synced, not even at close', async () => {
+  const { db, queue, calls } = await setup('never', 10)
+  await queue.write([{ type: 'put', key: 'a', value: '1' }])
+  await new Promise((r) => setTimeout(r, 60))
+  await queue.close()
+  assert.ok(calls.every((c) => !c.sync), JSON.stringify(calls))
+  await db.close()
+})
+
+test('close waits for queued writes, syncs once, then refuses new writes', async () => {
+  const { db, queue, calls } = await setup('batch')
+  const pending = queue.write([{ type: 'put', key: 'late', value: 'x' }])
+  await queue.close()
+  await pending
+  assert.is(await db.get('late'), 'x')
+  assert.ok(calls[calls.length - 1].sync, 'the last batch before close is synced')
+  try { await queue.write([{ type: 'put', key: 'after', value: 'y' }]); assert.unreachable('write after close') } catch (err) { assert.match((err as Error).message, /closed/) }
+  await db.close()
+})
+
+test('a failed batch rejects every writer in it', async () => {
+  const { db, queue } = await setup('batch')
+  await db.close() // LevelDB refuses the batch
+  const results = await Promise.allSettled([queue.write([{ type: 'put', key: 'a', value: '1' }]), queue.write([{ type: 'put', key: 'b', value: '2' }])])
+  assert.ok(results.every((r) => r.status === 'rejected'))
+})
+
+test.run()
