@@ -7,6 +7,7 @@ import { auditCommand } from './commands/audit.ts'
 import { keygenCommand } from './commands/keygen.ts'
 import { sealCommand } from './commands/seal.ts'
 import { openCommand } from './commands/open.ts'
+import { throttleCommand } from './commands/throttle.ts'
 
 /** All commands. */
 export const COMMANDS: CliCommand[] = [
@@ -15,5 +16,6 @@ export const COMMANDS: CliCommand[] = [
   auditCommand,
   keygenCommand,
   sealCommand,
-  openCommand
+  openCommand,
+  throttleCommand
 ]
