@@ -99,7 +99,9 @@ function freePort (): Promise<number> {
 
 function machineInfo (): Record<string, unknown> {
   const mosquitto = spawnSync(MOSQUITTO_PATH, ['-h'], { encoding: 'utf8' })
+  const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' })
   return {
+    edgemqCommit: commit.status === 0 ? commit.stdout.trim() : undefined,
     cpus: cpus().length,
     cpuModel: cpus()[0]?.model,
     kernel: release(),
