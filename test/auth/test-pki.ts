@@ -34,7 +34,7 @@ private_key = $dir/ca.key
 serial = $dir/serial
 crlnumber = $dir/crlnumber
 default_md = sha256
-default_days = 30
+default_days = 365
 default_crl_days = 30
 policy = policy_any
 unique_subject = no
@@ -44,8 +44,8 @@ commonName = supplied
 `)
   const ossl = (...args: string[]): void => { execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' }) }
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes']
-  ossl('req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-subj', '/CN=edgemq-test-ca', '-days', '30')
-  ossl('req', '-x509', ...ec, '-keyout', 'ca2.key', '-out', 'ca2.pem', '-subj', '/CN=other-ca', '-days', '30')
+  ossl('req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-subj', '/CN=edgemq-test-ca', '-days', '365')
+  ossl('req', '-x509', ...ec, '-keyout', 'ca2.key', '-out', 'ca2.pem', '-subj', '/CN=other-ca', '-days', '365')
   const leaf = (name: string, cn: string, san: string, extra: string[] = []): void => {
     ossl('req', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`, '-addext', `subjectAltName=${san}`)
     ossl('ca', '-batch', '-config', cnf, '-in', `${name}.csr`, '-out', `${name}.pem`, ...extra)
@@ -58,7 +58,7 @@ commonName = supplied
   ossl('ca', '-config', cnf, '-revoke', 'revoked.pem')
   ossl('ca', '-config', cnf, '-gencrl', '-out', 'crl.pem')
   ossl('req', ...ec, '-keyout', 'wrongca.key', '-out', 'wrongca.csr', '-subj', '/CN=alice')
-  ossl('x509', '-req', '-in', 'wrongca.csr', '-CA', 'ca2.pem', '-CAkey', 'ca2.key', '-CAcreateserial', '-out', 'wrongca.pem', '-days', '30')
+  ossl('x509', '-req', '-in', 'wrongca.csr', '-CA', 'ca2.pem', '-CAkey', 'ca2.key', '-CAcreateserial', '-out', 'wrongca.pem', '-days', '365')
   return {
     dir,
     ca: join(dir, 'ca.pem'),
