@@ -12,6 +12,7 @@ import { Throttle, parseRates, type ClientRates, type ClientThrottle } from '../
 import { MemoryBudget, pickHeaviestClients, type MemoryState } from './memory-budget.ts'
 import { createMemoryProbe, effectiveUse, type MemorySample } from './memory-probe.ts'
 import { RetainedLedger } from './retained-ledger.ts'
+import { UnreleasedQos2, watchIncomingStore } from './unreleased-qos2.ts'
 import { readLimitsSettings, readThrottleSettings, type LimitsSettings } from './limits-settings.ts'
 
 /** What the deliver hook may be told about the message (the aedes packet fits this shape). */
@@ -35,9 +36,6 @@ interface ClientState {
   /** Filters seen in the SUBSCRIBE being processed (all of one packet arrive in one macrotask). */
   burst: number
   burstReset: boolean
-  /** Unreleased QoS 2: message id (or a sequence number) → monotonic time received. */
-  qos2: Map<number, number>
-  qos2Seq: number
   /** Bytes read since the last memory check: a flooding publisher is heavy. */
   readSinceCheck: number
   shedQos0: number
@@ -79,15 +77,26 @@ export async function createLimits (ctx: PartContext, options: { probe?: () => M
   const counters: LimitsCounters = { refusedMemory: 0, refusedListenerRate: 0, refusedListenerCap: 0, shedQos0: 0, outboundDropped: 0, retainedRefused: 0, subscriptionsRefused: 0, packetTooLarge: 0, qos2Exceeded: 0, qos2Expired: 0, disconnectedHeavy: 0, throttledMs: 0 }
   const hooks = ctx.hooks
   const optional = hooks as typeof hooks & OptionalHooks
-  const tracksQos2 = Array.isArray(optional.qos2Released)
-  if (!tracksQos2) log.info('limits.maxUnreleasedQos2 not enforced: the broker does not report PUBREL (hooks.qos2Released)')
+  // Unreleased QoS 2: from the core's PUBREL hook when it has one, else from the store calls aedes makes.
+  const qos2 = new UnreleasedQos2(now)
+  let dropQos2: ((clientId: string, messageId: number) => Promise<void>) | undefined
+  let unwatchQos2: (() => void) | undefined
+  const qos2FromHook = Array.isArray(optional.qos2Released)
+  if (qos2FromHook) {
+    optional.qos2Released?.push((info, messageId) => { qos2.released(info.id, messageId) })
+  } else {
+    const watch = watchIncomingStore(ctx.store.aedesPersistence, qos2)
+    if (watch === undefined) log.info('limits.maxUnreleasedQos2 not enforced: neither hooks.qos2Released nor the store\'s incoming calls are available')
+    dropQos2 = watch?.drop
+    unwatchQos2 = watch?.unwrap
+  }
 
   await seedRetained(ctx, retained, log)
 
   const stateOf = (info: ClientInfo): ClientState => {
     let s = states.get(info)
     if (s === undefined) {
-      s = { info, ready: false, subscriptions: new Set(), burst: 0, burstReset: false, qos2: new Map(), qos2Seq: 0, readSinceCheck: 0, shedQos0: 0 }
+      s = { info, ready: false, subscriptions: new Set(), burst: 0, burstReset: false, readSinceCheck: 0, shedQos0: 0 }
       states.set(info, s)
     }
     return s
@@ -133,6 +142,7 @@ export async function createLimits (ctx: PartContext, options: { probe?: () => M
       counters.outboundDropped += s.throttle.outboundDropped
       throttle.removeClient(s.throttle)
     }
+    qos2.forgetAdmitted(info.id)
     if (s.ready) perListener.set(info.listener, Math.max(0, (perListener.get(info.listener) ?? 1) - 1))
   })
 
@@ -164,16 +174,16 @@ export async function createLimits (ctx: PartContext, options: { probe?: () => M
       t.pausedMs += wait
       counters.throttledMs += wait
     }
-    if (msg.qos === 2 && tracksQos2 && settings.maxUnreleasedQos2 > 0) {
-      expireQos2(s)
-      const id = (msg as PublishInfo & { messageId?: number }).messageId ?? -(++s.qos2Seq)
-      if (!s.qos2.has(id) && s.qos2.size >= settings.maxUnreleasedQos2) {
+    if (msg.qos === 2 && settings.maxUnreleasedQos2 > 0) {
+      if (qos2.count(info.id) >= settings.maxUnreleasedQos2) {
         counters.qos2Exceeded++
         // [MQTT-3.3.4-8] more unacknowledged QoS 2 than allowed: DISCONNECT 0x93 Receive Maximum exceeded.
         info.connection.close(0x93, `more than limits.maxUnreleasedQos2 (${settings.maxUnreleasedQos2}) QoS 2 messages without PUBREL`)
         return deny(0x93, 'too many unreleased QoS 2 messages')
       }
-      s.qos2.set(id, now())
+      const messageId = (msg as PublishInfo & { messageId?: number }).messageId
+      if (qos2FromHook && typeof messageId === 'number') qos2.stored(info.id, messageId)
+      else qos2.admit(info.id)
     }
     return checkRetained(info, msg)
   }
@@ -196,17 +206,6 @@ export async function createLimits (ctx: PartContext, options: { probe?: () => M
     return ALLOW
   }
 
-  function expireQos2 (s: ClientState): void {
-    const oldest = now() - settings.qos2Expiry
-    for (const [id, at] of s.qos2) {
-      if (at > oldest) break // insertion order is arrival order
-      s.qos2.delete(id)
-      counters.qos2Expired++
-      if (id > 0) void deleteIncoming(ctx, s.info.id, id)
-    }
-  }
-
-  optional.qos2Released?.push((info, messageId) => { states.get(info)?.qos2.delete(messageId) })
   optional.unsubscribe?.push((info, filter) => { states.get(info)?.subscriptions.delete(filter) })
 
   hooks.subscribe.push((info, filter) => {
@@ -262,6 +261,11 @@ export async function createLimits (ctx: PartContext, options: { probe?: () => M
       else log.warn(`memory above the ${reading.state} mark`, fields)
       lastState = reading.state
     }
+    // Unreleased QoS 2 past their expiry are dropped from the store.
+    for (const { clientId, messageId } of qos2.expire(settings.qos2Expiry)) {
+      counters.qos2Expired++
+      void dropQos2?.(clientId, messageId).catch(() => {})
+    }
     const heavy = [...states.values()].map((s) => ({ id: s.info.id, weight: s.info.connection.pendingWrite() + s.readSinceCheck, s }))
     for (const s of states.values()) s.readSinceCheck = 0
     if (reading.state === 'hard') {
@@ -313,7 +317,7 @@ export async function createLimits (ctx: PartContext, options: { probe?: () => M
         timer.unref()
       }
     },
-    close: async () => { clearInterval(timer) }
+    close: async () => { clearInterval(timer); unwatchQos2?.() }
   }
 }
 
@@ -382,10 +386,4 @@ async function seedRetained (ctx: PartContext, ledger: RetainedLedger, log: Part
   } catch (err) {
     log.warn('cannot count stored retained messages', { error: (err as Error).message })
   }
-}
-
-/** Drops an expired unreleased QoS 2 message from the store (aedes persistence API). */
-async function deleteIncoming (ctx: PartContext, clientId: string, messageId: number): Promise<void> {
-  const p = ctx.store.aedesPersistence as { incomingDelPacket?: (client: { id: string }, packet: { messageId: number }) => Promise<void> | void } | undefined
-  try { await p?.incomingDelPacket?.({ id: clientId }, { messageId }) } catch { /* already released or gone */ }
 }

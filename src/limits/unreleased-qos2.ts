@@ -1,0 +1,100 @@
+// Unreleased QoS 2 messages per client (failure-modes row 10: aedes stores
+// every incoming QoS 2 until its PUBREL, with no cap and no expiry). The
+// tracker is pure; `watchIncomingStore` feeds it from the aedes-persistence
+// calls aedes makes (incomingStorePacket on PUBLISH, incomingDelPacket on
+// PUBREL) until the broker core reports PUBREL through a hook of its own.
+
+/** Client id → message id → monotonic ms when it was stored (insertion order = arrival order). */
+export class UnreleasedQos2 {
+  readonly #byClient = new Map<string, Map<number, number>>()
+  /** Admitted by the publish hook and not yet stored: aedes handles the packets of one socket read concurrently. */
+  readonly #admitted = new Map<string, number>()
+  readonly #now: () => number
+
+  constructor (now: () => number) {
+    this.#now = now
+  }
+
+  /** A QoS 2 PUBLISH passed the limits and is on its way to the store. */
+  admit (clientId: string): void {
+    this.#admitted.set(clientId, (this.#admitted.get(clientId) ?? 0) + 1)
+  }
+
+  /** Forgets admissions that never reached the store (the client went away). */
+  forgetAdmitted (clientId: string): void {
+    this.#admitted.delete(clientId)
+  }
+
+  /** A QoS 2 message was stored, waiting for its PUBREL. */
+  stored (clientId: string, messageId: number): void {
+    const admitted = this.#admitted.get(clientId) ?? 0
+    if (admitted <= 1) this.#admitted.delete(clientId)
+    else this.#admitted.set(clientId, admitted - 1)
+    let m = this.#byClient.get(clientId)
+    if (m === undefined) { m = new Map(); this.#byClient.set(clientId, m) }
+    if (!m.has(messageId)) m.set(messageId, this.#now())
+  }
+
+  /** Its PUBREL came (or it was dropped). */
+  released (clientId: string, messageId: number): void {
+    const m = this.#byClient.get(clientId)
+    if (m === undefined) return
+    m.delete(messageId)
+    if (m.size === 0) this.#byClient.delete(clientId)
+  }
+
+  /** Unreleased messages of one client, counting those admitted and not yet stored. */
+  count (clientId: string): number {
+    return (this.#byClient.get(clientId)?.size ?? 0) + (this.#admitted.get(clientId) ?? 0)
+  }
+
+  /** Removes and returns the messages stored longer than `maxAgeMs` ago. */
+  expire (maxAgeMs: number): Array<{ clientId: string, messageId: number }> {
+    const oldest = this.#now() - maxAgeMs
+    const out: Array<{ clientId: string, messageId: number }> = []
+    for (const [clientId, m] of this.#byClient) {
+      for (const [messageId, at] of m) {
+        if (at > oldest) break
+        m.delete(messageId)
+        out.push({ clientId, messageId })
+      }
+      if (m.size === 0) this.#byClient.delete(clientId)
+    }
+    return out
+  }
+}
+
+/** The two aedes-persistence calls watched (duck-typed: no aedes types here). */
+interface IncomingStore {
+  incomingStorePacket?: (client: { id: string }, packet: { messageId?: number }) => Promise<void>
+  incomingDelPacket?: (client: { id: string }, packet: { messageId?: number }) => Promise<void>
+}
+
+/**
+ * Wraps the store's incomingStorePacket / incomingDelPacket so `tracker` sees
+ * every stored and released QoS 2 message. Returns the unwrap function and the
+ * original delete (used to drop expired messages); undefined when the store
+ * lacks those calls.
+ */
+export function watchIncomingStore (store: unknown, tracker: UnreleasedQos2): { unwrap: () => void, drop: (clientId: string, messageId: number) => Promise<void> } | undefined {
+  const s = store as IncomingStore | undefined
+  if (typeof s?.incomingStorePacket !== 'function' || typeof s.incomingDelPacket !== 'function') return undefined
+  const hadOwn = { store: Object.hasOwn(s, 'incomingStorePacket'), del: Object.hasOwn(s, 'incomingDelPacket') }
+  const originalStore = s.incomingStorePacket
+  const originalDel = s.incomingDelPacket
+  s.incomingStorePacket = async function (client, packet) {
+    await originalStore.call(this, client, packet)
+    if (typeof packet.messageId === 'number') tracker.stored(client.id, packet.messageId)
+  }
+  s.incomingDelPacket = async function (client, packet) {
+    if (typeof packet.messageId === 'number') tracker.released(client.id, packet.messageId)
+    await originalDel.call(this, client, packet)
+  }
+  return {
+    unwrap: () => {
+      if (hadOwn.store) s.incomingStorePacket = originalStore; else delete s.incomingStorePacket
+      if (hadOwn.del) s.incomingDelPacket = originalDel; else delete s.incomingDelPacket
+    },
+    drop: async (clientId, messageId) => { await originalDel.call(s, { id: clientId }, { messageId }) }
+  }
+}
