@@ -34,7 +34,8 @@ export async function packBoard (options: { repoRoot: string, board: string, out
   const outDir = options.outDir ?? join(options.repoRoot, 'out')
   const pkg = JSON.parse(await readFile(join(options.repoRoot, 'package.json'), 'utf8')) as { version: string }
   log(`edgemq ${pkg.version} for ${board.name} (${arch.debian})`)
-  const runtime = await fetchNodeRuntime(arch, join(options.repoRoot, '.cache', 'node-runtime'), log)
+  // EDGEMQ_CACHE_DIR lets CI keep the runtime between fresh clones.
+  const runtime = await fetchNodeRuntime(arch, join(process.env.EDGEMQ_CACHE_DIR ?? join(options.repoRoot, '.cache'), 'node-runtime'), log)
   const info: BuildInfo = { name: 'edgemq', version: pkg.version, commit: gitCommit(options.repoRoot), board: board.name, arch: arch.debian, node: runtime.pin.version }
 
   const stage = join(outDir, `.stage-${board.name}`)

@@ -14,8 +14,8 @@ import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '../../..')
-/** Where finished root filesystems are cached between runs (git-ignored). */
-export const CACHE_DIR = join(ROOT, '.cache')
+/** Where finished root filesystems are cached between runs: EDGEMQ_CACHE_DIR (CI keeps it outside the clone), else .cache/ (git-ignored). */
+export const CACHE_DIR = process.env.EDGEMQ_CACHE_DIR ?? join(ROOT, '.cache')
 
 // What the rootfs needs beyond minbase: openssl for the first-boot TLS key,
 // ca-certificates so openssl has its config; nothing the broker brings itself.

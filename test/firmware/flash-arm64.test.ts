@@ -188,6 +188,11 @@ test('packs the arm64 package for rpi-4b: .deb and tarball with the arm64 runtim
   const file = execFileSync('sh', ['-c', 'dpkg-deb --fsys-tarfile "$1" 2>/dev/null | tar -xOf - ./opt/edgemq/node/bin/node 2>/dev/null | head -c 20 | od -An -tx1', 'sh', p.deb]).toString().replace(/\s+/g, '')
   assert.is(file.slice(36, 40), 'b700', 'the runtime is an aarch64 ELF (e_machine 183)')
   assert.is(p.info.board, BOARD)
+  // The tarball holds the same tree, for systems without dpkg.
+  const tarList = execFileSync('tar', ['-tzf', p.tarball]).toString().split('\n')
+  for (const f of ['./opt/edgemq/edgemq.mjs', './opt/edgemq/node/bin/node', './opt/edgemq/MANIFEST.sha256', './usr/lib/edgemq/maintainer/postinst', './lib/systemd/system/edgemq.service']) {
+    assert.ok(tarList.includes(f), `${f} in the tarball`)
+  }
 })
 
 test('builds (or unpacks the cached) arm64 Debian rootfs', async () => {
