@@ -58,8 +58,11 @@ export interface PersistenceStats {
 /** A write of another part that must honour persistence.sync (one op of a sublevel). */
 export interface DurableOp { type: 'put' | 'del', key: string, value?: unknown }
 
-/** A sublevel handed to other parts (bans, bridge queues). */
-export type Sublevel<V> = ReturnType<RootLevel['sublevel']> & { readonly __value?: V }
+/** A sublevel handed to other parts (bans, bridge queues); V is the value type its encoding yields. */
+export type Sublevel<V> = ReturnType<RootLevel['sublevel']> & { readonly __value?: (v: V) => void }
+
+/** Any sublevel of this store, whatever its value type. */
+export type AnySublevel = ReturnType<RootLevel['sublevel']>
 
 /** edgemq's LevelDB persistence: what aedes accepts as `persistence`, plus edgemq's extras. */
 export class LevelPersistence {
@@ -309,17 +312,17 @@ export class LevelPersistence {
   }
 
   /** Writes ops on a sublevel atomically, group-committed and as durable as persistence.sync promises. */
-  async durableBatch (sublevel: Sublevel<unknown>, ops: readonly DurableOp[]): Promise<void> {
+  async durableBatch (sublevel: AnySublevel, ops: readonly DurableOp[]): Promise<void> {
     await this.queue.write(ops.map((op) => ({ ...op, sublevel })))
   }
 
   /** One durable put on a sublevel. */
-  async durablePut (sublevel: Sublevel<unknown>, key: string, value: unknown): Promise<void> {
+  async durablePut (sublevel: AnySublevel, key: string, value: unknown): Promise<void> {
     await this.durableBatch(sublevel, [{ type: 'put', key, value }])
   }
 
   /** One durable delete on a sublevel. */
-  async durableDel (sublevel: Sublevel<unknown>, key: string): Promise<void> {
+  async durableDel (sublevel: AnySublevel, key: string): Promise<void> {
     await this.durableBatch(sublevel, [{ type: 'del', key }])
   }
 

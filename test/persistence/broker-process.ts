@@ -38,13 +38,3 @@ export function killBroker (b: BrokerProcess): Promise<void> {
     b.child.kill('SIGKILL')
   })
 }
-
-/** Polls `check` until it is true or `ms` pass. */
-export async function waitFor (check: () => boolean, ms: number, step = 50): Promise<boolean> {
-  const end = Date.now() + ms
-  while (Date.now() < end) {
-    if (check()) return true
-    await new Promise((r) => setTimeout(r, step))
-  }
-  return check()
-}

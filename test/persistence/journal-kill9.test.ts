@@ -8,7 +8,8 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import mqtt, { type MqttClient, type IClientOptions } from 'mqtt'
-import { killBroker, startBroker, waitFor, type BrokerProcess } from './broker-process.ts'
+import { killBroker, startBroker, type BrokerProcess } from './broker-process.ts'
+import { waitFor } from './kill9-scenario.ts'
 
 const dirs: string[] = []
 const brokers: BrokerProcess[] = []
