@@ -10,6 +10,7 @@ import { startListener, type IncomingConnection, type RunningListener } from './
 import { checkConnectStrings, checkTopicName, checkTopicFilter } from './listeners/packet-checks.ts'
 import type { Logger } from './observability/logger.ts'
 import { SysTopics } from './observability/sys-topics.ts'
+import { installV5Shims } from './protocol/aedes-v5-shims.ts'
 import { openStore, type Store } from './store.ts'
 import { toConnackReturnCode } from './reason-codes.ts'
 import { controlSocketPath } from './control/control-path.ts'
@@ -192,7 +193,7 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
     log.debug('connection error', { ip: client?.[STATE]?.info.ip, error: err.message })
   })
   await aedes.listen()
-  ;(await import('./protocol/aedes-v5-shims.ts')).installV5Shims(aedes, { logger: log, onMalformed: () => { counters.malformedClosed++ } })
+  installV5Shims(aedes, { logger: log, onMalformed: () => { counters.malformedClosed++ } })
   await store.replayJournal(async (packet) => {
     await new Promise<void>((resolve, reject) => aedes.publish(packet as AedesPublishPacket, (err?: Error) => { if (err) reject(err); else resolve() }))
   })
@@ -201,14 +202,6 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
   hooks.accept.push(() => openSockets >= current.limits.maxConnections
     ? { ok: false, reasonCode: 0x97, reason: 'limits.maxConnections reached' }
     : ALLOW)
-  // Built-in connect rule, used while no authentication part is attached:
-  // anonymous clients only on listeners that allow them (loopback by default).
-  const anonymousRule = (req: { username?: string, client: ClientInfo }): Decision => {
-    if (hooks.connect.length > 1) return ALLOW // an auth part decides
-    const listener = current.listeners.find((l) => l.name === req.client.listener)
-    return listener?.allowAnonymous === true ? ALLOW : { ok: false, reasonCode: 0x87, reason: 'anonymous clients are not allowed on this listener and no password file is configured' }
-  }
-  hooks.connect.push(anonymousRule)
 
   const handleConnection = (listenerConfig: ListenerConfig, conn: IncomingConnection): void => {
     const accept = { ip: conn.ip, port: conn.port, listener: listenerConfig.name }
@@ -263,6 +256,15 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
   }
   const handles: PartHandle[] = []
   for (const attach of parts) handles.push(await attach({ config, hooks, store, logger, control, local }))
+  // The last connect rule, a floor under whatever the parts decide: a client
+  // nobody authenticated gets in only on a listener that allows anonymous
+  // clients (loopback by default). Runs after the parts, so a user the
+  // security part verified (password or certificate) has a username by now.
+  hooks.connect.push((req) => {
+    if (req.client.username !== undefined) return ALLOW
+    const listener = current.listeners.find((l) => l.name === req.client.listener)
+    return listener?.allowAnonymous === true ? ALLOW : { ok: false, reasonCode: 0x87, reason: 'anonymous clients are not allowed on this listener' }
+  })
 
   const sys = new SysTopics(local, () => ({
     'clients/connected': aedes.connectedClients,

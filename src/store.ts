@@ -1,11 +1,11 @@
 // The broker's view of its store: what aedes needs, namespaces for the other
 // parts, and the incoming journal that makes an acknowledgement durable.
 // Backed by src/persistence (LevelDB).
-import { Level } from 'level'
-import * as memoryPersistenceModule from 'aedes-persistence'
+import type { Level } from 'level'
+import { createValueCipher, loadOrCreateDeviceKey } from './crypto/value-cipher.ts'
+import { openLevelStore } from './persistence/level-store.ts'
 import type { EdgemqConfig } from './config/types.ts'
 import type { Logger } from './observability/logger.ts'
-import { EdgemqError, ERROR_CODES } from './errors.ts'
 
 /** A namespaced key/value store inside the one LevelDB. */
 export type Sublevel = ReturnType<Level<string, Buffer>['sublevel']>
@@ -28,30 +28,9 @@ export interface Store {
   close: () => Promise<void>
 }
 
-/** Opens the store at config.persistence.path. */
+/** Opens the store at config.persistence.path (repairing or replacing a damaged one), with values sealed at rest when persistence.encryptionKeyFile is set. */
 export async function openStore (config: EdgemqConfig, logger: Logger): Promise<Store> {
-  const db = new Level<string, Buffer>(config.persistence.path, {
-    valueEncoding: 'buffer',
-    cacheSize: config.persistence.cacheSize,
-    writeBufferSize: config.persistence.writeBufferSize
-  } as never)
-  try {
-    await db.open()
-  } catch (err) {
-    throw new EdgemqError(ERROR_CODES.PERSISTENCE_FAILED, `cannot open the store at ${config.persistence.path}: ${(err as Error).message} (is another edgemq running on this data folder? set persistence.path or --data)`, { cause: err })
-  }
-  logger.debug('store opened', { path: config.persistence.path })
-  // Placeholder until the LevelDB persistence lands: aedes's in-memory store.
-  const memory = ((memoryPersistenceModule as unknown as { default?: () => unknown }).default ?? memoryPersistenceModule) as unknown as () => unknown
-  const persistence = memory()
-  return {
-    aedesPersistence: persistence,
-    sublevel: (name) => db.sublevel<string, Buffer>(name, { valueEncoding: 'buffer' }) as Sublevel,
-    syncMode: config.persistence.sync,
-    journalIncoming: async () => {},
-    journalDone: async () => {},
-    replayJournal: async () => {},
-    stats: () => ({}),
-    close: async () => { await db.close() }
-  }
+  const keyFile = config.persistence.encryptionKeyFile
+  const valueCipher = keyFile === undefined ? undefined : createValueCipher(await loadOrCreateDeviceKey(keyFile))
+  return await openLevelStore(config, logger, { valueCipher })
 }

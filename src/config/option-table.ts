@@ -42,6 +42,11 @@ export const CORE_OPTIONS: readonly OptionSpec[] = [
     key: 'persistence.writeBufferSize', type: 'size', unit: 'bytes', default: '4MB', min: 64 * 1024, reload: 'restart', board: true,
     doc: 'LevelDB write buffer (memtable) size', reason: 'LevelDB\'s default; small boards use less'
   },
+  {
+    key: 'persistence.encryptionKeyFile', type: 'path', reload: 'restart',
+    doc: 'Device key file (0600, created when missing) that seals stored payloads at rest; unset = off',
+    reason: 'off by default: costs CPU per write; on, a stolen SD card does not reveal payloads (docs/envelope.md)'
+  },
   // limits
   {
     key: 'limits.maxPacketSize', type: 'size', unit: 'bytes', default: '256KB', min: 64, max: 268_435_455, reload: 'live', board: true,
