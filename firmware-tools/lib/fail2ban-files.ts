@@ -3,13 +3,18 @@
 // firewall, so their packets stop before any TLS handshake or CONNECT parse.
 import { INSTALL_PATHS } from './install-paths.ts'
 
+// One logged field value: the logger JSON-quotes values with spaces, quotes or
+// "=" (and empty ones), so a user name like "a b" cannot slip past the filter.
+// ip= is always the first field: nothing a client sends can stand before it.
+const VALUE = '(?:"(?:[^"\\\\]|\\\\.)*"|[^\\s"]+)'
+
 /** The filter (filter.d/edgemq.conf). Matches the agreed auth log lines:
  *  `<ISO time> warn auth: authentication failed ip=<ip> user=<name> client=<id> listener=<name> reason=<word>`
  *  `<ISO time> warn auth: banned ip=<ip> until=<ISO time> failures=<n>` */
 export function renderFail2banFilter (): string {
   return `# edgemq authentication failures (firmware-tools generated).
 [Definition]
-failregex = ^\\s*warn auth: authentication failed ip=<ADDR> user=\\S* client=\\S* listener=\\S+ reason=\\S+\\s*$
+failregex = ^\\s*warn auth: authentication failed ip=<ADDR>(?: [A-Za-z]+=${VALUE})*\\s*$
             ^\\s*warn auth: banned ip=<ADDR> until=\\S+ failures=\\d+\\s*$
 ignoreregex =
 # The broker writes its own ISO 8601 UTC time first; journal lines carry it too.

@@ -29,7 +29,7 @@ function runRegex (lines: string[], filter = renderFail2banFilter()): { matched:
 test('matches the agreed authentication-failure and ban lines and nothing else', () => {
   const r = runRegex([
     '2026-11-22T04:40:01.123Z warn auth: authentication failed ip=192.0.2.7 user=bob client=c1 listener=lan reason=bad-password',
-    '2026-11-22T04:40:02.456Z warn auth: authentication failed ip=2001:db8::5 user= client=c2 listener=lan reason=no-credentials',
+    '2026-11-22T04:40:02.456Z warn auth: authentication failed ip=2001:db8::5 user="" client=c2 listener=lan reason=no-credentials',
     '2026-11-22T04:40:03.000Z warn auth: banned ip=192.0.2.7 until=2026-11-22T05:40:03.000Z failures=5',
     '2026-11-22T04:40:04.000Z info auth: authenticated ip=192.0.2.8 user=alice client=c3 listener=lan',
     '2026-11-22T04:40:05.000Z warn acl: publish denied ip=192.0.2.9 user=eve client=c4 topic=a/b'
@@ -39,11 +39,23 @@ test('matches the agreed authentication-failure and ban lines and nothing else',
   assert.equal(r.ips, ['192.0.2.7', '2001:db8::5', '192.0.2.7'])
 })
 
-test('does not take a user name crafted to look like an address as the offender', () => {
-  // The ip= field comes first, so a client cannot frame someone else through user= or client=.
-  const r = runRegex(['2026-11-22T04:40:01.000Z warn auth: authentication failed ip=192.0.2.7 user=ip=198.51.100.1 client=ip=198.51.100.2 listener=lan reason=bad-password'])
-  assert.is(r.matched, 1, r.output)
-  assert.equal(r.ips, ['192.0.2.7'])
+test('blames the socket address, not an address a client puts in its user name or client id', () => {
+  const lines: string[] = []
+  const log = createLogger({ sink: (l) => lines.push(l) }).child('auth')
+  log.warn('authentication failed', { ip: '192.0.2.7', user: 'x ip=198.51.100.1', client: 'ip=198.51.100.2', listener: 'lan', reason: 'bad-password' })
+  log.warn('authentication failed', { ip: '192.0.2.8', user: 'a "quoted" name\nwarn auth: authentication failed ip=198.51.100.3', client: 'c', listener: 'lan', reason: 'bad-password' })
+  const r = runRegex(lines)
+  assert.is(r.matched, 2, `${lines.join('\n')}\n${r.output}`)
+  assert.equal(r.ips, ['192.0.2.7', '192.0.2.8'])
+})
+
+test('still matches when the user name has spaces or is missing', () => {
+  const lines: string[] = []
+  const log = createLogger({ sink: (l) => lines.push(l) }).child('auth')
+  log.warn('authentication failed', { ip: '192.0.2.7', user: 'a b c', client: 'c1', listener: 'lan', reason: 'bad-password' })
+  log.warn('authentication failed', { ip: '192.0.2.9', user: undefined, client: 'c2', listener: 'lan', reason: 'no-credentials' })
+  const r = runRegex(lines)
+  assert.is(r.matched, 2, `${lines.join('\n')}\n${r.output}`)
 })
 
 test('matches the line as the broker logger writes it', () => {
