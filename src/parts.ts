@@ -1,7 +1,11 @@
 // The parts attached to the broker core, in order: each registers its hooks,
-// control commands and reload handler. One line per part.
+// control commands and reload handler. One line per part. Order matters: the
+// first refusal wins, so authentication and authorization run before limits,
+// and the bridge takes messages only once they are allowed.
 import type { AttachPart } from './broker.ts'
+import { securityPart } from './auth/security-part.ts'
 import { attachLimits } from './limits/attach-limits.ts'
+import { attachBridgesPart } from './bridge/bridge-part.ts'
 
 /** Every part, attached in this order at start. */
-export const PARTS: AttachPart[] = [attachLimits]
+export const PARTS: AttachPart[] = [securityPart, attachLimits, attachBridgesPart]
