@@ -119,10 +119,13 @@ RestrictSUIDSGID=yes
 LockPersonality=yes
 RemoveIPC=yes
 UMask=0027
-RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX
+# AF_NETLINK: os.networkInterfaces() (getifaddrs) needs it; AF_UNIX: the control socket.
+RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX AF_NETLINK
 SystemCallArchitectures=native
 SystemCallFilter=@system-service
 SystemCallFilter=~@privileged
+# A filtered call fails with EPERM instead of killing the broker mid-session.
+SystemCallErrorNumber=EPERM
 # MemoryDenyWriteExecute is left off on purpose: V8's JIT needs writable code pages.
 
 [Install]
