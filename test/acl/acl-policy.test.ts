@@ -159,4 +159,15 @@ test('loadAcl: a file in either format, an inline section, not both, no ACL = un
   } finally { await rm(dir, { recursive: true, force: true }) }
 })
 
+test('the shipped default ACL parses and grants what its comments say', async () => {
+  const p = await loadAcl({ aclFile: 'src/acl/default-acl.yaml' })
+  assert.ok(p !== undefined)
+  const policy = { ...p!, groups: new Map([['s1', ['sensors']], ['op', ['ops']]]) }
+  const s1 = client(policy, 's1'); const op = client(policy, 'op')
+  assert.ok(canWrite(s1, 'sensors/s1/t') && canRead(s1, 'cmd/s1/reboot'))
+  assert.not.ok(canWrite(s1, 'sensors/s2/t') || canRead(s1, 'cmd/s2/x') || canRead(s1, '$SYS/broker/uptime'))
+  assert.ok(canRead(op, 'sensors/s1/t') && canRead(op, '$SYS/broker/uptime') && canWrite(op, 'cmd/s1/reboot'))
+  assert.not.ok(canWrite(op, 'sensors/s1/t'))
+})
+
 test.run()

@@ -10,10 +10,13 @@ export type ConnectFailure = Error & { code: number }
 export async function connectClient (url: string, opts: IClientOptions = {}, timeoutMs = 5000): Promise<MqttClient> {
   const c = connect(url, { reconnectPeriod: 0, connectTimeout: timeoutMs, ...opts })
   return await new Promise((resolve, reject) => {
-    const fail = (message: string, code: number): void => { clearTimeout(timer); c.end(true); reject(Object.assign(new Error(message), { code })) }
+    const onError = (err: Error & { code?: number | string }): void => { fail(err.message, typeof err.code === 'number' ? err.code : -1) }
+    const onClose = (): void => { fail('closed before CONNACK', -2) }
+    const settle = (): void => { clearTimeout(timer); c.off('error', onError); c.off('close', onClose) }
+    const fail = (message: string, code: number): void => { settle(); c.end(true); reject(Object.assign(new Error(message), { code })) }
     const timer = setTimeout(() => fail('timed out', -3), timeoutMs)
-    c.once('connect', () => { clearTimeout(timer); resolve(c) })
-    c.once('error', (err: Error & { code?: number | string }) => fail(err.message, typeof err.code === 'number' ? err.code : -1))
-    c.once('close', () => fail('closed before CONNACK', -2))
+    c.once('connect', () => { settle(); c.on('error', () => {}); resolve(c) })
+    c.once('error', onError)
+    c.once('close', onClose)
   })
 }
