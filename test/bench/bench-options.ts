@@ -86,7 +86,8 @@ export const USAGE = `usage: npm run bench -- [options]
   --brokers <names>     brokers, comma-separated: ${BROKER_KINDS.join(', ')}
                         (default: edgemq,mosquitto; ratios are against mosquitto)
   --board <name>        edgemq board profile (heap flags, limits); default generic-x64
-  --edgemq-cmd <cmd>    how to start edgemq; {config} and {port} are replaced,
+  --edgemq-cmd <cmd>    how to start edgemq; {config}, {port} and {heapFlags}
+                        (the board's Node heap flags) are replaced,
                         "-c <config>" is appended when {config} is absent
                         (default: "${DEFAULT_EDGEMQ_CMD}")
   --no-build            do not run "node build.mjs --quiet" before edgemq

@@ -14,7 +14,11 @@ export type BrokerKind = typeof BROKER_KINDS[number]
 /** Where Debian installs Mosquitto. */
 export const MOSQUITTO_PATH = '/usr/sbin/mosquitto'
 
-/** The default edgemq command; {config} becomes the YAML file the harness writes. */
+/**
+ * The default edgemq command; {config} becomes the YAML file the harness writes.
+ * `node {heapFlags} dist/edgemq.mjs start -c {config}` runs it as the packaged
+ * services do: one process started with the board's heap flags, no re-exec.
+ */
 export const DEFAULT_EDGEMQ_CMD = 'node dist/edgemq.mjs start -c {config}'
 
 /** What launching needs besides the scenario's settings. */
@@ -22,6 +26,8 @@ export interface LaunchContext {
   root: string
   board: string
   edgemqCmd: string
+  /** The board profile's Node heap flags, for the {heapFlags} placeholder of edgemqCmd. */
+  heapFlags: readonly string[]
   nofile: number
   cores: string
 }
@@ -44,7 +50,9 @@ export async function prepareLaunch (kind: BrokerKind, settings: BrokerSettings,
   }
   const file = join(settings.dir, 'edgemq.yaml')
   await writeFile(file, renderEdgemqConfig(settings, context.board))
-  const words = context.edgemqCmd.trim().split(/\s+/).map((w) => w.replaceAll('{config}', file).replaceAll('{port}', String(settings.port)))
+  const words = context.edgemqCmd.trim().split(/\s+/)
+    .flatMap((w) => w === '{heapFlags}' ? context.heapFlags : [w])
+    .map((w) => w.replaceAll('{config}', file).replaceAll('{port}', String(settings.port)))
   if (!context.edgemqCmd.includes('{config}')) words.push('-c', file)
   const [command, ...args] = words
   return { ...base, command: command === 'node' ? process.execPath : command, args, startTimeoutMs: 60_000 }

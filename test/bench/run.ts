@@ -74,15 +74,24 @@ function preflight (options: BenchOptions, context: LaunchContext): void {
   }
 }
 
-/** The board profile's limits.maxInflight (Mosquitto gets the same window); 20 (the option default) when unset. */
-function readMaxInflight (board: string, needed: boolean): number {
+/**
+ * What the harness takes from the board profile: limits.maxInflight (Mosquitto
+ * gets the same window; 20, the option default, when unset) and the Node heap
+ * flags edgemq runs with (runtime.maxOldSpace / maxSemiSpace, for {heapFlags}).
+ */
+function readBoard (board: string, needed: boolean): { maxInflight: number, heapFlags: string[] } {
   const file = join(ROOT, 'boards', `${board}.json`)
   if (!existsSync(file)) {
     if (needed) fail(`--board ${board}: no board profile ${file}; use one of the names in boards/`)
-    return 20
+    return { maxInflight: 20, heapFlags: [] }
   }
-  const profile = JSON.parse(readFileSync(file, 'utf8')) as { settings?: { limits?: { maxInflight?: number } } }
-  return profile.settings?.limits?.maxInflight ?? 20
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as { settings?: { limits?: { maxInflight?: number }, runtime?: { maxOldSpace?: number, maxSemiSpace?: number } } }
+  const runtime = profile.settings?.runtime ?? {}
+  const heapFlags = [
+    ...(runtime.maxOldSpace === undefined ? [] : [`--max-old-space-size=${runtime.maxOldSpace}`]),
+    ...(runtime.maxSemiSpace === undefined ? [] : [`--max-semi-space-size=${runtime.maxSemiSpace}`])
+  ]
+  return { maxInflight: profile.settings?.limits?.maxInflight ?? 20, heapFlags }
 }
 
 /** A loopback port nobody listens on right now. */
@@ -123,8 +132,8 @@ async function main (): Promise<void> {
   const started = performance.now()
   const startedAt = new Date()
   const counts = options.quick ? QUICK_COUNTS : FULL_COUNTS
-  const launchContext: LaunchContext = { root: ROOT, board: options.board, edgemqCmd: options.edgemqCmd, nofile: effectiveNofile(), cores: BROKER_CORES }
-  const maxInflight = readMaxInflight(options.board, options.brokers.includes('edgemq'))
+  const { maxInflight, heapFlags } = readBoard(options.board, options.brokers.includes('edgemq'))
+  const launchContext: LaunchContext = { root: ROOT, board: options.board, edgemqCmd: options.edgemqCmd, heapFlags, nofile: effectiveNofile(), cores: BROKER_CORES }
   preflight(options, launchContext)
   spawnSync('taskset', ['-pc', LOAD_CORES, String(process.pid)]) // this process is idle while measuring; keep it off the broker's core
   if (options.brokers.includes('edgemq') && options.build && options.edgemqCmd.includes('dist/edgemq.mjs')) {
@@ -177,7 +186,10 @@ async function main (): Promise<void> {
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err)
       log(`${scenario} / ${kind} FAILED: ${message}`)
-      for (const broker of brokers) log(`${kind} output:\n${broker.logTail()}`)
+      for (const broker of brokers) {
+        const tail = broker.logTail()
+        if (tail !== '') log(`${kind} output:\n${tail}`)
+      }
       return { metrics: {}, details: { error: message, details: (err as { details?: unknown }).details }, error: true }
     } finally {
       for (const broker of brokers) broker.kill()
