@@ -110,7 +110,7 @@ export class LevelPersistence {
     // count what earlier runs quarantined before this run adds its own
     for await (const _ of this.db.keys(prefixRange(Buffer.of(KIND.QUARANTINE)))) this.ctx.quarantined++
     await this.loadSubscriptions()
-    this.logger.info('store open', { path: this.options.path, status: outcome.status, sync: this.options.sync, subscriptions: this.subs.counts().subsCount, quarantined: this.ctx.quarantined, journal: await this.journal.count() })
+    this.logger.info('store open', { path: this.options.path, status: outcome.status, sync: this.options.sync, subscriptions: this.subs.counts().subsCount, quarantined: this.ctx.quarantined })
   }
 
   /**

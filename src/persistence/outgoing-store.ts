@@ -22,6 +22,8 @@ interface Entry {
   messageId?: number
   pubrel?: boolean
   counterKey?: string
+  /** Whether a U record exists for it. */
+  stateStored?: boolean
 }
 
 // Bounds the index of a client whose messages are never acknowledged (for
@@ -98,7 +100,7 @@ export class OutgoingStore {
       for (const clientId of new Set(clientIds)) {
         const seq = this.ctx.allocSeq(ops)
         ops.push({ type: 'put', key: seqKey(clientPrefix(KIND.OUT, clientId), seq), value })
-        if (this.isOnline(clientId)) this.index(clientId).add({ seq, packet: norm, counterKey: ck })
+        if (this.isOnline(clientId)) this.index(clientId).add({ seq, packet: norm, counterKey: ck, stateStored: false })
       }
     }
     await this.ctx.queue.write(ops)
@@ -116,6 +118,12 @@ export class OutgoingStore {
           if (entry.messageId !== undefined && idx.byMessageId.get(entry.messageId) === entry) idx.byMessageId.delete(entry.messageId)
           entry.messageId = messageId
           idx.add(entry)
+          // A QoS 1 packet id is kept in memory only: after a crash the message is
+          // resent under a new id, which QoS 1 (at least once) tolerates. It saves
+          // a write and a delete per delivered message. QoS 2 ids are what the
+          // receiver deduplicates on, so they are stored.
+          if (packet.qos === 1 && entry.stateStored !== true) return
+          entry.stateStored = true
           await this.ctx.queue.write([this.statePut(clientId, entry.seq, { pubrel: false, messageId })])
           return
         }
@@ -131,6 +139,7 @@ export class OutgoingStore {
       entry.packet = undefined
       entry.counterKey = undefined
       entry.messageId = messageId
+      entry.stateStored = true
       idx.add(entry)
       await this.ctx.queue.write([{ type: 'del', key: seqKey(out, entry.seq) }, this.statePut(clientId, entry.seq, { pubrel: true, messageId })])
       return
@@ -141,6 +150,7 @@ export class OutgoingStore {
     entry.pubrel = false
     entry.counterKey = counterKeyOf(norm)
     entry.messageId = messageId
+    entry.stateStored = true
     idx.add(entry)
     await this.ctx.queue.write([
       { type: 'put', key: seqKey(out, entry.seq), value: this.ctx.seal(encodePacket(norm)) },
@@ -179,10 +189,9 @@ export class OutgoingStore {
       }
       result = stored === undefined ? undefined : { ...stored, messageId: entry.messageId }
     }
-    await this.ctx.queue.write([
-      { type: 'del', key: seqKey(clientPrefix(KIND.OUT, clientId), entry.seq) },
-      { type: 'del', key: seqKey(clientPrefix(KIND.OUT_STATE, clientId), entry.seq) }
-    ])
+    const ops: WriteOp[] = [{ type: 'del', key: seqKey(clientPrefix(KIND.OUT, clientId), entry.seq) }]
+    if (entry.stateStored !== false) ops.push({ type: 'del', key: seqKey(clientPrefix(KIND.OUT_STATE, clientId), entry.seq) })
+    await this.ctx.queue.write(ops)
     return result
   }
 
@@ -246,7 +255,7 @@ export class OutgoingStore {
     let p = 0
     const idx = indexAll ? this.index(clientId) : undefined
     const pubrelEntry = (seq: number): StoredPacket => {
-      const entry: Entry = { seq, pubrel: true, messageId: states.get(seq)?.messageId }
+      const entry: Entry = { seq, pubrel: true, messageId: states.get(seq)?.messageId, stateStored: true }
       idx?.add(entry)
       const out: StoredPacket = { cmd: 'pubrel', messageId: entry.messageId }
       Object.defineProperty(out, ENTRY, { value: entry, enumerable: false })
@@ -276,7 +285,7 @@ export class OutgoingStore {
             continue
           }
           if (state !== undefined) packet.messageId = state.messageId
-          const entry: Entry = { seq, packet, messageId: state?.messageId, counterKey }
+          const entry: Entry = { seq, packet, messageId: state?.messageId, counterKey, stateStored: state !== undefined }
           idx?.add(entry)
           Object.defineProperty(packet, ENTRY, { value: entry, enumerable: false })
           yield packet

@@ -41,75 +41,82 @@ const HEADER = 9 // tag(1) crc(4) present(2) undef(2)
 
 /** Encodes a packet into one binary record (header + fields + payload last). */
 export function encodePacket (packet: StoredPacket): Buffer {
+  // pass 1: which fields, how many bytes (no closures, one allocation: this runs per message)
   let present = 0
   let undef = 0
   let extra: Record<string, unknown> | undefined
-  const parts: Buffer[] = []
-  let size = HEADER
-  const str = (s: string): void => {
-    const b = Buffer.from(s, 'utf8')
-    if (b.length > 0xffff) throw new RangeError(`string of ${b.length} bytes is too long for a record`)
-    const h = Buffer.allocUnsafe(2); h.writeUInt16BE(b.length, 0)
-    parts.push(h, b); size += 2 + b.length
-  }
-  const num = (n: number): void => { const b = Buffer.allocUnsafe(8); b.writeDoubleBE(n, 0); parts.push(b); size += 8 }
-  const byte = (n: number): void => { parts.push(Buffer.of(n)); size += 1 }
-  let payload: Buffer | undefined
-  let payloadIsString = false
-
-  for (const key of Object.keys(packet)) {
+  for (const key in packet) {
+    if (!Object.prototype.hasOwnProperty.call(packet, key)) continue
     const value = packet[key]
-    if (!(key in BIT)) {
+    const bit = BIT[key as Field]
+    if (bit === undefined) {
       if (key === 'length' || typeof value === 'function') continue // wire length and writeCallback are not state
       if (value !== undefined) (extra ??= {})[key] = value
       continue
     }
-    const field = key as Field
-    if (value === undefined) { present |= BIT[field]; undef |= BIT[field]; continue }
-    if (!fieldFits(field, value)) { (extra ??= {})[key] = value; continue }
-    present |= BIT[field]
+    if (value === undefined) { present |= bit; undef |= bit; continue }
+    if (!fieldFits(key as Field, value)) { (extra ??= {})[key] = value; continue }
+    present |= bit
   }
-  for (const field of FIELDS) {
-    if ((present & BIT[field]) === 0 || (undef & BIT[field]) !== 0) continue
-    const value = packet[field]
-    switch (field) {
-      case 'cmd': {
-        const code = CMD_CODES.indexOf(value as typeof CMD_CODES[number])
-        byte(code)
-        break
-      }
-      case 'brokerId': case 'topic': case 'clientId': str(value as string); break
-      case 'brokerCounter': case 'messageExpiry': num(value as number); break
-      case 'qos': byte(value as number); break
-      case 'retain': case 'dup': case 'nl': byte(value === true ? 1 : 0); break
-      case 'messageId': { const b = Buffer.allocUnsafe(4); b.writeUInt32BE(value as number, 0); parts.push(b); size += 4; break }
-      case 'properties': json(value); break
-      case 'payload':
-        payloadIsString = typeof value === 'string'
-        payload = payloadIsString ? Buffer.from(value as string, 'utf8') : Buffer.from((value as Uint8Array).buffer, (value as Uint8Array).byteOffset, (value as Uint8Array).byteLength)
-        break
-    }
+  const defined = present & ~undef
+  const brokerId = (defined & BIT.brokerId) !== 0 ? Buffer.from(packet.brokerId as string, 'utf8') : undefined
+  const topic = (defined & BIT.topic) !== 0 ? Buffer.from(packet.topic as string, 'utf8') : undefined
+  const clientId = (defined & BIT.clientId) !== 0 ? Buffer.from(packet.clientId as string, 'utf8') : undefined
+  const properties = (defined & BIT.properties) !== 0 ? Buffer.from(JSON.stringify(packet.properties, jsonReplacer), 'utf8') : undefined
+  const extraJson = extra !== undefined ? Buffer.from(JSON.stringify(extra, jsonReplacer), 'utf8') : undefined
+  let payload: Uint8Array | undefined
+  let payloadIsString = false
+  if ((defined & BIT.payload) !== 0) {
+    const value = packet.payload
+    payloadIsString = typeof value === 'string'
+    payload = payloadIsString ? Buffer.from(value as string, 'utf8') : value as Uint8Array
   }
-  // extra section (always written, empty = length 0), then payload kind + bytes
-  if (extra !== undefined) json(extra)
-  else { parts.push(Buffer.alloc(4)); size += 4 }
-  byte(payloadIsString ? 1 : 0)
-  if (payload !== undefined) { parts.push(payload); size += payload.length }
+  let size = HEADER + 4 + 1 // header, extra length, payload kind
+  if ((defined & BIT.cmd) !== 0) size += 1
+  if (brokerId !== undefined) size += 2 + brokerId.length
+  if ((defined & BIT.brokerCounter) !== 0) size += 8
+  if (topic !== undefined) size += 2 + topic.length
+  if ((defined & BIT.qos) !== 0) size += 1
+  if ((defined & BIT.retain) !== 0) size += 1
+  if ((defined & BIT.dup) !== 0) size += 1
+  if ((defined & BIT.messageId) !== 0) size += 4
+  if (clientId !== undefined) size += 2 + clientId.length
+  if ((defined & BIT.nl) !== 0) size += 1
+  if ((defined & BIT.messageExpiry) !== 0) size += 8
+  if (properties !== undefined) size += 4 + properties.length
+  if (extraJson !== undefined) size += extraJson.length
+  if (payload !== undefined) size += payload.byteLength
 
+  // pass 2: write, in FIELDS order
   const out = Buffer.allocUnsafe(size)
   out[0] = RECORD_TAGS.PACKET
   out.writeUInt16BE(present, 5)
   out.writeUInt16BE(undef, 7)
   let off = HEADER
-  for (const p of parts) { p.copy(out, off); off += p.length }
+  if ((defined & BIT.cmd) !== 0) out[off++] = CMD_CODES.indexOf(packet.cmd as typeof CMD_CODES[number])
+  if (brokerId !== undefined) off = writeShortBytes(out, off, brokerId)
+  if ((defined & BIT.brokerCounter) !== 0) off = out.writeDoubleBE(packet.brokerCounter as number, off)
+  if (topic !== undefined) off = writeShortBytes(out, off, topic)
+  if ((defined & BIT.qos) !== 0) out[off++] = packet.qos as number
+  if ((defined & BIT.retain) !== 0) out[off++] = packet.retain === true ? 1 : 0
+  if ((defined & BIT.dup) !== 0) out[off++] = packet.dup === true ? 1 : 0
+  if ((defined & BIT.messageId) !== 0) off = out.writeUInt32BE(packet.messageId as number, off)
+  if (clientId !== undefined) off = writeShortBytes(out, off, clientId)
+  if ((defined & BIT.nl) !== 0) out[off++] = packet.nl === true ? 1 : 0
+  if ((defined & BIT.messageExpiry) !== 0) off = out.writeDoubleBE(packet.messageExpiry as number, off)
+  if (properties !== undefined) { off = out.writeUInt32BE(properties.length, off); off += properties.copy(out, off) }
+  off = out.writeUInt32BE(extraJson?.length ?? 0, off)
+  if (extraJson !== undefined) off += extraJson.copy(out, off)
+  out[off++] = payloadIsString ? 1 : 0
+  if (payload !== undefined) out.set(payload, off)
   out.writeUInt32BE(crc32(out.subarray(5)), 1)
   return out
+}
 
-  function json (value: unknown): void {
-    const b = Buffer.from(JSON.stringify(value, jsonReplacer), 'utf8')
-    const h = Buffer.allocUnsafe(4); h.writeUInt32BE(b.length, 0)
-    parts.push(h, b); size += 4 + b.length
-  }
+function writeShortBytes (out: Buffer, off: number, b: Buffer): number {
+  if (b.length > 0xffff) throw new RangeError(`string of ${b.length} bytes is too long for a record`)
+  off = out.writeUInt16BE(b.length, off)
+  return off + b.copy(out, off)
 }
 
 /** Decodes a packet record; throws RecordCorruptError on any damage. */
@@ -118,33 +125,30 @@ export function decodePacket (buf: Buffer): StoredPacket {
   const present = buf.readUInt16BE(5)
   const undef = buf.readUInt16BE(7)
   const out: StoredPacket = {}
-  let off = HEADER
-  const need = (n: number): void => { if (off + n > buf.length) throw new RecordCorruptError('record truncated') }
-  const str = (): string => { need(2); const n = buf.readUInt16BE(off); off += 2; need(n); const s = buf.toString('utf8', off, off + n); off += n; return s }
-  const json = (): unknown => { need(4); const n = buf.readUInt32BE(off); off += 4; need(n); const s = buf.toString('utf8', off, off + n); off += n; return n === 0 ? undefined : JSON.parse(s, jsonReviver) }
+  const cur = { buf, off: HEADER }
   try {
     for (const field of FIELDS) {
       const bit = BIT[field]
       if ((present & bit) === 0) continue
       if ((undef & bit) !== 0) { out[field] = undefined; continue }
       switch (field) {
-        case 'cmd': { need(1); const c = CMD_CODES[buf[off++]]; if (c === undefined) throw new RecordCorruptError('unknown cmd code'); out.cmd = c; break }
-        case 'brokerId': case 'topic': case 'clientId': out[field] = str(); break
-        case 'brokerCounter': case 'messageExpiry': need(8); out[field] = buf.readDoubleBE(off); off += 8; break
-        case 'qos': need(1); out.qos = buf[off++]; break
-        case 'retain': case 'dup': case 'nl': need(1); out[field] = buf[off++] === 1; break
-        case 'messageId': need(4); out.messageId = buf.readUInt32BE(off); off += 4; break
-        case 'properties': out.properties = json(); break
+        case 'cmd': { need(cur, 1); const c = CMD_CODES[buf[cur.off++]]; if (c === undefined) throw new RecordCorruptError('unknown cmd code'); out.cmd = c; break }
+        case 'brokerId': case 'topic': case 'clientId': out[field] = readShortString(cur); break
+        case 'brokerCounter': case 'messageExpiry': need(cur, 8); out[field] = buf.readDoubleBE(cur.off); cur.off += 8; break
+        case 'qos': need(cur, 1); out.qos = buf[cur.off++]; break
+        case 'retain': case 'dup': case 'nl': need(cur, 1); out[field] = buf[cur.off++] === 1; break
+        case 'messageId': need(cur, 4); out.messageId = buf.readUInt32BE(cur.off); cur.off += 4; break
+        case 'properties': out.properties = readJson(cur); break
         case 'payload': break // last, below
       }
     }
-    const extra = json()
+    const extra = readJson(cur)
     if (extra !== undefined) Object.assign(out, extra)
-    need(1)
-    const payloadIsString = buf[off++] === 1
+    need(cur, 1)
+    const payloadIsString = buf[cur.off++] === 1
     if ((present & BIT.payload) !== 0 && (undef & BIT.payload) === 0) {
-      out.payload = payloadIsString ? buf.toString('utf8', off) : buf.subarray(off)
-    } else if (off !== buf.length) {
+      out.payload = payloadIsString ? buf.toString('utf8', cur.off) : buf.subarray(cur.off)
+    } else if (cur.off !== buf.length) {
       throw new RecordCorruptError('trailing bytes after record')
     }
   } catch (err) {
@@ -152,6 +156,32 @@ export function decodePacket (buf: Buffer): StoredPacket {
     throw new RecordCorruptError(`undecodable record: ${(err as Error).message}`)
   }
   return out
+}
+
+interface Cursor { buf: Buffer, off: number }
+
+function need (cur: Cursor, n: number): void {
+  if (cur.off + n > cur.buf.length) throw new RecordCorruptError('record truncated')
+}
+
+function readShortString (cur: Cursor): string {
+  need(cur, 2)
+  const n = cur.buf.readUInt16BE(cur.off)
+  cur.off += 2
+  need(cur, n)
+  const s = cur.buf.toString('utf8', cur.off, cur.off + n)
+  cur.off += n
+  return s
+}
+
+function readJson (cur: Cursor): unknown {
+  need(cur, 4)
+  const n = cur.buf.readUInt32BE(cur.off)
+  cur.off += 4
+  need(cur, n)
+  const s = cur.buf.toString('utf8', cur.off, cur.off + n)
+  cur.off += n
+  return n === 0 ? undefined : JSON.parse(s, jsonReviver)
 }
 
 /** Encodes one subscription of a client. */

@@ -32,8 +32,24 @@ export function metaKey (name: string): Buffer {
   return Buffer.concat([Buffer.of(KIND.META), Buffer.from(name, 'utf8')])
 }
 
-/** The prefix `<kind><len16><clientId>` of every per-client key. */
+// Prefixes are rebuilt per message otherwise (two or three per delivery); a
+// small cache of recent clients saves the allocations. Callers never mutate them.
+const prefixCache = new Map<string, Buffer>()
+const PREFIX_CACHE_MAX = 4096
+
+/** The prefix `<kind><len16><clientId>` of every per-client key (do not mutate the result). */
 export function clientPrefix (kind: number, clientId: string): Buffer {
+  const cacheKey = String.fromCharCode(kind) + clientId
+  let prefix = prefixCache.get(cacheKey)
+  if (prefix === undefined) {
+    if (prefixCache.size >= PREFIX_CACHE_MAX) prefixCache.clear()
+    prefix = buildClientPrefix(kind, clientId)
+    prefixCache.set(cacheKey, prefix)
+  }
+  return prefix
+}
+
+function buildClientPrefix (kind: number, clientId: string): Buffer {
   const id = Buffer.from(clientId, 'utf8')
   if (id.length > 0xffff) throw new RangeError('client id longer than 65535 bytes')
   const out = Buffer.allocUnsafe(3 + id.length)

@@ -26,8 +26,9 @@ test('subscriptions, queues, inflight state, incoming QoS 2, retained and wills 
   const p = open(path)
   await p.setup({ id: 'b1' })
   await p.addSubscriptions({ id: 'c1' }, [{ topic: 'a/#', qos: 2, rh: 0, rap: false, nl: false }, { topic: 'b', qos: 0 }])
-  for (let i = 1; i <= 5; i++) await p.outgoingEnqueueCombi([{ clientId: 'c1' }], pub(`a/${i}`, `m${i}`, i, i === 5 ? 2 : 1))
-  await p.outgoingUpdate({ id: 'c1' }, { ...pub('a/1', 'm1', 1), messageId: 101 })
+  for (let i = 1; i <= 5; i++) await p.outgoingEnqueueCombi([{ clientId: 'c1' }], pub(`a/${i}`, `m${i}`, i, i >= 4 ? 2 : 1))
+  await p.outgoingUpdate({ id: 'c1' }, { ...pub('a/1', 'm1', 1), messageId: 101 }) // QoS 1: the id is kept in memory only
+  await p.outgoingUpdate({ id: 'c1' }, { ...pub('a/4', 'm4', 4, 2), messageId: 104 }) // QoS 2: stored
   await p.outgoingUpdate({ id: 'c1' }, { ...pub('a/5', 'm5', 5, 2), messageId: 105 })
   await p.outgoingUpdate({ id: 'c1' }, { cmd: 'pubrel', messageId: 105 })
   await p.incomingStorePacket({ id: 'c2' }, { cmd: 'publish', topic: 'in/q2', payload: Buffer.from('x'), qos: 2, messageId: 7 })
@@ -41,7 +42,7 @@ test('subscriptions, queues, inflight state, incoming QoS 2, retained and wills 
   assert.equal(await p2.countOffline(), { subsCount: 1, clientsCount: 1 })
   const queue = await list(p2.outgoingStream({ id: 'c1' }))
   assert.equal(queue.map((m) => m.cmd === 'pubrel' ? `pubrel:${m.messageId}` : `${m.payload}:${m.messageId}`),
-    ['m1:101', 'm2:undefined', 'm3:undefined', 'm4:undefined', 'pubrel:105'])
+    ['m1:undefined', 'm2:undefined', 'm3:undefined', 'm4:104', 'pubrel:105'])
   assert.is((await p2.incomingGetPacket({ id: 'c2' }, { messageId: 7 })).topic, 'in/q2')
   assert.equal((await list(p2.createRetainedStream('r/+'))).map((m) => m.payload.toString()), ['kept'])
   assert.equal((await list(p2.streamWill({}))).map((w) => [w.clientId, w.brokerId, w.topic]), [['c3', 'b1', 'w/c3']])

@@ -18,9 +18,14 @@ async function setup (mode: SyncMode, syncInterval = 60_000) {
   await db.open()
   const calls: Array<{ ops: number, sync: boolean }> = []
   const target = {
-    batch: async (ops: any[], options: { sync: boolean }) => {
-      calls.push({ ops: ops.length, sync: options.sync })
-      await db.batch(ops, options)
+    batch: () => {
+      const real = db.batch()
+      let ops = 0
+      return {
+        put: (k: any, v: any, o?: any) => { ops++; real.put(k, v, o) },
+        del: (k: any, o?: any) => { ops++; real.del(k, o) },
+        write: async (options: { sync: boolean }) => { calls.push({ ops, sync: options.sync }); await real.write(options) }
+      }
     }
   }
   const queue = new WriteQueue({ db: target, mode, syncInterval, logger: silentLogger, syncMarkerKey: 'M-sync' })
