@@ -4,6 +4,9 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { connect } from 'node:net'
+import type { AttachPart } from '../../src/broker.ts'
+import { ALLOW } from '../../src/broker-hooks.ts'
+import { attachLimits } from '../../src/limits/attach-limits.ts'
 import { RawMqtt } from '../helpers/raw-mqtt.ts'
 import { startBrokerInProcess, type InProcessBroker } from '../helpers/broker-process.ts'
 
@@ -131,6 +134,41 @@ test('a socket that never sends CONNECT is closed after limits.connectTimeout (s
     setTimeout(() => { s.destroy(); reject(new Error('idle socket still open after 3 s')) }, 3000).unref()
   })
   assert.ok(performance.now() - started < 2500)
+})
+
+// Stands in for the auth part: sets per-client overrides and groups at CONNECT, as it would from the user's entry.
+const overridesPart: AttachPart = async (ctx) => {
+  ctx.hooks.connect.push((req) => {
+    if (req.client.id === 'small') req.client.overrides.maxPacketSize = 100
+    if (req.client.id === 'member') req.client.groups = ['sensors']
+    return ALLOW
+  })
+  return {}
+}
+
+test('overrides.maxPacketSize from the auth layer: a larger PUBLISH closes that client with 0x95, others unaffected', async () => {
+  b = await startBrokerInProcess(`listeners:\n${LISTENER}`, { parts: [overridesPart, attachLimits] })
+  const { c: small } = await RawMqtt.connected(b.port, 5, { clientId: 'small' })
+  const { c: other } = await RawMqtt.connected(b.port, 5, { clientId: 'other' })
+  other.send({ cmd: 'publish', topic: 't', payload: Buffer.alloc(200), qos: 1, messageId: 1 })
+  assert.is((await other.next('puback')).reasonCode ?? 0, 0)
+  small.send({ cmd: 'publish', topic: 't', payload: Buffer.alloc(50), qos: 1, messageId: 1 })
+  assert.is((await small.next('puback')).reasonCode ?? 0, 0)
+  small.send({ cmd: 'publish', topic: 't', payload: Buffer.alloc(200), qos: 1, messageId: 2 })
+  assert.is((await small.next('disconnect')).reasonCode, 0x95)
+  await small.closedByBroker()
+  await other.disconnect()
+})
+
+test('throttle.groups rates apply to members of the group the auth layer set', async () => {
+  b = await startBrokerInProcess(`listeners:\n${LISTENER}throttle:\n  groups: { sensors: { inboundMessagesPerSecond: 2 } }\n`, { parts: [overridesPart, attachLimits] })
+  const { c } = await RawMqtt.connected(b.port, 4, { clientId: 'member' })
+  const started = performance.now()
+  for (let i = 1; i <= 6; i++) c.send({ cmd: 'publish', topic: 't', payload: Buffer.from('x'), qos: 1, messageId: i })
+  for (let i = 1; i <= 6; i++) await c.next('puback', 5000)
+  // burst of 2, then 2/s: the 6th PUBACK comes about 2 s after the first.
+  assert.ok(performance.now() - started > 1500, `6 messages at 2/s took only ${Math.round(performance.now() - started)} ms`)
+  await c.disconnect()
 })
 
 test.run()
