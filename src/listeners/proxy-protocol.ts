@@ -135,3 +135,19 @@ export function readProxyHeader (socket: Socket, options: { trustedProxies: read
     socket.resume()
   })
 }
+
+/**
+ * For a listener's accept path: the client address of a fresh socket. With
+ * `proxyProtocol` off it is the socket's own; with it on, the PROXY header is
+ * read (only from `trustedProxies`), the bytes after it are put back for the
+ * MQTT parser, and undefined is returned (socket destroyed) when the header
+ * is missing, malformed, late or from an untrusted peer.
+ */
+export async function resolveClientAddress (socket: Socket, listener: { proxyProtocol?: unknown, trustedProxies?: unknown }, timeoutMs = 10_000): Promise<{ ip: string, port: number } | undefined> {
+  if (listener.proxyProtocol !== true) return { ip: normalizeIp(socket.remoteAddress ?? ''), port: socket.remotePort ?? 0 }
+  const r = await readProxyHeader(socket, { trustedProxies: (listener.trustedProxies as string[] | undefined) ?? [], timeoutMs })
+  if (!r.ok) { socket.destroy(); return undefined }
+  if (r.rest.length > 0) socket.unshift(r.rest)
+  socket.resume()
+  return { ip: r.ip, port: r.port }
+}

@@ -1,7 +1,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { createServer, connect, type Socket } from 'node:net'
-import { parseProxyHeader, readProxyHeader, PROXY_V2_SIGNATURE } from '../../src/listeners/proxy-protocol.ts'
+import { parseProxyHeader, readProxyHeader, resolveClientAddress, PROXY_V2_SIGNATURE } from '../../src/listeners/proxy-protocol.ts'
 
 const CONNECT = Buffer.from([0x10, 0x0c, 0x00, 0x04, 0x4d, 0x51, 0x54, 0x54, 0x04, 0x02, 0x00, 0x3c, 0x00, 0x00])
 
@@ -128,6 +128,27 @@ test('on a real socket: no header in time is refused', async () => {
     assert.ok(!r.ok && /no PROXY header within 50 ms/.test(r.reason))
     s.destroy()
   }, () => {})
+})
+
+test('resolveClientAddress: the header\'s address, and the MQTT bytes after it still readable from the socket', async () => {
+  await withServer(async (s) => {
+    const a = await resolveClientAddress(s, { proxyProtocol: true, trustedProxies: ['127.0.0.1'] }, 2000)
+    assert.equal(a, { ip: '203.0.113.9', port: 5555 })
+    const first = await new Promise<Buffer>((resolve) => s.once('data', resolve))
+    assert.ok(first.subarray(0, CONNECT.length).equals(CONNECT), first.toString('hex'))
+    s.destroy()
+  }, (c) => { c.write(Buffer.concat([Buffer.from('PROXY TCP4 203.0.113.9 10.0.0.1 5555 1883\r\n'), CONNECT])) })
+})
+
+test('resolveClientAddress: off = the socket address; a bad header destroys the socket', async () => {
+  await withServer(async (s) => {
+    assert.equal(await resolveClientAddress(s, {}), { ip: '127.0.0.1', port: s.remotePort })
+    s.destroy()
+  }, () => {})
+  await withServer(async (s) => {
+    assert.is(await resolveClientAddress(s, { proxyProtocol: true, trustedProxies: ['127.0.0.1'] }, 2000), undefined)
+    assert.ok(s.destroyed)
+  }, (c) => { c.write(CONNECT) })
 })
 
 test.run()
