@@ -3,7 +3,10 @@
 // CN or SAN as the user name, and two factors (certificate AND password).
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { readFile } from 'node:fs/promises'
+import { copyFile, readFile } from 'node:fs/promises'
+import { execFileSync } from 'node:child_process'
+import { X509Certificate } from 'node:crypto'
+import { join } from 'node:path'
 import { createServer, connect as tlsConnect } from 'node:tls'
 import { readFileSync } from 'node:fs'
 import { connectClient } from '../auth/mqtt-connect.ts'
@@ -97,6 +100,25 @@ test('TLS 1.0 and 1.1 handshakes are refused; 1.2 is accepted (a client able to 
     for (const v of ['TLSv1', 'TLSv1.1'] as const) assert.match(await handshake(b.port('tls'), v), /^error:.*(VERSION|PROTOCOL)/i, v)
     assert.is(await handshake(b.port('tls'), 'TLSv1.2'), 'TLSv1.2')
   } finally { await new Promise<void>((resolve) => old.close(() => resolve())) }
+})
+
+test('SIGHUP reload picks up a new server certificate and key; connected clients stay', async () => {
+  const fingerprint = async (): Promise<string> => await new Promise((resolve, reject) => {
+    const s = tlsConnect({ host: '127.0.0.1', port: b.port('tls'), rejectUnauthorized: false }, () => { resolve(s.getPeerCertificate().fingerprint256); s.destroy() })
+    s.on('error', reject)
+  })
+  const kept = await connectClient(`mqtts://127.0.0.1:${b.port('tls')}`, { ca: await readFile(pki.ca), username: 'alice', password: 'alice-pass' })
+  const before = await fingerprint()
+  const newCert = join(dir, 'new.pem'); const newKey = join(dir, 'new.key')
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', newKey, '-out', newCert, '-subj', '/CN=127.0.0.1', '-days', '30'], { stdio: 'pipe' })
+  await copyFile(newCert, pki.server.cert)
+  await copyFile(newKey, pki.server.key)
+  await b.broker.reload(b.broker.config)
+  const after = await fingerprint()
+  assert.is.not(after, before)
+  assert.is(after, new X509Certificate(readFileSync(newCert)).fingerprint256)
+  assert.ok(kept.connected, 'the client connected before the reload is still there')
+  kept.end(true)
 })
 
 test.run()
