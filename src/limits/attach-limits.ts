@@ -57,6 +57,10 @@ export interface LimitsCounters {
   throttledMs: number
 }
 
+// Longest single hold of one PUBLISH: the rest of a large debt delays the next packets instead, so the
+// socket is read (and aedes's keepalive timer sees traffic) at least this often while the rate holds.
+const MAX_HOLD_MS = 10_000
+
 const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => { setTimeout(resolve, ms).unref() })
 
 /** The limits part's attach function (listed in src/parts.ts). */
@@ -165,7 +169,7 @@ export async function createLimits (ctx: PartContext, options: { probe?: () => M
     }
     // Throttle: hold this PUBLISH; aedes reads the next packet only after it is handled, so the socket
     // stays unread, the kernel buffer fills and TCP flow control slows the sender.
-    const wait = throttle.chargeInbound(throttleOf(s), bytes)
+    const wait = Math.min(throttle.chargeInbound(throttleOf(s), bytes), MAX_HOLD_MS)
     if (wait > 0) {
       const t = throttleOf(s)
       info.connection.pause()
