@@ -106,6 +106,7 @@ ReadWritePaths=${INSTALL_PATHS.dataDir}
 ProtectHome=yes
 PrivateTmp=yes
 PrivateDevices=yes
+PrivateMounts=yes
 ProtectKernelTunables=yes
 ProtectKernelModules=yes
 ProtectKernelLogs=yes
@@ -123,7 +124,7 @@ UMask=0027
 RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX AF_NETLINK
 SystemCallArchitectures=native
 SystemCallFilter=@system-service
-SystemCallFilter=~@privileged
+SystemCallFilter=~@privileged @resources
 # A filtered call fails with EPERM instead of killing the broker mid-session.
 SystemCallErrorNumber=EPERM
 # MemoryDenyWriteExecute is left off on purpose: V8's JIT needs writable code pages.

@@ -46,6 +46,18 @@ test('systemd-analyze verify rejects a misspelt directive (the check can fail)',
   assert.ok(complaints.some((l) => l.includes('ProtectSystm')), complaints.join('\n'))
 })
 
+test('systemd-analyze security rates the sandbox OK (exposure below 2.0 of 10)', () => {
+  const bin = requireTool('systemd-analyze', 'systemd')
+  const dir = mkdtempSync(join(tmpdir(), 'edgemq-unit-'))
+  try {
+    writeFileSync(join(dir, 'edgemq.service'), unit)
+    const r = spawnSync(bin, ['security', '--offline=yes', join(dir, 'edgemq.service')], { encoding: 'utf8' })
+    const m = /Overall exposure level for edgemq\.service: ([\d.]+)/.exec(r.stdout + r.stderr)
+    assert.ok(m !== null, r.stdout + r.stderr)
+    assert.ok(Number(m[1]) < 2.0, `exposure ${m[1]}:\n${r.stdout}`)
+  } finally { rmSync(dir, { recursive: true, force: true }) }
+})
+
 test('runs as the edgemq user with the sandbox directives and only the data dir writable', () => {
   assert.equal(values(unit, 'User'), ['edgemq'])
   assert.equal(values(unit, 'Group'), ['edgemq'])
