@@ -10,6 +10,7 @@ import { attachBridgesPart, type BridgePartHandle } from '../../src/bridge/bridg
 import type { BridgeStore } from '../../src/bridge/bridge-store.ts'
 import type { AttachPart } from '../../src/broker.ts'
 import { startBrokerInProcess, type InProcessBroker } from '../helpers/broker-process.ts'
+import type { Logger } from '../../src/observability/logger.ts'
 
 /** A LevelDB in a temp dir with the `bridge` sublevel the persistence part would hand out. */
 export interface TempStore {
@@ -45,10 +46,10 @@ export async function openTempStore (): Promise<TempStore> {
 }
 
 /** An edgemq core in this process with the bridge part attached; `bridges()` is its handle. */
-export async function startGateway (yaml: string): Promise<InProcessBroker & { bridges: () => BridgePartHandle }> {
+export async function startGateway (yaml: string, options: { logger?: Logger } = {}): Promise<InProcessBroker & { bridges: () => BridgePartHandle }> {
   let handle: BridgePartHandle | undefined
   const part: AttachPart = async (ctx) => { handle = await attachBridgesPart(ctx) as BridgePartHandle; return handle }
-  const b = await startBrokerInProcess(yaml, { parts: [part] })
+  const b = await startBrokerInProcess(yaml, { parts: [part], logger: options.logger })
   return Object.assign(b, { bridges: () => handle as BridgePartHandle })
 }
 

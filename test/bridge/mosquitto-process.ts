@@ -52,13 +52,14 @@ export class MosquittoProcess {
   }
 
   /** Writes a config (listener on 127.0.0.1:port, anonymous, persistence in the temp dir) and starts it. */
-  static async start (options: { extraConfig?: string, port?: number } = {}): Promise<MosquittoProcess> {
+  static async start (options: { extraConfig?: string, firstConfig?: string, port?: number } = {}): Promise<MosquittoProcess> {
     requireTool('mosquitto', 'mosquitto')
     const dir = await mkdtemp(join(tmpdir(), 'edgemq-mosquitto-'))
     // Started as root, mosquitto drops to the `mosquitto` user: it must be able to write its database here.
     await chmod(dir, 0o777)
     const m = new MosquittoProcess(options.port ?? await freePort(), dir)
     await writeFile(join(dir, 'mosquitto.conf'), [
+      options.firstConfig ?? '', // settings mosquitto wants before any listener (per_listener_settings)
       `listener ${m.port} 127.0.0.1`,
       'allow_anonymous true',
       'persistence true',
