@@ -52,19 +52,19 @@ export function seal (plaintext: Uint8Array, options: SealOptions): Uint8Array {
   const mode = sealMode(options)
   if (options.sign !== undefined) expectType(options.sign, 'sign-secret', 'sign')
   const random = options.random ?? defaultRandom
-  const signerKeyId = options.sign === undefined ? undefined : fromHex(options.sign.id)
+  const signerKeyId = options.sign === undefined ? undefined : idBytes(options.sign)
   let ciphertext: Uint8Array
   let header: Uint8Array
   if (mode === 'secretbox') {
     const key = options.key as Key
     const nonce = draw(random, SIZES.nonce)
-    header = encodeHeader({ mode, keyId: fromHex(key.id), signerKeyId, nonce })
+    header = encodeHeader({ mode, keyId: idBytes(key), signerKeyId, nonce })
     ciphertext = nacl.secretbox(plaintext, nonce, key.bytes)
   } else if (mode === 'box') {
     const to = options.to as Key
     const from = options.from as Key
     const nonce = draw(random, SIZES.nonce)
-    header = encodeHeader({ mode, keyId: fromHex(to.id), senderKeyId: fromHex(from.id), signerKeyId, nonce })
+    header = encodeHeader({ mode, keyId: idBytes(to), senderKeyId: idBytes(from), signerKeyId, nonce })
     ciphertext = nacl.secretbox(plaintext, nonce, boxKey(from.bytes, to.bytes))
   } else {
     const to = options.to as Key
@@ -76,7 +76,7 @@ export function seal (plaintext: Uint8Array, options: SealOptions): Uint8Array {
     ephemeralSecret?.fill(0)
     if (ephemeral === null) invalid(LOW_ORDER)
     const nonce = draw(random, SIZES.nonce)
-    header = encodeHeader({ mode, keyId: fromHex(to.id), ephemeralPublicKey: ephemeral.ephemeralPublic, signerKeyId, nonce })
+    header = encodeHeader({ mode, keyId: idBytes(to), ephemeralPublicKey: ephemeral.ephemeralPublic, signerKeyId, nonce })
     ciphertext = nacl.secretbox(plaintext, nonce, ephemeral.key)
     ephemeral.key.fill(0)
   }
@@ -98,6 +98,14 @@ function boxKey (secret: Uint8Array, recipient: Uint8Array): Uint8Array {
   const key = boxSharedKey(secret, recipient, { secret: true, peer: true })
   if (key === null) invalid(LOW_ORDER)
   return key
+}
+
+const idCache = new WeakMap<Key, Uint8Array>()
+/** The 8 id bytes of a key, parsed from its hex id once per Key. */
+function idBytes (key: Key): Uint8Array {
+  let bytes = idCache.get(key)
+  if (bytes === undefined) { bytes = fromHex(key.id); idCache.set(key, bytes) }
+  return bytes
 }
 
 function draw (random: RandomSource, n: number): Uint8Array {
