@@ -226,6 +226,10 @@ auth:
   const data = statSync(join(state.rootfs, P.dataDir))
   assert.is(data.uid, idOf('passwd', 'edgemq'))
   assert.is(data.mode & 0o777, 0o750)
+  // edgemq version names the build: version, commit and board, on the arm64 runtime.
+  const v = spawnSync('chroot', [state.rootfs, P.cli, 'version'], { encoding: 'utf8', env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' }, timeout: 120_000 })
+  assert.is(v.status, 0, v.stdout + v.stderr)
+  assert.match(v.stdout, new RegExp(`${state.pack?.info.version}.*${state.pack?.info.commit}.*board ${BOARD}.*arm64`))
   // Every packaged file is as the manifest says.
   const r = spawnSync('chroot', [state.rootfs, 'sha256sum', '--quiet', '-c', P.manifest], { encoding: 'utf8' })
   assert.is(r.status, 0, r.stdout + r.stderr)
