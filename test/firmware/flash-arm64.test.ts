@@ -226,6 +226,8 @@ auth:
   const data = statSync(join(state.rootfs, P.dataDir))
   assert.is(data.uid, idOf('passwd', 'edgemq'))
   assert.is(data.mode & 0o777, 0o750)
+  // From here on the rootfs runs programs: it gets /proc and /dev as on a booted gateway.
+  mountRuntimeFs()
   // edgemq version names the build: version, commit and board, on the arm64 runtime.
   const v = spawnSync('chroot', [state.rootfs, P.cli, 'version'], { encoding: 'utf8', env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' }, timeout: 120_000 })
   assert.is(v.status, 0, v.stdout + v.stderr)
@@ -249,7 +251,6 @@ test('refuses to flash the arm64 package into an amd64 root filesystem', async (
 })
 
 test('first boot makes the TLS key and certificate and a root-only admin password', async () => {
-  mountRuntimeFs()
   const t0 = performance.now()
   const r = spawnSync('chroot', [state.rootfs, P.firstBoot], { encoding: 'utf8', env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' }, timeout: 300_000 })
   state.figures['first boot (key, cert, scrypt password) under qemu'] = seconds(performance.now() - t0)
