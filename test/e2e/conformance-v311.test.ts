@@ -155,6 +155,23 @@ test('[MQTT-3.8.4-6] delivery is downgraded to the subscription QoS', async ({ b
   await p.disconnect(); await s.disconnect()
 })
 
+test('[MQTT-3.8.4-6] [MQTT-3.3.5-1] a wildcard subscription caps the QoS too, for live and retained messages (shim)', async ({ b }) => {
+  const { c: p } = await RawMqtt.connected(b.port, 4)
+  p.send({ cmd: 'publish', topic: 'capw/r', payload: 'kept', qos: 2, messageId: 1, retain: true })
+  await p.next('pubrec'); p.send({ cmd: 'pubrel', messageId: 1 }); await p.next('pubcomp')
+  const s = await sub(b.port, 'capw/#', 1)
+  const retained = await s.next('publish')
+  assert.is(retained.qos, 1)
+  s.send({ cmd: 'puback', messageId: retained.messageId })
+  p.send({ cmd: 'publish', topic: 'capw/live', payload: 'x', qos: 2, messageId: 2 })
+  await p.next('pubrec'); p.send({ cmd: 'pubrel', messageId: 2 }); await p.next('pubcomp')
+  const live = await s.next('publish')
+  assert.is(live.qos, 1)
+  s.send({ cmd: 'puback', messageId: live.messageId })
+  p.send({ cmd: 'publish', topic: 'capw/r', payload: '', qos: 0, retain: true })
+  await p.disconnect(); await s.disconnect()
+})
+
 test('[MQTT-3.3.1-5] [MQTT-3.3.1-8] [MQTT-3.3.1-9] a retained message reaches new subscribers with RETAIN=1, live ones with RETAIN=0', async ({ b }) => {
   const live = await sub(b.port, 'ret/a', 0)
   const { c: p } = await RawMqtt.connected(b.port, 4)
