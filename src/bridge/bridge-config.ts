@@ -7,7 +7,7 @@ import { EdgemqError, ERROR_CODES } from '../errors.ts'
 import type { EdgemqConfig } from '../config/types.ts'
 import { parseSealRules } from '../crypto/crypto-options.ts'
 import type { SealRuleConfig } from '../crypto/topic-sealer.ts'
-import { parseSection, type BridgeAuth, type BridgeSections, type BridgeTls } from './bridge-sections.ts'
+import { checkBridgeItems, parseSection, type BridgeAuth, type BridgeSections, type BridgeTls } from './bridge-sections.ts'
 import type { QueueLimits } from './bridge-queue.ts'
 import type { TopicRule } from './topic-rules.ts'
 
@@ -53,21 +53,14 @@ export function toBridgeSpecs (config: EdgemqConfig): BridgeSpec[] {
 }
 
 function bridgeSpecsFrom (items: unknown, problems: string[]): BridgeSpec[] {
-  if (!Array.isArray(items)) { problems.push(`bridges must be a list: got ${JSON.stringify(items)}`); return [] }
-  const names = new Set<string>()
+  problems.push(...checkBridgeItems(items))
+  if (!Array.isArray(items)) return []
   return items.map((raw, i) => {
     const b = (raw ?? {}) as Record<string, unknown>
+    const name = typeof b.name === 'string' ? b.name : ''
     const at = `bridges[${i}]`
     const local: string[] = []
-    const name = typeof b.name === 'string' ? b.name : ''
-    if (name === '') local.push('name is required, e.g. name: cloud')
-    else if (names.has(name)) local.push(`name must be unique: got "${name}" twice`)
-    names.add(name)
-    let urls: string[] = []
-    if (b.url !== undefined && b.urls !== undefined) local.push('sets both url and urls: keep one')
-    else if (typeof b.url === 'string') urls = [b.url]
-    else if (Array.isArray(b.urls)) urls = b.urls.filter((u): u is string => typeof u === 'string')
-    else local.push('url is required, e.g. url: mqtts://mqtt.example.com:8883')
+    const urls = typeof b.url === 'string' ? [b.url] : Array.isArray(b.urls) ? b.urls.filter((u): u is string => typeof u === 'string') : []
     const sections = parseBridgeSections(b, local)
     const tlsWanted = urls.some((u) => /^(mqtts|tls|ssl|wss):/.test(u))
     if (!tlsWanted && (sections.tls.ca !== undefined || sections.tls.cert !== undefined)) local.push('sets tls files but no url is mqtts:// or wss://')

@@ -3,7 +3,7 @@
 // loader checks the flat fields and calls the section checks below; the whole
 // bridge (required fields, seal rules) is checked again by toBridgeSpecs.
 import type { OptionSpec } from '../config/option-spec.ts'
-import { BRIDGE_SCHEMES, parseSection, type BridgeSections } from './bridge-sections.ts'
+import { BRIDGE_SCHEMES, checkBridgeItems, parseSection, type BridgeSections } from './bridge-sections.ts'
 
 const NAME = /^[A-Za-z0-9_-]{1,64}$/
 
@@ -63,6 +63,8 @@ export const BRIDGE_FIELDS: readonly OptionSpec[] = [
 export const BRIDGE_OPTIONS: readonly OptionSpec[] = [
   {
     key: 'bridges', type: 'list', fields: BRIDGE_FIELDS, default: [], reload: 'live',
+    // Whole-list check (names, url): applied by loaders that check list rows; toBridgeSpecs applies it too.
+    check: (v) => { const p = checkBridgeItems(v); return p.length === 0 ? undefined : `valid (${p.join('; ')})` },
     doc: 'Upstream bridges: local topics forwarded to another broker with a disk-backed queue, and remote topics brought in',
     reason: 'none by default: nothing leaves the gateway until the config says so'
   }

@@ -126,3 +126,25 @@ function parseRule (raw: unknown, where: string, problems: string[]): TopicRule 
   else rule.retain = retain
   return rule
 }
+
+/**
+ * Problems of the list that no single field sees: a name on every bridge,
+ * names unique, url or urls (not both). Used by the option row's check and by
+ * toBridgeSpecs. Each problem starts with `bridges[i] (name):`.
+ */
+export function checkBridgeItems (items: unknown): string[] {
+  if (!Array.isArray(items)) return [`bridges must be a list: got ${JSON.stringify(items)}`]
+  const problems: string[] = []
+  const names = new Set<string>()
+  items.forEach((raw, i) => {
+    const b = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>
+    const name = typeof b.name === 'string' ? b.name : ''
+    const at = `bridges[${i}]${name === '' ? '' : ` (${name})`}`
+    if (name === '') problems.push(`${at}: name is required, e.g. name: cloud`)
+    else if (names.has(name)) problems.push(`${at}: name must be unique: got "${name}" twice`)
+    names.add(name)
+    if (b.url !== undefined && b.urls !== undefined) problems.push(`${at}: sets both url and urls: keep one`)
+    else if (b.url === undefined && b.urls === undefined) problems.push(`${at}: url is required, e.g. url: mqtts://mqtt.example.com:8883`)
+  })
+  return problems
+}
