@@ -71,6 +71,8 @@ export interface BenchOptions {
   edgemqCmd: string
   build: boolean
   keep: boolean
+  /** Niceness of brokers and load generator; negative puts them ahead of other jobs (needs root). */
+  nice: number
   /** Each scenario runs this many times per broker, alternating brokers; the table shows medians. */
   repeat: number
   out: string | undefined
@@ -93,6 +95,9 @@ export const USAGE = `usage: npm run bench -- [options]
   --no-build            do not run "node build.mjs --quiet" before edgemq
   --repeat <n>          run each scenario n times per broker (alternating
                         brokers) and report the median; default 1
+  --nice <n>            run brokers and load generator at niceness n (-20..19);
+                        a negative value keeps other jobs on a shared machine
+                        from taking their cores (needs root); default 0
   --keep                keep the temp directory (configs, broker data)
   --out <file>          JSON results file (default test/bench/results/<time>.json)
   --help                this text
@@ -101,7 +106,7 @@ export const USAGE = `usage: npm run bench -- [options]
 /** Parses argv (without node and the script); throws an Error naming the bad argument and the fix. */
 export function parseBenchArgs (argv: readonly string[]): BenchOptions {
   const options: BenchOptions = {
-    quick: false, scenarios: [], brokers: ['edgemq', 'mosquitto'], board: 'generic-x64', edgemqCmd: DEFAULT_EDGEMQ_CMD, build: true, keep: false, repeat: 1, out: undefined, help: false
+    quick: false, scenarios: [], brokers: ['edgemq', 'mosquitto'], board: 'generic-x64', edgemqCmd: DEFAULT_EDGEMQ_CMD, build: true, keep: false, nice: 0, repeat: 1, out: undefined, help: false
   }
   let brokersGiven = false
   for (let i = 0; i < argv.length; i++) {
@@ -132,7 +137,11 @@ export function parseBenchArgs (argv: readonly string[]): BenchOptions {
       if (!brokersGiven && !options.brokers.includes('edgemq')) options.brokers.unshift('edgemq')
     } else if (arg === '--no-build') options.build = false
     else if (arg === '--keep') options.keep = true
-    else if (arg === '--repeat') {
+    else if (arg === '--nice') {
+      const text = value()
+      options.nice = Number(text)
+      if (!Number.isInteger(options.nice) || options.nice < -20 || options.nice > 19) throw new Error(`--nice must be an integer -20..19: got "${text}"`)
+    } else if (arg === '--repeat') {
       const text = value()
       options.repeat = Number(text)
       if (!Number.isInteger(options.repeat) || options.repeat < 1 || options.repeat > 9) throw new Error(`--repeat must be an integer 1-9: got "${text}"`)

@@ -30,6 +30,8 @@ export interface LaunchContext {
   heapFlags: readonly string[]
   nofile: number
   cores: string
+  /** Niceness for the broker (see --nice). */
+  nice: number
 }
 
 /** Whether this kind keeps queued messages across a restart (plain aedes is in memory only). */
@@ -39,7 +41,7 @@ export function survivesRestart (kind: BrokerKind): boolean {
 
 /** Writes the broker's config into settings.dir and returns how to launch it. */
 export async function prepareLaunch (kind: BrokerKind, settings: BrokerSettings, context: LaunchContext): Promise<BrokerLaunch> {
-  const base = { label: kind, cwd: context.root, port: settings.port, cores: context.cores, nofile: context.nofile }
+  const base = { label: kind, cwd: context.root, port: settings.port, cores: context.cores, nice: context.nice, nofile: context.nofile }
   if (kind === 'mosquitto') {
     const file = join(settings.dir, 'mosquitto.conf')
     await writeFile(file, renderMosquittoConfig(settings))

@@ -24,6 +24,8 @@ export interface BrokerLaunch {
   port: number
   /** CPU list for taskset, e.g. "0". */
   cores: string
+  /** Scheduling niceness (negative = ahead of other jobs on a shared machine); 0 leaves it alone. */
+  nice?: number
   /** RLIMIT_NOFILE for the broker (the hard limit caps it). */
   nofile: number
   startTimeoutMs?: number
@@ -80,7 +82,7 @@ export class BrokerProcess {
   /** Starts the broker and resolves once a process of its tree listens on the port. */
   static async start (launch: BrokerLaunch): Promise<BrokerProcess> {
     const started = performance.now()
-    const wrapper = spawn('taskset', ['-c', launch.cores, 'sh', '-c', WRAPPER, 'bench-broker', String(launch.nofile), launch.command, ...launch.args], {
+    const wrapper = spawn('taskset', ['-c', launch.cores, ...niceWords(launch.nice ?? 0), 'sh', '-c', WRAPPER, 'bench-broker', String(launch.nofile), launch.command, ...launch.args], {
       cwd: launch.cwd, env: launch.env ?? process.env, detached: true, stdio: ['ignore', 'pipe', 'pipe']
     })
     track(wrapper)
@@ -178,8 +180,9 @@ export class BrokerProcess {
     return { code: code === null ? undefined : Number(code[1]), forced, stopMs: performance.now() - started, io }
   }
 
-  /** Kills the broker's whole process group at once. */
+  /** Kills the broker's whole process group at once, unless it has already gone (its id could be reused). */
   kill (): void {
+    if (this.closed && readMemory(this.pid) === undefined) return
     killGroup(this.wrapper)
   }
 }
@@ -206,6 +209,11 @@ function collectLines (child: ChildProcess): string[] {
 function tail (log: readonly string[]): string {
   // A crashing bundle prints a line of minified source: keep each line short.
   return log.filter((l) => !l.startsWith('bench-')).slice(-30).map((l) => `  | ${l.length > 300 ? l.slice(0, 300) + ' ...' : l}`).join('\n')
+}
+
+/** `nice -n <n>` for a command line, or nothing for 0. */
+export function niceWords (nice: number): string[] {
+  return nice === 0 ? [] : ['nice', '-n', String(nice)]
 }
 
 /** Resolves after `ms` milliseconds. */

@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
 import type { LOADS, LoadName } from './load-worker.ts'
 import { killGroup, track } from './process-reaper.ts'
+import { niceWords } from './broker-process.ts'
 
 type LoadParams<N extends LoadName> = Parameters<typeof LOADS[N]>[0]
 type LoadResult<N extends LoadName> = Awaited<ReturnType<typeof LOADS[N]>>
@@ -36,10 +37,10 @@ export class LoadClient {
     return this.exitError !== undefined
   }
 
-  /** Starts test/bench/load-worker.ts on `cores` with RLIMIT_NOFILE raised to `nofile` (or the hard limit). */
-  static start (root: string, cores: string, nofile: number): Promise<LoadClient> {
+  /** Starts test/bench/load-worker.ts on `cores` with RLIMIT_NOFILE raised to `nofile` (or the hard limit), at niceness `nice`. */
+  static start (root: string, cores: string, nofile: number, nice = 0): Promise<LoadClient> {
     const script = 'ulimit -n "$1" 2>/dev/null || ulimit -n "$(ulimit -Hn)"; shift; exec "$@"'
-    const child = spawn('taskset', ['-c', cores, 'sh', '-c', script, 'bench-load', String(nofile), process.execPath, '--import', 'tsx', join(root, 'test/bench/load-worker.ts')], {
+    const child = spawn('taskset', ['-c', cores, ...niceWords(nice), 'sh', '-c', script, 'bench-load', String(nofile), process.execPath, '--import', 'tsx', join(root, 'test/bench/load-worker.ts')], {
       cwd: root, detached: true, stdio: ['ignore', 'inherit', 'inherit', 'ipc']
     })
     track(child)

@@ -60,6 +60,7 @@ function effectiveNofile (): number {
 /** Checks what the run needs and says how to fix what is missing, before any broker starts. */
 function preflight (options: BenchOptions, context: LaunchContext): void {
   if (process.platform !== 'linux') fail(`the benchmark reads /proc and pins cores with taskset: it runs on Linux only (this is ${process.platform})`)
+  if (options.nice < 0 && spawnSync('nice', ['-n', String(options.nice), 'true']).stderr?.length > 0) fail(`--nice ${options.nice} needs root (or CAP_SYS_NICE): run as root or leave --nice out`)
   const taskset = spawnSync('taskset', ['-c', BROKER_CORES, 'true'])
   if (taskset.error !== undefined || taskset.status !== 0) fail('taskset is missing or cannot pin to core 0: install util-linux ("apt-get install util-linux")')
   if (cpus().length < 2) fail(`the benchmark pins the broker and the load generator to different cores: this machine has ${cpus().length}`)
@@ -133,7 +134,7 @@ async function main (): Promise<void> {
   const startedAt = new Date()
   const counts = options.quick ? QUICK_COUNTS : FULL_COUNTS
   const { maxInflight, heapFlags } = readBoard(options.board, options.brokers.includes('edgemq'))
-  const launchContext: LaunchContext = { root: ROOT, board: options.board, edgemqCmd: options.edgemqCmd, heapFlags, nofile: effectiveNofile(), cores: BROKER_CORES }
+  const launchContext: LaunchContext = { root: ROOT, board: options.board, edgemqCmd: options.edgemqCmd, heapFlags, nofile: effectiveNofile(), cores: BROKER_CORES, nice: options.nice }
   preflight(options, launchContext)
   spawnSync('taskset', ['-pc', LOAD_CORES, String(process.pid)]) // this process is idle while measuring; keep it off the broker's core
   if (options.brokers.includes('edgemq') && options.build && options.edgemqCmd.includes('dist/edgemq.mjs')) {
@@ -146,7 +147,7 @@ async function main (): Promise<void> {
   if (!options.keep) atReap(() => rmSync(tmpRoot, { recursive: true, force: true }))
   if ((await statfs(tmpRoot)).type === TMPFS_MAGIC) log(`warning: ${tmpRoot} is on tmpfs: write_bytes stays 0 there, so the disk figures are meaningless; set TMPDIR to a disk-backed directory`)
   log(`${options.quick ? 'quick' : 'full'} run: ${options.scenarios.join(', ')} against ${options.brokers.join(', ')}; brokers on core ${BROKER_CORES}, load on core ${LOAD_CORES}; RLIMIT_NOFILE ${launchContext.nofile}; temp ${tmpRoot}`)
-  let worker = await LoadClient.start(ROOT, LOAD_CORES, launchContext.nofile)
+  let worker = await LoadClient.start(ROOT, LOAD_CORES, launchContext.nofile, options.nice)
   const runs: MetricRuns = {}
   const scenarios: Record<string, Record<string, unknown[]>> = {}
   let errors = 0
@@ -156,7 +157,7 @@ async function main (): Promise<void> {
     const brokers: BrokerProcess[] = []
     if (worker.exited) {
       log('the load generator had exited; starting a new one')
-      worker = await LoadClient.start(ROOT, LOAD_CORES, launchContext.nofile)
+      worker = await LoadClient.start(ROOT, LOAD_CORES, launchContext.nofile, options.nice)
     }
     const context: ScenarioContext = {
       kind,
