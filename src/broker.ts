@@ -44,6 +44,8 @@ type EdgemqClient = Client & { [STATE]?: ClientState }
 export interface PartHandle {
   reload?: (config: EdgemqConfig) => Promise<void>
   close?: () => Promise<void>
+  /** Values published under $SYS/broker/ (keys relative to it), read every sys.interval. */
+  sysValues?: () => Record<string, number | string>
 }
 
 /** What a part gets to attach itself. */
@@ -271,7 +273,8 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
     'connections/open': openSockets,
     'connections/refused': counters.connectionsRefused,
     'messages/received': counters.messagesReceived,
-    'connections/malformed': counters.malformedClosed
+    'connections/malformed': counters.malformedClosed,
+    ...Object.assign({}, ...handles.map((h) => h.sysValues?.() ?? {})) as Record<string, number | string>
   }))
   sys.start(config.sys.interval)
 

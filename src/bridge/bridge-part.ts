@@ -32,7 +32,7 @@ export function bridgeSysValues (status: ReturnType<BridgesHandle['status']>): R
     out[p + 'queue/oldestAgeSeconds'] = b.queue.oldestAgeSeconds
     out[p + 'messages/delivered'] = b.counters.delivered
     out[p + 'messages/dropped'] = b.counters.dropped
-    out[p + 'lastError'] = (b as { lastError?: string }).lastError ?? ''
+    out[p + 'lastError'] = b.lastError ?? ''
   }
   return out
 }
