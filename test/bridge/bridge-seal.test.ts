@@ -81,6 +81,35 @@ bridges:
   }
 })
 
+Seal('docs/bridge.md worked example: a sensor seals, the gateway bridges without a key, the consumer opens', async () => {
+  const consumer = keygen('box')
+  const gw = await startGateway(`
+listeners:
+  - { name: tcp, type: tcp, host: 127.0.0.1, port: 0 }
+persistence: { path: ${join(dir, 'data-example')} }
+bridges:
+  - name: cloud
+    url: mqtt://127.0.0.1:${mosq.port}
+    clientId: gw-example
+    topics:
+      - { filter: sensors/#, direction: out, qos: 1, remotePrefix: site17/ }
+`)
+  const up = await record(mosq.port, ['site17/sensors/t1'])
+  const sensor = await mqtt.connectAsync(`mqtt://127.0.0.1:${gw.port}`)
+  try {
+    await waitFor(() => gw.bridges().status()[0].connected, 10_000, 'the bridge to connect')
+    const envelope = Buffer.from(seal(Buffer.from('{"t":21.5}'), { to: consumer.public! }))
+    await sensor.publishAsync('sensors/t1', envelope, { qos: 1 })
+    await up.until((r) => r.messages.length === 1)
+    assert.ok(up.messages[0].payload.equals(envelope), 'the envelope crosses the gateway byte for byte')
+    assert.is(Buffer.from(open(up.messages[0].payload, { keys: [consumer.secret] }).plaintext).toString(), '{"t":21.5}')
+  } finally {
+    await sensor.endAsync(true)
+    await up.close()
+    await gw.stop()
+  }
+})
+
 Seal('a seal rule whose key file is missing fails the start with a message naming the rule', async () => {
   try {
     const gw = await startGateway(`
