@@ -154,11 +154,17 @@ export async function attachSecurity (ctx: SecurityContext): Promise<SecurityHan
     ? ALLOW
     : deny(REASON.NOT_AUTHORIZED, `subscription to ${filter} not authorized`))
   hooks.deliver.push((client, topic) => canRead(aclOf(client), topic))
+  // Only clients counted in are counted out: a refused CONNECT must not free another client's place.
+  const counted = new WeakSet<ClientInfo>()
   hooks.connected.push((client) => {
+    counted.add(client)
     gate.opened(client.listener, client.ip)
     if (state.bindClientIds) bindings.bind(client.id, client.username)
   })
-  hooks.disconnected.push((client) => { gate.closed(client.listener, client.ip) })
+  hooks.disconnected.push((client) => {
+    if (!counted.delete(client)) return
+    gate.closed(client.listener, client.ip)
+  })
 
   ctx.control?.register('bans.list', async () => lockout.list().map((b) => ({ ...b, since: new Date(b.since).toISOString(), until: new Date(b.until).toISOString() })))
   ctx.control?.register('bans.unban', async (args) => {
