@@ -47,6 +47,7 @@ interface AedesClient extends EventEmitter {
   connackSent: boolean
   closed: boolean
   errored: boolean
+  _cleanStart?: boolean
   conn: Duplex
   receiveMaximum?: number
   maximumPacketSize?: number
@@ -74,6 +75,7 @@ interface AedesInternals {
   unsubscribe: (topic: string, fn: (packet: AnyPacket, cb: () => void) => void, done: () => void) => void
   authorizeSubscribe: (client: AedesClient, sub: AnyPacket, done: (err: Error | null, sub: AnyPacket | null) => void) => void
   authorizeForward: (client: AedesClient, packet: AnyPacket) => AnyPacket | null | undefined
+  authenticate: (client: AedesClient, username: unknown, password: unknown, done: (...args: unknown[]) => void) => void
   persistence: {
     removeSubscriptions: (client: AedesClient, topics: string[]) => Promise<unknown>
     outgoingStream: (client: { id: string }) => Readable
@@ -135,6 +137,19 @@ export function installV5Shims (aedes: unknown, options: V5ShimOptions = {}): V5
   const retainedStream = persistence.createRetainedStreamCombi.bind(persistence)
   persistence.createRetainedStreamCombi = (patterns) => retainedStream(patterns).filter((packet: AnyPacket) =>
     typeof packet.topic !== 'string' || packet.topic[0] !== '$' || patterns.some((p) => topicMatches(p, packet.topic)))
+
+  // [MQTT-3.1.2-5] Clean Start 0 resumes the stored session even when the new
+  // Session Expiry Interval is 0 (the session then ends with this connection).
+  // aedes marks such a client `clean` before replaying its queue and drops every
+  // queued message. `clean` stays false until the replay is done.
+  const authenticate = broker.authenticate.bind(broker)
+  broker.authenticate = (client, username, password, done) => {
+    if (client.version === 5 && client._cleanStart === false && client.clean) {
+      client.clean = false
+      client.once('connected', () => { client.clean = true })
+    }
+    authenticate(client, username, password, done)
+  }
 
   const closeMalformed = (client: ShimmedClient, reason: string): void => {
     counters.malformedClosed++

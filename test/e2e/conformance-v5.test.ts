@@ -107,6 +107,25 @@ test('[MQTT-3.3.2-5] [MQTT-3.3.2-6] a queued message expires, and a surviving on
   await c.disconnect({ sessionExpiryInterval: 0 }); await p.disconnect()
 })
 
+test('[MQTT-3.1.2-5] Clean Start 0 with a new Session Expiry of 0 still resumes the session and its queued messages (shim)', async ({ b }) => {
+  const cid = id('resume0')
+  const s = await sub(b.port, 'rz/t', { clientId: cid, properties: { sessionExpiryInterval: 60 } })
+  await s.disconnect()
+  const p = await publisher(b.port)
+  p.send({ cmd: 'publish', topic: 'rz/t', payload: 'queued', qos: 1, messageId: 1 })
+  await p.next('puback')
+  const { c, connack } = await RawMqtt.connected(b.port, V5, { clientId: cid, clean: false, properties: { sessionExpiryInterval: 0 } })
+  assert.is(connack.sessionPresent, true)
+  const got = await c.next('publish')
+  assert.is(got.payload.toString(), 'queued')
+  c.send({ cmd: 'puback', messageId: got.messageId })
+  await c.disconnect(); await p.disconnect()
+  // the session ended with that connection
+  const { c: again, connack: againAck } = await RawMqtt.connected(b.port, V5, { clientId: cid, clean: false, properties: { sessionExpiryInterval: 0 } })
+  assert.is(againAck.sessionPresent, false)
+  await again.disconnect()
+})
+
 test('[MQTT-3.3.2-12] an inbound Topic Alias maps an empty topic to the registered one', async ({ b }) => {
   const s = await sub(b.port, 'alias/t')
   const p = await publisher(b.port)
