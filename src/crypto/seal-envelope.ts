@@ -43,9 +43,9 @@ export function sealMode (options: SealOptions): EnvelopeMode {
 }
 
 /**
- * Seals `plaintext` into a version-1 envelope (docs/envelope.md). Draws from
- * an injected `random`, in order: anonymous mode 32 bytes (ephemeral secret
- * key) then 24 (nonce); other modes 24 (nonce). The vectors depend on this order.
+ * Seals `plaintext` into a version-1 envelope (docs/envelope.md). Random
+ * draws, in order: anonymous mode 32 bytes (ephemeral secret key) then 24
+ * (nonce); other modes 24 (nonce). The vectors depend on this order.
  */
 export function seal (plaintext: Uint8Array, options: SealOptions): Uint8Array {
   if (!(plaintext instanceof Uint8Array)) invalid(`plaintext must be bytes (Uint8Array or Buffer): got ${typeof plaintext}`)
@@ -70,10 +70,9 @@ export function seal (plaintext: Uint8Array, options: SealOptions): Uint8Array {
     const to = options.to as Key
     // A fresh key pair per envelope: the recipient learns nothing about the
     // sender, and the secret half is wiped as soon as the box is made.
-    // With the default source OpenSSL makes the pair (its own CSPRNG; faster).
-    const ephemeralSecret = options.random === undefined ? undefined : draw(random, 32)
+    const ephemeralSecret = draw(random, 32)
     const ephemeral = ephemeralBoxKey(to.bytes, ephemeralSecret)
-    ephemeralSecret?.fill(0)
+    ephemeralSecret.fill(0)
     if (ephemeral === null) invalid(LOW_ORDER)
     const nonce = draw(random, SIZES.nonce)
     header = encodeHeader({ mode, keyId: idBytes(to), ephemeralPublicKey: ephemeral.ephemeralPublic, signerKeyId, nonce })
