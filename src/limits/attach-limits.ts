@@ -95,7 +95,8 @@ export async function createLimits (ctx: PartContext, options: { probe?: () => M
     unwatchQos2 = watch?.unwrap
   }
 
-  await seedRetained(ctx, retained, log)
+  // In the background: attaching must not hold the start (the listeners are already open).
+  void seedRetained(ctx, retained, log)
 
   const stateOf = (info: ClientInfo): ClientState => {
     let s = states.get(info)
