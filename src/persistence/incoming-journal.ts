@@ -103,6 +103,13 @@ export class IncomingJournal {
     return { type: 'del', key: journalKey(seq) }
   }
 
+  /** Whether a packet being routed still has its journal entry (it is durable already). */
+  isOpen (packet: StoredPacket): boolean {
+    const payload = packet.payload
+    const seq = (typeof payload === 'object' && payload !== null ? this.byPayload.get(payload) : undefined) ?? this.byPacket.get(packet)
+    return seq !== undefined && this.open.has(seq)
+  }
+
   /** Ends the journal entry of a routed packet (the `published` hook). */
   async complete (packet: StoredPacket): Promise<void> {
     const op = this.takeForPacket(packet)
@@ -141,6 +148,7 @@ export class IncomingJournal {
       await this.complete(packet)
       this.replayed++
     }
+    await this.ctx.queue.barrier() // the queue writes that end the entries are not awaited by the publish path
     if (entries.length > 0) this.ctx.logger.warn('replayed acknowledged messages left by a crash', { count: entries.length })
     return entries.length
   }

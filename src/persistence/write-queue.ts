@@ -86,6 +86,14 @@ export class WriteQueue {
     return done
   }
 
+  /** Resolves once every write queued before this call has landed (as durably as the mode promises). */
+  barrier (): Promise<void> {
+    if (this.inFlight === undefined && this.pending.length === 0 && this.waiters.length === 0) return Promise.resolve()
+    const done = new Promise<void>((resolve, reject) => { this.waiters.push({ resolve, reject }) })
+    this.schedule()
+    return done
+  }
+
   /** In batch mode: fsync now when something was written since the last sync. */
   async syncIfDirty (): Promise<void> {
     if (!this.dirty || this.closed) return

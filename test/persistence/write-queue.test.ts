@@ -105,6 +105,17 @@ test('close waits for queued writes, syncs once, then refuses new writes', async
   await db.close()
 })
 
+test('barrier resolves after every earlier write landed, at once when idle', async () => {
+  const { db, queue } = await setup('batch')
+  await queue.barrier()
+  void queue.write([{ type: 'put', key: 'x', value: '1' }])
+  void queue.write([{ type: 'put', key: 'y', value: '2' }])
+  await queue.barrier()
+  assert.is(await db.get('x'), '1')
+  assert.is(await db.get('y'), '2')
+  await queue.close(); await db.close()
+})
+
 test('a failed batch rejects every writer in it', async () => {
   const { db, queue } = await setup('batch')
   await db.close() // LevelDB refuses the batch

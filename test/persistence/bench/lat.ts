@@ -1,0 +1,10 @@
+import { createLevelPersistence } from '../../../src/persistence/level-persistence.ts'
+const p = createLevelPersistence({ path: '/tmp/lat-' + Date.now(), sync: 'batch', syncInterval: 1000, cacheSize: 1 << 20, writeBufferSize: 1 << 20 })
+await p.setup({ id: 'x' })
+let t = performance.now()
+for (let i = 0; i < 2000; i++) await p.outgoingEnqueueCombi([{ clientId: 'c' + (i % 100) }], { cmd: 'publish', topic: 't', payload: Buffer.alloc(256), qos: 1, brokerId: 'x', brokerCounter: i + 1 })
+console.log('sequential enqueue us/op', ((performance.now() - t) * 1000 / 2000).toFixed(1))
+t = performance.now()
+for (let i = 0; i < 2000; i++) await p.subscriptionsByTopic('t')
+console.log('subscriptionsByTopic us/op', ((performance.now() - t) * 1000 / 2000).toFixed(1))
+await p.close()

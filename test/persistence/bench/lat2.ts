@@ -1,0 +1,26 @@
+import { ClassicLevel } from 'classic-level'
+const db = new ClassicLevel<Buffer, Buffer>('/tmp/lat2-' + Date.now(), { keyEncoding: 'buffer', valueEncoding: 'buffer' })
+await db.open()
+const v = Buffer.alloc(300)
+const N = 2000
+const k = (i: number) => { const b = Buffer.alloc(12); b.writeUInt32BE(i, 8); return b }
+let t = performance.now()
+for (let i = 0; i < N; i++) await db.put(k(i), v)
+console.log('put us/op', ((performance.now() - t) * 1000 / N).toFixed(1))
+t = performance.now()
+for (let i = 0; i < N; i++) { const b = db.batch(); b.put(k(i + N), v); await b.write({ sync: false }) }
+console.log('chained us/op', ((performance.now() - t) * 1000 / N).toFixed(1))
+t = performance.now()
+for (let i = 0; i < N; i++) await db.batch([{ type: 'put', key: k(i + 2 * N), value: v }], { sync: false })
+console.log('array us/op', ((performance.now() - t) * 1000 / N).toFixed(1))
+t = performance.now()
+for (let i = 0; i < N; i++) await db.get(k(i))
+console.log('get us/op', ((performance.now() - t) * 1000 / N).toFixed(1))
+t = performance.now()
+for (let i = 0; i < N; i++) await new Promise((r) => setImmediate(r))
+console.log('setImmediate us/op', ((performance.now() - t) * 1000 / N).toFixed(1))
+const fs = await import('node:fs/promises')
+t = performance.now()
+for (let i = 0; i < N; i++) await fs.stat('/tmp')
+console.log('fs.stat (threadpool) us/op', ((performance.now() - t) * 1000 / N).toFixed(1))
+await db.close()
