@@ -194,6 +194,7 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
   aedes.on('connectionError', (client: EdgemqClient, err: Error) => {
     log.debug('connection error', { ip: client?.[STATE]?.info.ip, error: err.message })
   })
+  guardEmitterRecursion((aedes as unknown as { mq: EmitterInternals }).mq)
   await aedes.listen()
   installV5Shims(aedes, { logger: log, onMalformed: () => { counters.malformedClosed++ } })
   await store.replayJournal(async (packet) => {
@@ -325,6 +326,43 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
   return broker
 }
 
+
+/** The parts of mqemitter's queue the guard below touches. */
+interface EmitterInternals {
+  _do: (message: unknown, callback: unknown) => unknown
+  current: number
+}
+
+// mqemitter drains its queue recursively: a released delivery slot runs the
+// next queued message inside the callback of the last one. Messages whose
+// deliveries finish synchronously (no subscriber, a dropped delivery) then
+// nest one stack frame set per queued message, and a queue of a few thousand
+// (a flood towards a slow subscriber) overflows the stack and kills the
+// process (seen in the fan-in benchmark). Past a nesting depth the next message
+// runs on the next turn of the event loop instead; its slot is reserved now
+// so nothing overtakes it.
+const MAX_EMIT_DEPTH = 64
+
+function guardEmitterRecursion (mq: EmitterInternals): void {
+  const run = mq._do.bind(mq)
+  let depth = 0
+  mq._do = function guardedDo (message: unknown, callback: unknown) {
+    if (depth >= MAX_EMIT_DEPTH) {
+      mq.current++
+      setImmediate(() => {
+        mq.current--
+        run(message, callback)
+      })
+      return mq
+    }
+    depth++
+    try {
+      return run(message, callback)
+    } finally {
+      depth--
+    }
+  }
+}
 
 /** Socket controls for the parts; v5 clients hear the reason before the close. */
 function connectionControls (client: EdgemqClient, conn: IncomingConnection): ClientConnection {
