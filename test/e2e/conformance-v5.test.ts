@@ -246,6 +246,17 @@ test('[MQTT-3.3.4-3] a Subscription Identifier is echoed on delivery, retained o
   await s.disconnect(); await p.disconnect()
 })
 
+test('[MQTT-3.3.4-4] [MQTT-3.3.4-5] overlapping subscriptions: one copy per subscription, each with its own identifier', async ({ b }) => {
+  const { c } = await RawMqtt.connected(b.port, V5)
+  c.send({ cmd: 'subscribe', messageId: 1, properties: { subscriptionIdentifier: 1 }, subscriptions: [{ topic: 'ov/#', qos: 0 }] }); await c.next('suback')
+  c.send({ cmd: 'subscribe', messageId: 2, properties: { subscriptionIdentifier: 2 }, subscriptions: [{ topic: 'ov/+', qos: 0 }] }); await c.next('suback')
+  const p = await publisher(b.port)
+  p.send({ cmd: 'publish', topic: 'ov/x', payload: 'x', qos: 0 })
+  const ids = [(await c.next('publish')).properties.subscriptionIdentifier, (await c.next('publish')).properties.subscriptionIdentifier].sort()
+  assert.equal(ids, [1, 2])
+  await c.disconnect(); await p.disconnect()
+})
+
 test('[MQTT-3.8.3-1] a Subscription Identifier of 0 is a protocol error (DISCONNECT 0x82)', async ({ b }) => {
   const { c } = await RawMqtt.connected(b.port, V5)
   // SUBSCRIBE id 1, properties length 2: 0x0B 0x00 (subscription identifier 0), filter "a" qos 0
