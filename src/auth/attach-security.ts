@@ -159,7 +159,6 @@ export async function attachSecurity (ctx: SecurityContext): Promise<SecurityHan
   hooks.connected.push((client) => {
     counted.add(client)
     gate.opened(client.listener, client.ip)
-    if (state.bindClientIds) bindings.bind(client.id, client.username)
   })
   hooks.disconnected.push((client) => {
     if (!counted.delete(client)) return

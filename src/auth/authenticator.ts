@@ -97,6 +97,8 @@ export class Authenticator {
       const acl = state.acl === undefined ? undefined : compileAcl(state.acl, c as ClientInfo & { username?: string })
       if (!canWrite(acl, req.will.topic)) return refuse(REASON.NOT_AUTHORIZED, 'will-not-authorized', false, `will topic ${req.will.topic} is not writable for this client`)
     }
+    // Bound now, not when the client is ready: a rival CONNECT may arrive between CONNACK and clientReady.
+    if (state.bindClientIds && c.id !== '') this.deps.bindings.bind(c.id, user)
     return ALLOW
   }
 
