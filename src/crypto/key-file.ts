@@ -67,10 +67,12 @@ export function parseKeyFile (text: string, where = 'key file'): Key {
 export async function readKeyFile (path: string, expect?: KeyType | readonly KeyType[]): Promise<Key> {
   let handle
   try {
-    handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW)
+    // Symbolic links are followed (packages and secret mounts use them); the
+    // mode checked below is the one of the file actually read (fstat).
+    handle = await open(path, constants.O_RDONLY)
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
-    const hint = code === 'ENOENT' ? 'make it with edgemq keygen --out FILE' : code === 'ELOOP' ? 'key files may not be symbolic links; point at the real file' : 'check the path and its permissions'
+    const hint = code === 'ENOENT' ? 'make it with edgemq keygen --out FILE' : 'check the path and its permissions'
     throw new EdgemqError(ERROR_CODES.CRYPTO_INVALID, `cannot read key file ${path} (${code ?? String(err)}): ${hint}`, { cause: err })
   }
   let text: string

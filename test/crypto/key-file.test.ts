@@ -110,12 +110,15 @@ test('a group- or world-readable secret key is refused with CRYPTO_KEY_INSECURE 
   assert.ok(await readKeyFile(pub), 'public keys may be readable')
 })
 
-test('read errors: missing file, symlink, wrong type, oversized file', async ({ dir }) => {
+test('read errors: missing file, wrong type, oversized file; a symlink is followed and its target\'s mode checked', async ({ dir }) => {
   await rejects(readKeyFile(join(dir, 'none')), hasCode('EDGEMQ_ERR_CRYPTO_INVALID', 'edgemq keygen'))
   const path = join(dir, 'k')
   await writeKeyFile(path, keygen('secretbox').secret)
   await symlink(path, join(dir, 'link'))
-  await rejects(readKeyFile(join(dir, 'link')), hasCode('EDGEMQ_ERR_CRYPTO_INVALID', 'symbolic link'))
+  assert.is((await readKeyFile(join(dir, 'link'))).type, 'secretbox', 'a symlink is followed')
+  await chmod(path, 0o644)
+  await rejects(readKeyFile(join(dir, 'link')), hasCode('EDGEMQ_ERR_CRYPTO_KEY_INSECURE', 'mode 0644'))
+  await chmod(path, 0o600)
   await rejects(readKeyFile(path, 'box-secret'), hasCode('EDGEMQ_ERR_CRYPTO_INVALID', 'expected box-secret'))
   await writeFile(join(dir, 'big'), 'x'.repeat(20_000), { mode: 0o600 })
   await rejects(readKeyFile(join(dir, 'big')), hasCode('EDGEMQ_ERR_CRYPTO_INVALID', 'not a key file'))
