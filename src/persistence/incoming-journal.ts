@@ -21,6 +21,8 @@ import type { StoreContext } from './store-context.ts'
 import { incomingKey, journalKey, KIND, prefixRange, readSeqAtEnd } from './store-keys.ts'
 import type { WriteOp } from './write-queue.ts'
 
+const MAX_FIRST_DELIVERY_MARKERS = 65_536
+
 /** What replay needs from the broker: aedes's publish(packet, client, done). */
 export interface Republisher {
   publish: (packet: StoredPacket, client: null, done: (err?: Error | null) => void) => void
@@ -85,7 +87,12 @@ export class IncomingJournal {
     ops.push({ type: 'put', key: journalKey(seq), value: this.ctx.seal(encodePacket(journalRecord(clientId, packet))) })
     this.open.add(seq)
     this.link(packet, seq)
-    if (firstKey !== undefined) this.firstDelivery.set(firstKey, seq)
+    if (firstKey !== undefined) {
+      // bounded: a marker aedes never consumes (the client left between the
+      // hook and the store) only costs one needless "not stored yet" answer
+      if (this.firstDelivery.size >= MAX_FIRST_DELIVERY_MARKERS) this.firstDelivery.delete(this.firstDelivery.keys().next().value as string)
+      this.firstDelivery.set(firstKey, seq)
+    }
     try {
       await this.ctx.queue.write(ops)
     } catch (err) {

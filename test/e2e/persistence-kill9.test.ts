@@ -28,7 +28,7 @@ test('kill -9 mid-stream loses no acknowledged QoS 1/2 message (default sync mod
       current = await startBrokerProcess({ config: `listeners:\n  - { name: tcp, type: tcp, host: 127.0.0.1, port: ${port} }\npersistence:\n  path: ${JSON.stringify(dataDir)}\n` })
       handles.push(current)
     }
-  }, { n: 1200, id: 'e2e' })
+  }, { n: 800, id: 'e2e' })
 })
 
 test.run()

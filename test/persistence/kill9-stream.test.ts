@@ -26,7 +26,7 @@ for (const sync of ['batch', 'always']) {
       port,
       kill: async () => { await killBroker(current) },
       restart: async () => { current = await startBroker(db, port, sync); brokers.push(current) }
-    }, { n: sync === "always" ? 600 : 1200, id: sync }) // always: one fsync per group commit, slower on purpose
+    }, { n: sync === "always" ? 400 : 800, id: sync }) // always: one fsync per group commit, slower on purpose
   })
 }
 
