@@ -39,6 +39,10 @@ export async function runFlashCli (argv: string[]): Promise<number> {
   }
   if (values.help === true) { console.log(USAGE); return 0 }
   if (values.rootfs === undefined || values.board === undefined) { console.error(USAGE); return 2 }
+  if (process.getuid?.() !== 0) {
+    console.error('flash: run it as root (it chroots into the rootfs and sets owners there): sudo npm run flash -- ...')
+    return 2
+  }
   if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) {
     console.error('flash: --tls-cert and --tls-key go together (a certificate and its private key)')
     return 2
