@@ -33,6 +33,8 @@ export interface EdgemqBroker {
 interface ClientState {
   info: ClientInfo
   listener: string
+  /** Set when a 3.1.1 CONNECT's keepalive is out of bounds: refused with CONNACK 2. */
+  refuseKeepalive?: string
   /** From the CONNECT, kept for the connect hooks. */
   connect?: { clean: boolean, keepalive: number, will?: { topic: string, payload: Buffer, qos: number, retain: boolean } }
 }
@@ -80,7 +82,7 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
     persistence: store.aedesPersistence,
     concurrency: 1000,
     connectTimeout: config.limits.connectTimeout,
-    keepaliveLimit: config.limits.keepaliveMax,
+    keepaliveLimit: 0, // edgemq bounds keepalive itself (preConnect)
     maxClientsIdLength: config.limits.maxClientIdLength,
     maxTopicLevels: config.limits.maxTopicLevels,
     topicAliasMaximum: config.limits.topicAliasMaximum,
@@ -102,6 +104,18 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
         done(Object.assign(new Error(problem), { returnCode: 2 }), false)
         return
       }
+      // CVE-2020-13849 (SlowITe): a keepalive above limits.keepaliveMax (0 =
+      // never) would hold a dead connection for hours. v5 clients are told a
+      // Server Keep Alive instead [MQTT-3.2.2-21]; a 3.1.1 client cannot be
+      // told, so it is refused with "identifier rejected" as Mosquitto does
+      // (aedes's own check answers 6, which 3.1.1 does not define, so edgemq
+      // does this itself and passes keepaliveLimit 0 to aedes).
+      const keepaliveMax = current.limits.keepaliveMax
+      const keepalive = packet.keepalive ?? 0
+      if (keepaliveMax > 0 && (keepalive === 0 || keepalive > keepaliveMax)) {
+        if ((packet.protocolVersion ?? 4) >= 5) (client as unknown as { _serverKeepAlive?: number })._serverKeepAlive = keepaliveMax
+        else state.refuseKeepalive = `keepalive ${keepalive} is above limits.keepaliveMax (${keepaliveMax} s; 0 means never)`
+      }
       const will = packet.will ?? undefined
       state.connect = { clean: packet.clean ?? true, keepalive: packet.keepalive ?? 0, will: will === undefined ? undefined : { topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain } }
       done(null, true)
@@ -110,6 +124,11 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
       const state = client[STATE]
       if (state === undefined) { done(Object.assign(new Error('unknown connection'), { returnCode: 3 }), false); return }
       const info = state.info
+      if (state.refuseKeepalive !== undefined) {
+        log.info('connection refused', { ip: info.ip, listener: state.listener, reason: state.refuseKeepalive })
+        done(Object.assign(new Error(state.refuseKeepalive), { returnCode: 2 }), false)
+        return
+      }
       info.id = client.id
       info.protocolVersion = client.version ?? 4
       const req = {
