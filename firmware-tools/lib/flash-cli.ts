@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util'
 import { getBoard } from '../../src/config/boards.ts'
 import { flashRootfs } from './flash-rootfs.ts'
 import { packBoard } from './pack-board.ts'
+import { detectRootfsArch } from './rootfs-arch.ts'
 import { getTargetArch } from './target-arch.ts'
 
 const REPO_ROOT = resolve(fileURLToPath(import.meta.url), '../../..')
@@ -55,6 +56,12 @@ export async function runFlashCli (argv: string[]): Promise<number> {
   }
   try {
     const board = getBoard(values.board)
+    // Check the rootfs before a pack that takes minutes.
+    const rootfsArch = await detectRootfsArch(resolve(values.rootfs))
+    if (rootfsArch !== board.arch) {
+      console.error(`flash: rootfs ${values.rootfs} is ${rootfsArch} but board ${board.name} is ${board.arch}: pick the board that matches the image, or the image that matches the board`)
+      return 1
+    }
     let deb = values.package === undefined ? undefined : resolve(values.package)
     if (deb === undefined) {
       const pkg = JSON.parse(await readFile(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }
