@@ -200,6 +200,6 @@ export async function attachSecurity (ctx: SecurityContext): Promise<SecurityHan
       state = next
       log.info('security reloaded', { passwords: next.passwords?.users.size ?? 0, acl: next.acl === undefined ? 'none' : `${next.acl.rules.length} rules` })
     },
-    close: async () => { clearInterval(prune) }
+    close: async () => { clearInterval(prune); await lockout.flush() }
   }
 }

@@ -54,6 +54,7 @@ export class Lockout {
   private readonly bans = new Map<string, Ban>()
   private readonly ipFailures = new Map<string, number[]>()
   private readonly userFailures = new Map<string, number[]>()
+  private readonly pending = new Set<Promise<void>>()
 
   constructor (options: LockoutOptions, private readonly deps: { now: () => number, logger: Logger, store?: BanStore }) {
     this.options = options
@@ -135,9 +136,18 @@ export class Lockout {
   }
 
   private persist (ban: Ban): void {
-    this.deps.store?.put(BAN_PREFIX + ban.ip, JSON.stringify(ban)).catch((err: Error) => {
+    const store = this.deps.store
+    if (store === undefined) return
+    // Not awaited: the ban is in force in memory at once; the write only has to outlive a restart.
+    const write = store.put(BAN_PREFIX + ban.ip, JSON.stringify(ban)).catch((err: Error) => {
       this.deps.logger.error('cannot store ban', { ip: ban.ip, error: err.message })
-    })
+    }).finally(() => { this.pending.delete(write) })
+    this.pending.add(write)
+  }
+
+  /** Waits for ban writes in flight (before the store closes). */
+  async flush (): Promise<void> {
+    await Promise.all([...this.pending])
   }
 
   /** Active bans, soonest to end first. */

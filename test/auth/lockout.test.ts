@@ -94,7 +94,7 @@ test('bans survive a restart through LevelDB; unban removes them from disk', asy
     const a = new Lockout(OPTS, { now: () => t, logger: silentLogger, store })
     for (let i = 0; i < 3; i++) a.recordFailure('203.0.113.5', 'x')
     for (let i = 0; i < 3; i++) a.recordFailure('2001:db8::5', 'x')
-    await new Promise((resolve) => setTimeout(resolve, 50)) // the put is fire-and-forget
+    await a.flush() // the put is not awaited by recordFailure
     const store2 = await reopen()
     const b = new Lockout(OPTS, { now: () => t, logger: silentLogger, store: store2 })
     assert.is(await b.load(), 2)
