@@ -11,7 +11,7 @@ import { createRootLevel, openStore, type OpenOutcome, type RootLevel } from './
 import { OutgoingStore } from './outgoing-store.ts'
 import { decodePacket, decodeSubscription, encodePacket, encodeSubscription, isRoutablePublish, type StoredPacket, type SubscriptionRecord } from './record-codec.ts'
 import { StoreContext, type ValueCipher } from './store-context.ts'
-import { incomingKey, KIND, KIND_NAMES, metaKey, parseSubKey, prefixRange, retainedKey, subKey, willKey } from './store-keys.ts'
+import { incomingKey, KIND, KIND_NAMES, metaKey, parseSubKey, prefixRange, readClientId, retainedKey, subKey, willKey } from './store-keys.ts'
 import { SubscriptionTable, type SubscriptionInput, type TopicSubscription } from './subscription-table.ts'
 import { coveringPrefixes, topicMatches } from './topic-filter.ts'
 import { WriteQueue, type SyncMode, type WriteOp } from './write-queue.ts'
@@ -77,6 +77,8 @@ export class LevelPersistence {
   private readonly opening: Promise<OpenOutcome>
   private outcome: OpenOutcome | undefined
   private brokerRef: BrokerRef | undefined
+  /** Clients with a stored will (keys loaded at setup): most CONNECTs then cost no will I/O. */
+  private readonly willOwners = new Set<string>()
   private closing: Promise<void> | undefined
 
   constructor (options: LevelPersistenceOptions) {
@@ -110,6 +112,7 @@ export class LevelPersistence {
     // count what earlier runs quarantined before this run adds its own
     for await (const _ of this.db.keys(prefixRange(Buffer.of(KIND.QUARANTINE)))) this.ctx.quarantined++
     await this.loadSubscriptions()
+    for await (const key of this.db.keys(prefixRange(Buffer.of(KIND.WILL)))) this.willOwners.add(readClientId(key))
     this.logger.info('store open', { path: this.options.path, status: outcome.status, sync: this.options.sync, subscriptions: this.subs.counts().subsCount, quarantined: this.ctx.quarantined })
   }
 
@@ -283,11 +286,14 @@ export class LevelPersistence {
   async putWill (client: ClientRef, packet: StoredPacket): Promise<void> {
     packet.brokerId = this.brokerRef?.id
     packet.clientId = client.id
+    this.willOwners.add(client.id)
     await this.queue.write([{ type: 'put', key: willKey(client.id), value: this.ctx.seal(encodePacket(packet)) }])
   }
 
   /** The will of a client, if any. */
   async getWill (client: ClientRef): Promise<StoredPacket | undefined> {
+    // aedes deletes the will on every CONNECT: most clients have none, so answer without I/O
+    if (!this.willOwners.has(client.id)) return undefined
     const key = willKey(client.id)
     const raw = await this.db.get(key)
     return raw === undefined ? undefined : this.ctx.decodeOrQuarantine(key, raw, decodePacket, validWill)
@@ -295,7 +301,9 @@ export class LevelPersistence {
 
   /** Deletes the will of a client; returns it. */
   async delWill (client: ClientRef): Promise<StoredPacket | undefined> {
+    if (!this.willOwners.has(client.id)) return undefined
     const will = await this.getWill(client)
+    this.willOwners.delete(client.id)
     await this.queue.write([{ type: 'del', key: willKey(client.id) }])
     return will
   }
