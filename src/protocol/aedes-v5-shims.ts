@@ -85,6 +85,8 @@ interface AedesInternals {
 
 interface ClientShim {
   window?: OutboundWindow<AnyPacket>
+  /** Sends one held message through aedes's own deliverQoS, counted in the window. */
+  send?: (packet: AnyPacket) => void
   /** Set by the authorizeForward wrapper while aedes decides whether a delivery goes out. */
   forwarded: boolean
 }
@@ -190,7 +192,7 @@ export function installV5Shims (aedes: unknown, options: V5ShimOptions = {}): V5
         const problem = checkPacketProperties(packet)
         if (problem !== undefined) { closeMalformed(client, problem); return }
         if (packet.cmd === 'puback' || packet.cmd === 'pubcomp' || (packet.cmd === 'pubrec' && (packet.reasonCode ?? 0) >= 0x80)) {
-          afterAck(client, state)
+          afterAck(state)
         }
         if ((packet.cmd === 'subscribe' && packet.subscriptions?.some((s: AnyPacket) => isSharedFilter(s.topic))) ||
             (packet.cmd === 'unsubscribe' && packet.unsubscriptions?.some((t: string) => isSharedFilter(t)))) {
@@ -252,30 +254,28 @@ export function installV5Shims (aedes: unknown, options: V5ShimOptions = {}): V5
         setImmediate(cb)
         return
       }
-      sendCounted(client, state, deliverQoS, packet, cb)
+      sendCounted(state, deliverQoS, packet, cb)
     }
-    ;(state as ClientShim & { send?: (packet: AnyPacket) => void }).send = (packet) => { sendCounted(client, state, deliverQoS, packet, noop) }
+    state.send = (packet) => { sendCounted(state, deliverQoS, packet, noop) }
   }
 
-  function sendCounted (client: ShimmedClient, state: ClientShim, deliverQoS: AedesClient['deliverQoS'], packet: AnyPacket, cb: Callback): void {
+  function sendCounted (state: ClientShim, deliverQoS: AedesClient['deliverQoS'], packet: AnyPacket, cb: Callback): void {
     state.forwarded = false
     deliverQoS(packet, cb)
     if (state.forwarded) state.window?.sent()
     state.forwarded = false
   }
 
-  function afterAck (client: ShimmedClient, state: ClientShim): void {
+  function afterAck (state: ClientShim): void {
     const window = state.window
     if (window === undefined) return
     window.acknowledged()
-    const send = (state as ClientShim & { send?: (packet: AnyPacket) => void }).send
     for (let next = window.takeNext(); next !== undefined; next = window.takeNext()) {
       // MQTT 5.0 §3.3.2.3.3: a message that expired while held is not sent.
       if (typeof next.messageExpiry === 'number' && next.messageExpiry <= Date.now()) continue
-      send?.(next)
+      state.send?.(next)
       if (window.inflight >= window.max) break
     }
-    void client
   }
 
   // aedes sets `connected` only after it has replayed the stored queue, which
@@ -377,13 +377,12 @@ export function installV5Shims (aedes: unknown, options: V5ShimOptions = {}): V5
     }
   }
 
-  async function join (client: ShimmedClient, s: SharedFilter, member: ShareMember<ShimmedClient>): Promise<void> {
+  async function join (s: SharedFilter, member: ShareMember<ShimmedClient>): Promise<void> {
     if (shared.add(s, member)) {
       const fn = deliverToGroup(s)
       groupFns.set(groupName(s), fn)
       await new Promise<void>((resolve) => broker.subscribe(s.filter, fn, resolve))
     }
-    void client
   }
 
   async function leave (client: ShimmedClient, s: SharedFilter): Promise<boolean> {
@@ -421,7 +420,7 @@ export function installV5Shims (aedes: unknown, options: V5ShimOptions = {}): V5
       })
       if (authorized === null) { granted[i] = v5 ? 0x87 : SUBACK_FAILURE_V4; continue }
       const qos = Math.min(authorized.qos ?? sub.qos, 2) as 0 | 1 | 2
-      await join(client, parsed, { client, qos, rap: sub.rap === true, subscriptionIdentifier })
+      await join(parsed, { client, qos, rap: sub.rap === true, subscriptionIdentifier })
       granted[i] = qos
       // [MQTT-4.8.2] retained messages are not sent for a shared subscription.
     }
