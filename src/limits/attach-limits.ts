@@ -32,6 +32,8 @@ interface ClientState {
   throttle?: ClientThrottle
   /** After CONNACK: SUBSCRIBEs from the client (not the session restore). */
   ready: boolean
+  /** Bytes written to the socket when CONNECT was checked: the CONNACK is the next write. */
+  connectBytes?: number
   subscriptions: Set<string>
   /** Filters seen in the SUBSCRIBE being processed (all of one packet arrive in one macrotask). */
   burst: number
@@ -125,7 +127,8 @@ export async function createLimits (ctx: PartContext, options: { probe?: () => M
   })
 
   // connect: refuse with a reason the client can read (CONNACK 0x89 / 3.1.1 code 3).
-  hooks.connect.push((): Decision => {
+  hooks.connect.push((req): Decision => {
+    stateOf(req.client).connectBytes = req.client.connection.bytesWritten()
     if (budget.state === 'ok') return ALLOW
     counters.refusedMemory++
     const used = Math.round(budget.last.used / 1048576)
@@ -213,16 +216,26 @@ export async function createLimits (ctx: PartContext, options: { probe?: () => M
 
   optional.unsubscribe?.push((info, filter) => { states.get(info)?.subscriptions.delete(filter) })
 
+  // Filters per SUBSCRIBE: first in the list, so it runs synchronously for every filter of a packet
+  // (aedes authorizes them all in one loop); the count resets in the microtask after that loop.
+  // Packets that arrive in the same socket read are counted together, which only errs strict.
+  hooks.subscribe.unshift((info) => {
+    const s = stateOf(info)
+    if (settings.maxFiltersPerSubscribe <= 0) return ALLOW
+    // Subscriptions restored at CONNECT come before the CONNACK is written: not capped per packet.
+    // aedes reports the client ready only later, so "something was written since CONNECT" decides.
+    if (!s.ready && (s.connectBytes === undefined || info.connection.bytesWritten() <= s.connectBytes)) return ALLOW
+    if (!s.burstReset) { s.burstReset = true; queueMicrotask(() => { s.burst = 0; s.burstReset = false }) }
+    if (++s.burst > settings.maxFiltersPerSubscribe) {
+      counters.subscriptionsRefused++
+      return deny(REASON.QUOTA_EXCEEDED, `more than limits.maxFiltersPerSubscribe (${settings.maxFiltersPerSubscribe}) filters in one SUBSCRIBE`)
+    }
+    return ALLOW
+  })
+
+  // Filters per client: last, so a filter the ACL refuses is not counted.
   hooks.subscribe.push((info, filter) => {
     const s = stateOf(info)
-    if (s.ready && settings.maxFiltersPerSubscribe > 0) {
-      // All filters of one SUBSCRIBE are authorized in one macrotask (aedes runs them in parallel).
-      if (!s.burstReset) { s.burstReset = true; setImmediate(() => { s.burst = 0; s.burstReset = false }) }
-      if (++s.burst > settings.maxFiltersPerSubscribe) {
-        counters.subscriptionsRefused++
-        return deny(REASON.QUOTA_EXCEEDED, `more than limits.maxFiltersPerSubscribe (${settings.maxFiltersPerSubscribe}) filters in one SUBSCRIBE`)
-      }
-    }
     if (!s.subscriptions.has(filter)) {
       if (settings.maxSubscriptionsPerClient > 0 && s.subscriptions.size >= settings.maxSubscriptionsPerClient) {
         counters.subscriptionsRefused++
