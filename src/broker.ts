@@ -11,7 +11,11 @@ import { checkConnectStrings, checkTopicName, checkTopicFilter } from './listene
 import type { Logger } from './observability/logger.ts'
 import { SysTopics } from './observability/sys-topics.ts'
 import { installV5Shims } from './protocol/aedes-v5-shims.ts'
+import { isPending, runDecisions } from './core/run-decisions.ts'
+import { installPublishEncoder } from './core/publish-encoder.ts'
+import mqttPacket from 'mqtt-packet'
 import { openStore, type Store } from './store.ts'
+import { disableCounterDedupe } from './persistence/delivery-order.ts'
 import { toConnackReturnCode } from './reason-codes.ts'
 import { controlSocketPath } from './control/control-path.ts'
 
@@ -78,6 +82,11 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
   let openSockets = 0
   const counters = { connectionsRefused: 0, messagesReceived: 0, malformedClosed: 0 }
 
+  // Durable hand-offs before the acknowledgement (bridge queue, journal).
+  const handOff = async (info: ClientInfo | undefined, msg: PublishInfo, packet: AedesPublishPacket, client: EdgemqClient | null): Promise<void> => {
+    for (const h of hooks.beforeAck) await h(info, msg)
+    if (packet.qos > 0 && client !== null) await store.journalIncoming(client.id, packet)
+  }
   const aedes = new Aedes({
     persistence: store.aedesPersistence,
     concurrency: 1000,
@@ -117,6 +126,10 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
         else state.refuseKeepalive = `keepalive ${keepalive} is above limits.keepaliveMax (${keepaliveMax} s; 0 means never)`
       }
       const will = packet.will ?? undefined
+      // aedes drops a live delivery whose counter is not above the last one the
+      // subscriber saw; with an asynchronous store publishes finish out of
+      // order and that loses messages (src/persistence/delivery-order.ts).
+      disableCounterDedupe(client)
       state.connect = { clean: packet.clean ?? true, keepalive: packet.keepalive ?? 0, will: will === undefined ? undefined : { topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain } }
       done(null, true)
     },
@@ -156,17 +169,30 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
       // Nobody publishes into $SYS: the broker listens there itself (aedes #622).
       if (packet.topic.startsWith('$SYS')) { done(new Error('publishing to $SYS is not allowed')); return }
       const msg: PublishInfo = { topic: packet.topic, qos: packet.qos, retain: packet.retain, payload: packet.payload as Buffer, isWill: client !== null && (client as unknown as { will?: unknown }).will === packet }
-      void runPublishHooks(hooks, state?.info, msg).then(async (decision) => {
-        if (!decision.ok) { done(new Error(decision.reason)); return }
-        // Durable hand-offs before the acknowledgement (bridge queue, journal).
-        for (const h of hooks.beforeAck) await h(state?.info, msg)
-        if (packet.qos > 0 && client !== null) await store.journalIncoming(client.id, packet)
-        counters.messagesReceived++
-        done(null)
-      }).catch((err: Error) => {
+      const failed = (err: Error): void => {
         log.error('publish refused: store failed', { error: err.message, topic: packet.topic })
         done(err)
-      })
+      }
+      const decided = (decision: Decision): void => {
+        if (!decision.ok) { done(new Error(decision.reason)); return }
+        // QoS 0 with no hand-off: acknowledged here, in the same turn (no promise per message).
+        if (hooks.beforeAck.length === 0 && (packet.qos === 0 || client === null)) {
+          counters.messagesReceived++
+          done(null)
+          return
+        }
+        void handOff(state?.info, msg, packet, client).then(() => { counters.messagesReceived++; done(null) }, failed)
+      }
+      // Synchronous while every publish hook answers synchronously (see src/core/run-decisions.ts).
+      let decision: Decision | Promise<Decision>
+      try {
+        decision = state === undefined ? ALLOW : runDecisions(hooks.publish, state.info, msg)
+      } catch (err) {
+        failed(err as Error)
+        return
+      }
+      if (isPending(decision)) decision.then(decided, failed)
+      else decided(decision)
     },
     authorizeSubscribe: (client: EdgemqClient, sub: Subscription, done: (err: Error | null, sub: Subscription | null) => void) => {
       const state = client[STATE]
@@ -216,6 +242,8 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
   guardEmitterRecursion((aedes as unknown as { mq: EmitterInternals }).mq)
   await aedes.listen()
   installV5Shims(aedes, { logger: log, onMalformed: () => { counters.malformedClosed++ } })
+  // One buffer per outgoing 3.1.1 PUBLISH/ack, shared by every subscriber of a QoS 0 message.
+  installPublishEncoder(mqttPacket as unknown as Parameters<typeof installPublishEncoder>[0])
   await store.replayJournal(async (packet) => {
     await new Promise<void>((resolve, reject) => aedes.publish(packet as AedesPublishPacket, (err?: Error) => { if (err) reject(err); else resolve() }))
   })
@@ -245,21 +273,6 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
       info: { id: '', ip: conn.ip, port: conn.port, listener: listenerConfig.name, protocolVersion: 4, groups: [], certificate: conn.certificate, overrides: {}, connection }
     }
     for (const h of hooks.opened) h(accept, connection)
-  }
-
-  const listeners = new Map<string, RunningListener>()
-  const startOne = async (l: ListenerConfig): Promise<void> => {
-    const running = await startListener(l, (conn) => { handleConnection(l, conn) }, current.limits.maxPacketSize)
-    listeners.set(l.name, running)
-    log.info('listening', { listener: l.name, type: l.type, host: l.host, port: running.address.port, pid: process.pid })
-  }
-  try {
-    for (const l of config.listeners) await startOne(l)
-  } catch (err) {
-    for (const l of listeners.values()) await l.close()
-    await new Promise<void>((resolve) => aedes.close(() => resolve()))
-    await store.close()
-    throw err
   }
 
   const control = new ControlServer(logger.child('control'))
@@ -301,6 +314,26 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
   control.register('stats', async () => broker.stats())
   control.register('clients.count', async () => aedes.connectedClients)
   await control.listen(controlSocketPath(config))
+
+  // Listeners open last: no client is served before authentication, the ACL
+  // and the limits are in place (a gap of seconds on a slow board).
+  const listeners = new Map<string, RunningListener>()
+  const startOne = async (l: ListenerConfig): Promise<void> => {
+    const running = await startListener(l, (conn) => { handleConnection(l, conn) }, current.limits.maxPacketSize)
+    listeners.set(l.name, running)
+    log.info('listening', { listener: l.name, type: l.type, host: l.host, port: running.address.port, pid: process.pid })
+  }
+  try {
+    for (const l of config.listeners) await startOne(l)
+  } catch (err) {
+    sys.stop()
+    for (const l of listeners.values()) await l.close()
+    await control.close()
+    for (const h of [...handles].reverse()) await h.close?.().catch(() => {})
+    await new Promise<void>((resolve) => aedes.close(() => resolve()))
+    await store.close()
+    throw err
+  }
 
   const broker: EdgemqBroker = {
     get config () { return current },
@@ -411,14 +444,7 @@ async function runConnectHooks (hooks: BrokerHooks, req: Parameters<BrokerHooks[
   return ALLOW
 }
 
-async function runPublishHooks (hooks: BrokerHooks, client: ClientInfo | undefined, msg: PublishInfo): Promise<Decision> {
-  if (client === undefined) return ALLOW // the broker's own messages ($SYS, bridge in)
-  for (const h of hooks.publish) {
-    const d = await h(client, msg)
-    if (!d.ok) return d
-  }
-  return ALLOW
-}
+
 
 async function runSubscribeHooks (hooks: BrokerHooks, client: ClientInfo, filter: string, qos: number): Promise<Decision> {
   for (const h of hooks.subscribe) {

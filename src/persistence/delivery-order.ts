@@ -9,11 +9,14 @@
 // copies anyway ([MQTT-3.3.4-2] 3.1.1; one per subscription in 5.0), so the
 // composition root turns the counter check off for every client.
 
+// reads see "nothing delivered yet", writes are ignored, deletes are harmless;
+// one object shared by every client (no per-connection allocation)
+const NOTHING_SEEN = new Proxy({}, { get: () => undefined, set: () => true })
+
 /** Makes aedes's per-client counter dedupe pass every message; call from preConnect. */
 export function disableCounterDedupe (client: object): void {
-  // reads see "nothing delivered yet", writes are ignored, deletes are harmless
   Object.defineProperty(client, 'duplicates', {
-    value: new Proxy({}, { get: () => undefined, set: () => true }),
+    value: NOTHING_SEEN,
     writable: true,
     configurable: true,
     enumerable: true
