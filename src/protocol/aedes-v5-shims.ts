@@ -87,6 +87,8 @@ interface ClientShim {
   window?: OutboundWindow<AnyPacket>
   /** Sends one held message through aedes's own deliverQoS, counted in the window. */
   send?: (packet: AnyPacket) => void
+  /** Stored-queue replays waiting for a free slot. */
+  slotWaiters?: Array<() => void>
   /** Set by the authorizeForward wrapper while aedes decides whether a delivery goes out. */
   forwarded: boolean
 }
@@ -129,8 +131,11 @@ export function installV5Shims (aedes: unknown, options: V5ShimOptions = {}): V5
   // re-sends it as stored, DUP=0.
   const persistence = broker.persistence
   const outgoingStream = persistence.outgoingStream.bind(persistence)
-  persistence.outgoingStream = (client) => outgoingStream(client).map((packet: AnyPacket) => {
+  // The replay also keeps to the client's Receive Maximum [MQTT-3.3.4-7]: aedes
+  // writes the whole stored queue at once, so each entry waits for a free slot.
+  persistence.outgoingStream = (client) => outgoingStream(client).map(async (packet: AnyPacket) => {
     if (packet.cmd === 'publish' && packet.messageId !== undefined && packet.messageId !== null && packet.qos > 0) packet.dup = true
+    await replaySlot(client as unknown as ShimmedClient, packet)
     return packet
   })
   // [MQTT-4.7.2-1] a filter starting with + or # never matches a $ topic, and
@@ -177,7 +182,11 @@ export function installV5Shims (aedes: unknown, options: V5ShimOptions = {}): V5
     guardParser(client, state)
     wrapDelivery(client, state)
     rewriteConnack(client)
-    conn.once('close', () => { leaveAllGroups(client); releaseHeld(client, state) })
+    conn.once('close', () => {
+      leaveAllGroups(client)
+      releaseHeld(client, state)
+      for (const wake of state.slotWaiters?.splice(0) ?? []) wake() // the replay ends instead of hanging
+    })
     flushBeforeClose(conn)
     sendDisconnectEarly(client)
     return client
@@ -266,10 +275,27 @@ export function installV5Shims (aedes: unknown, options: V5ShimOptions = {}): V5
     state.forwarded = false
   }
 
+  async function replaySlot (client: ShimmedClient, packet: AnyPacket): Promise<void> {
+    const state = client[SHIM]
+    if (state === undefined || client.version !== 5 || client.closed) return
+    // What aedes will drop instead of sending takes no slot (emptyQueueFilter).
+    if (client.clean || client._cleanStart === true) return
+    if (packet.cmd === 'publish' && (packet.qos ?? 0) === 0) return
+    if (typeof packet.messageExpiry === 'number' && packet.messageExpiry <= Date.now()) return
+    state.window ??= new OutboundWindow(client.receiveMaximum ?? 65_535, flowQueueLimit)
+    while (state.window.inflight >= state.window.max && !client.closed) {
+      await new Promise<void>((resolve) => { (state.slotWaiters ??= []).push(resolve) })
+    }
+    state.window.sent()
+  }
+
   function afterAck (state: ClientShim): void {
     const window = state.window
     if (window === undefined) return
     window.acknowledged()
+    // A replay waiting for a slot goes before messages held during the session.
+    const waiter = state.slotWaiters?.shift()
+    if (waiter !== undefined) { waiter(); return }
     for (let next = window.takeNext(); next !== undefined; next = window.takeNext()) {
       // MQTT 5.0 §3.3.2.3.3: a message that expired while held is not sent.
       if (typeof next.messageExpiry === 'number' && next.messageExpiry <= Date.now()) continue

@@ -174,6 +174,28 @@ test('[MQTT-3.3.4-7] [MQTT-3.3.4-8] the server keeps to the client\'s Receive Ma
   await s.disconnect(); await p.disconnect()
 })
 
+test('[MQTT-4.4.0-1] [MQTT-3.3.4-7] messages held back by Receive Maximum stay in a persistent session and are replayed within Receive Maximum (shim)', async ({ b }) => {
+  const cid = id('held')
+  const s = await sub(b.port, 'held/t', { clientId: cid, properties: { receiveMaximum: 1, sessionExpiryInterval: 60 } })
+  const p = await publisher(b.port)
+  for (let i = 1; i <= 3; i++) p.send({ cmd: 'publish', topic: 'held/t', payload: `h${i}`, qos: 1, messageId: i })
+  for (let i = 1; i <= 3; i++) await p.next('puback')
+  assert.is((await s.next('publish')).payload.toString(), 'h1')
+  assert.ok(await s.nothing('publish', 300), 'a second message went out past Receive Maximum 1')
+  s.destroy() // nothing acknowledged
+  await sleep(200)
+  const { c: back } = await RawMqtt.connected(b.port, V5, { clientId: cid, clean: false, properties: { sessionExpiryInterval: 0, receiveMaximum: 1 } })
+  const got: string[] = []
+  for (let i = 0; i < 3; i++) {
+    const m = await back.next('publish')
+    got.push(`${m.payload.toString()}${m.dup === true ? '(dup)' : ''}`)
+    assert.ok(await back.nothing('publish', 200), 'the replay went past Receive Maximum 1')
+    back.send({ cmd: 'puback', messageId: m.messageId })
+  }
+  assert.equal(got, ['h1(dup)', 'h2', 'h3'])
+  await back.disconnect(); await p.disconnect()
+})
+
 test('[MQTT-3.2.2-15] a PUBLISH over the server Maximum Packet Size is a DISCONNECT 0x95', async ({ b }) => {
   const p = await publisher(b.port)
   p.send({ cmd: 'publish', topic: 'big/t', payload: Buffer.alloc(4096), qos: 0 })
