@@ -71,7 +71,8 @@ export function lockoutOptionsOf (config: EdgemqConfig): LockoutOptions {
     userFailures: l.userFailures ?? 20,
     banTime: l.banTime ?? 600_000,
     maxBanTime: l.maxBanTime ?? 86_400_000,
-    ignore: l.ignore ?? []
+    ignore: l.ignore ?? [],
+    ipv6Prefix: l.ipv6Prefix ?? 64
   }
 }
 

@@ -68,6 +68,11 @@ export const AUTH_OPTIONS: readonly OptionSpec[] = [
     doc: 'Longest ban', reason: 'an address reassigned by DHCP or CGNAT is free again within a day'
   },
   {
+    key: 'auth.lockout.ipv6Prefix', type: 'int', unit: 'bits', default: 64, min: 32, max: 128, reload: 'live',
+    doc: 'IPv6 clients are counted and banned per prefix of this length (128 = per address)',
+    reason: 'an IPv6 host usually holds a whole /64 and could rotate through it to dodge per-address bans'
+  },
+  {
     key: 'auth.lockout.ignore', type: 'cidr[]', default: [], reload: 'live', check: checkCidrList,
     doc: 'CIDR ranges never banned (the operator\'s own hosts)', reason: 'empty: loopback is banned too, so a local attacker gains nothing'
   }

@@ -6,7 +6,7 @@
 // password still gets in. Bans are kept in LevelDB so a restart does not
 // release an attacker, and checking one is a Map lookup, done at accept.
 import type { Logger } from '../observability/logger.ts'
-import { IpRangeSet, normalizeIp } from '../listeners/ip-filter.ts'
+import { IpRangeSet, formatIp, normalizeIp, parseCidr } from '../listeners/ip-filter.ts'
 
 /** Lockout settings (auth.lockout.* in the config). */
 export interface LockoutOptions {
@@ -23,10 +23,13 @@ export interface LockoutOptions {
   maxBanTime: number
   /** CIDR ranges never banned (the operator's own hosts). */
   ignore: readonly string[]
+  /** IPv6 addresses are counted and banned per prefix of this length (an attacker holds a whole /64); 128 = per address. */
+  ipv6Prefix?: number
 }
 
 /** One ban, as stored and listed. */
 export interface Ban {
+  /** The address, or for IPv6 the banned prefix ("2001:db8:1:2::/64"). */
   ip: string
   /** Wall-clock ms since the epoch (it must survive a restart). */
   since: number
@@ -89,8 +92,18 @@ export class Lockout {
   /** The active ban of an IP, if any. Hot path: one normalisation and one lookup. */
   bannedUntil (ip: string): Ban | undefined {
     if (this.bans.size === 0) return undefined
-    const ban = this.bans.get(normalizeIp(ip))
+    const ban = this.bans.get(this.keyOf(ip))
     return ban !== undefined && ban.until > this.deps.now() ? ban : undefined
+  }
+
+  /** The counting and ban key: the address, or its IPv6 prefix. */
+  keyOf (rawIp: string): string {
+    const ip = normalizeIp(rawIp)
+    const prefix = this.options.ipv6Prefix ?? 64
+    if (!ip.includes(':') || prefix >= 128) return ip
+    if (ip.includes('/')) return ip // already a prefix (unban of a listed key)
+    const net = parseCidr(`${ip}/${prefix}`)
+    return net === undefined ? ip : `${formatIp(net.bytes)}/${prefix}`
   }
 
   /** Counts one failure; returns the new ban when this failure caused one. */
@@ -101,11 +114,12 @@ export class Lockout {
     if (this.ignore.contains(ip)) return undefined
     const now = this.deps.now()
     if (this.bannedUntil(ip) !== undefined) return undefined
-    const ipCount = this.count(this.ipFailures, ip, now, o.ipFailures)
+    const key = this.keyOf(ip)
+    const ipCount = this.count(this.ipFailures, key, now, o.ipFailures)
     const userCount = user === undefined || o.userFailures <= 0 ? 0 : this.count(this.userFailures, user, now, o.userFailures + 1)
     const userUnderAttack = o.userFailures > 0 && userCount > o.userFailures
     if (ipCount < o.ipFailures && !userUnderAttack) return undefined
-    return this.ban(ip, ipCount, now)
+    return this.ban(key, ip, ipCount, now)
   }
 
   private count (map: Map<string, number[]>, key: string, now: number, keep: number): number {
@@ -121,15 +135,16 @@ export class Lockout {
     return list.length
   }
 
-  private ban (ip: string, failures: number, now: number): Ban {
+  private ban (key: string, ip: string, failures: number, now: number): Ban {
     const o = this.options
-    const previous = this.bans.get(ip)
+    const previous = this.bans.get(key)
     // Repeat offences are remembered for one maxBanTime after the last ban ended.
     const offences = previous !== undefined && previous.until + o.maxBanTime > now ? previous.offences + 1 : 1
     const duration = Math.min(o.banTime * 2 ** Math.min(offences - 1, 30), o.maxBanTime)
-    const ban: Ban = { ip, since: now, until: now + duration, failures, offences }
-    this.bans.set(ip, ban)
-    this.ipFailures.delete(ip)
+    const ban: Ban = { ip: key, since: now, until: now + duration, failures, offences }
+    this.bans.set(key, ban)
+    this.ipFailures.delete(key)
+    // ip= is the address that tripped the ban (the agreed Fail2Ban line); the ban itself may cover its /64.
     this.deps.logger.warn('banned', { ip, until: new Date(ban.until).toISOString(), failures })
     this.persist(ban)
     return ban
@@ -158,12 +173,12 @@ export class Lockout {
 
   /** Lifts a ban and forgets the IP's history; false when it was not banned. */
   async unban (rawIp: string, by: string): Promise<boolean> {
-    const ip = normalizeIp(rawIp)
-    const active = this.bannedUntil(ip) !== undefined
-    this.bans.delete(ip)
-    this.ipFailures.delete(ip)
-    await this.deps.store?.del(BAN_PREFIX + ip)
-    if (active) this.deps.logger.info('unbanned', { ip, by })
+    const key = this.keyOf(rawIp)
+    const active = this.bannedUntil(key) !== undefined
+    this.bans.delete(key)
+    this.ipFailures.delete(key)
+    await this.deps.store?.del(BAN_PREFIX + key)
+    if (active) this.deps.logger.info('unbanned', { ip: key, by })
     return active
   }
 

@@ -53,7 +53,11 @@ function isV4Mapped (bytes: Uint8Array): boolean {
  */
 export function normalizeIp (text: string): string {
   const bytes = parseIp(text)
-  if (bytes === undefined) return text
+  return bytes === undefined ? text : formatIp(bytes)
+}
+
+/** Text of 16 address bytes: IPv4 for IPv4-mapped, else compressed lower-case IPv6 (RFC 5952). */
+export function formatIp (bytes: Uint8Array): string {
   if (isV4Mapped(bytes)) return Array.from(bytes.subarray(12)).join('.')
   const groups: number[] = []
   for (let i = 0; i < 16; i += 2) groups.push((bytes[i] << 8) | bytes[i + 1])

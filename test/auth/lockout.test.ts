@@ -100,6 +100,7 @@ test('bans survive a restart through LevelDB; unban removes them from disk', asy
     assert.is(await b.load(), 2)
     assert.ok(b.bannedUntil('203.0.113.5') !== undefined)
     assert.ok(b.bannedUntil('2001:db8:0::5') !== undefined)
+    assert.ok(b.bannedUntil('2001:db8::abcd') !== undefined, 'the /64 is banned')
     await b.unban('203.0.113.5', 'test')
     const c = new Lockout(OPTS, { now: () => t, logger: silentLogger, store: await reopen() })
     assert.is(await c.load(), 1)
@@ -118,11 +119,35 @@ test('a stored ban further ahead than maxBanTime (clock jumped back at boot) is 
   })
 })
 
+test('IPv6 addresses are counted and banned per /64: rotating inside the prefix does not help', () => {
+  let t = 0
+  const l = new Lockout(OPTS, { now: () => t, logger: silentLogger })
+  l.recordFailure('2001:db8:1:2::1', 'x')
+  l.recordFailure('2001:db8:1:2::2', 'x')
+  const ban = l.recordFailure('2001:db8:1:2:ffff::3', 'x')
+  assert.is(ban?.ip, '2001:db8:1:2::/64')
+  assert.ok(l.bannedUntil('2001:db8:1:2:aaaa::9') !== undefined)
+  assert.is(l.bannedUntil('2001:db8:1:3::1'), undefined)
+  const per = new Lockout({ ...OPTS, ipv6Prefix: 128 }, { now: () => t, logger: silentLogger })
+  for (let i = 1; i <= 3; i++) per.recordFailure(`2001:db8::${i}`, 'x')
+  assert.is(per.list().length, 0, 'per address: three different addresses, one failure each')
+  t += 1
+})
+
+test('unban takes the address or the listed prefix', async () => {
+  const l = new Lockout(OPTS, { now: () => 0, logger: silentLogger })
+  for (let i = 0; i < 3; i++) l.recordFailure('2001:db8:5::1', 'x')
+  assert.ok(await l.unban('2001:db8:5::77', 'test'), 'an address inside the prefix')
+  for (let i = 0; i < 3; i++) l.recordFailure('2001:db8:5::1', 'x')
+  assert.ok(await l.unban('2001:db8:5::/64', 'test'), 'the prefix as listed')
+  assert.is(l.list().length, 0)
+})
+
 test('tracking stays bounded under a spray of distinct IPs', () => {
-  const l = new Lockout({ ...OPTS, ipFailures: 1000 }, { now: () => 0, logger: silentLogger })
+  const l = new Lockout({ ...OPTS, ipFailures: 1000, ipv6Prefix: 128 }, { now: () => 0, logger: silentLogger })
   for (let i = 0; i < 30_000; i++) l.recordFailure(`2001:db8::${i.toString(16)}`, undefined)
   const size = (l as unknown as { ipFailures: Map<string, unknown> }).ipFailures.size
-  assert.ok(size <= 20_000, String(size))
+  assert.ok(size <= 20_000 && size > 10_000, String(size))
 })
 
 test.run()
