@@ -154,9 +154,10 @@ export async function createLimits (ctx: PartContext, options: { probe?: () => M
     if (s.ready) perListener.set(info.listener, Math.max(0, (perListener.get(info.listener) ?? 1) - 1))
   })
 
-  hooks.publish.push(async (info, msg) => await onPublish(info, msg))
+  hooks.publish.push((info, msg) => onPublish(info, msg))
 
-  async function onPublish (info: ClientInfo, msg: PublishInfo): Promise<Decision> {
+  // Synchronous unless the throttle holds the message: no promise per PUBLISH on the hot path.
+  function onPublish (info: ClientInfo, msg: PublishInfo): Decision | Promise<Decision> {
     if (msg.isWill) return checkRetained(info, msg) // a will is published for a client that has gone
     const s = stateOf(info)
     // Charged by the PUBLISH's own size: bytesRead moves by whole socket reads (64 KiB), not per packet.
@@ -171,17 +172,23 @@ export async function createLimits (ctx: PartContext, options: { probe?: () => M
         return deny(REASON.PACKET_TOO_LARGE, `packet too large for this client (${bytes} > ${max})`)
       }
     }
-    // Throttle: hold this PUBLISH; aedes reads the next packet only after it is handled, so the socket
-    // stays unread, the kernel buffer fills and TCP flow control slows the sender.
+    // Throttle: hold this PUBLISH; aedes reads the socket again only when every packet of the last read
+    // is handled, so the socket stays unread, the kernel buffer fills and TCP flow control slows the sender.
     const wait = Math.min(throttle.chargeInbound(throttleOf(s), bytes), MAX_HOLD_MS)
     if (wait > 0) {
       const t = throttleOf(s)
       info.connection.pause()
-      await sleep(wait)
-      info.connection.resume()
-      t.pausedMs += wait
-      counters.throttledMs += wait
+      return sleep(wait).then(() => {
+        info.connection.resume()
+        t.pausedMs += wait
+        counters.throttledMs += wait
+        return afterThrottle(info, msg)
+      })
     }
+    return afterThrottle(info, msg)
+  }
+
+  function afterThrottle (info: ClientInfo, msg: PublishInfo): Decision {
     if (msg.qos === 2 && settings.maxUnreleasedQos2 > 0) {
       if (qos2.count(info.id) >= settings.maxUnreleasedQos2) {
         counters.qos2Exceeded++
