@@ -17,7 +17,7 @@ import type { Duplex, Readable } from 'node:stream'
 import type { Logger } from '../observability/logger.ts'
 import { OutboundWindow } from './outbound-window.ts'
 import { isSharedFilter, parseSharedFilter, SharedSubscriptions, type ShareMember, type SharedFilter } from './shared-subscriptions.ts'
-import { checkPacketProperties, publishWireSize } from './v5-packet-checks.ts'
+import { checkPacketProperties, checkPacketStrings, publishWireSize } from './v5-packet-checks.ts'
 import { topicMatches } from '../persistence/topic-filter.ts'
 import { disableCounterDedupe } from '../persistence/delivery-order.ts'
 
@@ -101,6 +101,7 @@ type ShimmedClient = AedesClient & { [SHIM]?: ClientShim }
 const REASON_MALFORMED = 0x81
 const REASON_PROTOCOL_ERROR = 0x82
 const REASON_PACKET_TOO_LARGE = 0x95
+const REASON_TOPIC_NAME_INVALID = 0x90
 const REASON_TOPIC_FILTER_INVALID = 0x8F
 const REASON_NO_SUBSCRIPTION_EXISTED = 0x11
 const SUBACK_FAILURE_V4 = 0x80
@@ -198,8 +199,16 @@ export function installV5Shims (aedes: unknown, options: V5ShimOptions = {}): V5
     parser.removeAllListeners('packet')
     parser.on('packet', function onPacket (this: unknown, packet: AnyPacket) {
       try {
-        const problem = checkPacketProperties(packet)
+        const problem = checkPacketProperties(packet) ?? checkPacketStrings(packet)
         if (problem !== undefined) { closeMalformed(client, problem); return }
+        if (packet.cmd === 'publish' && client.version === 5 && typeof packet.topic === 'string' && (packet.topic.includes('+') || packet.topic.includes('#'))) {
+          // [MQTT-3.3.2-2] a wildcard in a topic name: v5 hears 0x90 before the close
+          // (aedes closed it bare); v3 clients keep aedes's plain close.
+          log?.info('connection closed: wildcard in a topic name', { client: client.id ?? undefined })
+          client.pause()
+          client.disconnect({ reasonCode: REASON_TOPIC_NAME_INVALID })
+          return
+        }
         if (packet.cmd === 'puback' || packet.cmd === 'pubcomp' || (packet.cmd === 'pubrec' && (packet.reasonCode ?? 0) >= 0x80)) {
           afterAck(state)
         }

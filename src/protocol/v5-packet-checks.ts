@@ -40,6 +40,23 @@ function checkProperties (properties: Record<string, unknown> | null | undefined
   return undefined
 }
 
+// mqtt-packet decodes ill-formed UTF-8 to U+FFFD, so U+FFFD stands for it.
+const MALFORMED_STRING = /[\u0000\ufffd]/
+
+/**
+ * [MQTT-1.5.4-1] [MQTT-1.5.4-2] a topic or topic filter with U+0000 or ill-formed
+ * UTF-8 makes the packet malformed (the connection closes; 0x81 for v5). aedes
+ * only sees these through authorizePublish, which for a v5 client drops the
+ * message and keeps the connection open.
+ */
+export function checkPacketStrings (packet: { cmd: string, topic?: unknown, subscriptions?: Array<{ topic?: unknown }>, unsubscriptions?: unknown[] }): string | undefined {
+  const bad = (s: unknown): boolean => typeof s === 'string' && MALFORMED_STRING.test(s)
+  if (packet.cmd === 'publish' && bad(packet.topic)) return 'topic name has U+0000 or ill-formed UTF-8'
+  if (packet.cmd === 'subscribe' && packet.subscriptions?.some((s) => bad(s.topic)) === true) return 'topic filter has U+0000 or ill-formed UTF-8'
+  if (packet.cmd === 'unsubscribe' && packet.unsubscriptions?.some(bad) === true) return 'topic filter has U+0000 or ill-formed UTF-8'
+  return undefined
+}
+
 /** Bytes an outgoing PUBLISH takes on the wire (fixed header included), for a client's Maximum Packet Size [MQTT-3.1.2-24]. */
 export function publishWireSize (packet: { topic: string, payload: Buffer | string, qos: number, retain?: boolean, properties?: Record<string, unknown> }, protocolVersion: 3 | 4 | 5): number {
   try {

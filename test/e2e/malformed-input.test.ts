@@ -63,6 +63,22 @@ test('ill-formed UTF-8 and U+0000 in a topic name close the connection [MQTT-1.5
   await assertHealthy(b)
 })
 
+test('v5: U+0000 or ill-formed UTF-8 in a topic gets DISCONNECT 0x81, a wildcard in a topic name 0x90 [MQTT-3.3.2-2]', async ({ b }) => {
+  const cases = [
+    ['3006000261000078', 0x81], // PUBLISH topic "a\0"
+    ['3006000261ff0078', 0x81], // PUBLISH topic "a" + 0xFF
+    ['300500012b0078', 0x90], // PUBLISH topic "+"
+    ['82080001000002610000', 0x81] // SUBSCRIBE filter "a\0"
+  ] as const
+  for (const [hex, reason] of cases) {
+    const c = await expectClosed(b, hex, 5)
+    const d = c.received.find((p) => p.cmd === 'disconnect')
+    assert.ok(d !== undefined, `no DISCONNECT for ${hex}`)
+    assert.is(d.reasonCode, reason, hex)
+  }
+  await assertHealthy(b)
+})
+
 test('ill-formed UTF-8 or U+0000 in a client id is refused [MQTT-1.5.4-1] [MQTT-1.5.4-2]', async ({ b }) => {
   for (const id of ['c328', '6100']) {
     const c = await expectClosed(b, '100e00044d5154540402003c0002' + id)

@@ -2,7 +2,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import mqttPacket from 'mqtt-packet'
-import { checkPacketProperties, publishWireSize } from '../../src/protocol/v5-packet-checks.ts'
+import { checkPacketProperties, checkPacketStrings, publishWireSize } from '../../src/protocol/v5-packet-checks.ts'
 
 const parse = (hex: string): Record<string, any> & { cmd: string } => {
   const p = mqttPacket.parser({ protocolVersion: 5 })
@@ -32,6 +32,15 @@ test('refuses binary properties that are not buffers and malformed user properti
 
 test('checks the will properties of a CONNECT', () => {
   assert.match(checkPacketProperties({ cmd: 'connect', will: { properties: { contentType: null } } }) ?? '', /will.*contentType/)
+})
+
+test('finds U+0000 and ill-formed UTF-8 (U+FFFD after decoding) in topics and filters [MQTT-1.5.4-1] [MQTT-1.5.4-2]', () => {
+  assert.ok(checkPacketStrings({ cmd: 'publish', topic: 'a\u0000' }))
+  assert.ok(checkPacketStrings({ cmd: 'publish', topic: Buffer.from([0x61, 0xff]).toString('utf8') }))
+  assert.ok(checkPacketStrings({ cmd: 'subscribe', subscriptions: [{ topic: 'ok' }, { topic: '\u0000' }] }))
+  assert.ok(checkPacketStrings({ cmd: 'unsubscribe', unsubscriptions: ['\ufffd'] }))
+  assert.is(checkPacketStrings({ cmd: 'publish', topic: 'sensors/ü/temp' }), undefined)
+  assert.is(checkPacketStrings({ cmd: 'pingreq' }), undefined)
 })
 
 test('publishWireSize equals the generated packet length', () => {
