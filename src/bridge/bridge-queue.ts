@@ -113,6 +113,7 @@ export class BridgeQueue {
       const dropped = this.dropHead()
       if (dropped === undefined) break
       ops.push({ type: 'del', key: this.keyOf(dropped) })
+      if (this.counters.dropped % 10_000 === 1) this.logger.warn('bridge queue full; oldest messages dropped', { bridge: this.name, dropped: this.counters.dropped, messages: this.count, bytes: this.bytes })
     }
     this.tailSeq++
     this.sizes.push(size)

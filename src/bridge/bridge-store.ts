@@ -81,7 +81,8 @@ export class GroupCommitWriter {
       const t = this.now()
       const sync = this.options.sync === 'always' || (this.options.sync === 'batch' && t - this.lastSync >= this.options.syncInterval)
       try {
-        await this.store.batch(ops, { sync })
+        // No options object unless syncing: abstract-level copies options into every op, ~10x slower (measured 6.5k vs 73k ops/s).
+        if (sync) await this.store.batch(ops, { sync: true }); else await this.store.batch(ops)
         if (sync) { this.lastSync = t; this.unsynced = false } else this.unsynced = true
         this.batches++
         for (const w of waiters) w.resolve()

@@ -4,7 +4,7 @@
 // CONNACK, malformed or oversized packet, keepalive timeout) closes that
 // connection and schedules the next attempt, never touching the local broker.
 import { createHash } from 'node:crypto'
-import { MqttClient, type IClientOptions, type IPublishPacket } from 'mqtt'
+import { MqttClient, Store, type IClientOptions, type IPublishPacket } from 'mqtt'
 import { isEdgemqError } from '../errors.ts'
 import type { Logger } from '../observability/logger.ts'
 import type { TopicSealer } from '../crypto/topic-sealer.ts'
@@ -93,6 +93,12 @@ export class Bridge {
   private lastErrorAt = 0
   /** Payloads this bridge published locally: never send them back up the same bridge. */
   private readonly fromUpstream = new WeakSet<Buffer>()
+  /**
+   * Inbound QoS 2 PUBLISHes waiting for their PUBREL, shared by every connection
+   * of this bridge: MQTT.js delivers a QoS 2 message on PUBREL, so a store
+   * per connection would lose one whose PUBREL comes after a reconnect.
+   */
+  private readonly incomingStore = new Store()
   /** v3.1.1 echo detection for both-direction rules: hash -> count. */
   private readonly recentOut = new Map<string, number>()
 
@@ -123,7 +129,8 @@ export class Bridge {
    * out rule matches. Resolves once it is in LevelDB.
    */
   async offer (msg: PublishInfo): Promise<void> {
-    if (!this.spec.enabled || this.stopped) return
+    // A bridge being restarted by a reload still queues: the queue outlives it and the new bridge sends it.
+    if (!this.spec.enabled) return
     const rule = findOutboundRule(this.spec.topics, msg.topic)
     if (rule === undefined) return
     if (this.fromUpstream.has(msg.payload)) return // came down this bridge: do not echo it back up
@@ -217,6 +224,7 @@ export class Bridge {
       resubscribe: false,
       queueQoSZero: false,
       manualConnect: true,
+      incomingStore: this.incomingStore,
       properties: v5
         ? { sessionExpiryInterval: spec.cleanSession ? 0 : Math.floor(spec.sessionExpiry / 1000), maximumPacketSize: spec.maxPacketSize, receiveMaximum: 64 }
         : undefined

@@ -12,7 +12,12 @@ import { writeKeyFile } from '../../src/crypto/key-file.ts'
 import { seal } from '../../src/crypto/seal-envelope.ts'
 import { open } from '../../src/crypto/open-envelope.ts'
 import { MosquittoProcess } from './mosquitto-process.ts'
-import { record, sleep, startGateway, waitFor } from './bridge-fixtures.ts'
+import { openTempStore, record, sleep, startGateway, waitFor } from './bridge-fixtures.ts'
+import { attachBridges } from '../../src/bridge/attach-bridges.ts'
+import { createBrokerHooks } from '../../src/broker-hooks.ts'
+import { parseConfigText } from '../../src/config/config-file.ts'
+import { resolveConfig } from '../../src/config/load-config.ts'
+import { silentLogger } from '../../src/observability/logger.ts'
 
 const Seal = suite('sealed bridging')
 let dir: string
@@ -110,22 +115,27 @@ bridges:
   }
 })
 
-Seal('a seal rule whose key file is missing fails the start with a message naming the rule', async () => {
-  try {
-    const gw = await startGateway(`
+Seal('a seal rule whose key file is missing fails the attach with a message naming the rule', async () => {
+  const t = await openTempStore()
+  const { config } = await resolveConfig({
+    file: parseConfigText(`
 persistence: { path: ${join(dir, 'data2')} }
-listeners:
-  - { name: tcp, type: tcp, host: 127.0.0.1, port: 0 }
 bridges:
   - name: cloud
     url: mqtt://127.0.0.1:${mosq.port}
     topics: [{ filter: sensors/# }]
     seal: { topics: [sensors/#], mode: anonymous, recipientPublicKeyFile: ${join(dir, 'missing.pub')} }
-`)
-    await gw.stop()
-    assert.unreachable('started without its key')
+`, join(dir, 'x.yaml')),
+    flags: { board: 'generic' }
+  })
+  try {
+    const handle = await attachBridges({ config, hooks: createBrokerHooks(), local: { publish: async () => {} }, store: t.store, logger: silentLogger })
+    await handle.close()
+    assert.unreachable('attached without its key')
   } catch (err) {
     assert.match((err as Error).message, /bridge cloud: seal rule for sensors\/#/)
+  } finally {
+    await t.dispose()
   }
 })
 
