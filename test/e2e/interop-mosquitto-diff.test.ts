@@ -206,6 +206,19 @@ test('v5 shared subscriptions: two members split four messages two and two', asy
   })
 })
 
+test('3.1.1 clients can use shared subscriptions too (a Mosquitto extension)', async (ctx) => {
+  await same(ctx, async (port, t) => {
+    const { c: m1, granted } = await subscriber(port, 4, [{ topic: `$share/g4/${t}/#`, qos: 1 }])
+    const { c: m2 } = await subscriber(port, 4, [{ topic: `$share/g4/${t}/#`, qos: 1 }])
+    const { c: p } = await RawMqtt.connected(port, 4)
+    for (let i = 0; i < 4; i++) p.send({ cmd: 'publish', topic: `${t}/j`, payload: String(i), qos: 0 })
+    await sleep(300)
+    const counts = [publishes(m1).length, publishes(m2).length].sort()
+    await m1.disconnect(); await m2.disconnect(); await p.disconnect()
+    return [granted, counts]
+  })
+})
+
 test('v5 flow control: with Receive Maximum 2, two QoS 1 messages are in flight until acknowledged, order kept', async (ctx) => {
   await same(ctx, async (port, t) => {
     const { c: s } = await subscriber(port, 5, [{ topic: `${t}/#`, qos: 1 }], { properties: { receiveMaximum: 2 } })
