@@ -68,6 +68,13 @@ export interface PublishInfo {
   isWill: boolean
 }
 
+/** What a deliver hook may read of the message being delivered. */
+export interface DeliveryInfo {
+  readonly qos: number
+  readonly payload?: Buffer | string
+  readonly retain?: boolean
+}
+
 /** Allow, or refuse with an MQTT 5 reason code (mapped to 3.1.1 codes by the broker). */
 export type Decision = { ok: true } | { ok: false, reasonCode: number, reason: string }
 
@@ -89,8 +96,10 @@ export interface BrokerHooks {
   publish: Array<(client: ClientInfo, msg: PublishInfo) => Promise<Decision> | Decision>
   /** On SUBSCRIBE, per filter. */
   subscribe: Array<(client: ClientInfo, filter: string, qos: number) => Promise<Decision> | Decision>
-  /** On every delivery of a message to a subscriber; false drops it for that subscriber. */
-  deliver: Array<(client: ClientInfo, topic: string) => boolean>
+  /** On every delivery of a message to a subscriber; false drops it for that subscriber (the message is the broker's own object: read it, never keep or change it). */
+  deliver: Array<(client: ClientInfo, topic: string, msg: DeliveryInfo) => boolean>
+  /** A client removed a subscription (UNSUBSCRIBE). */
+  unsubscribe: Array<(client: ClientInfo, filter: string) => void>
   /** After a message was accepted and before it is acknowledged (QoS 1/2): durable hand-offs (bridge queue). */
   beforeAck: Array<(client: ClientInfo | undefined, msg: PublishInfo) => Promise<void>>
   /** A client that finished CONNECT. */
@@ -105,5 +114,5 @@ export interface BrokerHooks {
 
 /** Empty hook lists. */
 export function createBrokerHooks (): BrokerHooks {
-  return { accept: [], opened: [], connect: [], publish: [], subscribe: [], deliver: [], beforeAck: [], connected: [], disconnected: [], connectFailed: [] }
+  return { accept: [], opened: [], connect: [], publish: [], subscribe: [], deliver: [], unsubscribe: [], beforeAck: [], connected: [], disconnected: [], connectFailed: [] }
 }

@@ -3,7 +3,7 @@
 // hook lists of src/broker-hooks.ts, starts the listeners, and owns reload and
 // shutdown. The logic behind each hook lives in its own part.
 import { Aedes, type AedesPublishPacket, type Client, type Subscription } from 'aedes'
-import { ALLOW, createBrokerHooks, type BrokerHooks, type ClientConnection, type ClientInfo, type Decision, type PublishInfo } from './broker-hooks.ts'
+import { ALLOW, createBrokerHooks, type BrokerHooks, type ClientConnection, type ClientInfo, type Decision, type DeliveryInfo, type PublishInfo } from './broker-hooks.ts'
 import type { EdgemqConfig, ListenerConfig } from './config/types.ts'
 import { ControlServer } from './control/control-server.ts'
 import { startListener, type IncomingConnection, type RunningListener } from './listeners/start-listener.ts'
@@ -213,7 +213,7 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
       if (packet.topic.startsWith('$SYS/') && packet.topic.startsWith(`$SYS/${aedes.id}/`) && !packet.topic.endsWith('/heartbeat')) return null
       const state = client[STATE]
       if (state === undefined) return packet
-      for (const h of hooks.deliver) if (!h(state.info, packet.topic)) return null
+      for (const h of hooks.deliver) if (!h(state.info, packet.topic, packet as DeliveryInfo)) return null
       return packet
     },
     published: (packet: AedesPublishPacket, client: EdgemqClient | null, done: (err?: Error | null) => void) => {
@@ -232,6 +232,10 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
   aedes.on('clientDisconnect', (client: EdgemqClient) => {
     const state = client[STATE]
     if (state !== undefined) for (const h of hooks.disconnected) h(state.info)
+  })
+  aedes.on('unsubscribe', (filters: string[], client: EdgemqClient) => {
+    const state = client?.[STATE]
+    if (state !== undefined) for (const f of filters) for (const h of hooks.unsubscribe) h(state.info, f)
   })
   aedes.on('clientError', (client: EdgemqClient, err: Error) => {
     log.debug('client error', { client: client?.id, error: err.message })
