@@ -127,7 +127,9 @@ export async function attachBridges (ctx: BridgesContext): Promise<BridgesHandle
   ctx.hooks.beforeAck.push(hook)
 
   const status = (): BridgeStatus[] => [...bridges.values()].map((r) => r.bridge.status())
+  // `edgemq ctl bridges` (the issue's name) and `edgemq ctl bridges.status` (the dotted family style) answer the same.
   ctx.control?.register('bridges.status', async () => status())
+  ctx.control?.register('bridges', async () => status())
 
   return {
     reload: apply,

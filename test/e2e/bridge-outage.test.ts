@@ -122,7 +122,7 @@ E2E(`${N} acknowledged messages survive SIGKILLs of edgemq while queuing, during
     let after = status
     for (let i = 0; i < 100 && !(after[0].connected && after[0].queue.messages === 0); i++) {
       await sleep(100)
-      after = await callControl(join(dataDir, 'control.sock'), 'bridges.status') as typeof status
+      after = await callControl(join(dataDir, 'control.sock'), 'bridges') as typeof status
     }
     assert.is(after[0].connected, true, 'edgemq ctl bridges shows the bridge connected')
     assert.is(after[0].queue.messages, 0, 'and its queue empty')
