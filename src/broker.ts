@@ -13,6 +13,7 @@ import { SysTopics } from './observability/sys-topics.ts'
 import { installV5Shims } from './protocol/aedes-v5-shims.ts'
 import { isPending, runDecisions } from './core/run-decisions.ts'
 import { installPublishEncoder } from './core/publish-encoder.ts'
+import { FifoQueue } from './core/fifo-queue.ts'
 import mqttPacket from 'mqtt-packet'
 import { openStore, type Store } from './store.ts'
 import { disableCounterDedupe } from './persistence/delivery-order.ts'
@@ -244,6 +245,8 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
     log.debug('connection error', { ip: client?.[STATE]?.info.ip, error: err.message })
   })
   guardEmitterRecursion((aedes as unknown as { mq: EmitterInternals }).mq)
+  // O(1) shift for mqemitter's queue of messages waiting for a slot (src/core/fifo-queue.ts).
+  Object.assign((aedes as unknown as { mq: object }).mq, { _messageQueue: new FifoQueue(), _messageCallbacks: new FifoQueue() })
   await aedes.listen()
   installV5Shims(aedes, { logger: log, onMalformed: () => { counters.malformedClosed++ } })
   // One buffer per outgoing 3.1.1 PUBLISH/ack, shared by every subscriber of a QoS 0 message.
