@@ -389,7 +389,9 @@ export function installV5Shims (aedes: unknown, options: V5ShimOptions = {}): V5
     const blockSys = s.filter.startsWith('+') || s.filter.startsWith('#') // [MQTT-4.7.2-1]
     return function deliverShared (packet, cb) {
       if (blockSys && packet.topic.startsWith('$')) { cb(); return }
-      const member = shared.pick(s, (m) => m.client.connected && !m.client.closed)
+      // connackSent, not connected: aedes sets `connected` only after its queue replay, and a
+      // member that already has its SUBACK must get its turn.
+      const member = shared.pick(s, (m) => m.client.connackSent && !m.client.closed)
       if (member === undefined) { cb(); return }
       const out: AnyPacket = {
         cmd: 'publish',
