@@ -260,17 +260,20 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
     ? { ok: false, reasonCode: 0x97, reason: 'limits.maxConnections reached' }
     : ALLOW)
 
-  const handleConnection = (listenerConfig: ListenerConfig, conn: IncomingConnection): void => {
-    const accept = { ip: conn.ip, port: conn.port, listener: listenerConfig.name }
+  const acceptConnection = (listenerConfig: ListenerConfig, peer: { ip: string, port: number }): boolean => {
+    const accept = { ip: peer.ip, port: peer.port, listener: listenerConfig.name }
     for (const h of hooks.accept) {
       const d = h(accept)
       if (!d.ok) {
         counters.connectionsRefused++
-        log.debug('connection refused at accept', { ip: conn.ip, listener: listenerConfig.name, reason: d.reason })
-        conn.socket.destroy()
-        return
+        log.debug('connection refused at accept', { ip: peer.ip, listener: listenerConfig.name, reason: d.reason })
+        return false
       }
     }
+    return true
+  }
+  const handleConnection = (listenerConfig: ListenerConfig, conn: IncomingConnection): void => {
+    const accept = { ip: conn.ip, port: conn.port, listener: listenerConfig.name }
     openSockets++
     conn.socket.once('close', () => { openSockets-- })
     const client = aedes.handle(conn.stream, undefined as never) as EdgemqClient
@@ -326,7 +329,7 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
   // and the limits are in place (a gap of seconds on a slow board).
   const listeners = new Map<string, RunningListener>()
   const startOne = async (l: ListenerConfig): Promise<void> => {
-    const running = await startListener(l, (conn) => { handleConnection(l, conn) }, current.limits.maxPacketSize)
+    const running = await startListener(l, { accept: (peer) => acceptConnection(l, peer), connection: (conn) => { handleConnection(l, conn) } }, current.limits.maxPacketSize)
     listeners.set(l.name, running)
     log.info('listening', { listener: l.name, type: l.type, host: l.host, port: running.address.port, pid: process.pid })
   }

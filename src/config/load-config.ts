@@ -175,6 +175,9 @@ function resolveListeners (raw: unknown, option: OptionSpec, at: (i: number, fie
       problems.push(`listeners[${i}] asks for client certificates but has no ca: set ca: /path/to/ca.pem (${at(i)})`)
     }
     if (l.requireCertificate === true) l.requestCertificate = true
+    if (l.proxyProtocol === true && type !== 'tcp') {
+      problems.push(`listeners[${i}] (${type}) sets proxyProtocol, which edgemq reads on tcp listeners only: terminate TLS/WebSocket on the balancer and use a tcp listener, or remove proxyProtocol (${at(i, 'proxyProtocol')})`)
+    }
     return l as ListenerConfig
   })
 }

@@ -8,6 +8,7 @@ import { createServer as createTlsServer, type SecureContextOptions, type TLSSoc
 import type { Duplex } from 'node:stream'
 import { WebSocketServer, createWebSocketStream } from 'ws'
 import { EdgemqError, ERROR_CODES } from '../errors.ts'
+import { resolveClientAddress } from './proxy-protocol.ts'
 import type { ListenerConfig } from '../config/types.ts'
 
 /** What a listener knows about a new connection. */
@@ -65,8 +66,16 @@ export async function loadTlsOptions (config: ListenerConfig): Promise<SecureCon
   }
 }
 
+/** What the listener calls: `accept` on the raw TCP connection (before any TLS or MQTT byte), `connection` once the stream is ready. */
+export interface ListenerHandlers {
+  /** false closes the socket at once: IP rules, bans and caps cost no handshake. */
+  accept: (peer: { ip: string, port: number }) => boolean
+  connection: (conn: IncomingConnection) => void
+}
+
 /** Starts a listener; rejects with a clear error when it cannot bind. */
-export async function startListener (config: ListenerConfig, onConnection: (conn: IncomingConnection) => void, maxPayload: number): Promise<RunningListener> {
+export async function startListener (config: ListenerConfig, handlers: ListenerHandlers, maxPayload: number): Promise<RunningListener> {
+  const onConnection = handlers.connection
   const tls = config.type === 'tls' || config.type === 'wss' ? await loadTlsOptions(config) : undefined
   let server: NetServer | HttpServer
   const sockets = new Set<Socket>()
@@ -83,14 +92,33 @@ export async function startListener (config: ListenerConfig, onConnection: (conn
     const cn = cert.subject?.CN
     return { subjectCN: Array.isArray(cn) ? cn[0] : cn, subjectAltNames: sans, fingerprint256: cert.fingerprint256 }
   }
-  const direct = (socket: Socket): void => {
+  const direct = (socket: Socket, peer?: { ip: string, port: number }): void => {
     track(socket)
-    onConnection({ stream: socket, socket, ip: normalizeIp(socket.remoteAddress), port: socket.remotePort ?? 0, certificate: certificateOf(socket) })
+    onConnection({ stream: socket, socket, ip: peer?.ip ?? normalizeIp(socket.remoteAddress), port: peer?.port ?? socket.remotePort ?? 0, certificate: certificateOf(socket) })
+  }
+  // Runs on the raw TCP socket, before a TLS handshake or an HTTP upgrade.
+  const gate = (raw: Socket): void => {
+    if (!handlers.accept({ ip: normalizeIp(raw.remoteAddress), port: raw.remotePort ?? 0 })) raw.destroy()
   }
   if (config.type === 'tcp') {
-    server = createNetServer({ noDelay: true }, direct)
+    server = createNetServer({ noDelay: true }, (socket) => {
+      if (config.proxyProtocol !== true) {
+        if (handlers.accept({ ip: normalizeIp(socket.remoteAddress), port: socket.remotePort ?? 0 })) direct(socket)
+        else socket.destroy()
+        return
+      }
+      // Behind a load balancer: the PROXY header (only from trustedProxies)
+      // names the real client, which the IP rules and bans then judge.
+      track(socket)
+      void resolveClientAddress(socket, { proxyProtocol: config.proxyProtocol, trustedProxies: config.trustedProxies }).then((peer) => {
+        if (peer === undefined) return // bad, late or untrusted header: socket destroyed
+        if (!handlers.accept(peer)) { socket.destroy(); return }
+        direct(socket, peer)
+      }, () => { socket.destroy() })
+    })
   } else if (config.type === 'tls') {
     server = createTlsServer({ ...tls }, (socket) => { socket.setNoDelay(true); direct(socket) })
+    server.on('connection', gate)
     // A failed handshake (wrong CA, expired, revoked, TLS 1.1) only closes that socket.
     server.on('tlsClientError', () => {})
   } else {
@@ -112,6 +140,7 @@ export async function startListener (config: ListenerConfig, onConnection: (conn
     })
     wss.on('error', () => {})
     if (config.type === 'wss') http.on('tlsClientError', () => {})
+    http.on('connection', gate)
     // Bound the HTTP upgrade request too (GHSA-3h5v-q93c-6h6q: many headers).
     http.maxHeadersCount = 100
     http.headersTimeout = 10_000
