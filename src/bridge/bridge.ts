@@ -3,13 +3,13 @@
 // jittered exponential backoff; any protocol error from the upstream (bad
 // CONNACK, malformed or oversized packet, keepalive timeout) closes that
 // connection and schedules the next attempt, never touching the local broker.
-import { createHash } from 'node:crypto'
 import { MqttClient, Store, type IClientOptions, type IPublishPacket } from 'mqtt'
 import { isEdgemqError } from '../errors.ts'
 import type { Logger } from '../observability/logger.ts'
 import type { TopicSealer } from '../crypto/topic-sealer.ts'
 import type { PublishInfo } from '../broker-hooks.ts'
 import { backoffDelay } from './backoff.ts'
+import { EchoMemory } from './echo-memory.ts'
 import type { BridgeSecrets, BridgeSpec } from './bridge-config.ts'
 import type { BridgeQueue } from './bridge-queue.ts'
 import type { LocalBroker } from './local-broker.ts'
@@ -71,8 +71,6 @@ export interface BridgeDeps {
 
 /** How long a connection must stay up before the backoff starts again from initialDelay. */
 const STABLE_MS = 10_000
-/** Recently forwarded messages remembered to spot their echo on MQTT 3.1.1 (which has no no-local). */
-const ECHO_MEMORY = 4096
 
 /** One upstream bridge. */
 export class Bridge {
@@ -99,12 +97,15 @@ export class Bridge {
    * per connection would lose one whose PUBREL comes after a reconnect.
    */
   private readonly incomingStore = new Store()
-  /** v3.1.1 echo detection for both-direction rules: hash -> count. */
-  private readonly recentOut = new Map<string, number>()
+  /** v3.1.1 echo detection for both-direction rules. */
+  private readonly echoes = new EchoMemory()
+
+  private readonly hasBothRule: boolean
 
   constructor (deps: BridgeDeps) {
     this.deps = deps
     this.spec = deps.spec
+    this.hasBothRule = deps.spec.topics.some((r) => r.direction === 'both')
     this.log = deps.logger
     this.url = deps.spec.urls[0]
     deps.queue.onReady = () => { this.pump() }
@@ -333,7 +334,7 @@ export class Bridge {
       this.inflight.add(entry)
       const { msg } = entry
       const properties = this.spec.protocolVersion === 5 ? { userProperties: { [HOP_PROPERTY]: this.spec.clientId } } : undefined
-      if (this.spec.protocolVersion !== 5) this.rememberOut(msg.topic, msg.payload)
+      if (this.spec.protocolVersion !== 5 && this.hasBothRule) this.echoes.remember(msg.topic, msg.payload)
       client.publish(msg.topic, msg.payload, { qos: msg.qos, retain: msg.retain, properties }, (err) => {
         if (gen !== this.generation) return // an old connection's late callback
         this.inflight.delete(entry)
@@ -353,28 +354,13 @@ export class Bridge {
     }
   }
 
-  private rememberOut (topic: string, payload: Buffer): void {
-    if (!this.spec.topics.some((r) => r.direction === 'both')) return
-    const key = hashMessage(topic, payload)
-    this.recentOut.set(key, (this.recentOut.get(key) ?? 0) + 1)
-    if (this.recentOut.size > ECHO_MEMORY) this.recentOut.delete(this.recentOut.keys().next().value as string)
-  }
-
   private async onInbound (packet: IPublishPacket, gen: number): Promise<void> {
     if (gen !== this.generation) return
     const topic = packet.topic
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload)
     const hop = packet.properties?.userProperties?.[HOP_PROPERTY]
     if (hop === this.spec.clientId || (Array.isArray(hop) && hop.includes(this.spec.clientId))) { this.counters.echoesDropped++; return }
-    if (this.spec.protocolVersion !== 5 && this.recentOut.size > 0) {
-      const key = hashMessage(topic, payload)
-      const n = this.recentOut.get(key)
-      if (n !== undefined) {
-        if (n <= 1) this.recentOut.delete(key); else this.recentOut.set(key, n - 1)
-        this.counters.echoesDropped++
-        return
-      }
-    }
+    if (this.spec.protocolVersion !== 5 && this.echoes.isEcho(topic, payload)) { this.counters.echoesDropped++; return }
     const rule = findInboundRule(this.spec.topics, topic)
     if (rule === undefined) { this.counters.unsolicitedDropped++; return } // not subscribed: a hostile or confused upstream
     const localTopic = toLocalTopic(rule, topic)
@@ -397,8 +383,4 @@ export class Bridge {
     await this.deps.local.publish({ topic: localTopic, payload: body, qos, retain: rule.retain === 'keep' ? packet.retain : false })
     this.counters.received++
   }
-}
-
-function hashMessage (topic: string, payload: Buffer): string {
-  return createHash('sha1').update(topic).update('\u0000').update(payload).digest('base64')
 }
