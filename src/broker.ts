@@ -300,7 +300,16 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
     }
   }
   const handles: PartHandle[] = []
-  for (const attach of parts) handles.push(await attach({ config, hooks, store, logger, control, local }))
+  try {
+    for (const attach of parts) handles.push(await attach({ config, hooks, store, logger, control, local }))
+  } catch (err) {
+    // A part that cannot start (an insecure password file) stops the start
+    // cleanly: nothing is left open.
+    for (const h of [...handles].reverse()) await h.close?.().catch(() => {})
+    await new Promise<void>((resolve) => aedes.close(() => resolve()))
+    await store.close()
+    throw err
+  }
   // The last connect rule, a floor under whatever the parts decide: a client
   // nobody authenticated gets in only on a listener that allows anonymous
   // clients (loopback by default). Runs after the parts, so a user the
@@ -352,22 +361,46 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
     stats: () => ({ clientsConnected: aedes.connectedClients, openSockets, ...counters, ...store.stats() }),
     reload: async (next) => {
       const old = current
-      // Listeners whose settings changed restart; the others keep their clients.
-      const same = (a: ListenerConfig, b: ListenerConfig): boolean => JSON.stringify({ ...a, cert: 0, key: 0, ca: 0 }) === JSON.stringify({ ...b, cert: 0, key: 0, ca: 0 })
-      for (const [name, running] of [...listeners]) {
-        const wanted = next.listeners.find((l) => l.name === name)
-        if (wanted === undefined || !same(wanted, running.config)) {
-          await running.close()
-          listeners.delete(name)
-          log.info('listener stopped', { listener: name })
-        } else {
-          await running.reloadTls(wanted)
-          running.config = wanted
-        }
+      // 1. The parts first: one that refuses (an unreadable password or ACL
+      //    file) rolls the others back, and nothing else has changed yet.
+      const reloaded: PartHandle[] = []
+      try {
+        for (const h of handles) { await h.reload?.(next); reloaded.push(h) }
+      } catch (err) {
+        for (const h of reloaded.reverse()) await h.reload?.(old).catch(() => {})
+        throw err
       }
-      current = next
-      for (const l of next.listeners) if (!listeners.has(l.name)) await startOne(l)
-      for (const h of handles) await h.reload?.(next)
+      // 2. Listeners whose settings changed restart; the others keep their
+      //    clients (new certificates are loaded in place). If a listener
+      //    cannot start (port taken), the old listeners come back and the
+      //    parts return to the old config.
+      const same = (a: ListenerConfig, b: ListenerConfig): boolean => JSON.stringify({ ...a, cert: 0, key: 0, ca: 0, crl: 0 }) === JSON.stringify({ ...b, cert: 0, key: 0, ca: 0, crl: 0 })
+      const stopped: ListenerConfig[] = []
+      const started: string[] = []
+      try {
+        for (const [name, running] of [...listeners]) {
+          const wanted = next.listeners.find((l) => l.name === name)
+          if (wanted === undefined || !same(wanted, running.config)) {
+            await running.close()
+            listeners.delete(name)
+            stopped.push(running.config)
+            log.info('listener stopped', { listener: name })
+          } else {
+            await running.reloadTls(wanted)
+            running.config = wanted
+          }
+        }
+        current = next
+        for (const l of next.listeners) {
+          if (!listeners.has(l.name)) { await startOne(l); started.push(l.name) }
+        }
+      } catch (err) {
+        current = old
+        for (const name of started) { await listeners.get(name)?.close(); listeners.delete(name) }
+        for (const l of stopped) await startOne(l).catch((e: Error) => { log.error('listener could not be restored', { listener: l.name, error: e.message }) })
+        for (const h of [...handles].reverse()) await h.reload?.(old).catch(() => {})
+        throw err
+      }
       ;(aedes as unknown as { maximumPacketSize: number }).maximumPacketSize = next.limits.maxPacketSize
       log.setLevel(next.logging.level)
       log.info('config reloaded', { listeners: next.listeners.length, changed: JSON.stringify(old) === JSON.stringify(next) ? 'nothing' : 'yes' })

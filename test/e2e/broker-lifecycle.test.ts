@@ -96,6 +96,23 @@ test('SIGHUP with an invalid config changes nothing and logs every problem', asy
   } finally { await b.stop() }
 })
 
+test('SIGHUP that a part refuses (missing password file) changes nothing: listeners and clients stay', async () => {
+  const config = 'listeners:\n  - { name: a, type: tcp, host: 127.0.0.1, port: 0 }\n'
+  const b = await startBrokerProcess({ config })
+  try {
+    const keep = await connectAsync(`mqtt://127.0.0.1:${b.port}`, { reconnectPeriod: 0 })
+    let closed = false
+    keep.on('close', () => { closed = true })
+    await writeFile(b.configPath, (await readFile(b.configPath, 'utf8')) + `auth:\n  passwordFile: ${b.dataDir}/no-such-passwd\n`)
+    process.kill(b.pid, 'SIGHUP')
+    await waitFor('refusal', () => /reload refused, config unchanged/.test(b.stderr()))
+    assert.match(b.stderr(), /no-such-passwd/)
+    assert.is(closed, false)
+    assert.is(await roundTrip(b.port), 'ping', 'anonymous loopback clients still get in: the old auth config stands')
+    await keep.endAsync()
+  } finally { await b.stop() }
+})
+
 test('a listener off loopback refuses anonymous clients by default', async () => {
   const b = await startBrokerProcess({ config: 'listeners:\n  - { name: lan, type: tcp, host: 0.0.0.0, port: 0 }\n' })
   try {
