@@ -10,5 +10,6 @@ import { attachBridgesPart } from '../../src/bridge/bridge-part.ts'
 
 const { config } = await resolveConfig({ file: await readConfigFile(process.argv[2]), flags: { board: 'generic' } })
 const logger = createLogger({ level: config.logging.level })
-const broker = await startBroker(config, logger, [...PARTS, attachBridgesPart])
+// Once src/parts.ts lists attachBridgesPart this adds nothing (two bridge parts would share one queue).
+const broker = await startBroker(config, logger, PARTS.includes(attachBridgesPart) ? PARTS : [...PARTS, attachBridgesPart])
 process.once('SIGTERM', () => { void broker.close().then(() => process.exit(0)) })
