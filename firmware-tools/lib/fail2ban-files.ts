@@ -1,26 +1,13 @@
 // Fail2Ban filter and jail for the broker's auth log lines. The broker bans
 // by itself inside the process; Fail2Ban lifts repeated offenders to the
 // firewall, so their packets stop before any TLS handshake or CONNECT parse.
+import { readFileSync } from 'node:fs'
 import { INSTALL_PATHS } from './install-paths.ts'
 
-// One logged field value: the logger JSON-quotes values with spaces, quotes or
-// "=" (and empty ones), so a user name like "a b" cannot slip past the filter.
-// ip= is always the first field: nothing a client sends can stand before it.
-const VALUE = '(?:"(?:[^"\\\\]|\\\\.)*"|[^\\s"]+)'
-
-/** The filter (filter.d/edgemq.conf). Matches the agreed auth log lines:
- *  `<ISO time> warn auth: authentication failed ip=<ip> user=<name> client=<id> listener=<name> reason=<word>`
- *  `<ISO time> warn auth: banned ip=<ip> until=<ISO time> failures=<n>` */
+/** The filter (filter.d/edgemq.conf): the one the security part ships in
+ *  src/auth/fail2ban/, so the packaged and the hand-installed filter cannot differ. */
 export function renderFail2banFilter (): string {
-  return `# edgemq authentication failures (firmware-tools generated).
-[Definition]
-failregex = ^\\s*warn auth: authentication failed ip=<ADDR>(?: [A-Za-z]+=${VALUE})*\\s*$
-            ^\\s*warn auth: banned ip=<ADDR> until=\\S+ failures=\\d+\\s*$
-ignoreregex =
-# The broker writes its own ISO 8601 UTC time first; journal lines carry it too.
-datepattern = {^LN-BEG}%%Y-%%m-%%dT%%H:%%M:%%S(?:\\.%%f)?(?:Z|%%z)?
-journalmatch = _SYSTEMD_UNIT=edgemq.service
-`
+  return readFileSync(new URL('../../src/auth/fail2ban/filter.d/edgemq.conf', import.meta.url), 'utf8')
 }
 
 /** The jail (jail.d/edgemq.conf) for the ports the listeners open. */

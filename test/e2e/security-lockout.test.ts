@@ -121,8 +121,8 @@ test('the shipped Fail2Ban filter finds exactly the attacker\'s address in the r
   const r = spawnSync('fail2ban-regex', ['-o', 'ip', log, FILTER], { encoding: 'utf8' })
   assert.is(r.status, 0, r.stderr)
   const ips = r.stdout.trim().split('\n')
-  const failLines = b.logs.filter((l) => / authentication failed /.test(l)).length
-  assert.is(ips.length, failLines, 'one match per authentication-failed line')
+  const failLines = b.logs.filter((l) => / warn auth: (authentication failed|banned) /.test(l)).length
+  assert.is(ips.length, failLines, 'one match per authentication-failed or banned line')
   assert.is(ips.filter((ip) => ip === '::1').length, 4)
   assert.ok(ips.every((ip) => ip === '127.0.0.1' || ip === '::1'), ips.join(','))
 })
