@@ -16,7 +16,6 @@ import { installPublishEncoder } from './core/publish-encoder.ts'
 import { FifoQueue } from './core/fifo-queue.ts'
 import mqttPacket from 'mqtt-packet'
 import { openStore, type Store } from './store.ts'
-import { disableCounterDedupe } from './persistence/delivery-order.ts'
 import { toConnackReturnCode } from './reason-codes.ts'
 import { controlSocketPath } from './control/control-path.ts'
 
@@ -127,10 +126,6 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
         else state.refuseKeepalive = `keepalive ${keepalive} is above limits.keepaliveMax (${keepaliveMax} s; 0 means never)`
       }
       const will = packet.will ?? undefined
-      // aedes drops a live delivery whose counter is not above the last one the
-      // subscriber saw; with an asynchronous store publishes finish out of
-      // order and that loses messages (src/persistence/delivery-order.ts).
-      disableCounterDedupe(client)
       state.connect = { clean: packet.clean ?? true, keepalive: packet.keepalive ?? 0, will: will === undefined ? undefined : { topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain } }
       done(null, true)
     },
