@@ -243,7 +243,7 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
   // O(1) shift for mqemitter's queue of messages waiting for a slot (src/core/fifo-queue.ts).
   Object.assign((aedes as unknown as { mq: object }).mq, { _messageQueue: new FifoQueue(), _messageCallbacks: new FifoQueue() })
   await aedes.listen()
-  installV5Shims(aedes, { logger: log, onMalformed: () => { counters.malformedClosed++ } })
+  const shims = installV5Shims(aedes, { logger: log, onMalformed: () => { counters.malformedClosed++ } })
   // One buffer per outgoing 3.1.1 PUBLISH/ack, shared by every subscriber of a QoS 0 message.
   installPublishEncoder(mqttPacket as unknown as Parameters<typeof installPublishEncoder>[0])
   await store.replayJournal(async (packet) => {
@@ -321,6 +321,7 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
     'connections/refused': counters.connectionsRefused,
     'messages/received': counters.messagesReceived,
     'connections/malformed': counters.malformedClosed,
+    ...prefixKeys('protocol/', shims.stats()),
     ...Object.assign({}, ...handles.map((h) => h.sysValues?.() ?? {})) as Record<string, number | string>
   }))
   sys.start(config.sys.interval)
@@ -416,6 +417,13 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
   return broker
 }
 
+
+/** {a: 1} → {"<prefix>a": 1}, for $SYS values of a part. */
+function prefixKeys (prefix: string, values: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const [k, v] of Object.entries(values)) out[prefix + k] = v
+  return out
+}
 
 /** The parts of mqemitter's queue the guard below touches. */
 interface EmitterInternals {
