@@ -27,14 +27,15 @@ export type ErrorCode = typeof ERROR_CODES[keyof typeof ERROR_CODES]
 /** An error edgemq raises on purpose: a stable code, a message that says the fix. */
 export class EdgemqError extends Error {
   readonly code: ErrorCode
-  /** Further problems found in the same pass (config validation reports them all). */
-  readonly details: readonly string[]
+  /** Every problem found in the same pass (config validation reports them all). Not named
+   *  `details`: test runners (uvu) read a string `details` off a thrown error. */
+  readonly problems: readonly string[]
 
-  constructor (code: ErrorCode, message: string, options: { cause?: unknown, details?: readonly string[] } = {}) {
+  constructor (code: ErrorCode, message: string, options: { cause?: unknown, problems?: readonly string[] } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause })
     this.name = 'EdgemqError'
     this.code = code
-    this.details = options.details ?? []
+    this.problems = options.problems ?? []
   }
 }
 

@@ -47,7 +47,7 @@ export function toBridgeSpecs (config: EdgemqConfig): BridgeSpec[] {
   const problems: string[] = []
   const specs = bridgeSpecsFrom(config.bridges ?? [], problems)
   if (problems.length > 0) {
-    throw new EdgemqError(ERROR_CODES.CONFIG_INVALID, `bridges have ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n  ${problems.join('\n  ')}`, { details: problems })
+    throw new EdgemqError(ERROR_CODES.CONFIG_INVALID, `bridges have ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n  ${problems.join('\n  ')}`, { problems })
   }
   return specs
 }
@@ -91,7 +91,7 @@ export function parseBridgeSections (raw: Record<string, unknown>, problems: str
       // One rule may be written as a mapping instead of a list of one.
       seal = parseSealRules(Array.isArray(raw.seal) ? raw.seal : [raw.seal], 'seal', () => 'bridge')
     } catch (err) {
-      problems.push(...((err as { details?: string[] }).details ?? [(err as Error).message]))
+      problems.push(...((err as { problems?: string[] }).problems ?? [(err as Error).message]))
     }
   }
   return {

@@ -32,7 +32,7 @@ export function parseConfigText (text: string, path: string): ConfigFile {
       const at = e.pos?.[0] === undefined ? '' : `:${lines.linePos(e.pos[0]).line}`
       return `${path}${at}: ${e.message.split('\n')[0]} (fix the YAML syntax)`
     })
-    throw new EdgemqError(ERROR_CODES.CONFIG_INVALID, problems[0], { details: problems })
+    throw new EdgemqError(ERROR_CODES.CONFIG_INVALID, problems[0], { problems })
   }
   const data = doc.toJS() ?? {}
   if (typeof data !== 'object' || Array.isArray(data)) {

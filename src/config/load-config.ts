@@ -91,6 +91,9 @@ export async function resolveConfig (options: { file?: ConfigFile, flags?: Confi
       value = option.key === 'listeners'
         ? resolveListeners(raw, option, source.layer === 'file' ? (i, f) => where(['listeners', i, ...(f === undefined ? [] : [f])]) : () => at ?? 'default', problems)
         : resolveList(raw, option, (i, f) => source.layer === 'file' ? where([...path, i, ...(f === undefined ? [] : [f])]) : at ?? 'default', problems)
+      // a list row may check the whole list (a bridge needs a name and a url)
+      const listProblem = value === undefined ? undefined : option.check?.(value)
+      if (listProblem !== undefined) problems.push(`${option.key} must be ${listProblem} (${at ?? 'default'})`)
     } else {
       value = parseOption(option, raw, option.key, at ?? 'default', problems)
     }
@@ -117,7 +120,7 @@ export async function resolveConfig (options: { file?: ConfigFile, flags?: Confi
   if (config.board === 'auto' || config.board === undefined) config.board = board.name
 
   if (problems.length > 0) {
-    throw new EdgemqError(ERROR_CODES.CONFIG_INVALID, `config has ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n  ${problems.join('\n  ')}`, { details: problems })
+    throw new EdgemqError(ERROR_CODES.CONFIG_INVALID, `config has ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n  ${problems.join('\n  ')}`, { problems })
   }
   return { config: deepFreeze(config) as EdgemqConfig, sources, board, boardReason }
 }

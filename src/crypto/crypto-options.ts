@@ -67,6 +67,6 @@ export function parseSealRules (raw: unknown, key: string, at: (i: number, field
     }
     return rule
   })
-  if (problems.length > 0) throw new EdgemqError(ERROR_CODES.CONFIG_INVALID, `${problems.length} problem(s) in ${key}: ${problems[0]}`, { details: problems })
+  if (problems.length > 0) throw new EdgemqError(ERROR_CODES.CONFIG_INVALID, `${problems.length} problem(s) in ${key}: ${problems[0]}`, { problems })
   return rules
 }

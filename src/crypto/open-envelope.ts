@@ -40,7 +40,7 @@ export interface OpenResult {
 export class EnvelopeOpenError extends EdgemqError {
   readonly reason: OpenFailureReason
   constructor (reason: OpenFailureReason, message: string) {
-    super(ERROR_CODES.CRYPTO_OPEN_FAILED, `cannot open envelope (${reason}): ${message}`, { details: [reason] })
+    super(ERROR_CODES.CRYPTO_OPEN_FAILED, `cannot open envelope (${reason}): ${message}`, { problems: [reason] })
     this.name = 'EnvelopeOpenError'
     this.reason = reason
   }

@@ -11,7 +11,7 @@ async function problemsOf (yaml: string, flags = {}): Promise<string[]> {
   try {
     await resolveConfig({ file: parseConfigText(yaml, 'site.yaml'), flags, probe: noBoard })
   } catch (err) {
-    if (isEdgemqError(err, 'EDGEMQ_ERR_CONFIG_INVALID')) return [...err.details]
+    if (isEdgemqError(err, 'EDGEMQ_ERR_CONFIG_INVALID')) return [...err.problems]
     throw err
   }
   return []
@@ -78,6 +78,11 @@ test('duplicate listener names and unknown boards are refused', async () => {
   const problems = await problemsOf('board: rpi-9\nlisteners:\n  - { name: x, port: 1 }\n  - { name: x, port: 2 }\n')
   assert.ok(problems.some((p) => p.includes('unknown board "rpi-9"') && p.includes('site.yaml:1')), problems.join('\n'))
   assert.ok(problems.some((p) => p.includes('must be unique')), problems.join('\n'))
+})
+
+test('a list row\'s own check runs too: a bridge without a url is refused by check, not only at start', async () => {
+  const problems = await problemsOf('bridges:\n  - name: cloud\n    topics: [{ filter: "s/#", direction: out }]\n')
+  assert.ok(problems.some((p) => /^bridges must be valid \(bridges\[0\] \(cloud\): url is required/.test(p) && p.includes('site.yaml:2')), problems.join('\n'))
 })
 
 test('YAML syntax errors name the file and line', async () => {

@@ -96,7 +96,7 @@ test('parseSealRules applies defaults and checks each mode\'s key files, listing
     ], 'bridges[0].seal', at)
   } catch (e) { err = e }
   assert.ok(isEdgemqError(err, 'EDGEMQ_ERR_CONFIG_INVALID'), String(err))
-  const details = (err as { details: readonly string[] }).details.join('\n')
+  const details = (err as { problems: readonly string[] }).problems.join('\n')
   for (const want of ['bridges[0].seal[0] (mode secretbox) needs keyFile', 'site.yaml:10', 'bridges[0].seal[1].topics must be a non-empty list',
     'does not use keyFile', 'needs secretKeyFile', 'bridges[0].seal[2] needs topics', 'does not use senderPublicKeyFiles',
     'bridges[0].seal[3].mode must be one of anonymous, box, secretbox', 'unknown key bridges[0].seal[4].recipentPublicKeyFile']) {

@@ -18,7 +18,7 @@ export const checkCommand: CliCommand = {
       return 0
     } catch (err) {
       if (!isEdgemqError(err)) throw err
-      const lines = err.details.length > 0 ? err.details : [err.message]
+      const lines = err.problems.length > 0 ? err.problems : [err.message]
       io.stderr.write(`config invalid: ${configPath ?? '(embedded defaults)'}\n${lines.map((l) => `  ${l}`).join('\n')}\n`)
       return 1
     }

@@ -81,7 +81,7 @@ export const startCommand: CliCommand = {
           await broker.reload(next.config)
         } catch (err) {
           // A failed reload changes nothing: the running config stays.
-          const lines = isEdgemqError(err) && err.details.length > 0 ? err.details : [(err as Error).message]
+          const lines = isEdgemqError(err) && err.problems.length > 0 ? err.problems : [(err as Error).message]
           log.error('reload refused, config unchanged', { problems: lines.length })
           for (const l of lines) log.error(`  ${l}`)
         }
