@@ -28,6 +28,9 @@ export interface LevelPersistenceOptions {
   writeBufferSize: number
   logger?: Logger
   valueCipher?: ValueCipher
+  /** Per-client caps of the offline queues (limits.maxQueuedMessages / maxQueuedBytes); 0 or absent = no cap. */
+  maxQueuedMessages?: number
+  maxQueuedBytes?: number
 }
 
 /** A client as aedes passes it (only the id is used). */
@@ -48,6 +51,8 @@ export interface PersistenceStats {
   journalPending: number
   journalReplayed: number
   quarantined: number
+  /** Queued messages dropped from (or refused by) full offline queues since the process started. */
+  queueDropped: number
   writeBatches: number
   writeOps: number
   syncs: number
@@ -88,6 +93,7 @@ export class LevelPersistence {
     this.queue = new WriteQueue({ db: this.db, mode: options.sync, syncInterval: options.syncInterval, logger: this.logger, syncMarkerKey: metaKey('lastSync') })
     this.ctx = new StoreContext({ db: this.db, queue: this.queue, logger: this.logger, cipher: options.valueCipher })
     this.outgoing = new OutgoingStore(this.ctx)
+    this.outgoing.setQueueLimits({ maxMessages: options.maxQueuedMessages ?? 0, maxBytes: options.maxQueuedBytes ?? 0 })
     this.journal = new IncomingJournal(this.ctx)
     this.opening = openStore(this.db, this.logger).then((outcome) => { this.outcome = outcome; return outcome })
     this.opening.catch(() => {}) // reported by ready()/setup()
@@ -182,7 +188,7 @@ export class LevelPersistence {
         }
       }
     }
-    return Readable.from(gen())
+    return ctx.reads.stream(gen)
   }
 
   // ---- subscriptions ----
@@ -215,6 +221,8 @@ export class LevelPersistence {
 
   /** Removes every subscription of a client. */
   async cleanSubscriptions (client: ClientRef): Promise<void> {
+    // a clean session's queue is drained and cleared by aedes; its figures are rescanned when next needed
+    this.outgoing.bounds.forget(client.id)
     await this.queue.write(this.subs.clean(client.id).map((topic) => ({ type: 'del', key: subKey(client.id, topic) })))
   }
 
@@ -318,7 +326,7 @@ export class LevelPersistence {
         if (will !== undefined && !brokers[will.brokerId as string]) yield will
       }
     }
-    return Readable.from(gen())
+    return ctx.reads.stream(gen)
   }
 
   // ---- edgemq extras ----
@@ -356,11 +364,21 @@ export class LevelPersistence {
       journalPending: this.journal.pending,
       journalReplayed: this.journal.replayed,
       quarantined: this.ctx.quarantined,
+      queueDropped: this.outgoing.bounds.dropped,
       writeBatches: q.batches,
       writeOps: q.ops,
       syncs: q.syncs,
       lastSyncAt: q.lastSyncAt
     }
+  }
+
+  /**
+   * Changes the per-client caps of the offline queues (0 = no cap), for instance
+   * on a config reload; applies from the next enqueue (a now-smaller queue is
+   * trimmed by its next enqueue).
+   */
+  setQueueLimits (limits: { maxMessages: number, maxBytes: number }): void {
+    this.outgoing.setQueueLimits(limits)
   }
 
   /** Approximate bytes on disk per kind of record (LevelDB estimates; cheap, async). */
@@ -378,6 +396,9 @@ export class LevelPersistence {
     this.closing ??= (async () => {
       await this.opening.catch(() => {})
       await this.queue.close()
+      // record streams still running (a retained lookup of a late SUBSCRIBE) end quietly: LevelDB's
+      // close ends their iterators, and a closed store ends a stream rather than failing it
+      this.ctx.reads.close()
       if (this.db.status === 'open' || this.db.status === 'opening') await this.db.close()
     })()
     await this.closing

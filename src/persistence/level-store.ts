@@ -12,7 +12,14 @@ export type LevelStore = Store & { persistence: LevelPersistence }
 
 /** Opens (repairing or replacing a damaged store) the LevelDB at config.persistence.path. */
 export async function openLevelStore (config: EdgemqConfig, logger: Logger, options: { valueCipher?: ValueCipher } = {}): Promise<LevelStore> {
-  const p = createLevelPersistence({ ...config.persistence, logger, valueCipher: options.valueCipher })
+  const limits = config.limits as Record<string, unknown>
+  const p = createLevelPersistence({
+    ...config.persistence,
+    logger,
+    valueCipher: options.valueCipher,
+    maxQueuedMessages: numberOr0(limits.maxQueuedMessages),
+    maxQueuedBytes: numberOr0(limits.maxQueuedBytes)
+  })
   await p.ready()
   return {
     persistence: p,
@@ -30,6 +37,7 @@ export async function openLevelStore (config: EdgemqConfig, logger: Logger, opti
         persistenceJournalPending: s.journalPending,
         persistenceJournalReplayed: s.journalReplayed,
         persistenceQuarantined: s.quarantined,
+        persistenceQueueDropped: s.queueDropped,
         persistenceWriteBatches: s.writeBatches,
         persistenceWriteOps: s.writeOps,
         persistenceSyncs: s.syncs,
@@ -38,4 +46,8 @@ export async function openLevelStore (config: EdgemqConfig, logger: Logger, opti
     },
     close: async () => { await p.close() }
   }
+}
+
+function numberOr0 (value: unknown): number {
+  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : 0
 }

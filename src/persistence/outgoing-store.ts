@@ -9,8 +9,8 @@
 // a connected client or streamed out; anything else falls back to a scan of
 // that one client's range (correct, only slower).
 import type { Readable } from 'node:stream'
-import { Readable as ReadableStream } from 'node:stream'
 import { decodeOutgoingState, decodePacket, encodeOutgoingState, encodePacket, isRoutablePublish, type OutgoingState, type StoredPacket } from './record-codec.ts'
+import { ClientQueue, QueueBounds } from './queue-bounds.ts'
 import type { StoreContext } from './store-context.ts'
 import { clientPrefix, KIND, prefixRange, readSeqAtEnd, seqKey } from './store-keys.ts'
 import type { WriteOp } from './write-queue.ts'
@@ -85,25 +85,108 @@ export class OutgoingStore {
   private readonly clearedDuringDrain = new Map<string, Set<number>>()
   /** Whether a client is connected now (only those are indexed at enqueue time). */
   isOnline: (clientId: string) => boolean = () => false
+  /** Per-client caps of the offline queues and the drop counter (queue-bounds.ts). */
+  readonly bounds = new QueueBounds()
+  // While a client's figures load, later enqueues wait behind it so each
+  // client's queue keeps publish order.
+  private enqueueTail: Promise<void> | undefined
 
   constructor (ctx: StoreContext) {
     this.ctx = ctx
   }
 
-  /** Queues one copy of `packet` per distinct client; `extraOps` join the same atomic batch. */
+  /**
+   * Queues one copy of `packet` per distinct client; `extraOps` join the same
+   * atomic batch. A client whose queue is full loses its oldest queued message(s)
+   * in that batch (queue-bounds.ts).
+   */
   async enqueue (clientIds: readonly string[], packet: StoredPacket, extraOps: readonly WriteOp[] = []): Promise<void> {
+    if (!this.bounds.enabled || (this.enqueueTail === undefined && !clientIds.some((id) => this.bounds.needsLoad(id)))) {
+      await this.enqueueNow(clientIds, packet, extraOps)
+      return
+    }
+    let written: Promise<void> = Promise.resolve()
+    const step = (this.enqueueTail ?? Promise.resolve()).then(async () => {
+      for (const id of new Set(clientIds)) if (this.bounds.needsLoad(id)) await this.loadBounds(id)
+      written = this.enqueueNow(clientIds, packet, extraOps)
+    })
+    const tail = step.catch(() => {})
+    this.enqueueTail = tail
+    void tail.then(() => { if (this.enqueueTail === tail) this.enqueueTail = undefined })
+    await step
+    await written
+  }
+
+  /** Sets the per-client caps of the offline queues (0 = no cap); takes effect at the next enqueue. */
+  setQueueLimits (limits: { maxMessages: number, maxBytes: number }): void {
+    this.bounds.setLimits(limits)
+  }
+
+  // Synchronous up to the write: allocSeq must not be separated from it by an await.
+  private enqueueNow (clientIds: readonly string[], packet: StoredPacket, extraOps: readonly WriteOp[]): Promise<void> {
     const ops: WriteOp[] = [...extraOps]
     if (clientIds.length > 0) {
       const norm = normalizeQueued(packet)
       const value = this.ctx.seal(encodePacket(norm))
       const ck = counterKeyOf(norm)
+      const bounded = this.bounds.enabled
       for (const clientId of new Set(clientIds)) {
+        const q = bounded ? this.bounds.get(clientId) : undefined
+        if (q !== undefined && !this.makeRoom(clientId, q, value.length, ops)) continue
         const seq = this.ctx.allocSeq(ops)
         ops.push({ type: 'put', key: seqKey(clientPrefix(KIND.OUT, clientId), seq), value })
+        q?.add(seq, value.length)
         if (this.isOnline(clientId)) this.index(clientId).add({ seq, packet: norm, counterKey: ck, stateStored: false })
       }
     }
-    await this.ctx.queue.write(ops)
+    return this.ctx.queue.write(ops)
+  }
+
+  /** Drops the oldest queued messages of a full queue (ops join the enqueue batch); false: drop the new one. */
+  private makeRoom (clientId: string, q: ClientQueue, bytes: number, ops: WriteOp[]): boolean {
+    const plan = q.planDrops(bytes, this.bounds.limits)
+    if (!plan.accept) {
+      this.bounds.dropped++
+      return false
+    }
+    if (plan.drop.length === 0) return true
+    const idx = this.indexes.get(clientId)
+    const dropped = new Set(plan.drop)
+    if (idx !== undefined) {
+      for (const entry of idx.byCounter.values()) if (dropped.has(entry.seq)) idx.drop(entry)
+      for (const entry of idx.byMessageId.values()) if (dropped.has(entry.seq)) idx.drop(entry)
+    }
+    const draining = this.clearedDuringDrain.get(clientId)
+    for (const seq of plan.drop) {
+      // a running drain's snapshot still holds it: the drain skips it like an acknowledged one
+      draining?.add(seq)
+      this.bounds.remove(clientId, seq)
+      ops.push({ type: 'del', key: seqKey(clientPrefix(KIND.OUT, clientId), seq) })
+      ops.push({ type: 'del', key: seqKey(clientPrefix(KIND.OUT_STATE, clientId), seq) })
+      this.bounds.dropped++
+    }
+    return true
+  }
+
+  /** One range scan of a client's O and U records: its queued messages, sizes and which are inflight. */
+  private async loadBounds (clientId: string): Promise<void> {
+    this.bounds.beginLoad(clientId)
+    let q: ClientQueue | undefined
+    try {
+      // writes already queued for this client land first, so the scan sees them
+      await this.ctx.queue.barrier()
+      const withState = new Set<number>()
+      for await (const key of this.ctx.db.keys(prefixRange(clientPrefix(KIND.OUT_STATE, clientId)))) withState.add(readSeqAtEnd(key))
+      q = new ClientQueue()
+      for await (const [key, value] of this.ctx.db.iterator(prefixRange(clientPrefix(KIND.OUT, clientId)))) {
+        const seq = readSeqAtEnd(key)
+        q.add(seq, value.length, withState.has(seq))
+      }
+      const idx = this.indexes.get(clientId)
+      for (const entry of idx?.byMessageId.values() ?? []) q.markInflight(entry.seq)
+    } finally {
+      this.bounds.endLoad(clientId, q)
+    }
   }
 
   /** Records the packet id given to a queued message, or its move to PUBREL. */
@@ -118,6 +201,7 @@ export class OutgoingStore {
           if (entry.messageId !== undefined && idx.byMessageId.get(entry.messageId) === entry) idx.byMessageId.delete(entry.messageId)
           entry.messageId = messageId
           idx.add(entry)
+          this.bounds.get(clientId)?.markInflight(entry.seq)
           // A QoS 1 packet id is kept in memory only: after a crash the message is
           // resent under a new id, which QoS 1 (at least once) tolerates. It saves
           // a write and a delete per delivered message. QoS 2 ids are what the
@@ -141,6 +225,7 @@ export class OutgoingStore {
       entry.messageId = messageId
       entry.stateStored = true
       idx.add(entry)
+      this.bounds.remove(clientId, entry.seq)
       await this.ctx.queue.write([{ type: 'del', key: seqKey(out, entry.seq) }, this.statePut(clientId, entry.seq, { pubrel: true, messageId })])
       return
     }
@@ -152,8 +237,10 @@ export class OutgoingStore {
     entry.messageId = messageId
     entry.stateStored = true
     idx.add(entry)
+    const value = this.ctx.seal(encodePacket(norm))
+    this.bounds.get(clientId)?.markInflight(entry.seq, value.length)
     await this.ctx.queue.write([
-      { type: 'put', key: seqKey(out, entry.seq), value: this.ctx.seal(encodePacket(norm)) },
+      { type: 'put', key: seqKey(out, entry.seq), value },
       this.statePut(clientId, entry.seq, { pubrel: false, messageId })
     ])
   }
@@ -191,13 +278,14 @@ export class OutgoingStore {
     }
     const ops: WriteOp[] = [{ type: 'del', key: seqKey(clientPrefix(KIND.OUT, clientId), entry.seq) }]
     if (entry.stateStored !== false) ops.push({ type: 'del', key: seqKey(clientPrefix(KIND.OUT_STATE, clientId), entry.seq) })
+    this.bounds.remove(clientId, entry.seq)
     await this.ctx.queue.write(ops)
     return result
   }
 
   /** The client's queue in order (PUBRELs and publishes), as aedes resends it on reconnect. */
   stream (clientId: string): Readable {
-    return ReadableStream.from(this.drain(clientId))
+    return this.ctx.reads.stream(() => this.drain(clientId))
   }
 
   private async * drain (clientId: string): AsyncGenerator<StoredPacket> {
@@ -217,6 +305,7 @@ export class OutgoingStore {
   /** Forgets the in-memory index of a client (tests; a wiped session). */
   forget (clientId: string): void {
     this.indexes.delete(clientId)
+    this.bounds.forget(clientId)
   }
 
   private statePut (clientId: string, seq: number, state: OutgoingState): WriteOp {

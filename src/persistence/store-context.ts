@@ -2,6 +2,7 @@
 // at-rest sealing, the sequence allocator and the quarantine.
 import type { Logger } from '../observability/logger.ts'
 import type { RootLevel } from './open-store.ts'
+import { ReadGuard } from './read-guard.ts'
 import { RecordCorruptError } from './record-codec.ts'
 import { KIND_NAMES, metaKey, quarantineKey } from './store-keys.ts'
 import type { WriteOp, WriteQueue } from './write-queue.ts'
@@ -22,6 +23,8 @@ export class StoreContext {
   readonly db: RootLevel
   readonly queue: WriteQueue
   readonly logger: Logger
+  /** Ends record streams quietly once the store closes. */
+  readonly reads = new ReadGuard()
   private readonly cipher: ValueCipher | undefined
   private nextSeq = 1
   private seqReserve = 0

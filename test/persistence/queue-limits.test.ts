@@ -1,0 +1,164 @@
+// Per-client bounds of the offline queues (limits.maxQueuedMessages /
+// maxQueuedBytes): the oldest queued messages make room, inflight ones stay,
+// the figures survive a restart; and a store that closes under a running
+// retained lookup ends it quietly instead of crashing the process.
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Readable } from 'node:stream'
+import { createLevelPersistence, type LevelPersistence, type LevelPersistenceOptions } from '../../src/persistence/level-persistence.ts'
+
+const dir = mkdtempSync(join(tmpdir(), 'edgemq-ql-'))
+let n = 0
+test.after(() => rmSync(dir, { recursive: true, force: true }))
+
+function fresh (): string { return join(dir, `db-${++n}`) }
+async function open (path: string, extra: Partial<LevelPersistenceOptions> = {}): Promise<LevelPersistence> {
+  const p = createLevelPersistence({ path, sync: 'batch', syncInterval: 1000, cacheSize: 1 << 20, writeBufferSize: 1 << 20, ...extra })
+  await p.setup({ id: 'b1' })
+  return p
+}
+async function list (s: Readable): Promise<any[]> { const out: any[] = []; for await (const x of s) out.push(x); return out }
+let counter = 0
+const pub = (payload: string, qos = 1): Record<string, unknown> =>
+  ({ cmd: 'publish', topic: 't', payload: Buffer.from(payload), qos, retain: false, dup: false, brokerId: 'b1', brokerCounter: ++counter })
+/** The queue of c1 as `payload` or `payload#id` (inflight) or `pubrel#id`. */
+async function queueOf (p: LevelPersistence, clientId = 'c1'): Promise<string[]> {
+  return (await list(p.outgoingStream({ id: clientId }))).map((m) =>
+    m.cmd === 'pubrel' ? `pubrel#${m.messageId}` : `${m.payload.toString().slice(0, 8)}${m.messageId === undefined ? '' : `#${m.messageId}`}`)
+}
+async function enqueue (p: LevelPersistence, payloads: string[], clients = ['c1'], qos = 1): Promise<Array<Record<string, unknown>>> {
+  const sent: Array<Record<string, unknown>> = []
+  for (const m of payloads) { const packet = pub(m, qos); sent.push(packet); await p.outgoingEnqueueCombi(clients.map((clientId) => ({ clientId })), packet) }
+  return sent
+}
+const names = (from: number, to: number): string[] => Array.from({ length: to - from + 1 }, (_, i) => `m${from + i}`)
+
+test('the cap by count drops the oldest queued messages and keeps the rest in order', async () => {
+  const p = await open(fresh(), { maxQueuedMessages: 5 })
+  await enqueue(p, names(1, 12), ['c1', 'c2'])
+  assert.equal(await queueOf(p, 'c1'), names(8, 12))
+  assert.equal(await queueOf(p, 'c2'), names(8, 12))
+  assert.is(p.stats().queueDropped, 14)
+  await p.close()
+})
+
+test('enqueues issued together, while the figures of the client are still loading, keep publish order', async () => {
+  const p = await open(fresh(), { maxQueuedMessages: 5 })
+  await Promise.all(names(1, 20).map(async (m) => await p.outgoingEnqueueCombi([{ clientId: 'c1' }], pub(m))))
+  assert.equal(await queueOf(p), names(16, 20))
+  assert.is(p.stats().queueDropped, 15)
+  await p.close()
+})
+
+test('the cap by bytes drops the oldest; a message larger than the cap alone is the one dropped', async () => {
+  const p = await open(fresh(), { maxQueuedBytes: 3500 })
+  // each stored record is the 1000-byte payload plus a small header: three fit in 3500 bytes, four do not
+  await enqueue(p, names(1, 10).map((m) => m.padEnd(1000, '.')))
+  assert.equal(await queueOf(p), ['m8......', 'm9......', 'm10.....'])
+  assert.is(p.stats().queueDropped, 7)
+  await enqueue(p, ['huge'.padEnd(4000, '.')])
+  assert.equal(await queueOf(p), ['m8......', 'm9......', 'm10.....'])
+  assert.is(p.stats().queueDropped, 8)
+  await p.close()
+})
+
+test('the figures survive a restart: they are reloaded from disk by the first enqueue', async () => {
+  const path = fresh()
+  const p = await open(path, { maxQueuedMessages: 5 })
+  await enqueue(p, names(1, 5))
+  assert.is(p.stats().queueDropped, 0)
+  await p.close()
+  const p2 = await open(path, { maxQueuedMessages: 5 })
+  await enqueue(p2, names(6, 8))
+  assert.equal(await queueOf(p2), names(4, 8))
+  assert.is(p2.stats().queueDropped, 3)
+  await p2.close()
+})
+
+test('inflight messages are not dropped while an older queued one can be; when all are inflight the new one is', async () => {
+  const p = await open(fresh(), { maxQueuedMessages: 3 })
+  const sent = await enqueue(p, names(1, 3))
+  await p.outgoingUpdate({ id: 'c1' }, { ...sent[0], messageId: 1 }) // sent, awaiting PUBACK
+  await enqueue(p, ['m4'])
+  assert.equal(await queueOf(p), ['m1#1', 'm3', 'm4'])
+  // the drain gave m3 and m4 their packet ids (as aedes does on reconnect)
+  const streamed = (await list(p.outgoingStream({ id: 'c1' }))).filter((m) => m.messageId === undefined)
+  let id = 3
+  for (const m of streamed) await p.outgoingUpdate({ id: 'c1' }, { ...m, messageId: id++ })
+  await enqueue(p, ['m5'])
+  assert.equal(await queueOf(p), ['m1#1', 'm3#3', 'm4#4'])
+  assert.is(p.stats().queueDropped, 2)
+  await p.close()
+})
+
+test('a QoS 2 message with a stored packet id is still inflight after a restart', async () => {
+  const path = fresh()
+  const p = await open(path, { maxQueuedMessages: 2 })
+  const sent = await enqueue(p, names(1, 2), ['c1'], 2)
+  await p.outgoingUpdate({ id: 'c1' }, { ...sent[0], messageId: 9 })
+  await p.close()
+  const p2 = await open(path, { maxQueuedMessages: 2 })
+  await enqueue(p2, ['m3'], ['c1'], 2)
+  assert.equal(await queueOf(p2), ['m1#9', 'm3'])
+  assert.is(p2.stats().queueDropped, 1)
+  await p2.close()
+})
+
+test('acknowledged and PUBREL-phase messages leave the count: nothing is dropped for them', async () => {
+  const p = await open(fresh(), { maxQueuedMessages: 3 })
+  const sent = await enqueue(p, names(1, 3), ['c1'], 2)
+  await p.outgoingUpdate({ id: 'c1' }, { ...sent[0], messageId: 1 })
+  await p.outgoingUpdate({ id: 'c1' }, { cmd: 'pubrel', messageId: 1 }) // PUBREC received: no payload kept
+  await p.outgoingUpdate({ id: 'c1' }, { ...sent[1], messageId: 2 })
+  assert.is((await p.outgoingClearMessageId({ id: 'c1' }, { messageId: 2 }))?.payload.toString(), 'm2')
+  await enqueue(p, ['m4', 'm5'], ['c1'], 2)
+  assert.equal(await queueOf(p), ['pubrel#1', 'm3', 'm4', 'm5'])
+  assert.is(p.stats().queueDropped, 0)
+  await enqueue(p, ['m6'], ['c1'], 2)
+  assert.equal(await queueOf(p), ['pubrel#1', 'm4', 'm5', 'm6'])
+  assert.is(p.stats().queueDropped, 1)
+  await p.close()
+})
+
+test('caps default to off; setQueueLimits turns them on and a lowered cap trims at the next enqueue', async () => {
+  const p = await open(fresh())
+  await enqueue(p, names(1, 10))
+  assert.is((await queueOf(p)).length, 10)
+  p.setQueueLimits({ maxMessages: 4, maxBytes: 0 })
+  await enqueue(p, ['m11'])
+  assert.equal(await queueOf(p), names(8, 11))
+  p.setQueueLimits({ maxMessages: 2, maxBytes: 0 })
+  await enqueue(p, ['m12'])
+  assert.equal(await queueOf(p), names(11, 12))
+  assert.is(p.stats().queueDropped, 10)
+  p.setQueueLimits({ maxMessages: 0, maxBytes: 0 })
+  await enqueue(p, ['m13', 'm14'])
+  assert.equal(await queueOf(p), names(11, 14))
+  await p.close()
+})
+
+test('a retained lookup of "#" still running when the store closes ends quietly (no error event)', async () => {
+  const p = await open(fresh())
+  for (let i = 0; i < 2000; i++) await p.storeRetained({ cmd: 'publish', topic: `r/${i}`, payload: Buffer.from('x'.repeat(100)), qos: 0, retain: true })
+  const s = p.createRetainedStreamCombi(['#'])
+  const errors: Error[] = []
+  let got = 0
+  s.on('error', (err) => errors.push(err))
+  s.on('data', () => { got++ })
+  const ended = new Promise((resolve) => s.on('close', resolve))
+  await p.close()
+  await ended
+  assert.equal(errors.map((e) => e.message), [])
+  assert.ok(got < 2000, `the lookup finished before the close (${got}): the test no longer races it`)
+  // a read that starts after the close ends at once
+  const late = p.createRetainedStreamCombi(['#'])
+  late.on('error', (err) => errors.push(err))
+  assert.equal(await list(late), [])
+  assert.equal(await list(p.outgoingStream({ id: 'c1' })), [])
+  assert.equal(errors.map((e) => e.message), [])
+})
+
+test.run()
