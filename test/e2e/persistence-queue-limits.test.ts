@@ -1,0 +1,52 @@
+// The offline queue cap on real sockets: a persistent QoS 1 subscriber that was
+// away while 20 messages were published gets exactly the newest 5, in order
+// (limits.maxQueuedMessages: 5, like Mosquitto's max_queued_messages).
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { connect, connectAsync, type MqttClient } from 'mqtt'
+import { startBrokerInProcess, type InProcessBroker } from '../helpers/broker-process.ts'
+
+let b: InProcessBroker | undefined
+const clients: MqttClient[] = []
+test.after.each(async () => {
+  for (const c of clients.splice(0)) await c.endAsync(true).catch(() => {})
+  await b?.stop()
+  b = undefined
+})
+
+async function until (what: string, check: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
+
+test('a persistent QoS 1 subscriber back after 20 publishes receives exactly the newest 5, in order', async () => {
+  b = await startBrokerInProcess('listeners:\n  - { name: tcp, type: tcp, host: 127.0.0.1, port: 0 }\nlimits: { maxQueuedMessages: 5 }\n')
+  const url = `mqtt://127.0.0.1:${b.port}`
+  const opts = { clientId: 'ql-sub', clean: false, reconnectPeriod: 0, protocolVersion: 4 as const }
+  const sub = await connectAsync(url, opts)
+  clients.push(sub)
+  await sub.subscribeAsync('ql/t', { qos: 1 })
+  await sub.endAsync()
+
+  const pub = await connectAsync(url, { clientId: 'ql-pub', reconnectPeriod: 0 })
+  clients.push(pub)
+  for (let i = 1; i <= 20; i++) await pub.publishAsync('ql/t', `m${i}`, { qos: 1 })
+  // a PUBACK means journaled; the enqueue that drops lands just after: wait for all 15 drops
+  await until('15 queue drops', () => b!.broker.stats().persistenceQueueDropped === 15)
+
+  const got: string[] = []
+  // listening before the CONNACK: the queued messages may come in the same TCP read
+  const back = connect(url, opts)
+  clients.push(back)
+  back.on('message', (_topic, payload) => got.push(payload.toString()))
+  await until('5 messages', () => got.length >= 5)
+  // anything beyond the 5 would arrive right behind them
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  assert.equal(got, ['m16', 'm17', 'm18', 'm19', 'm20'])
+  assert.is(b.broker.stats().persistenceQueueDropped, 15)
+})
+
+test.run()
