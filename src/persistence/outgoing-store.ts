@@ -30,6 +30,9 @@ interface Entry {
 // instance deliveries aedes makes without outgoingUpdate); beyond it lookups
 // fall back to scanning that client's range.
 const MAX_INDEX_PER_CLIENT = 4096
+// Dropped messages remembered for a late outgoingUpdate (all clients): the race
+// lasts a setImmediate or one drain batch, so a few thousand is plenty.
+const MAX_RECENTLY_DROPPED = 4096
 
 class ClientIndex {
   readonly byCounter = new Map<string, Entry>()
@@ -90,6 +93,10 @@ export class OutgoingStore {
   // While a client's figures load, later enqueues wait behind it so each
   // client's queue keeps publish order.
   private enqueueTail: Promise<void> | undefined
+  // Recently dropped messages (client + counter key -> sequence). aedes may
+  // already be sending one (a live delivery waits a setImmediate, a drain may
+  // have read it): its outgoingUpdate must not fail, or aedes closes the client.
+  private readonly recentlyDropped = new Map<string, number>()
 
   constructor (ctx: StoreContext) {
     this.ctx = ctx
@@ -153,7 +160,12 @@ export class OutgoingStore {
     const idx = this.indexes.get(clientId)
     const dropped = new Set(plan.drop)
     if (idx !== undefined) {
-      for (const entry of idx.byCounter.values()) if (dropped.has(entry.seq)) idx.drop(entry)
+      // only indexed messages can be on their way to the client (live or drained)
+      for (const entry of idx.byCounter.values()) {
+        if (!dropped.has(entry.seq)) continue
+        idx.drop(entry)
+        if (entry.counterKey !== undefined) this.rememberDropped(clientId, entry.counterKey, entry.seq)
+      }
       for (const entry of idx.byMessageId.values()) if (dropped.has(entry.seq)) idx.drop(entry)
     }
     const draining = this.clearedDuringDrain.get(clientId)
@@ -166,6 +178,38 @@ export class OutgoingStore {
       this.bounds.dropped++
     }
     return true
+  }
+
+  private rememberDropped (clientId: string, counterKey: string, seq: number): void {
+    if (this.recentlyDropped.size >= MAX_RECENTLY_DROPPED) {
+      const oldest = this.recentlyDropped.keys().next().value
+      if (oldest !== undefined) this.recentlyDropped.delete(oldest)
+    }
+    this.recentlyDropped.set(`${clientId}\u0000${counterKey}`, seq)
+  }
+
+  private takeDropped (clientId: string, counterKey: string): number | undefined {
+    if (this.recentlyDropped.size === 0) return undefined
+    const key = `${clientId}\u0000${counterKey}`
+    const seq = this.recentlyDropped.get(key)
+    if (seq !== undefined) this.recentlyDropped.delete(key)
+    return seq
+  }
+
+  /**
+   * aedes gave a packet id to a message dropped a moment ago: it is being sent,
+   * so it is inflight after all and is stored again (O and U) at its old place.
+   */
+  private async restore (clientId: string, seq: number, packet: StoredPacket): Promise<void> {
+    const norm = normalizeQueued(packet)
+    const messageId = packet.messageId as number
+    this.index(clientId).add({ seq, packet: norm, pubrel: false, counterKey: counterKeyOf(norm), messageId, stateStored: true })
+    const value = this.ctx.seal(encodePacket(norm))
+    this.bounds.get(clientId)?.add(seq, value.length, true)
+    await this.ctx.queue.write([
+      { type: 'put', key: seqKey(clientPrefix(KIND.OUT, clientId), seq), value },
+      this.statePut(clientId, seq, { pubrel: false, messageId })
+    ])
   }
 
   /** One range scan of a client's O and U records: its queued messages, sizes and which are inflight. */
@@ -196,6 +240,8 @@ export class OutgoingStore {
     if (packet.cmd !== 'pubrel') {
       const ck = counterKeyOf(packet)
       if (ck !== undefined) {
+        const dropped = idx.byCounter.has(ck) ? undefined : this.takeDropped(clientId, ck)
+        if (dropped !== undefined) { await this.restore(clientId, dropped, packet); return }
         const entry = idx.byCounter.get(ck) ?? await this.scan(clientId, (e) => e.counterKey === ck)
         if (entry !== undefined) {
           if (entry.messageId !== undefined && idx.byMessageId.get(entry.messageId) === entry) idx.byMessageId.delete(entry.messageId)

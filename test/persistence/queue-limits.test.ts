@@ -113,13 +113,26 @@ test('acknowledged and PUBREL-phase messages leave the count: nothing is dropped
   await p.outgoingUpdate({ id: 'c1' }, { ...sent[0], messageId: 1 })
   await p.outgoingUpdate({ id: 'c1' }, { cmd: 'pubrel', messageId: 1 }) // PUBREC received: no payload kept
   await p.outgoingUpdate({ id: 'c1' }, { ...sent[1], messageId: 2 })
-  assert.is((await p.outgoingClearMessageId({ id: 'c1' }, { messageId: 2 }))?.payload.toString(), 'm2')
+  assert.is(String((await p.outgoingClearMessageId({ id: 'c1' }, { messageId: 2 }))?.payload), 'm2')
   await enqueue(p, ['m4', 'm5'], ['c1'], 2)
   assert.equal(await queueOf(p), ['pubrel#1', 'm3', 'm4', 'm5'])
   assert.is(p.stats().queueDropped, 0)
   await enqueue(p, ['m6'], ['c1'], 2)
   assert.equal(await queueOf(p), ['pubrel#1', 'm4', 'm5', 'm6'])
   assert.is(p.stats().queueDropped, 1)
+  await p.close()
+})
+
+test('a message dropped just before aedes gives it a packet id (live delivery) is kept as inflight, not an error', async () => {
+  const p = createLevelPersistence({ path: fresh(), sync: 'batch', syncInterval: 1000, cacheSize: 1 << 20, writeBufferSize: 1 << 20, maxQueuedMessages: 2 })
+  await p.setup({ id: 'b1', clients: { c1: {} } }) // c1 is online: aedes delivers each message right after queuing it
+  const sent = await enqueue(p, names(1, 3))
+  assert.equal(await queueOf(p), ['m2', 'm3'])
+  // aedes's delivery of m1 was already on its way (it waits a setImmediate after the enqueue)
+  await p.outgoingUpdate({ id: 'c1' }, { ...sent[0], messageId: 1 })
+  assert.equal(await queueOf(p), ['m1#1', 'm2', 'm3'])
+  assert.is(String((await p.outgoingClearMessageId({ id: 'c1' }, { messageId: 1 }))?.payload), 'm1')
+  assert.equal(await queueOf(p), ['m2', 'm3'])
   await p.close()
 })
 
