@@ -32,5 +32,16 @@ export interface Store {
 export async function openStore (config: EdgemqConfig, logger: Logger): Promise<Store> {
   const keyFile = config.persistence.encryptionKeyFile
   const valueCipher = keyFile === undefined ? undefined : createValueCipher(await loadOrCreateDeviceKey(keyFile))
-  return await openLevelStore(config, logger, { valueCipher })
+  const store = await openLevelStore(config, logger, { valueCipher })
+  if (valueCipher === undefined) return store
+  // The parts' namespaces (bridge queue, bans) are sealed too: a custom value
+  // encoding seals on write and opens on read, so no part has to know.
+  const sealed = {
+    name: 'edgemq-sealed',
+    format: 'buffer',
+    encode: (value: Uint8Array): Buffer => Buffer.from(valueCipher.seal(value)),
+    decode: (stored: Uint8Array): Buffer => Buffer.from(valueCipher.open(stored))
+  }
+  const persistence = store.persistence
+  return { ...store, sublevel: (name) => persistence.sublevel(name, { valueEncoding: sealed as unknown as string }) as unknown as Sublevel }
 }
