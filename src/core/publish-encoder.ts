@@ -129,11 +129,39 @@ type WriteToStream = (packet: unknown, stream: unknown, opts?: { protocolVersion
 
 const INSTALLED = Symbol.for('edgemq.publishEncoder')
 
+// Streams corked by the encoder, uncorked together once per event-loop turn.
+// mqtt-packet uncorks on process.nextTick, but aedes sends every delivery from
+// its own setImmediate callback and Node runs the nextTick queue after each
+// one, so a subscriber receiving 50 messages in one turn got 50 writev calls
+// (writev was 30 % of the broker's CPU in the fan-out profile). Uncorking in a
+// setImmediate instead lets every packet a socket gets in one turn leave in
+// one writev. The wait is at most one turn of the loop (no timer), and the
+// buffered bytes are bounded by what one turn produces.
+const corked = new Set<WritableLike>()
+let flushScheduled = false
+
+function flushCorked (): void {
+  flushScheduled = false
+  const streams = [...corked]
+  corked.clear()
+  for (const s of streams) s.uncork?.()
+}
+
+function corkForThisTurn (stream: WritableLike): void {
+  if (corked.has(stream)) return
+  stream.cork?.()
+  corked.add(stream)
+  if (!flushScheduled) {
+    flushScheduled = true
+    setImmediate(flushCorked)
+  }
+}
+
 /**
  * Routes mqtt-packet's writeToStream through the encoder for MQTT 3.1/3.1.1
  * (aedes's write() calls it for every outgoing packet). Idempotent; returns
- * the encoder in use. Writes stay corked until the next tick, as mqtt-packet
- * does, so many packets to one socket in one tick leave in one writev.
+ * the encoder in use. Writes stay corked until the end of this turn of the
+ * event loop, so all packets one socket gets in a turn leave in one writev.
  */
 export function installPublishEncoder (mqttPacket: { writeToStream: WriteToStream }): PublishEncoder {
   const existing = (mqttPacket.writeToStream as unknown as { [INSTALLED]?: PublishEncoder })[INSTALLED]
@@ -146,10 +174,7 @@ export function installPublishEncoder (mqttPacket: { writeToStream: WriteToStrea
     const encoded = encoder.encode(packet as EncodablePacket)
     if (encoded === undefined) return original(packet, stream, opts)
     const out = stream as WritableLike
-    if (typeof out.cork === 'function') {
-      out.cork()
-      process.nextTick(uncork, out)
-    }
+    if (typeof out.cork === 'function') corkForThisTurn(out)
     if (Buffer.isBuffer(encoded)) return out.write(encoded)
     out.write(encoded[0])
     return out.write(encoded[1])
@@ -159,8 +184,4 @@ export function installPublishEncoder (mqttPacket: { writeToStream: WriteToStrea
   Object.setPrototypeOf(fast, original)
   mqttPacket.writeToStream = fast
   return encoder
-}
-
-function uncork (stream: WritableLike): void {
-  stream.uncork?.()
 }
