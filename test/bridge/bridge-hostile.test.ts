@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import mqtt from 'mqtt'
 import { parseConfigText } from '../../src/config/config-file.ts'
 import { resolveConfig } from '../../src/config/load-config.ts'
-import { MosquittoProcess } from './mosquitto-process.ts'
+import { MosquittoProcess } from '../helpers/mosquitto-process.ts'
 import { checkInOrder, record, sleep, startGateway, waitFor } from './bridge-fixtures.ts'
 
 /** A fake upstream that answers every CONNECT with `reply` (bytes, or a function of the socket). */

@@ -8,7 +8,7 @@ import { mkdtemp, readdir, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import mqtt from 'mqtt'
-import { MosquittoProcess } from './mosquitto-process.ts'
+import { MosquittoProcess } from '../helpers/mosquitto-process.ts'
 import { checkInOrder, record, sleep, startGateway, waitFor } from './bridge-fixtures.ts'
 
 const gatewayYaml = (upstreamPort: number, dataDir: string, extra: { protocolVersion?: number, clientId?: string } = {}): string => `

@@ -10,7 +10,7 @@ import { parseConfigText } from '../../src/config/config-file.ts'
 import { resolveConfig } from '../../src/config/load-config.ts'
 import type { EdgemqConfig } from '../../src/config/types.ts'
 import { isEdgemqError } from '../../src/errors.ts'
-import { MosquittoProcess } from './mosquitto-process.ts'
+import { MosquittoProcess } from '../helpers/mosquitto-process.ts'
 import { startGateway, waitFor } from './bridge-fixtures.ts'
 
 const R = suite('bridge reload')

@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import mqtt from 'mqtt'
 import { createLogger } from '../../src/observability/logger.ts'
 import { requireTool, startBrokerInProcess } from '../helpers/broker-process.ts'
-import { MosquittoProcess, freePort } from './mosquitto-process.ts'
+import { MosquittoProcess, freePort } from '../helpers/mosquitto-process.ts'
 import { startGateway, waitFor } from './bridge-fixtures.ts'
 
 const T = suite('bridge transports')

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import mqtt from 'mqtt'
 import { callControl } from '../../src/control/control-client.ts'
-import { MosquittoProcess } from '../bridge/mosquitto-process.ts'
+import { MosquittoProcess } from '../helpers/mosquitto-process.ts'
 import { record, sleep, waitFor } from '../bridge/bridge-fixtures.ts'
 import { startGatewayProcess, type GatewayProcess } from '../bridge/gateway-process.ts'
 

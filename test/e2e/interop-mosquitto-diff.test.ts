@@ -6,37 +6,18 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { createServer, connect, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { requireTool, startBrokerInProcess, type InProcessBroker } from '../helpers/broker-process.ts'
 import { RawMqtt, type AnyPacket } from '../helpers/raw-mqtt.ts'
 import { startTool, type ToolProcess } from '../helpers/tool-process.ts'
+import { freePort, waitForPort } from '../helpers/mosquitto-process.ts'
 
 interface Ctx { edgemq: InProcessBroker, mosquitto: ToolProcess, mosquittoPort: number, dir: string }
 const test = suite<Ctx>('differential: mosquitto vs edgemq')
 const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, ms))
 let n = 0
 const tag = (): string => `diff/${process.pid}/${++n}`
-
-async function freePort (): Promise<number> {
-  return await new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => { const { port } = s.address() as AddressInfo; s.close(() => resolve(port)) })
-  })
-}
-
-async function waitForPort (port: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = connect(port, '127.0.0.1', () => { s.destroy(); resolve(true) })
-      s.once('error', () => resolve(false))
-    })
-    if (ok) return
-    if (Date.now() > deadline) throw new Error(`mosquitto did not listen on ${port} within ${timeoutMs} ms`)
-    await sleep(50)
-  }
-}
 
 test.before(async (ctx) => {
   const bin = requireTool('mosquitto', 'mosquitto')

@@ -7,7 +7,7 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { connect, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { requireTool } from '../helpers/broker-process.ts'
+import { requireTool } from './broker-process.ts'
 
 const running = new Set<ChildProcess>()
 process.once('exit', () => { for (const c of running) c.kill('SIGKILL') })
