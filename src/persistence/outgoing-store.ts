@@ -30,9 +30,6 @@ interface Entry {
 // instance deliveries aedes makes without outgoingUpdate); beyond it lookups
 // fall back to scanning that client's range.
 const MAX_INDEX_PER_CLIENT = 4096
-// Dropped messages remembered for a late outgoingUpdate (all clients): the race
-// lasts a setImmediate or one drain batch, so a few thousand is plenty.
-const MAX_RECENTLY_DROPPED = 4096
 
 class ClientIndex {
   readonly byCounter = new Map<string, Entry>()
@@ -93,10 +90,6 @@ export class OutgoingStore {
   // While a client's figures load, later enqueues wait behind it so each
   // client's queue keeps publish order.
   private enqueueTail: Promise<void> | undefined
-  // Recently dropped messages (client + counter key -> sequence). aedes may
-  // already be sending one (a live delivery waits a setImmediate, a drain may
-  // have read it): its outgoingUpdate must not fail, or aedes closes the client.
-  private readonly recentlyDropped = new Map<string, number>()
 
   constructor (ctx: StoreContext) {
     this.ctx = ctx
@@ -114,7 +107,11 @@ export class OutgoingStore {
     }
     let written: Promise<void> = Promise.resolve()
     const step = (this.enqueueTail ?? Promise.resolve()).then(async () => {
-      for (const id of new Set(clientIds)) if (this.bounds.needsLoad(id)) await this.loadBounds(id)
+      const missing = [...new Set(clientIds)].filter((id) => this.bounds.needsLoad(id))
+      await Promise.all(missing.map(async (id) => {
+        // packet ids aedes gave in this process are in the index only (QoS 1 ids are not stored)
+        await this.bounds.load(this.ctx, id, () => [...this.indexes.get(id)?.byMessageId.values() ?? []].map((e) => e.seq))
+      }))
       written = this.enqueueNow(clientIds, packet, extraOps)
     })
     const tail = step.catch(() => {})
@@ -164,7 +161,7 @@ export class OutgoingStore {
       for (const entry of idx.byCounter.values()) {
         if (!dropped.has(entry.seq)) continue
         idx.drop(entry)
-        if (entry.counterKey !== undefined) this.rememberDropped(clientId, entry.counterKey, entry.seq)
+        if (entry.counterKey !== undefined) this.bounds.rememberDropped(clientId, entry.counterKey, entry.seq)
       }
       for (const entry of idx.byMessageId.values()) if (dropped.has(entry.seq)) idx.drop(entry)
     }
@@ -178,22 +175,6 @@ export class OutgoingStore {
       this.bounds.dropped++
     }
     return true
-  }
-
-  private rememberDropped (clientId: string, counterKey: string, seq: number): void {
-    if (this.recentlyDropped.size >= MAX_RECENTLY_DROPPED) {
-      const oldest = this.recentlyDropped.keys().next().value
-      if (oldest !== undefined) this.recentlyDropped.delete(oldest)
-    }
-    this.recentlyDropped.set(`${clientId}\u0000${counterKey}`, seq)
-  }
-
-  private takeDropped (clientId: string, counterKey: string): number | undefined {
-    if (this.recentlyDropped.size === 0) return undefined
-    const key = `${clientId}\u0000${counterKey}`
-    const seq = this.recentlyDropped.get(key)
-    if (seq !== undefined) this.recentlyDropped.delete(key)
-    return seq
   }
 
   /**
@@ -212,27 +193,6 @@ export class OutgoingStore {
     ])
   }
 
-  /** One range scan of a client's O and U records: its queued messages, sizes and which are inflight. */
-  private async loadBounds (clientId: string): Promise<void> {
-    this.bounds.beginLoad(clientId)
-    let q: ClientQueue | undefined
-    try {
-      // writes already queued for this client land first, so the scan sees them
-      await this.ctx.queue.barrier()
-      const withState = new Set<number>()
-      for await (const key of this.ctx.db.keys(prefixRange(clientPrefix(KIND.OUT_STATE, clientId)))) withState.add(readSeqAtEnd(key))
-      q = new ClientQueue()
-      for await (const [key, value] of this.ctx.db.iterator(prefixRange(clientPrefix(KIND.OUT, clientId)))) {
-        const seq = readSeqAtEnd(key)
-        q.add(seq, value.length, withState.has(seq))
-      }
-      const idx = this.indexes.get(clientId)
-      for (const entry of idx?.byMessageId.values() ?? []) q.markInflight(entry.seq)
-    } finally {
-      this.bounds.endLoad(clientId, q)
-    }
-  }
-
   /** Records the packet id given to a queued message, or its move to PUBREL. */
   async update (clientId: string, packet: StoredPacket): Promise<void> {
     const idx = this.index(clientId)
@@ -240,7 +200,7 @@ export class OutgoingStore {
     if (packet.cmd !== 'pubrel') {
       const ck = counterKeyOf(packet)
       if (ck !== undefined) {
-        const dropped = idx.byCounter.has(ck) ? undefined : this.takeDropped(clientId, ck)
+        const dropped = idx.byCounter.has(ck) ? undefined : this.bounds.takeDropped(clientId, ck)
         if (dropped !== undefined) { await this.restore(clientId, dropped, packet); return }
         const entry = idx.byCounter.get(ck) ?? await this.scan(clientId, (e) => e.counterKey === ck)
         if (entry !== undefined) {

@@ -7,6 +7,12 @@
 //
 // The figures of a client are loaded lazily, by one range scan the first time
 // this process enqueues for it, then kept up to date by the outgoing store.
+import type { StoreContext } from './store-context.ts'
+import { clientPrefix, KIND, prefixRange, readSeqAtEnd } from './store-keys.ts'
+
+// Dropped messages remembered for a late outgoingUpdate (all clients): the race
+// lasts a setImmediate or one drain batch, so a few thousand is plenty.
+const MAX_RECENTLY_DROPPED = 4096
 
 /** Caps on one client's offline queue; 0 = no cap. */
 export interface QueueBoundLimits {
@@ -84,6 +90,10 @@ export class QueueBounds {
   private readonly clients = new Map<string, ClientQueue>()
   // Sequences removed while a client's load scan runs: its snapshot may still hold them.
   private readonly loading = new Map<string, Set<number>>()
+  // Recently dropped messages (client + counter key -> sequence). aedes may
+  // already be sending one (a live delivery waits a setImmediate, a drain may
+  // have read it): its outgoingUpdate must not fail, or aedes closes the client.
+  private readonly recentlyDropped = new Map<string, number>()
 
   /** Whether any cap is set (no cap: nothing is tracked, no cost on the publish path). */
   get enabled (): boolean {
@@ -93,7 +103,7 @@ export class QueueBounds {
   /** Changes the caps (reload); turning them off forgets every tracked figure. */
   setLimits (limits: QueueBoundLimits): void {
     this.limits = { maxMessages: Math.max(0, Math.floor(limits.maxMessages)), maxBytes: Math.max(0, Math.floor(limits.maxBytes)) }
-    if (!this.enabled) { this.clients.clear(); this.loading.clear() }
+    if (!this.enabled) { this.clients.clear(); this.loading.clear(); this.recentlyDropped.clear() }
   }
 
   /** The figures of a client, when loaded. */
@@ -106,18 +116,49 @@ export class QueueBounds {
     return this.enabled && !this.clients.has(clientId)
   }
 
-  /** Marks the start of a client's load scan. */
-  beginLoad (clientId: string): void {
-    if (!this.loading.has(clientId)) this.loading.set(clientId, new Set())
+  /**
+   * Loads a client's figures: one range scan of its O records (sizes) and U
+   * records (stored packet ids); `inflight()` adds the ids aedes gave in this
+   * process, read after the scan so none given meanwhile is missed.
+   */
+  async load (ctx: StoreContext, clientId: string, inflight: () => number[]): Promise<void> {
+    if (this.loading.has(clientId)) return
+    const removed = new Set<number>()
+    this.loading.set(clientId, removed)
+    try {
+      // writes already queued for this client land first, so the scan sees them
+      await ctx.queue.barrier()
+      const withState = new Set<number>()
+      for await (const key of ctx.db.keys(prefixRange(clientPrefix(KIND.OUT_STATE, clientId)))) withState.add(readSeqAtEnd(key))
+      const q = new ClientQueue()
+      for await (const [key, value] of ctx.db.iterator(prefixRange(clientPrefix(KIND.OUT, clientId)))) {
+        const seq = readSeqAtEnd(key)
+        q.add(seq, value.length, withState.has(seq))
+      }
+      for (const seq of inflight()) q.markInflight(seq)
+      for (const seq of removed) q.remove(seq)
+      if (this.enabled && this.loading.get(clientId) === removed) this.clients.set(clientId, q)
+    } finally {
+      if (this.loading.get(clientId) === removed) this.loading.delete(clientId)
+    }
   }
 
-  /** Installs the scanned figures of a client, minus what was removed meanwhile. */
-  endLoad (clientId: string, queue: ClientQueue | undefined): void {
-    const removed = this.loading.get(clientId)
-    this.loading.delete(clientId)
-    if (queue === undefined || !this.enabled) return
-    for (const seq of removed ?? []) queue.remove(seq)
-    this.clients.set(clientId, queue)
+  /** Remembers a dropped message aedes may be sending right now (see restore in outgoing-store.ts). */
+  rememberDropped (clientId: string, counterKey: string, seq: number): void {
+    if (this.recentlyDropped.size >= MAX_RECENTLY_DROPPED) {
+      const oldest = this.recentlyDropped.keys().next().value
+      if (oldest !== undefined) this.recentlyDropped.delete(oldest)
+    }
+    this.recentlyDropped.set(`${clientId}\u0000${counterKey}`, seq)
+  }
+
+  /** The sequence of a recently dropped message, forgotten as it is returned. */
+  takeDropped (clientId: string, counterKey: string): number | undefined {
+    if (this.recentlyDropped.size === 0) return undefined
+    const key = `${clientId}\u0000${counterKey}`
+    const seq = this.recentlyDropped.get(key)
+    if (seq !== undefined) this.recentlyDropped.delete(key)
+    return seq
   }
 
   /** A message of a client left the O range (acknowledged, PUBREL phase, dropped). */
