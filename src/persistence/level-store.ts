@@ -12,14 +12,8 @@ export type LevelStore = Store & { persistence: LevelPersistence }
 
 /** Opens (repairing or replacing a damaged store) the LevelDB at config.persistence.path. */
 export async function openLevelStore (config: EdgemqConfig, logger: Logger, options: { valueCipher?: ValueCipher } = {}): Promise<LevelStore> {
-  const limits = config.limits as Record<string, unknown>
-  const p = createLevelPersistence({
-    ...config.persistence,
-    logger,
-    valueCipher: options.valueCipher,
-    maxQueuedMessages: numberOr0(limits.maxQueuedMessages),
-    maxQueuedBytes: numberOr0(limits.maxQueuedBytes)
-  })
+  const caps = queueLimitsOf(config)
+  const p = createLevelPersistence({ ...config.persistence, logger, valueCipher: options.valueCipher, maxQueuedMessages: caps.maxMessages, maxQueuedBytes: caps.maxBytes })
   await p.ready()
   return {
     persistence: p,
@@ -46,6 +40,12 @@ export async function openLevelStore (config: EdgemqConfig, logger: Logger, opti
     },
     close: async () => { await p.close() }
   }
+}
+
+/** The offline queue caps of a config (limits.maxQueuedMessages / maxQueuedBytes; absent = 0 = no cap), for setQueueLimits on reload. */
+export function queueLimitsOf (config: EdgemqConfig): { maxMessages: number, maxBytes: number } {
+  const limits = config.limits as Record<string, unknown>
+  return { maxMessages: numberOr0(limits.maxQueuedMessages), maxBytes: numberOr0(limits.maxQueuedBytes) }
 }
 
 function numberOr0 (value: unknown): number {
