@@ -87,6 +87,21 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
     for (const h of hooks.beforeAck) await h(info, msg)
     if (packet.qos > 0 && client !== null) await store.journalIncoming(client.id, packet)
   }
+  // The rest of authorizePublish, defined once: no closures per message on the synchronous path.
+  const publishFailed = (packet: AedesPublishPacket, done: (err?: Error | null) => void, err: Error): void => {
+    log.error('publish refused: store failed', { error: err.message, topic: packet.topic })
+    done(err)
+  }
+  const publishDecided = (decision: Decision, state: ClientState | undefined, msg: PublishInfo, packet: AedesPublishPacket, client: EdgemqClient | null, done: (err?: Error | null) => void): void => {
+    if (!decision.ok) { done(new Error(decision.reason)); return }
+    // QoS 0 with no hand-off: acknowledged here, in the same turn (no promise per message).
+    if (hooks.beforeAck.length === 0 && (packet.qos === 0 || client === null)) {
+      counters.messagesReceived++
+      done(null)
+      return
+    }
+    void handOff(state?.info, msg, packet, client).then(() => { counters.messagesReceived++; done(null) }, (err: Error) => { publishFailed(packet, done, err) })
+  }
   const aedes = new Aedes({
     persistence: store.aedesPersistence,
     concurrency: 1000,
@@ -165,30 +180,16 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
       // Nobody publishes into $SYS: the broker listens there itself (aedes #622).
       if (packet.topic.startsWith('$SYS')) { done(new Error('publishing to $SYS is not allowed')); return }
       const msg: PublishInfo = { topic: packet.topic, qos: packet.qos, retain: packet.retain, payload: packet.payload as Buffer, isWill: client !== null && (client as unknown as { will?: unknown }).will === packet }
-      const failed = (err: Error): void => {
-        log.error('publish refused: store failed', { error: err.message, topic: packet.topic })
-        done(err)
-      }
-      const decided = (decision: Decision): void => {
-        if (!decision.ok) { done(new Error(decision.reason)); return }
-        // QoS 0 with no hand-off: acknowledged here, in the same turn (no promise per message).
-        if (hooks.beforeAck.length === 0 && (packet.qos === 0 || client === null)) {
-          counters.messagesReceived++
-          done(null)
-          return
-        }
-        void handOff(state?.info, msg, packet, client).then(() => { counters.messagesReceived++; done(null) }, failed)
-      }
       // Synchronous while every publish hook answers synchronously (see src/core/run-decisions.ts).
       let decision: Decision | Promise<Decision>
       try {
         decision = state === undefined ? ALLOW : runDecisions(hooks.publish, state.info, msg)
       } catch (err) {
-        failed(err as Error)
+        publishFailed(packet, done, err as Error)
         return
       }
-      if (isPending(decision)) decision.then(decided, failed)
-      else decided(decision)
+      if (isPending(decision)) decision.then((d) => { publishDecided(d, state, msg, packet, client, done) }, (err: Error) => { publishFailed(packet, done, err) })
+      else publishDecided(decision, state, msg, packet, client, done)
     },
     authorizeSubscribe: (client: EdgemqClient, sub: Subscription, done: (err: Error | null, sub: Subscription | null) => void) => {
       const state = client[STATE]
