@@ -399,6 +399,7 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
         throw err
       }
       ;(aedes as unknown as { maximumPacketSize: number }).maximumPacketSize = next.limits.maxPacketSize
+      store.setQueueLimits(next)
       log.setLevel(next.logging.level)
       log.info('config reloaded', { listeners: next.listeners.length, changed: JSON.stringify(old) === JSON.stringify(next) ? 'nothing' : 'yes' })
     },

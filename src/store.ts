@@ -25,6 +25,8 @@ export interface Store {
   /** Re-publishes journaled messages a crash left behind. */
   replayJournal: (publish: (packet: unknown) => Promise<void>) => Promise<void>
   stats: () => Record<string, number>
+  /** Applies a reloaded config's offline-queue bounds (limits.maxQueuedMessages, maxQueuedBytes). */
+  setQueueLimits: (config: EdgemqConfig) => void
   close: () => Promise<void>
 }
 

@@ -38,6 +38,7 @@ export async function openLevelStore (config: EdgemqConfig, logger: Logger, opti
         persistenceLastSyncAt: s.lastSyncAt ?? 0
       }
     },
+    setQueueLimits: (next) => { p.setQueueLimits(queueLimitsOf(next)) },
     close: async () => { await p.close() }
   }
 }

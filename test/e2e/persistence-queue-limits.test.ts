@@ -49,4 +49,27 @@ test('a persistent QoS 1 subscriber back after 20 publishes receives exactly the
   assert.is(b.broker.stats().persistenceQueueDropped, 15)
 })
 
+test('a reload that lowers limits.maxQueuedMessages applies to the next enqueue, without a restart', async () => {
+  b = await startBrokerInProcess('listeners:\n  - { name: tcp, type: tcp, host: 127.0.0.1, port: 0 }\nlimits: { maxQueuedMessages: 100 }\n')
+  const url = `mqtt://127.0.0.1:${b.port}`
+  const opts = { clientId: 'ql-reload', clean: false, reconnectPeriod: 0, protocolVersion: 4 as const }
+  const sub = await connectAsync(url, opts)
+  clients.push(sub)
+  await sub.subscribeAsync('ql/r', { qos: 1 })
+  await sub.endAsync()
+  const next = { ...b.broker.config, limits: { ...b.broker.config.limits, maxQueuedMessages: 3 } }
+  await b.broker.reload(next)
+  const pub = await connectAsync(url, { clientId: 'ql-pub2', reconnectPeriod: 0 })
+  clients.push(pub)
+  for (let i = 1; i <= 10; i++) await pub.publishAsync('ql/r', `r${i}`, { qos: 1 })
+  await until('7 queue drops', () => b!.broker.stats().persistenceQueueDropped === 7)
+  const got: string[] = []
+  const back = connect(url, opts)
+  clients.push(back)
+  back.on('message', (_topic, payload) => got.push(payload.toString()))
+  await until('3 messages', () => got.length >= 3)
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  assert.equal(got, ['r8', 'r9', 'r10'])
+})
+
 test.run()
