@@ -85,7 +85,7 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
   // Durable hand-offs before the acknowledgement (bridge queue, journal).
   const handOff = async (info: ClientInfo | undefined, msg: PublishInfo, packet: AedesPublishPacket, client: EdgemqClient | null): Promise<void> => {
     for (const h of hooks.beforeAck) await h(info, msg)
-    if (packet.qos > 0 && client !== null) await store.journalIncoming(client.id, packet)
+    if (packet.qos > 0 && client !== null && (store.needsJournal?.(packet) ?? true)) await store.journalIncoming(client.id, packet)
   }
   // The rest of authorizePublish, defined once: no closures per message on the synchronous path.
   const publishFailed = (packet: AedesPublishPacket, done: (err?: Error | null) => void, err: Error): void => {

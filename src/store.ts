@@ -20,6 +20,13 @@ export interface Store {
   syncMode: EdgemqConfig['persistence']['sync']
   /** Records an incoming QoS 1/2 message durably before it is acknowledged. */
   journalIncoming: (clientId: string, packet: unknown) => Promise<void>
+  /**
+   * Whether an accepted QoS 1/2 message needs the journal before its
+   * acknowledgement (QoS 2, retained, or a persistent session subscribes to
+   * its topic). Absent: always. A message only clean sessions receive is lost
+   * with them in a crash anyway, so journaling it protects nothing.
+   */
+  needsJournal?: (packet: { topic: string, qos: number, retain: boolean }) => boolean
   /** Marks a journaled message as routed and persisted. */
   journalDone: (clientId: string, packet: unknown) => Promise<void>
   /** Re-publishes journaled messages a crash left behind. */
