@@ -158,6 +158,17 @@ export class LevelPersistence {
     await this.journal.complete(packet)
   }
 
+  /**
+   * Whether an accepted QoS 1/2 message must be journaled before it is
+   * acknowledged: QoS 2, retained, or matched by a persistent session's
+   * subscription (in memory, synchronous). A QoS 1 message only clean sessions
+   * receive has nowhere to go after a crash (their sessions end with the
+   * process), so its journal write and delete are skipped.
+   */
+  needsJournal (topic: string, qos: number, retain: boolean): boolean {
+    return qos === 2 || retain || this.subs.match(topic).length > 0
+  }
+
   /** completeIncoming() under the name src/store.ts uses. */
   async journalDone (_clientId: string, packet: StoredPacket): Promise<void> {
     await this.journal.complete(packet)
@@ -267,7 +278,8 @@ export class LevelPersistence {
 
   /** Removes an acknowledged message; returns it. */
   async outgoingClearMessageId (client: ClientRef, packet: StoredPacket): Promise<StoredPacket | undefined> {
-    return await this.outgoing.clear(client.id, packet)
+    // a clean session's stored records are all in the index (OutgoingStore.clear)
+    return await this.outgoing.clear(client.id, packet, (client as { clean?: boolean }).clean === true)
   }
 
   /** The queue of a client in order. */

@@ -21,6 +21,7 @@ export async function openLevelStore (config: EdgemqConfig, logger: Logger, opti
     sublevel: (name) => p.sublevel(name, { valueEncoding: 'buffer' }) as unknown as Sublevel,
     syncMode: config.persistence.sync,
     journalIncoming: async (clientId, packet) => { await p.journalIncoming(clientId, packet as StoredPacket) },
+    needsJournal: (packet) => p.needsJournal(packet.topic, packet.qos, packet.retain),
     journalDone: async (clientId, packet) => { await p.journalDone(clientId, packet as StoredPacket) },
     replayJournal: async (publish) => { await p.replayJournal(publish) },
     stats: () => {
