@@ -199,6 +199,12 @@ export class OutgoingStore {
     const messageId = packet.messageId as number
     if (packet.cmd !== 'pubrel') {
       const ck = counterKeyOf(packet)
+      // An enqueue waiting for its client's queue figures (first enqueue of
+      // that client in this process) indexes the message only once they have
+      // loaded, and aedes delivers a journaled message live without waiting
+      // for its enqueue: let such enqueues land before looking it up, or the
+      // lookup misses and aedes closes the subscriber ("no such packet").
+      if (ck !== undefined && this.enqueueTail !== undefined && !idx.byCounter.has(ck)) await this.enqueueTail
       if (ck !== undefined) {
         const dropped = idx.byCounter.has(ck) ? undefined : this.bounds.takeDropped(clientId, ck)
         if (dropped !== undefined) { await this.restore(clientId, dropped, packet); return }
