@@ -100,8 +100,8 @@ export interface BrokerHooks {
   deliver: Array<(client: ClientInfo, topic: string, msg: DeliveryInfo) => boolean>
   /** A client removed a subscription (UNSUBSCRIBE). */
   unsubscribe: Array<(client: ClientInfo, filter: string) => void>
-  /** After a message was accepted and before it is acknowledged (QoS 1/2): durable hand-offs (bridge queue). */
-  beforeAck: Array<(client: ClientInfo | undefined, msg: PublishInfo) => Promise<void>>
+  /** After a message was accepted and before it is acknowledged (QoS 1/2): durable hand-offs (bridge queue). Return nothing when there is nothing to wait for (keeps the publish path synchronous). */
+  beforeAck: Array<(client: ClientInfo | undefined, msg: PublishInfo) => Promise<void> | undefined>
   /** A client that finished CONNECT. */
   connected: Array<(client: ClientInfo) => void>
   /** A client that went away. */

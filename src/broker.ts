@@ -82,25 +82,32 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
   let openSockets = 0
   const counters = { connectionsRefused: 0, messagesReceived: 0, malformedClosed: 0 }
 
-  // Durable hand-offs before the acknowledgement (bridge queue, journal).
-  const handOff = async (info: ClientInfo | undefined, msg: PublishInfo, packet: AedesPublishPacket, client: EdgemqClient | null): Promise<void> => {
-    for (const h of hooks.beforeAck) await h(info, msg)
-    if (packet.qos > 0 && client !== null && (store.needsJournal?.(packet) ?? true)) await store.journalIncoming(client.id, packet)
-  }
-  // The rest of authorizePublish, defined once: no closures per message on the synchronous path.
+  // Durable hand-offs before the acknowledgement (bridge queue, journal). A
+  // hook that has nothing to do returns nothing, so a QoS 0 message, or a
+  // QoS 1 one no crash could lose, is acknowledged in the same turn (no
+  // promise per message).
   const publishFailed = (packet: AedesPublishPacket, done: (err?: Error | null) => void, err: Error): void => {
     log.error('publish refused: store failed', { error: err.message, topic: packet.topic })
     done(err)
   }
   const publishDecided = (decision: Decision, state: ClientState | undefined, msg: PublishInfo, packet: AedesPublishPacket, client: EdgemqClient | null, done: (err?: Error | null) => void): void => {
     if (!decision.ok) { done(new Error(decision.reason)); return }
-    // QoS 0 with no hand-off: acknowledged here, in the same turn (no promise per message).
-    if (hooks.beforeAck.length === 0 && (packet.qos === 0 || client === null)) {
+    let pending: Array<Promise<void>> | undefined
+    for (const h of hooks.beforeAck) {
+      const r = h(state?.info, msg)
+      if (r !== undefined) (pending ??= []).push(r)
+    }
+    const journal = packet.qos > 0 && client !== null && (store.needsJournal?.(packet) ?? true)
+    if (pending === undefined && !journal) {
       counters.messagesReceived++
       done(null)
       return
     }
-    void handOff(state?.info, msg, packet, client).then(() => { counters.messagesReceived++; done(null) }, (err: Error) => { publishFailed(packet, done, err) })
+    void handOff(pending, journal ? client : null, packet).then(() => { counters.messagesReceived++; done(null) }, (err: Error) => { publishFailed(packet, done, err) })
+  }
+  const handOff = async (pending: Array<Promise<void>> | undefined, journalFor: EdgemqClient | null, packet: AedesPublishPacket): Promise<void> => {
+    if (pending !== undefined) await Promise.all(pending)
+    if (journalFor !== null) await store.journalIncoming(journalFor.id, packet)
   }
   const aedes = new Aedes({
     persistence: store.aedesPersistence,

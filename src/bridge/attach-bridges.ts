@@ -117,12 +117,13 @@ export async function attachBridges (ctx: BridgesContext): Promise<BridgesHandle
 
   await apply(ctx.config)
 
-  const hook = async (_client: ClientInfo | undefined, msg: PublishInfo): Promise<void> => {
-    if (closed) return
+  const hook = (_client: ClientInfo | undefined, msg: PublishInfo): Promise<void> | undefined => {
+    // no bridge: nothing to wait for, the publish path stays synchronous
+    if (closed || bridges.size === 0) return undefined
     // Every bridge whose out rule matches gets the message; all writes share one batch.
     const work: Array<Promise<void>> = []
     for (const r of bridges.values()) work.push(r.bridge.offer(msg))
-    await Promise.all(work)
+    return Promise.all(work).then(() => {})
   }
   ctx.hooks.beforeAck.push(hook)
 
