@@ -199,7 +199,12 @@ export class LevelPersistence {
   createRetainedStreamCombi (patterns: string[]): Readable {
     const ctx = this.ctx
     const db = this.db
+    const queue = this.queue
     async function * gen (): AsyncGenerator<StoredPacket> {
+      // A retained message whose PUBACK has gone out may still be in the write
+      // queue (aedes stores it after acknowledging); a SUBSCRIBE that follows
+      // must see it, as with Mosquitto. Wait for what is queued, then read.
+      await queue.barrier()
       for (const prefix of coveringPrefixes(patterns)) {
         for await (const [key, value] of db.iterator(prefixRange(retainedKey(prefix)))) {
           const topic = key.toString('utf8', 1)
