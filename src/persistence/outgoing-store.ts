@@ -310,6 +310,12 @@ export class OutgoingStore {
   }
 
   private async * drain (clientId: string): AsyncGenerator<StoredPacket> {
+    // A message acknowledged to its publisher may still be on its way into the
+    // queue (an enqueue waiting for queue figures, or in the write queue):
+    // let it land, or a client that reconnects at once would not get it
+    // until its next reconnect.
+    if (this.enqueueTail !== undefined) await this.enqueueTail
+    await this.ctx.queue.barrier()
     const cleared = this.clearedDuringDrain.get(clientId) ?? new Set<number>()
     this.clearedDuringDrain.set(clientId, cleared)
     try {
