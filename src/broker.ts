@@ -170,7 +170,7 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
         keepalive: state.connect?.keepalive ?? 0,
         will: state.connect?.will
       }
-      void runConnectHooks(hooks, req, current, state.listener).then((decision) => {
+      void runConnectHooks(hooks, req).then((decision) => {
         if (decision.ok) { done(null, true); return }
         for (const h of hooks.connectFailed) h(req, decision)
         log.info('connection refused', { ip: info.ip, client: client.id, listener: state.listener, reason: decision.reason })
@@ -491,7 +491,7 @@ function connectionControls (client: EdgemqClient, conn: IncomingConnection): Cl
   }
 }
 
-async function runConnectHooks (hooks: BrokerHooks, req: Parameters<BrokerHooks['connect'][number]>[0], _config: EdgemqConfig, _listener: string): Promise<Decision> {
+async function runConnectHooks (hooks: BrokerHooks, req: Parameters<BrokerHooks['connect'][number]>[0]): Promise<Decision> {
   for (const h of hooks.connect) {
     const d = await h(req)
     if (!d.ok) return d

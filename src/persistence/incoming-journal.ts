@@ -18,6 +18,7 @@
 // the replay routes it once and the retransmission finds it stored: exactly once.
 import { decodePacket, encodePacket, isRoutablePublish, type StoredPacket } from './record-codec.ts'
 import type { StoreContext } from './store-context.ts'
+import { normalizeQueued } from './outgoing-store.ts'
 import { incomingKey, journalKey, KIND, prefixRange, readSeqAtEnd } from './store-keys.ts'
 import type { WriteOp } from './write-queue.ts'
 
@@ -28,22 +29,9 @@ export interface Republisher {
   publish: (packet: StoredPacket, client: null, done: (err?: Error | null) => void) => void
 }
 
-/** Normalises an incoming QoS 2 packet the way aedes stores it (aedes-packet, plus its packet id). */
+/** Normalises an incoming QoS 2 packet the way aedes stores it: as a queued one, keeping its packet id. */
 export function normalizeIncoming (packet: StoredPacket): StoredPacket {
-  const out: StoredPacket = {}
-  for (const key of ['clientId', 'nl', 'properties', 'messageExpiry']) {
-    if (Object.prototype.hasOwnProperty.call(packet, key)) out[key] = packet[key]
-  }
-  out.cmd = packet.cmd || 'publish'
-  out.brokerId = packet.brokerId || undefined
-  out.brokerCounter = packet.brokerCounter || 0
-  out.topic = packet.topic
-  out.payload = packet.payload || Buffer.alloc(0)
-  out.qos = packet.qos || 0
-  out.retain = packet.retain || false
-  out.dup = packet.dup || false
-  out.messageId = packet.messageId
-  return out
+  return { ...normalizeQueued(packet), messageId: packet.messageId }
 }
 
 /** The journal of acknowledged-but-not-yet-routed incoming messages. */
