@@ -41,11 +41,13 @@ async function connectClient (port: number, id: string, sockets: Socket[]): Prom
   })
 }
 
-test('under the rpi-zero-2w memory cap, 10,000 clients and a flood do not get the broker OOM-killed', async () => {
-  if (process.env.EDGEMQ_CGROUP_TEST !== '1') {
-    console.log('skipped: opt-in; run with EDGEMQ_CGROUP_TEST=1 node --import tsx test/cgroup/limits-cgroup.test.ts (root, cgroup v1)')
-    return
-  }
+// Opt-in: without EDGEMQ_CGROUP_TEST=1 the test is registered as skipped (uvu counts it under
+// "Skipped", never as passed) and says why.
+const OPTED_IN = process.env.EDGEMQ_CGROUP_TEST === '1'
+if (!OPTED_IN) console.log('skipped: limits-cgroup is opt-in (60-90 s, root, cgroup v1); run with EDGEMQ_CGROUP_TEST=1 node --import tsx test/cgroup/limits-cgroup.test.ts')
+const cgroupTest = OPTED_IN ? test : test.skip
+
+cgroupTest('under the rpi-zero-2w memory cap, 10,000 clients and a flood do not get the broker OOM-killed', async () => {
   if (!existsSync(join(CG_ROOT, 'memory.limit_in_bytes'))) {
     throw new Error(`${CG_ROOT} is not a cgroup v1 memory hierarchy: this test needs cgroup v1 (boot with systemd.unified_cgroup_hierarchy=0, or run in a container that mounts it) and root`)
   }
