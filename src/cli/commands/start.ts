@@ -3,7 +3,7 @@ import { getHeapStatistics } from 'node:v8'
 import type { CliCommand } from '../cli-command.ts'
 import { CONFIG_FLAGS_HELP, parseConfigArgs } from '../cli-args.ts'
 import { loadEffectiveConfig } from '../load-effective-config.ts'
-import { hasHeapFlags, heapFlags, reexecWithFlags } from '../heap-flags.ts'
+import { hasHeapFlags, heapFlags, reexecWithFlags, watchLauncher } from '../heap-flags.ts'
 import { startBroker, type EdgemqBroker } from '../../broker.ts'
 import { PARTS } from '../../parts.ts'
 import { createLogger } from '../../observability/logger.ts'
@@ -38,6 +38,7 @@ export const startCommand: CliCommand = {
     const log = logger.child('edgemq')
     const info = buildInfo()
     log.info('starting', {
+      pid: process.pid,
       version: info.version,
       commit: info.commit,
       board: resolved.board.name,
@@ -57,6 +58,9 @@ export const startCommand: CliCommand = {
     process.on('SIGTERM', sigterm)
     process.on('SIGINT', sigint)
     process.on('SIGHUP', sighup)
+    // Started by a launcher that applied the heap flags: when it dies (even by
+    // SIGKILL) this broker stops too, so no orphan keeps the port and the store.
+    watchLauncher(() => { log.warn('the launcher process is gone: stopping'); onStop('launcher-exit') })
     const release = (): void => {
       process.off('SIGTERM', sigterm)
       process.off('SIGINT', sigint)
