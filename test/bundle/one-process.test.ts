@@ -80,4 +80,38 @@ test('kill -9 of the PID the user sees leaves no broker running; the next start 
   assert.not.ok(alive(second.broker))
 })
 
+/** Every descendant of `pid`, depth first. */
+function descendants (pid: number): number[] {
+  let kids: number[] = []
+  try { kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number) } catch {}
+  return kids.flatMap((k) => [k, ...descendants(k)])
+}
+
+test('kill -9 of `npm start` leaves no launcher and no broker running', async () => {
+  const port = await new Promise<number>((resolve) => { const s = createServer(); s.listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)) }) })
+  const config = join(dir, 'npm-start.yaml')
+  await writeFile(config, `listeners:\n  - { name: tcp, type: tcp, host: 127.0.0.1, port: ${port} }\npersistence: { path: ${JSON.stringify(join(dir, 'npm-data'))} }\n`)
+  const env = { ...process.env }
+  delete env.EDGEMQ_NO_REEXEC
+  const npm = spawn('npm', ['start', '--silent', '--', '-c', config, '--board', 'rpi-zero-2w'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] })
+  started.push(npm)
+  let log = ''
+  npm.stderr!.setEncoding('utf8')
+  npm.stderr!.on('data', (c: string) => { log += c })
+  const deadline = Date.now() + 60_000
+  while (!/listening /.test(log)) {
+    assert.ok(Date.now() < deadline && npm.exitCode === null, `npm start did not start the broker:\n${log}`)
+    await sleep(50)
+  }
+  const below = descendants(npm.pid!)
+  brokerPids.push(...below)
+  assert.ok(below.length >= 1, 'npm start runs the broker below npm')
+  assert.ok(await canConnect(port))
+  process.kill(npm.pid!, 'SIGKILL')
+  const until = Date.now() + 15_000
+  while (below.some(alive) && Date.now() < until) await sleep(100)
+  assert.equal(below.filter(alive), [], `left running after kill -9 of npm (pid ${npm.pid!}):\n${log}`)
+  assert.not.ok(await canConnect(port), 'the port is still served')
+})
+
 test.run()
