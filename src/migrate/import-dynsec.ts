@@ -92,6 +92,8 @@ export function importDynsec (data: DynsecFile, source: string): DynsecImport {
     for (const e of entries) {
       const topic = e.topic
       if (topic.startsWith('$CONTROL/')) { note(`${label} ${e.acltype} ${topic}`, 'unsupported', 'edgemq has no $CONTROL API: manage users with edgemq passwd and the ACL file'); continue }
+      // Mosquitto 2.0 matched %u/%c in dynsec topics literally; 2.1 substitutes them, as edgemq does.
+      if (/(^|\/)%[uc](\/|$)/.test(topic)) note(`${label} ${e.acltype} ${topic}`, 'changed', 'edgemq fills %u/%c with the user name / client id, as Mosquitto 2.1 does; Mosquitto 2.0 matched them literally')
       switch (e.acltype) {
         case 'publishClientSend':
           rules.push({ ...subject, [e.allow ? 'allow' : 'deny']: 'write', topic })
