@@ -39,7 +39,7 @@ export const importMosquittoCommand: CliCommand = {
     const o = rest.indexOf('-o')
     const out = o >= 0 ? rest[o + 1] : undefined
     if (o >= 0 && out === undefined) { io.stderr.write('edgemq import-mosquitto: -o needs a file name\n'); return 2 }
-    const positional = rest.filter((_, i) => i !== o && i !== o + 1)
+    const positional = o < 0 ? rest : rest.filter((_, i) => i !== o && i !== o + 1)
     try {
       if (positional[0] === '--dynsec') {
         const source = positional[1]
