@@ -13,6 +13,7 @@ import { SysTopics } from './observability/sys-topics.ts'
 import { installV5Shims } from './protocol/aedes-v5-shims.ts'
 import { installStripWillProperties } from './engine/strip-will-properties.ts'
 import { installMergeOverlappingDeliveries } from './engine/merge-overlapping-deliveries.ts'
+import { installEnforceReceiveMaximum } from './engine/enforce-receive-maximum.ts'
 import { isPending, runDecisions } from './core/run-decisions.ts'
 import { installPublishEncoder } from './core/publish-encoder.ts'
 import { FifoQueue } from './core/fifo-queue.ts'
@@ -260,6 +261,8 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
   installMergeOverlappingDeliveries(aedes) // overlapping subscriptions: one copy at the highest QoS [MQTT-3.3.5-1]
   // One buffer per outgoing 3.1.1 PUBLISH/ack, shared by every subscriber of a QoS 0 message.
   installPublishEncoder(mqttPacket as unknown as Parameters<typeof installPublishEncoder>[0])
+  // The Receive Maximum of CONNACK holds for what v5 clients send (0x93 past it) [MQTT-3.3.4-9].
+  installEnforceReceiveMaximum(aedes, mqttPacket, { onExceeded: (clientId, max) => { log.info('connection closed: receive maximum exceeded', { client: clientId ?? undefined, max }) } })
   await store.replayJournal(async (packet) => {
     await new Promise<void>((resolve, reject) => aedes.publish(packet as AedesPublishPacket, (err?: Error) => { if (err) reject(err); else resolve() }))
   })
