@@ -15,6 +15,7 @@ import { installStripWillProperties } from './engine/strip-will-properties.ts'
 import { installMergeOverlappingDeliveries } from './engine/merge-overlapping-deliveries.ts'
 import { installEnforceReceiveMaximum } from './engine/enforce-receive-maximum.ts'
 import { installCloseOnBadAcks } from './engine/close-on-bad-acks.ts'
+import { installCheckConnect } from './engine/check-connect.ts'
 import { isPending, runDecisions } from './core/run-decisions.ts'
 import { installPublishEncoder } from './core/publish-encoder.ts'
 import { FifoQueue } from './core/fifo-queue.ts'
@@ -266,6 +267,8 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
   installEnforceReceiveMaximum(aedes, mqttPacket, { onExceeded: (clientId, max) => { log.info('connection closed: receive maximum exceeded', { client: clientId ?? undefined, max }) } })
   // PUBACK/PUBREC/PUBREL/PUBCOMP that break the protocol close the connection (v5: 0x81/0x82 first).
   installCloseOnBadAcks(aedes, mqttPacket, { onClosed: (clientId, problem) => { counters.malformedClosed++; log.info('connection closed: bad acknowledgement', { client: clientId ?? undefined, reason: problem.reason }) } })
+  // CONNECTs the spec refuses: will QoS 3, user name/password without flags, bad protocol level (CONNACK 1), ...
+  installCheckConnect(aedes, mqttPacket, { onRefused: (problem) => { counters.malformedClosed++; log.info('connection closed: CONNECT refused', { reason: problem.reason }) } })
   await store.replayJournal(async (packet) => {
     await new Promise<void>((resolve, reject) => aedes.publish(packet as AedesPublishPacket, (err?: Error) => { if (err) reject(err); else resolve() }))
   })
