@@ -17,6 +17,7 @@ import { installEnforceReceiveMaximum } from './engine/enforce-receive-maximum.t
 import { installCloseOnBadAcks } from './engine/close-on-bad-acks.ts'
 import { installCheckConnect } from './engine/check-connect.ts'
 import { acknowledgeAndDrop } from './engine/drop-denied-publish.ts'
+import { installSendTopicAliases } from './engine/send-topic-aliases.ts'
 import { isPending, runDecisions } from './core/run-decisions.ts'
 import { installPublishEncoder } from './core/publish-encoder.ts'
 import { FifoQueue } from './core/fifo-queue.ts'
@@ -284,6 +285,8 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
   installCloseOnBadAcks(aedes, mqttPacket, { onClosed: (clientId, problem) => { counters.malformedClosed++; log.info('connection closed: bad acknowledgement', { client: clientId ?? undefined, reason: problem.reason }) } })
   // CONNECTs the spec refuses: will QoS 3, user name/password without flags, bad protocol level (CONNACK 1), ...
   installCheckConnect(aedes, mqttPacket, { onRefused: (problem) => { counters.malformedClosed++; log.info('connection closed: CONNECT refused', { reason: problem.reason }) } })
+  // Topic aliases for v5 clients that allow them (MQTT 5.0 §3.3.2.3.4); last, so it sees each PUBLISH as written.
+  installSendTopicAliases(aedes, mqttPacket, () => ({ enabled: current.limits.sendTopicAliases, budget: current.limits.topicAliasBudget }))
   await store.replayJournal(async (packet) => {
     await new Promise<void>((resolve, reject) => aedes.publish(packet as AedesPublishPacket, (err?: Error) => { if (err) reject(err); else resolve() }))
   })

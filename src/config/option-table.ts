@@ -79,6 +79,16 @@ export const CORE_OPTIONS: readonly OptionSpec[] = [
     reason: 'CVE-2020-13849 (SlowITe) with keepalive 0 allowed: a dead peer is found after this plus tcp_keepalive_intvl x tcp_keepalive_probes (Linux default 75 s x 9), about 12 min, not never'
   },
   {
+    key: 'limits.sendTopicAliases', type: 'bool', default: true, reload: 'live',
+    doc: 'Give v5 clients that advertise a Topic Alias Maximum aliases for the topics they receive most (applies to new connections)',
+    reason: 'on a gateway radio link the topic is often most of a small message; a client that advertises no maximum never gets one [MQTT-3.3.2-8]'
+  },
+  {
+    key: 'limits.topicAliasBudget', type: 'int', unit: 'aliases', default: 16, min: 0, max: 1024, reload: 'live', board: true,
+    doc: 'Most topic aliases edgemq uses per v5 connection, whatever the client allows (0 = none)',
+    reason: 'each alias holds a topic string for the connection\'s life; 16 covers a sensor gateway\'s busy topics at under 2 KiB per connection'
+  },
+  {
     key: 'limits.maxInflight', type: 'int', unit: 'messages', default: 20, min: 1, max: 65_535, reload: 'restart', board: true,
     doc: 'Receive Maximum advertised to v5 clients (QoS 1/2 the broker accepts unacknowledged)',
     reason: 'Mosquitto\'s max_inflight_messages default'

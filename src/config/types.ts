@@ -34,6 +34,8 @@ export interface EdgemqConfig {
     keepaliveMax: number
     keepaliveStrict: boolean
     tcpKeepaliveIdle: number
+    sendTopicAliases: boolean
+    topicAliasBudget: number
     maxInflight: number
     maxTopicLevels: number
     maxTopicLength: number
