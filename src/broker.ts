@@ -11,6 +11,9 @@ import { checkConnectStrings, checkTopicName, checkTopicFilter } from './listene
 import type { Logger } from './observability/logger.ts'
 import { SysTopics } from './observability/sys-topics.ts'
 import { installV5Shims } from './protocol/aedes-v5-shims.ts'
+import { installStripWillProperties } from './engine/strip-will-properties.ts'
+import { installMergeOverlappingDeliveries } from './engine/merge-overlapping-deliveries.ts'
+import { installEnforceReceiveMaximum } from './engine/enforce-receive-maximum.ts'
 import { isPending, runDecisions } from './core/run-decisions.ts'
 import { installPublishEncoder } from './core/publish-encoder.ts'
 import { FifoQueue } from './core/fifo-queue.ts'
@@ -137,15 +140,17 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
       }
       // CVE-2020-13849 (SlowITe): a keepalive above limits.keepaliveMax (0 =
       // never) would hold a dead connection for hours. v5 clients are told a
-      // Server Keep Alive instead [MQTT-3.2.2-21]; a 3.1.1 client cannot be
-      // told, so it is refused with "identifier rejected" as Mosquitto does
-      // (aedes's own check answers 6, which 3.1.1 does not define, so edgemq
-      // does this itself and passes keepaliveLimit 0 to aedes).
+      // Server Keep Alive instead [MQTT-3.2.2-21]. A 3.1.1 client cannot be
+      // told: by default it is accepted as Mosquitto 2.0 does (keepalive 0 is
+      // legal [MQTT-3.1.2-10] and common), and the TCP keepalive probes armed
+      // in handleConnection find a dead peer; limits.keepaliveStrict refuses it
+      // with "identifier rejected" instead (aedes's own check answers 6, which
+      // 3.1.1 does not define, so edgemq passes keepaliveLimit 0 to aedes).
       const keepaliveMax = current.limits.keepaliveMax
       const keepalive = packet.keepalive ?? 0
       if (keepaliveMax > 0 && (keepalive === 0 || keepalive > keepaliveMax)) {
         if ((packet.protocolVersion ?? 4) >= 5) (client as unknown as { _serverKeepAlive?: number })._serverKeepAlive = keepaliveMax
-        else state.refuseKeepalive = `keepalive ${keepalive} is above limits.keepaliveMax (${keepaliveMax} s; 0 means never)`
+        else if (current.limits.keepaliveStrict) state.refuseKeepalive = `keepalive ${keepalive} is 0 or above limits.keepaliveMax (${keepaliveMax} s) and limits.keepaliveStrict is on`
       }
       const will = packet.will ?? undefined
       state.connect = { clean: packet.clean ?? true, keepalive: packet.keepalive ?? 0, will: will === undefined ? undefined : { topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain } }
@@ -252,8 +257,12 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
   Object.assign((aedes as unknown as { mq: object }).mq, { _messageQueue: new FifoQueue(), _messageCallbacks: new FifoQueue() })
   await aedes.listen()
   const shims = installV5Shims(aedes, { logger: log, onMalformed: () => { counters.malformedClosed++ } })
+  installStripWillProperties(aedes) // a will PUBLISH carries no Will Delay Interval (MQTT 5.0 §3.3.2.3)
+  installMergeOverlappingDeliveries(aedes) // overlapping subscriptions: one copy at the highest QoS [MQTT-3.3.5-1]
   // One buffer per outgoing 3.1.1 PUBLISH/ack, shared by every subscriber of a QoS 0 message.
   installPublishEncoder(mqttPacket as unknown as Parameters<typeof installPublishEncoder>[0])
+  // The Receive Maximum of CONNACK holds for what v5 clients send (0x93 past it) [MQTT-3.3.4-9].
+  installEnforceReceiveMaximum(aedes, mqttPacket, { onExceeded: (clientId, max) => { log.info('connection closed: receive maximum exceeded', { client: clientId ?? undefined, max }) } })
   await store.replayJournal(async (packet) => {
     await new Promise<void>((resolve, reject) => aedes.publish(packet as AedesPublishPacket, (err?: Error) => { if (err) reject(err); else resolve() }))
   })
@@ -279,6 +288,9 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
     const accept = { ip: conn.ip, port: conn.port, listener: listenerConfig.name }
     openSockets++
     conn.socket.once('close', () => { openSockets-- })
+    // SlowITe without refusing keepalive 0: the kernel probes an idle peer, so a
+    // dead one is found within tcpKeepaliveIdle + intvl x probes (docs/security.md).
+    conn.socket.setKeepAlive(true, current.limits.tcpKeepaliveIdle)
     const client = aedes.handle(conn.stream, undefined as never) as EdgemqClient
     const connection = connectionControls(client, conn)
     client[STATE] = {

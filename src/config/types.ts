@@ -32,6 +32,8 @@ export interface EdgemqConfig {
     maxConnections: number
     connectTimeout: number
     keepaliveMax: number
+    keepaliveStrict: boolean
+    tcpKeepaliveIdle: number
     maxInflight: number
     maxTopicLevels: number
     maxTopicLength: number
