@@ -608,6 +608,12 @@ scenario('subscribe: an invalid filter is refused in the SUBACK, the others gran
   return out
 })
 
+scenario('subscribe: v5 a malformed filter (# not last) closes the connection with DISCONNECT 0x81 [MQTT-4.7.1-1]', async (port, t) => {
+  const c = await connected(port, 5)
+  c.send({ cmd: 'subscribe', messageId: 3, subscriptions: [{ topic: `${t}/ok`, qos: 1 }, { topic: `${t}/#/bad`, qos: 1 }] })
+  return await end(c, 800)
+})
+
 scenario('unsubscribe: an UNSUBSCRIBE with no filter is closed [MQTT-3.10.3-2]', async (port) => {
   const c = await connected(port, 4)
   c.write('a2020001')
