@@ -43,6 +43,11 @@ export const INTENDED_DIFFERENCES: Record<string, { mosquitto: unknown, edgemq?:
     edgemq: { max: 20, withinMax: true, other: ['disconnect 147'], closed: true },
     why: 'Mosquitto bug: MQTT 5.0 §3.3.4 has the server answer a client over its Receive Maximum with DISCONNECT 0x93 (Receive Maximum exceeded); 2.0.11 refuses the extra message with PUBREC 0x97 (quota exceeded) and keeps the connection'
   },
+  'v5: a Response Topic with a wildcard is closed [MQTT-3.3.2-14]': {
+    mosquitto: { got: ['puback 16'], closed: false },
+    edgemq: { got: [], closed: true },
+    why: 'Mosquitto bug: [MQTT-3.3.2-14] forbids wildcards in a Response Topic; 2.0.11 accepts and forwards it, edgemq closes the connection'
+  },
   'overlap: TopicA/# at QoS 2 and TopicA/+ at QoS 1, a QoS 2 publish, 3.1.1 [MQTT-3.3.5-1]': {
     mosquitto: [1],
     edgemqOneOf: [[2], [1, 2]],
@@ -575,6 +580,20 @@ scenario('shared: a shared subscription caps the QoS at its granted QoS [MQTT-4.
   return got
 })
 
+scenario('shared: a member with a persistent session (Session Expiry 60) gets QoS 1 and 2 messages', async (port, t) => {
+  const id = cid(t, 'shp')
+  const s = await subscribed(port, 5, [{ topic: `$share/g/${t}/#`, qos: 2 }], { clientId: id, properties: { sessionExpiryInterval: 60 } })
+  const p = await connected(port, 5)
+  p.send({ cmd: 'publish', topic: `${t}/a`, payload: 'one', qos: 1, messageId: 1 }); await p.next('puback')
+  const got: string[] = []
+  const m = await s.next('publish').catch(() => undefined)
+  if (m !== undefined) { got.push(norm(m)); s.send({ cmd: 'puback', messageId: m.messageId }) }
+  const closed = s.closed
+  s.destroy(); await p.disconnect()
+  const cleanup = await connected(port, 5, { clientId: id, clean: true }); await cleanup.disconnect()
+  return { got, closed }
+})
+
 // ---- subscription options and SUBSCRIBE/UNSUBSCRIBE errors -----------------------------------
 
 scenario('subscribe: reserved bits set in v5 subscription options are malformed [MQTT-3.8.3-5]', async (port) => {
@@ -640,6 +659,12 @@ scenario('v5: Payload Format Indicator, Content Type, Response Topic, Correlatio
   await s.disconnect(); await p.disconnect()
   const pr = m.properties ?? {}
   return [norm(m), pr.payloadFormatIndicator, pr.contentType, pr.responseTopic === `${t}/reply`, String(pr.correlationData), pr.messageExpiryInterval > 90 && pr.messageExpiryInterval <= 100, Object.keys(pr.userProperties ?? {})]
+})
+
+scenario('v5: a Response Topic with a wildcard is closed [MQTT-3.3.2-14]', async (port, t) => {
+  const c = await connected(port, 5)
+  c.send({ cmd: 'publish', topic: `${t}/req`, payload: 'x', qos: 1, messageId: 1, properties: { responseTopic: `${t}/+/reply` } })
+  return await end(c)
 })
 
 scenario('v5: an inbound Topic Alias is registered and then used alone [MQTT-3.3.2-12]', async (port, t) => {
