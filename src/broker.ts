@@ -14,6 +14,7 @@ import { installV5Shims } from './protocol/aedes-v5-shims.ts'
 import { installStripWillProperties } from './engine/strip-will-properties.ts'
 import { installMergeOverlappingDeliveries } from './engine/merge-overlapping-deliveries.ts'
 import { installEnforceReceiveMaximum } from './engine/enforce-receive-maximum.ts'
+import { installCloseOnBadAcks } from './engine/close-on-bad-acks.ts'
 import { isPending, runDecisions } from './core/run-decisions.ts'
 import { installPublishEncoder } from './core/publish-encoder.ts'
 import { FifoQueue } from './core/fifo-queue.ts'
@@ -263,6 +264,8 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
   installPublishEncoder(mqttPacket as unknown as Parameters<typeof installPublishEncoder>[0])
   // The Receive Maximum of CONNACK holds for what v5 clients send (0x93 past it) [MQTT-3.3.4-9].
   installEnforceReceiveMaximum(aedes, mqttPacket, { onExceeded: (clientId, max) => { log.info('connection closed: receive maximum exceeded', { client: clientId ?? undefined, max }) } })
+  // PUBACK/PUBREC/PUBREL/PUBCOMP that break the protocol close the connection (v5: 0x81/0x82 first).
+  installCloseOnBadAcks(aedes, mqttPacket, { onClosed: (clientId, problem) => { counters.malformedClosed++; log.info('connection closed: bad acknowledgement', { client: clientId ?? undefined, reason: problem.reason }) } })
   await store.replayJournal(async (packet) => {
     await new Promise<void>((resolve, reject) => aedes.publish(packet as AedesPublishPacket, (err?: Error) => { if (err) reject(err); else resolve() }))
   })

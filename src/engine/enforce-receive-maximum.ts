@@ -9,18 +9,18 @@
 //   one beyond the advertised maximum gets DISCONNECT 0x93 (Receive Maximum
 //   exceeded) and the connection closes [MQTT-3.3.4-9] (MQTT 5.0 §3.3.4,
 //   §4.9). A resend of an outstanding id (DUP) is the same message and takes no
-//   new slot. Acknowledgements are seen where aedes writes them, in
-//   mqtt-packet's writeToStream (looked up on the module object at each
-//   write, as src/core/publish-encoder.ts relies on too). 3.1.1 has no Receive
+//   new slot. Acknowledgements are seen where aedes writes them
+//   (src/engine/watch-written-packets.ts). 3.1.1 has no Receive
 //   Maximum; limits.maxUnreleasedQos2 bounds those clients.
 // Canary: test/engine/enforce-receive-maximum.test.ts.
 import type { Duplex } from 'node:stream'
 import type { EventEmitter } from 'node:events'
+import { watchWrittenPackets } from './watch-written-packets.ts'
+import { interceptParsedPackets } from './intercept-parsed-packets.ts'
 
 const REASON_RECEIVE_MAXIMUM_EXCEEDED = 0x93
 
 type AnyPacket = Record<string, any> & { cmd: string }
-type WriteToStream = (packet: AnyPacket, stream: unknown, opts?: unknown) => boolean
 
 /** The aedes client members this override reads. */
 interface WindowClient {
@@ -64,20 +64,10 @@ function endsInboundFlow (packet: AnyPacket): boolean {
 }
 
 const windows = new WeakMap<object, InboundWindow>()
-let watchedWrite: WriteToStream | undefined
 
-/** Routes mqtt-packet's writeToStream past the windows (once per process; brokers share the module). */
-function watchAcknowledgements (mqttPacket: { writeToStream: WriteToStream }): void {
-  if (watchedWrite !== undefined && mqttPacket.writeToStream === watchedWrite) return
-  const original = mqttPacket.writeToStream
-  const watched: WriteToStream = function writeToStream (packet, stream, opts) {
-    if (typeof packet.messageId === 'number' && endsInboundFlow(packet)) windows.get(stream as object)?.ended(packet.messageId)
-    return original(packet, stream, opts)
-  }
-  // keep markers other wrappers put on the function (the publish encoder's "installed")
-  for (const key of Object.getOwnPropertySymbols(original)) (watched as unknown as Record<symbol, unknown>)[key] = (original as unknown as Record<symbol, unknown>)[key]
-  mqttPacket.writeToStream = watched
-  watchedWrite = watched
+/** Frees the slot of an inbound flow when its final acknowledgement is written. */
+function noteWritten (packet: AnyPacket, stream: object): void {
+  if (typeof packet.messageId === 'number' && endsInboundFlow(packet)) windows.get(stream)?.ended(packet.messageId)
 }
 
 /** Options of installEnforceReceiveMaximum. */
@@ -89,25 +79,19 @@ export interface ReceiveMaximumOptions {
 /** Installs the override (after installV5Shims and the publish encoder, before the first connection). */
 export function installEnforceReceiveMaximum (aedes: unknown, mqttPacket: unknown, options: ReceiveMaximumOptions = {}): void {
   const broker = aedes as WindowBroker
-  watchAcknowledgements(mqttPacket as { writeToStream: WriteToStream })
+  watchWrittenPackets(mqttPacket, noteWritten)
   const handle = broker.handle
   broker.handle = function handleWindowed (this: unknown, conn: Duplex, req: unknown): WindowClient {
     const client = handle.call(this, conn, req)
-    const parser = client._parser
-    const listeners = parser.listeners('packet') as Array<(packet: AnyPacket) => void>
-    parser.removeAllListeners('packet')
-    parser.on('packet', function onPacket (this: unknown, packet: AnyPacket) {
-      if (packet.cmd === 'publish' && (packet.qos ?? 0) > 0 && client.version === 5 && broker.receiveMaximum > 0 && typeof packet.messageId === 'number') {
-        let window = windows.get(client.conn)
-        if (window === undefined) { window = new InboundWindow(broker.receiveMaximum); windows.set(client.conn, window) }
-        if (!window.received(packet.messageId)) {
-          options.onExceeded?.(client.id, window.max)
-          client.pause() // nothing after the offending packet is handled
-          if (!client.closed) client.disconnect({ reasonCode: REASON_RECEIVE_MAXIMUM_EXCEEDED })
-          return
-        }
-      }
-      for (const l of listeners) l.call(this, packet)
+    interceptParsedPackets(client._parser, (packet) => {
+      if (packet.cmd !== 'publish' || (packet.qos ?? 0) === 0 || client.version !== 5 || broker.receiveMaximum <= 0 || typeof packet.messageId !== 'number') return true
+      let window = windows.get(client.conn)
+      if (window === undefined) { window = new InboundWindow(broker.receiveMaximum); windows.set(client.conn, window) }
+      if (window.received(packet.messageId)) return true
+      options.onExceeded?.(client.id, window.max)
+      client.pause() // nothing after the offending packet is handled
+      if (!client.closed) client.disconnect({ reasonCode: REASON_RECEIVE_MAXIMUM_EXCEEDED })
+      return false
     })
     return client
   }
