@@ -83,6 +83,11 @@ export const INTENDED_DIFFERENCES: Record<string, { mosquitto: unknown, edgemq?:
     edgemq: { got: ['disconnect 130'], closed: true },
     why: 'spec choice: MQTT 5.0 §3.8.2.1.2 calls a Subscription Identifier of 0 a Protocol Error (0x82); Mosquitto says 0x81 (malformed)'
   },
+  'error: a v5 PUBACK carrying a Topic Alias property is a protocol error': {
+    mosquitto: { got: [], closed: true },
+    edgemq: { got: ['disconnect 129'], closed: true },
+    why: 'spec choice: a property the packet may not carry makes it a Malformed Packet (MQTT 5.0 §2.2.2.2); edgemq sends DISCONNECT 0x81 before closing, Mosquitto closes silently'
+  },
   'error: a v5 PUBREL whose Reason String is cut short is malformed': {
     mosquitto: { got: [], closed: true },
     edgemq: { got: ['disconnect 129'], closed: true },

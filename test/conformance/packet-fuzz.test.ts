@@ -94,10 +94,12 @@ function buildV5 (base: string, mutation: string, keep: number[], rnd: () => num
     }
     case 'property-cut': {
       if (keep.length === 0) return undefined
-      const last = encodeProperty(pick(rnd, keep))
+      const id = pick(rnd, keep)
+      const last = encodeProperty(id)
       const cut = last.subarray(0, 1 + Math.floor(rnd() * (last.length - 1)))
       if (cut.length === last.length) return undefined
-      return { bytes: wrap(propertyBlock([...valid, cut])), expect: [MALFORMED] }
+      // The cut property replaces its whole copy, so the packet is malformed and nothing else (not also a repeat).
+      return { bytes: wrap(propertyBlock([...valid.filter((_, i) => keep[i] !== id || id === 0x26), cut])), expect: [MALFORMED] }
     }
     case 'property-length-past-end': {
       const block = Buffer.concat(valid)
