@@ -56,12 +56,12 @@ function readRows (heading: string): { rows: Row[], summary: string | undefined 
 }
 
 const namesCache = new Map<string, string[]>()
-/** The names of the tests a file defines: test('...'), test.skip('...'), scenario('...'), template literals as written. */
+/** The names of the tests a file defines: test('...'), test.skip('...'), scenario('...'), a named uvu suite Rules('...'); template literals as written. */
 function testNames (file: string): string[] {
   let names = namesCache.get(file)
   if (names === undefined) {
     const src = read(file)
-    names = [...src.matchAll(/^\s*(?:test|scenario)(?:\.skip)?\(\s*(['`])((?:\\.|(?!\1).)*)\1/gm)].map((m) => m[2].replace(/\\'/g, "'"))
+    names = [...src.matchAll(/^\s*(?:test|scenario|[A-Z][A-Za-z]*)(?:\.skip)?\(\s*(['`])((?:\\.|(?!\1).)*)\1/gm)].map((m) => m[2].replace(/\\'/g, "'"))
     namesCache.set(file, names)
   }
   return names

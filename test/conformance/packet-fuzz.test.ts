@@ -56,7 +56,7 @@ interface FuzzCase {
   v: 4 | 5
   base: string
   mutation: string
-  /** Reason codes the broker may give; undefined = a random mutation, liveness only. */
+  /** Reason codes the broker may give (empty for 3.1.1: it must only close); undefined = a random mutation, liveness only. */
   expect?: number[]
   /** The valid properties kept in the packet (v5 structured cases), for shrinking. */
   props: number[]
@@ -169,10 +169,17 @@ function makeCase (n: number): FuzzCase {
   const rnd = prng(SEED * 7919 + n)
   for (;;) {
     const structured = rnd() < 0.6
-    if (rnd() < 0.2) {
+    if (rnd() < 0.25) {
       const base = pick(rnd, Object.keys(V4_PACKETS))
       const p = V4_PACKETS[base]
-      const m = mutateBytes(typeof p.bytes === 'function' ? p.bytes(`fz-${SEED}-${n}`) : p.bytes, rnd)
+      const whole = typeof p.bytes === 'function' ? p.bytes(`fz-${SEED}-${n}`) : p.bytes
+      if (structured && (whole[0] & 0xf0) !== 0x30 && base !== 'disconnect') {
+        // Reserved fixed-header flags on a 3.1.1 packet: the server MUST close [MQTT-2.2.2-2].
+        const bytes = Buffer.from(whole)
+        bytes[0] = (whole[0] & 0xf0) | ((whole[0] & 0x0f) ^ (1 + Math.floor(rnd() * 15)))
+        return { n, v: 4, base, mutation: 'reserved-flags', expect: [], props: [], afterConnect: p.afterConnect, bytes }
+      }
+      const m = mutateBytes(whole, rnd)
       return { n, v: 4, base, mutation: m.how, props: [], afterConnect: p.afterConnect, bytes: m.bytes }
     }
     const base = pick(rnd, Object.keys(V5_BUILDERS))
@@ -241,7 +248,8 @@ function judge (c: FuzzCase, o: Outcome): string | undefined {
   if (versionKnown && c.v === 5 && o.reasons.some((r) => r < 0x80)) return `an error close with a success reason code: ${o.reasons.map((r) => `0x${r.toString(16)}`).join(',')}`
   if (c.expect !== undefined) {
     if (!o.closed) return `malformed input (${c.mutation}) was ignored: the connection stayed open and answered PINGREQ (packets back: ${o.packets.join(',')})`
-    const wrong = o.reasons.filter((r) => !c.expect!.includes(r))
+    // 3.1.1 has no reason codes to check: only the close (expect is empty).
+    const wrong = c.v === 4 ? [] : o.reasons.filter((r) => !c.expect!.includes(r))
     if (wrong.length > 0) return `reason code ${wrong.map((r) => `0x${r.toString(16)}`).join(',')} where the spec names ${c.expect.map((r) => `0x${r.toString(16)}`).join(' or ')}`
   }
   return undefined

@@ -223,6 +223,25 @@ test('[MQTT-1.5.4-3] [MQTT-1.5.3-3] a BOM (EF BB BF) inside a topic is kept, not
   await s.disconnect(); await p.disconnect()
 })
 
+test('[MQTT-3.1.2-26] [MQTT-3.3.2-11] [MQTT-3.3.2-8] any Topic Alias the server sends is between 1 and the client\'s Topic Alias Maximum, and it never sends one to a client that allowed none', async ({ b }) => {
+  const base = topic('alias')
+  for (const max of [2, 0]) {
+    const s = await subscriber(b.port, `${base}/${max}/#`, 0, { properties: max === 0 ? {} : { topicAliasMaximum: max } })
+    const { c: p } = await RawMqtt.connected(b.port, 5)
+    // Busy topics, each several times: what a server that assigns aliases would alias.
+    for (let round = 0; round < 4; round++) for (let k = 0; k < 5; k++) p.send({ cmd: 'publish', topic: `${base}/${max}/t${k}`, payload: `${round}`, qos: 0 })
+    await sleep(400)
+    const got = s.received.filter((x) => x.cmd === 'publish')
+    assert.is(got.length, 20)
+    for (const m of got) {
+      const alias = m.properties?.topicAlias as number | undefined
+      if (max === 0) assert.is(alias, undefined, 'a Topic Alias sent to a client that allowed none [MQTT-3.1.2-27]')
+      else if (alias !== undefined) assert.ok(alias >= 1 && alias <= max, `Topic Alias ${alias} with a client maximum of ${max}`)
+    }
+    await s.disconnect(); await p.disconnect()
+  }
+})
+
 test('a v5 CONNECT with the Session Expiry Interval twice is a protocol error and the broker process survives the connection\'s end', async () => {
   // Found by test/conformance/mosquitto-diff.test.ts: aedes got the repeated property as an array and
   // the process died ("armLongTimer: delayMs must be a finite number") when the connection closed.
