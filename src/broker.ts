@@ -15,6 +15,8 @@ import { installStripWillProperties } from './engine/strip-will-properties.ts'
 import { installMergeOverlappingDeliveries } from './engine/merge-overlapping-deliveries.ts'
 import { installEnforceReceiveMaximum } from './engine/enforce-receive-maximum.ts'
 import { installCloseOnBadAcks } from './engine/close-on-bad-acks.ts'
+import { installCheckConnect } from './engine/check-connect.ts'
+import { acknowledgeAndDrop } from './engine/drop-denied-publish.ts'
 import { isPending, runDecisions } from './core/run-decisions.ts'
 import { installPublishEncoder } from './core/publish-encoder.ts'
 import { FifoQueue } from './core/fifo-queue.ts'
@@ -86,7 +88,7 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
   const store = await openStore(config, logger.child('persistence'))
   let current = config
   let openSockets = 0
-  const counters = { connectionsRefused: 0, messagesReceived: 0, malformedClosed: 0 }
+  const counters = { connectionsRefused: 0, messagesReceived: 0, malformedClosed: 0, publishDenied: 0 }
 
   // Durable hand-offs before the acknowledgement (bridge queue, journal). A
   // hook that has nothing to do returns nothing, so a QoS 0 message, or a
@@ -97,7 +99,19 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
     done(err)
   }
   const publishDecided = (decision: Decision, state: ClientState | undefined, msg: PublishInfo, packet: AedesPublishPacket, client: EdgemqClient | null, done: (err?: Error | null) => void): void => {
-    if (!decision.ok) { done(new Error(decision.reason)); return }
+    if (!decision.ok) {
+      if (decision.reasonCode === 0x87) {
+        counters.publishDenied++
+        log.info('publish denied', { client: client?.id, topic: packet.topic, reason: decision.reason })
+        // [MQTT-3.3.5-2] a 3.1.1 client is acknowledged and the message dropped (auth.deniedPublish)
+        if (client !== null && (client.version ?? 4) < 5 && !msg.isWill && (current.auth as { deniedPublish?: string } | undefined)?.deniedPublish !== 'disconnect') {
+          acknowledgeAndDrop(client, packet, done)
+          return
+        }
+      }
+      done(new Error(decision.reason))
+      return
+    }
     let pending: Array<Promise<void>> | undefined
     for (const h of hooks.beforeAck) {
       const r = h(state?.info, msg)
@@ -268,6 +282,8 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
   installEnforceReceiveMaximum(aedes, mqttPacket, { onExceeded: (clientId, max) => { log.info('connection closed: receive maximum exceeded', { client: clientId ?? undefined, max }) } })
   // PUBACK/PUBREC/PUBREL/PUBCOMP that break the protocol close the connection (v5: 0x81/0x82 first).
   installCloseOnBadAcks(aedes, mqttPacket, { onClosed: (clientId, problem) => { counters.malformedClosed++; log.info('connection closed: bad acknowledgement', { client: clientId ?? undefined, reason: problem.reason }) } })
+  // CONNECTs the spec refuses: will QoS 3, user name/password without flags, bad protocol level (CONNACK 1), ...
+  installCheckConnect(aedes, mqttPacket, { onRefused: (problem) => { counters.malformedClosed++; log.info('connection closed: CONNECT refused', { reason: problem.reason }) } })
   await store.replayJournal(async (packet) => {
     await new Promise<void>((resolve, reject) => aedes.publish(packet as AedesPublishPacket, (err?: Error) => { if (err) reject(err); else resolve() }))
   })
@@ -346,6 +362,7 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
     'connections/refused': counters.connectionsRefused,
     'messages/received': counters.messagesReceived,
     'connections/malformed': counters.malformedClosed,
+    'messages/denied': counters.publishDenied,
     ...prefixKeys('protocol/', shims.stats()),
     ...Object.assign({}, ...handles.map((h) => h.sysValues?.() ?? {})) as Record<string, number | string>
   }))

@@ -6,13 +6,15 @@
 //   overrides that must know what was written (an acknowledgement that ends an
 //   inbound QoS flow, a PUBREL a PUBCOMP may answer) register an observer here
 //   instead of each wrapping it again. Observers see (packet, stream) before
-//   the packet is encoded; they must be cheap and must not throw.
+//   the packet is encoded; they must be cheap and must not throw. An observer
+//   returns false to keep the packet from being written (the caller is told it
+//   was: a connection being closed for it needs nothing more).
 // Canary: test/engine/enforce-receive-maximum.test.ts (aedes writes through it).
 
 type WriteToStream = (packet: Record<string, any> & { cmd: string }, stream: unknown, opts?: unknown) => boolean
 
 /** Sees one written packet and the stream it goes to. */
-export type WrittenPacketObserver = (packet: Record<string, any> & { cmd: string }, stream: object) => void
+export type WrittenPacketObserver = (packet: Record<string, any> & { cmd: string }, stream: object) => boolean | undefined | void
 
 const observers: WrittenPacketObserver[] = []
 let installed: WriteToStream | undefined
@@ -24,8 +26,9 @@ export function watchWrittenPackets (mqttPacket: unknown, observer: WrittenPacke
   if (installed !== undefined && mod.writeToStream === installed) return
   const original = mod.writeToStream
   const watched: WriteToStream = function writeToStream (packet, stream, opts) {
-    for (let i = 0; i < observers.length; i++) observers[i](packet, stream as object)
-    return original(packet, stream, opts)
+    let write = true
+    for (let i = 0; i < observers.length; i++) if (observers[i](packet, stream as object) === false) write = false
+    return write ? original(packet, stream, opts) : true
   }
   // keep markers other wrappers put on the function (the publish encoder's "installed")
   for (const key of Object.getOwnPropertySymbols(original)) (watched as unknown as Record<symbol, unknown>)[key] = (original as unknown as Record<symbol, unknown>)[key]
