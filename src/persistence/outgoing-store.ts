@@ -87,9 +87,6 @@ export class OutgoingStore {
   isOnline: (clientId: string) => boolean = () => false
   /** Per-client caps of the offline queues and the drop counter (queue-bounds.ts). */
   readonly bounds = new QueueBounds()
-  // While a client's figures load, later enqueues wait behind it so each
-  // client's queue keeps publish order.
-  private enqueueTail: Promise<void> | undefined
 
   constructor (ctx: StoreContext) {
     this.ctx = ctx
@@ -98,27 +95,25 @@ export class OutgoingStore {
   /**
    * Queues one copy of `packet` per distinct client; `extraOps` join the same
    * atomic batch. A client whose queue is full loses its oldest queued message(s)
-   * in that batch (queue-bounds.ts).
+   * in that batch (queue-bounds.ts). Resolves once the batch has landed; the
+   * write holds its place in the write queue from this call on (see
+   * `queued`), so settled() covers it.
    */
-  async enqueue (clientIds: readonly string[], packet: StoredPacket, extraOps: readonly WriteOp[] = []): Promise<void> {
-    if (!this.bounds.enabled || (this.enqueueTail === undefined && !clientIds.some((id) => this.bounds.needsLoad(id)))) {
-      await this.enqueueNow(clientIds, packet, extraOps)
-      return
+  enqueue (clientIds: readonly string[], packet: StoredPacket, extraOps: readonly WriteOp[] = []): Promise<void> {
+    // With bounds on, a client's figures must be loaded before its batch can be
+    // built: the write takes its place in the queue now and is built once its
+    // clients are loaded (writeAfter). While one such write waits, every later
+    // enqueue queues behind it the same way, so each queue keeps publish order.
+    if (!this.bounds.enabled || (!this.ctx.queue.gated && !clientIds.some((id) => this.bounds.needsLoad(id)))) {
+      return this.ctx.queue.write(this.buildEnqueue(clientIds, packet, extraOps))
     }
-    let written: Promise<void> = Promise.resolve()
-    const step = (this.enqueueTail ?? Promise.resolve()).then(async () => {
+    return this.ctx.queue.writeAfter(async () => {
       const missing = [...new Set(clientIds)].filter((id) => this.bounds.needsLoad(id))
       await Promise.all(missing.map(async (id) => {
         // packet ids aedes gave in this process are in the index only (QoS 1 ids are not stored)
         await this.bounds.load(this.ctx, id, () => [...this.indexes.get(id)?.byMessageId.values() ?? []].map((e) => e.seq))
       }))
-      written = this.enqueueNow(clientIds, packet, extraOps)
-    })
-    const tail = step.catch(() => {})
-    this.enqueueTail = tail
-    void tail.then(() => { if (this.enqueueTail === tail) this.enqueueTail = undefined })
-    await step
-    await written
+    }, () => this.buildEnqueue(clientIds, packet, extraOps))
   }
 
   /** Sets the per-client caps of the offline queues (0 = no cap); takes effect at the next enqueue. */
@@ -126,8 +121,8 @@ export class OutgoingStore {
     this.bounds.setLimits(limits)
   }
 
-  // Synchronous up to the write: allocSeq must not be separated from it by an await.
-  private enqueueNow (clientIds: readonly string[], packet: StoredPacket, extraOps: readonly WriteOp[]): Promise<void> {
+  // The batch of an enqueue; called right before it joins the write queue.
+  private buildEnqueue (clientIds: readonly string[], packet: StoredPacket, extraOps: readonly WriteOp[]): WriteOp[] {
     const ops: WriteOp[] = [...extraOps]
     if (clientIds.length > 0) {
       const norm = normalizeQueued(packet)
@@ -137,13 +132,13 @@ export class OutgoingStore {
       for (const clientId of new Set(clientIds)) {
         const q = bounded ? this.bounds.get(clientId) : undefined
         if (q !== undefined && !this.makeRoom(clientId, q, value.length, ops)) continue
-        const seq = this.ctx.allocSeq(ops)
+        const seq = this.ctx.allocSeq()
         ops.push({ type: 'put', key: seqKey(clientPrefix(KIND.OUT, clientId), seq), value })
         q?.add(seq, value.length)
         if (this.isOnline(clientId)) this.index(clientId).add({ seq, packet: norm, counterKey: ck, stateStored: false })
       }
     }
-    return this.ctx.queue.write(ops)
+    return ops
   }
 
   /** Drops the oldest queued messages of a full queue (ops join the enqueue batch); false: drop the new one. */
@@ -200,11 +195,11 @@ export class OutgoingStore {
     if (packet.cmd !== 'pubrel') {
       const ck = counterKeyOf(packet)
       // An enqueue waiting for its client's queue figures (first enqueue of
-      // that client in this process) indexes the message only once they have
-      // loaded, and aedes delivers a journaled message live without waiting
-      // for its enqueue: let such enqueues land before looking it up, or the
-      // lookup misses and aedes closes the subscriber ("no such packet").
-      if (ck !== undefined && this.enqueueTail !== undefined && !idx.byCounter.has(ck)) await this.enqueueTail
+      // that client in this process) indexes the message only once its batch
+      // is built, and aedes delivers a journaled message live without waiting
+      // for its enqueue: let what is in the write queue settle before looking
+      // it up, or the lookup misses and aedes closes the subscriber ("no such packet").
+      if (ck !== undefined && this.ctx.queue.gated && !idx.byCounter.has(ck)) await this.ctx.queue.settled()
       if (ck !== undefined) {
         const dropped = idx.byCounter.has(ck) ? undefined : this.bounds.takeDropped(clientId, ck)
         if (dropped !== undefined) { await this.restore(clientId, dropped, packet); return }
@@ -314,8 +309,7 @@ export class OutgoingStore {
     // queue (an enqueue waiting for queue figures, or in the write queue):
     // let it land, or a client that reconnects at once would not get it
     // until its next reconnect.
-    if (this.enqueueTail !== undefined) await this.enqueueTail
-    await this.ctx.queue.barrier()
+    await this.ctx.queue.settled()
     const cleared = this.clearedDuringDrain.get(clientId) ?? new Set<number>()
     this.clearedDuringDrain.set(clientId, cleared)
     try {

@@ -126,8 +126,9 @@ export class QueueBounds {
     const removed = new Set<number>()
     this.loading.set(clientId, removed)
     try {
-      // writes already queued for this client land first, so the scan sees them
-      await ctx.queue.barrier()
+      // Called as the prepare step of a gated write (write-queue.ts
+      // writeAfter): every write queued before it has landed, so the scan sees
+      // them; removals queued after it are subtracted through `removed`.
       const withState = new Set<number>()
       for await (const key of ctx.db.keys(prefixRange(clientPrefix(KIND.OUT_STATE, clientId)))) withState.add(readSeqAtEnd(key))
       const q = new ClientQueue()
