@@ -145,7 +145,7 @@ export class OutgoingStore {
   private makeRoom (clientId: string, q: ClientQueue, bytes: number, ops: WriteOp[]): boolean {
     const plan = q.planDrops(bytes, this.bounds.limits)
     if (!plan.accept) {
-      this.bounds.dropped++
+      this.bounds.noteDropped(clientId, 1, (m, f) => { this.ctx.logger.warn(m, f) })
       return false
     }
     if (plan.drop.length === 0) return true
@@ -167,8 +167,8 @@ export class OutgoingStore {
       this.bounds.remove(clientId, seq)
       ops.push({ type: 'del', key: seqKey(clientPrefix(KIND.OUT, clientId), seq) })
       ops.push({ type: 'del', key: seqKey(clientPrefix(KIND.OUT_STATE, clientId), seq) })
-      this.bounds.dropped++
     }
+    this.bounds.noteDropped(clientId, plan.drop.length, (m, f) => { this.ctx.logger.warn(m, f) })
     return true
   }
 
