@@ -222,6 +222,10 @@ export class LevelPersistence {
 
   /** Subscriptions of a client, as aedes restores them on reconnect. */
   async subscriptionsByClient (client: ClientRef): Promise<Array<SubscriptionRecord & { topic: string }>> {
+    // aedes reads them when a persistent client reconnects, then restores them
+    // (live deliveries start) and only later replays the queue: live
+    // deliveries wait for that replay (OutgoingStore.expectDrain)
+    this.outgoing.expectDrain(client.id)
     return this.subs.ofClient(client.id)
   }
 
@@ -412,6 +416,7 @@ export class LevelPersistence {
   async close (): Promise<void> {
     this.closing ??= (async () => {
       await this.opening.catch(() => {})
+      await this.outgoing.persistInflight().catch((err: Error) => { this.logger.warn('packet ids of unacknowledged QoS 1 messages not stored', { error: err.message }) })
       await this.queue.close()
       // record streams still running (a retained lookup of a late SUBSCRIBE) end quietly: LevelDB's
       // close ends their iterators, and a closed store ends a stream rather than failing it
