@@ -7,7 +7,7 @@ import { ALLOW, deny, type BrokerHooks, type ClientInfo, type ConnectRequest, ty
 import type { EdgemqConfig } from '../config/types.ts'
 import type { Logger } from '../observability/logger.ts'
 import { REASON } from '../reason-codes.ts'
-import { canRead, canSubscribe, canWrite, compileAcl, type CompiledAcl } from '../acl/acl-policy.ts'
+import { canRead, canSubscribe, canWrite, compileAcl, groupsOf, type CompiledAcl } from '../acl/acl-policy.ts'
 import { loadAcl } from '../acl/load-acl.ts'
 import { auditConfig } from '../audit/audit-config.ts'
 import { normalizeIp } from '../listeners/ip-filter.ts'
@@ -120,12 +120,17 @@ export async function attachSecurity (ctx: SecurityContext): Promise<SecurityHan
   const refusals = new WeakMap<Decision, Refusal>()
 
   // Compiled ACL per client, rebuilt after a reload (generation) or a change of user.
+  // Group membership is looked up again from the current ACL at each rebuild, not
+  // taken from the CONNECT: a reload that removes a user from a group applies to
+  // live sessions at once, on publish, subscribe and every delivery (issue 14;
+  // the class of CVE-2021-34434). client.groups follows, for the parts that read it.
   const compiled = new WeakMap<ClientInfo, { generation: number, user?: string, acl?: CompiledAcl }>()
   const aclOf = (client: ClientInfo): CompiledAcl | undefined => {
     const s = state
     if (s.acl === undefined) return undefined
     const hit = compiled.get(client)
     if (hit !== undefined && hit.generation === s.generation && hit.user === client.username) return hit.acl
+    client.groups = groupsOf(s.acl, client.username)
     const acl = compileAcl(s.acl, client)
     compiled.set(client, { generation: s.generation, user: client.username, acl })
     return acl
