@@ -19,7 +19,7 @@ export interface ClientInfo {
   /** Groups of the user (from the ACL), set by the auth part. */
   groups: readonly string[]
   /** The verified TLS client certificate, when there is one. */
-  certificate?: { subjectCN?: string, subjectAltNames: readonly string[], fingerprint256: string }
+  certificate?: { subjectCN?: string, subjectAltNames: readonly string[], fingerprint256: string, /** issuer+serial, matched against the CRL at reload (src/auth/revocation-list.ts). */ revocationKey?: string }
   /** Per-client settings the auth layer may set (limits overrides by identity or group). */
   overrides: Record<string, unknown>
   /** The client's connection, for parts that throttle or shed load. */

@@ -11,7 +11,8 @@ import { canRead, canSubscribe, canWrite, compileAcl, groupsOf, type CompiledAcl
 import { loadAcl } from '../acl/load-acl.ts'
 import { auditConfig } from '../audit/audit-config.ts'
 import { normalizeIp } from '../listeners/ip-filter.ts'
-import { Authenticator, type Refusal, type SecurityState } from './authenticator.ts'
+import { Authenticator, type Credential, type Refusal, type SecurityState } from './authenticator.ts'
+import { findRevokedSessions, readListenerCrls } from './revoked-sessions.ts'
 import { ClientIdBindings } from './client-id-bindings.ts'
 import { ConnectionGate } from './connection-gate.ts'
 import { Lockout, type LockoutOptions } from './lockout.ts'
@@ -59,6 +60,7 @@ interface AuthSection {
   maxQueuedVerifications?: number
   maxVerificationsPerIp?: number
   lockout?: Partial<LockoutOptions>
+  closeRevokedSessions?: boolean
 }
 
 /** Lockout settings of a config, with the option-table defaults. */
@@ -162,14 +164,39 @@ export async function attachSecurity (ctx: SecurityContext): Promise<SecurityHan
   hooks.deliver.push((client, topic) => canRead(aclOf(client), topic))
   // Only clients counted in are counted out: a refused CONNECT must not free another client's place.
   const counted = new WeakSet<ClientInfo>()
+  // Live sessions with a credential a reload may revoke (password, certificate).
+  const live = new Map<ClientInfo, Credential>()
   hooks.connected.push((client) => {
     counted.add(client)
     gate.opened(client.listener, client.ip)
+    const credential = authenticator.credentials.get(client)
+    if (credential !== undefined) live.set(client, credential)
   })
   hooks.disconnected.push((client) => {
+    live.delete(client)
     if (!counted.delete(client)) return
     gate.closed(client.listener, client.ip)
   })
+
+  // After a reload: sessions of deleted users, changed passwords and revoked
+  // certificates are closed with DISCONNECT 0x87 (not authorized: the
+  // credential the session was opened with is no longer accepted; 0x98
+  // "administrative action" would suggest an operator kicked one client), or
+  // kept when auth.closeRevokedSessions is false. A log line either way.
+  const closeRevoked = async (config: EdgemqConfig, next: SecurityState): Promise<void> => {
+    if (live.size === 0) return
+    const crls = await readListenerCrls(config.listeners, (listener, path, err) => {
+      log.warn('CRL unreadable: live sessions not checked against it', { listener, path, error: err.message })
+    })
+    const close = ((config.auth ?? {}) as AuthSection).closeRevokedSessions ?? true
+    for (const r of findRevokedSessions(live, next, crls)) {
+      const fields = { client: clean(r.client.id), user: clean(r.credential.user), ip: normalizeIp(r.client.ip), listener: r.client.listener, why: r.why }
+      if (!close) { log.warn('session kept: credential revoked (auth.closeRevokedSessions is false)', fields); continue }
+      log.warn('session closed: credential revoked', fields)
+      live.delete(r.client)
+      r.client.connection.close(REASON.NOT_AUTHORIZED, `credential revoked (${r.why})`)
+    }
+  }
 
   ctx.control?.register('bans.list', async () => lockout.list().map((b) => ({ ...b, since: new Date(b.since).toISOString(), until: new Date(b.until).toISOString() })))
   ctx.control?.register('bans.unban', async (args) => {
@@ -204,6 +231,7 @@ export async function attachSecurity (ctx: SecurityContext): Promise<SecurityHan
       gate.update(config.listeners)
       lockout.setOptions(lockoutOptionsOf(config))
       state = next
+      await closeRevoked(config, next)
       log.info('security reloaded', { passwords: next.passwords?.users.size ?? 0, acl: next.acl === undefined ? 'none' : `${next.acl.rules.length} rules` })
     },
     close: async () => { clearInterval(prune); await lockout.flush() }

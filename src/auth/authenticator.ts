@@ -32,8 +32,20 @@ export interface Refusal {
   counts: boolean
 }
 
+/** How a connected client proved who it is: what a reload checks again (issue 14). */
+export interface Credential {
+  user?: string
+  /** The password-file hash text the password matched; undefined when no password was checked. */
+  passwordHash?: string
+  /** issuer:serial of the client certificate verified in the TLS handshake. */
+  certificate?: string
+}
+
 /** Runs the CONNECT checks against the current state. */
 export class Authenticator {
+  /** Credentials of accepted CONNECTs, for the reload's revocation check. */
+  readonly credentials = new WeakMap<ClientInfo, Credential>()
+
   constructor (
     private readonly getState: () => SecurityState,
     private readonly deps: { lockout: Lockout, gate: ConnectionGate, bindings: ClientIdBindings, queue: VerifyQueue }
@@ -60,6 +72,7 @@ export class Authenticator {
     }
 
     let user: string | undefined
+    let passwordHash: string | undefined
     const fromCert = (listener?.usernameFromCertificate as string | undefined) ?? 'off'
     if (fromCert !== 'off' && c.certificate !== undefined) {
       const name = certificateName(c.certificate, fromCert)
@@ -68,6 +81,7 @@ export class Authenticator {
       if (listener?.requirePassword === true) {
         const r = await this.checkPassword(state, ip, name, req.password)
         if (r !== undefined) return r
+        passwordHash = state.passwords?.users.get(name)?.text
       }
       user = name
     } else if (req.username !== undefined) {
@@ -78,6 +92,7 @@ export class Authenticator {
         const r = await this.checkPassword(state, ip, req.username, req.password)
         if (r !== undefined) return r
         user = req.username
+        passwordHash = state.passwords.users.get(user)?.text
       }
     } else if (listener?.allowAnonymous !== true) {
       return refuse(REASON.NOT_AUTHORIZED, 'anonymous', true, 'anonymous clients are not allowed on this listener')
@@ -99,6 +114,7 @@ export class Authenticator {
     }
     // Bound now, not when the client is ready: a rival CONNECT may arrive between CONNACK and clientReady.
     if (state.bindClientIds && c.id !== '') this.deps.bindings.bind(c.id, user)
+    if (user !== undefined || c.certificate !== undefined) this.credentials.set(c, { user, passwordHash, certificate: c.certificate?.revocationKey })
     return ALLOW
   }
 

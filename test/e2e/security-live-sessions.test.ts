@@ -121,4 +121,90 @@ test('removing a user from a group (ACL ops: [] + SIGHUP) stops delivery, publis
   }
 })
 
+/** Resolves with the reason code of the server's DISCONNECT once the client is closed (-1: closed without one; -3: still open after 10 s). */
+function disconnectReason (c: MqttClient): Promise<number> {
+  let code = -1
+  c.on('disconnect', (packet) => { code = packet.reasonCode ?? 0 })
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => { resolve(-3) }, 10_000)
+    c.once('close', () => { clearTimeout(timer); resolve(code) })
+  })
+}
+const runBundle = (...args: string[]): string => execFileSync(process.execPath, [bundle, ...args], { encoding: 'utf8', input: 'new-pass\n', stdio: ['pipe', 'pipe', 'pipe'] })
+
+test('edgemq passwd -D and a changed password close the live sessions at reload (v5 DISCONNECT 0x87, 3.1.1 closed); others stay', async () => {
+  const pw = join(dir, 'passwd-revoke')
+  await writePasswordFile(pw, { erin: 'erin-pass', frank: 'frank-pass', gina: 'gina-pass', hugo: 'hugo-pass' })
+  const b = await startBrokerProcess({ bundle, config: `auth: { passwordFile: ${pw}, lockout: { enabled: false } }\nacl: { rules: [ { allow: readwrite, topic: "#" } ] }\nlisteners: [ { name: lan, type: tcp, host: 127.0.0.1, port: 0, allowAnonymous: false } ]\n` })
+  try {
+    const erin = await login(b.port, 'erin', 'erin-pass')
+    const erin311 = await login(b.port, 'erin', 'erin-pass', { protocolVersion: 4 })
+    const frank = await login(b.port, 'frank', 'frank-pass')
+    const gina = await login(b.port, 'gina', 'gina-pass')
+    const erinGone = disconnectReason(erin)
+    const erin311Gone = disconnectReason(erin311)
+    const frankGone = disconnectReason(frank)
+    runBundle('passwd', '-D', pw, 'erin')
+    runBundle('passwd', '--stdin', pw, 'frank')
+    await sighup(b)
+    assert.is(await erinGone, 0x87, 'deleted user: DISCONNECT 0x87')
+    assert.is(await erin311Gone, -1, '3.1.1 has no DISCONNECT from the server: the connection closes')
+    assert.is(await frankGone, 0x87, 'changed password: DISCONNECT 0x87')
+    await sleep(200)
+    assert.ok(gina.connected, 'an unchanged user keeps the session')
+    assert.match(b.stderr(), /session closed: credential revoked .*user=erin .*why=user-deleted/)
+    assert.match(b.stderr(), /session closed: credential revoked .*user=frank .*why=password-changed/)
+    await login(b.port, 'frank', 'new-pass') // the new password works
+  } finally {
+    await b.stop()
+  }
+})
+
+test('auth.closeRevokedSessions: false keeps the session and logs it', async () => {
+  const pw = join(dir, 'passwd-keep')
+  await writePasswordFile(pw, { ivan: 'ivan-pass' })
+  const b = await startBrokerProcess({ bundle, config: `auth: { passwordFile: ${pw}, closeRevokedSessions: false, lockout: { enabled: false } }\nacl: { rules: [ { allow: readwrite, topic: "#" } ] }\nlisteners: [ { name: lan, type: tcp, host: 127.0.0.1, port: 0, allowAnonymous: false } ]\n` })
+  try {
+    const ivan = await login(b.port, 'ivan', 'ivan-pass')
+    runBundle('passwd', '-D', pw, 'ivan')
+    await sighup(b)
+    await sleep(300)
+    assert.ok(ivan.connected)
+    assert.match(b.stderr(), /session kept: credential revoked \(auth.closeRevokedSessions is false\) .*user=ivan .*why=user-deleted/)
+  } finally {
+    await b.stop()
+  }
+})
+
+test('a certificate revoked by a new CRL (SIGHUP) closes its live session; a valid certificate stays', async () => {
+  const tls = `cert: ${pki.server.cert}, key: ${pki.server.key}, ca: ${pki.ca}, crl: ${pki.crl}`
+  const b = await startBrokerProcess({ bundle, config: `auth: { lockout: { enabled: false } }\nacl: { rules: [ { allow: readwrite, topic: "#" } ] }\nlisteners:\n  - { name: mtls, type: tls, host: 127.0.0.1, port: 0, ${tls}, requireCertificate: true, usernameFromCertificate: san }\n` })
+  try {
+    const tlsLogin = async (name: 'alice' | 'san'): Promise<MqttClient> => {
+      const c = await connectClient(`mqtts://127.0.0.1:${b.port}`, { protocolVersion: 5, ca: await readFile(pki.ca), cert: await readFile(pki.client(name).cert), key: await readFile(pki.client(name).key), rejectUnauthorized: true })
+      clients.push(c)
+      return c
+    }
+    const alice = await tlsLogin('alice')
+    const dev7 = await tlsLogin('san')
+    const aliceGone = disconnectReason(alice)
+    execFileSync('openssl', ['ca', '-config', join(pki.dir, 'ca.cnf'), '-revoke', pki.client('alice').cert], { cwd: pki.dir, stdio: 'pipe' })
+    execFileSync('openssl', ['ca', '-config', join(pki.dir, 'ca.cnf'), '-gencrl', '-out', pki.crl], { cwd: pki.dir, stdio: 'pipe' })
+    await sighup(b)
+    assert.is(await aliceGone, 0x87)
+    await sleep(200)
+    assert.ok(dev7.connected, 'a certificate the CRL does not name keeps its session')
+    assert.match(b.stderr(), /session closed: credential revoked .*user=alice-device .*why=certificate-revoked/)
+    try {
+      await tlsLogin('alice')
+      assert.unreachable('the revoked certificate must not log in again')
+    } catch (err) {
+      assert.ok((err as { code?: number }).code !== undefined)
+      assert.not.instance(err, assert.Assertion)
+    }
+  } finally {
+    await b.stop()
+  }
+})
+
 test.run()
