@@ -17,6 +17,7 @@ import { ClientIdBindings } from './client-id-bindings.ts'
 import { ConnectionGate } from './connection-gate.ts'
 import { Lockout, type LockoutOptions } from './lockout.ts'
 import { loadPasswordFile } from './password-file.ts'
+import { costClassOf, FailedLoginFloor, pickDecoy } from './login-cost.ts'
 import { decoyHash } from './password-hash.ts'
 import { VerifyQueue } from './verify-queue.ts'
 
@@ -83,11 +84,14 @@ async function buildState (config: EdgemqConfig, generation: number): Promise<Se
   const auth = (config.auth ?? {}) as AuthSection
   const passwords = auth.passwordFile === undefined ? undefined : await loadPasswordFile(auth.passwordFile)
   const acl = await loadAcl({ aclFile: auth.aclFile, inline: config.acl })
-  const first = passwords === undefined ? undefined : passwords.users.values().next().value
+  // The decoy is the strongest hash class in the file, by the clock (src/auth/login-cost.ts).
+  const picked = passwords === undefined ? { decoy: decoyHash(undefined), costMs: 0 } : await pickDecoy([...passwords.users.values()].map((e) => e.hash))
   return {
     listeners: new Map(config.listeners.map((l) => [l.name, l])),
     passwords,
-    decoy: decoyHash(first?.hash),
+    decoy: picked.decoy,
+    floor: new FailedLoginFloor(picked.costMs),
+    floorClass: costClassOf(picked.decoy),
     acl,
     bindClientIds: auth.bindClientIds ?? true,
     generation

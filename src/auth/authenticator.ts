@@ -12,13 +12,18 @@ import type { Lockout } from './lockout.ts'
 import { checkUsername, type PasswordFile } from './password-file.ts'
 import { verifyPassword, type PasswordHash } from './password-hash.ts'
 import { VerifyQueue, VerifyQueueFull } from './verify-queue.ts'
+import { costClassOf, padFailure, type FailedLoginFloor } from './login-cost.ts'
 
 /** Everything a reload swaps at once. */
 export interface SecurityState {
   listeners: ReadonlyMap<string, ListenerConfig>
   passwords?: PasswordFile
-  /** Checked for unknown users so they cost the same as known ones. */
+  /** Checked for unknown users so they cost the same as known ones: the strongest hash class in the file. */
   decoy: PasswordHash
+  /** Every failed password check lasts at least this (the decoy's running median cost). */
+  floor: FailedLoginFloor
+  /** costClassOf(decoy): checks of this class feed the floor. */
+  floorClass: string
   acl?: AclPolicy
   bindClientIds: boolean
   /** Bumped on every reload: per-client compiled ACLs rebuild. */
@@ -122,9 +127,14 @@ export class Authenticator {
   private async checkPassword (state: SecurityState, ip: string, user: string, password: Buffer | undefined): Promise<Refusal | undefined> {
     const entry = state.passwords?.users.get(user)
     let ok: boolean
+    let tookMs = 0
     try {
       ok = await this.deps.queue.run(ip, async () => {
+        const t0 = performance.now()
         const match = await verifyPassword(password ?? Buffer.alloc(0), entry?.hash ?? state.decoy)
+        tookMs = performance.now() - t0
+        // Checks of the decoy's class (unknown users and users of the strongest class) keep the floor current.
+        if (entry === undefined || costClassOf(entry.hash) === state.floorClass) state.floor.record(tookMs)
         return match && entry !== undefined && password !== undefined
       })
     } catch (err) {
@@ -132,6 +142,8 @@ export class Authenticator {
       throw err
     }
     if (ok) return undefined
+    // A cheaper hash's failure waits out the strongest class's cost (src/auth/login-cost.ts), after the slot is freed.
+    await padFailure(state.floor, tookMs)
     return { decision: deny(REASON.BAD_USER_NAME_OR_PASSWORD, 'bad user name or password'), word: entry === undefined ? 'unknown-user' : 'bad-password', counts: true }
   }
 }
