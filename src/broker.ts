@@ -251,7 +251,11 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
   // O(1) shift for mqemitter's queue of messages waiting for a slot (src/core/fifo-queue.ts).
   Object.assign((aedes as unknown as { mq: object }).mq, { _messageQueue: new FifoQueue(), _messageCallbacks: new FifoQueue() })
   await aedes.listen()
-  const shims = installV5Shims(aedes, { logger: log, onMalformed: () => { counters.malformedClosed++ } })
+  const shims = installV5Shims(aedes, {
+    logger: log,
+    onMalformed: () => { counters.malformedClosed++ },
+    mayReceive: (client, topic) => { const s = (client as EdgemqClient)[STATE]; return s === undefined || hooks.readable.every((h) => h(s.info, topic)) }
+  })
   // One buffer per outgoing 3.1.1 PUBLISH/ack, shared by every subscriber of a QoS 0 message.
   installPublishEncoder(mqttPacket as unknown as Parameters<typeof installPublishEncoder>[0])
   await store.replayJournal(async (packet) => {

@@ -166,6 +166,7 @@ export async function attachSecurity (ctx: SecurityContext): Promise<SecurityHan
     ? ALLOW
     : deny(REASON.NOT_AUTHORIZED, `subscription to ${filter} not authorized`))
   hooks.deliver.push((client, topic) => canRead(aclOf(client), topic))
+  hooks.readable.push((client, topic) => canRead(aclOf(client), topic))
   // Only clients counted in are counted out: a refused CONNECT must not free another client's place.
   const counted = new WeakSet<ClientInfo>()
   // Live sessions with a credential a reload may revoke (password, certificate).
