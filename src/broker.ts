@@ -7,7 +7,7 @@ import { ALLOW, createBrokerHooks, type BrokerHooks, type ClientConnection, type
 import type { EdgemqConfig, ListenerConfig } from './config/types.ts'
 import { ControlServer } from './control/control-server.ts'
 import { startListener, type IncomingConnection, type RunningListener } from './listeners/start-listener.ts'
-import { checkConnectStrings, checkTopicName, checkTopicFilter } from './listeners/packet-checks.ts'
+import { checkConnectIdentity, checkConnectStrings, checkTopicName, checkTopicFilter } from './listeners/packet-checks.ts'
 import type { Logger } from './observability/logger.ts'
 import { SysTopics } from './observability/sys-topics.ts'
 import { installV5Shims } from './protocol/aedes-v5-shims.ts'
@@ -128,7 +128,8 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
       const state = client[STATE]
       if (state === undefined) { done(new Error('unknown connection'), false); return }
       // [MQTT-1.5.4-2] no U+0000; control characters and ill-formed UTF-8 are refused too (CVE-2017-7653)
-      const problem = checkConnectStrings(packet, current.limits)
+      // A bad client id or user name is refused later, at CONNACK (0x85 / 0x86), by the connect hooks.
+      const problem = checkConnectStrings({ will: packet.will }, current.limits)
       if (problem !== undefined) {
         counters.malformedClosed++
         log.info('connection closed: malformed CONNECT', { ip: state.info.ip, listener: state.listener, reason: problem })
@@ -322,6 +323,8 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
   // clients (loopback by default). Runs after the parts, so a user the
   // security part verified (password or certificate) has a username by now.
   hooks.connect.push((req) => {
+    const identity = checkConnectIdentity({ clientId: req.client.id, username: req.username }, current.limits)
+    if (identity !== undefined) return { ok: false, ...identity }
     if (req.client.username !== undefined) return ALLOW
     const listener = current.listeners.find((l) => l.name === req.client.listener)
     return listener?.allowAnonymous === true ? ALLOW : { ok: false, reasonCode: 0x87, reason: 'anonymous clients are not allowed on this listener' }

@@ -94,6 +94,7 @@ async function buildState (config: EdgemqConfig, generation: number): Promise<Se
     floorClass: costClassOf(picked.decoy),
     acl,
     bindClientIds: auth.bindClientIds ?? true,
+    maxClientIdLength: config.limits.maxClientIdLength,
     generation
   }
 }

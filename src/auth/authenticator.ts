@@ -4,6 +4,7 @@
 import { ALLOW, deny, type ClientInfo, type ConnectRequest, type Decision } from '../broker-hooks.ts'
 import type { ListenerConfig } from '../config/types.ts'
 import { normalizeIp } from '../listeners/ip-filter.ts'
+import { checkConnectIdentity } from '../listeners/packet-checks.ts'
 import { REASON } from '../reason-codes.ts'
 import { canWrite, compileAcl, groupsOf, type AclPolicy } from '../acl/acl-policy.ts'
 import type { ClientIdBindings } from './client-id-bindings.ts'
@@ -26,6 +27,8 @@ export interface SecurityState {
   floorClass: string
   acl?: AclPolicy
   bindClientIds: boolean
+  /** limits.maxClientIdLength, checked at CONNECT. */
+  maxClientIdLength?: number
   /** Bumped on every reload: per-client compiled ACLs rebuild. */
   generation: number
 }
@@ -65,6 +68,10 @@ export class Authenticator {
     const refuse = (code: number, word: string, counts: boolean, reason: string): Refusal => ({ decision: deny(code, reason), word, counts })
 
     if (this.deps.lockout.bannedUntil(ip) !== undefined) return refuse(REASON.BANNED, 'banned', false, 'banned')
+    // Control characters, ill-formed UTF-8 and over-long client ids: a fuzzer or an attacker, not a
+    // misconfigured device, so they count toward a ban (issue 14).
+    const identity = checkConnectIdentity({ clientId: c.id, username: req.username }, { maxClientIdLength: state.maxClientIdLength })
+    if (identity !== undefined) return refuse(identity.reasonCode, identity.reasonCode === REASON.CLIENT_IDENTIFIER_NOT_VALID ? 'bad-client-id' : 'bad-username', true, identity.reason)
     // CVE-2017-7650: wildcards or "/" in these would widen %u/%c ACL patterns.
     if (req.username !== undefined && checkUsername(req.username) !== undefined) {
       return refuse(REASON.BAD_USER_NAME_OR_PASSWORD, 'bad-username', true, `user name ${checkUsername(req.username) ?? ''}`)
