@@ -18,6 +18,7 @@ import mqttPacket from 'mqtt-packet'
 import { openStore, type Store } from './store.ts'
 import { toConnackReturnCode } from './reason-codes.ts'
 import { controlSocketPath } from './control/control-path.ts'
+import { installRefusalReasonCodes, noteRefusedPublish, noteRefusedSubscription, watchClientSubscribes } from './engine/refusal-reason-codes.ts'
 
 /** A running broker. */
 export interface EdgemqBroker {
@@ -91,7 +92,11 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
     done(err)
   }
   const publishDecided = (decision: Decision, state: ClientState | undefined, msg: PublishInfo, packet: AedesPublishPacket, client: EdgemqClient | null, done: (err?: Error | null) => void): void => {
-    if (!decision.ok) { done(new Error(decision.reason)); return }
+    if (!decision.ok) {
+      if (client !== null) noteRefusedPublish(client.conn, packet.messageId, decision.reasonCode) // 0x97 quota, not aedes's 0x87
+      done(new Error(decision.reason))
+      return
+    }
     let pending: Array<Promise<void>> | undefined
     for (const h of hooks.beforeAck) {
       const r = h(state?.info, msg)
@@ -206,6 +211,7 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
       if (state === undefined) { done(null, null); return }
       void runSubscribeHooks(hooks, state.info, sub.topic, sub.qos).then((decision) => {
         if (!decision.ok) {
+          noteRefusedSubscription(sub, decision.reasonCode)
           log.info('subscription refused', { client: client.id, filter: sub.topic, reason: decision.reason })
           done(null, null) // SUBACK 0x80 (v3) / 0x87 (v5)
           return
@@ -259,6 +265,7 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
   })
   // One buffer per outgoing 3.1.1 PUBLISH/ack, shared by every subscriber of a QoS 0 message.
   installPublishEncoder(mqttPacket as unknown as Parameters<typeof installPublishEncoder>[0])
+  installRefusalReasonCodes(mqttPacket as unknown as Parameters<typeof installRefusalReasonCodes>[0])
   await store.replayJournal(async (packet) => {
     await new Promise<void>((resolve, reject) => aedes.publish(packet as AedesPublishPacket, (err?: Error) => { if (err) reject(err); else resolve() }))
   })
@@ -285,6 +292,7 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
     openSockets++
     conn.socket.once('close', () => { openSockets-- })
     const client = aedes.handle(conn.stream, undefined as never) as EdgemqClient
+    watchClientSubscribes(client)
     const connection = connectionControls(client, conn)
     client[STATE] = {
       listener: listenerConfig.name,

@@ -64,7 +64,7 @@ test('one user with three client ids stops at its per-user share (a quarter of m
   assert.is(await retain(devices[0], 'alice/0', 'v2'), 0)
   assert.is(await retain(devices[1], 'alice/0', ''), 0)
   assert.is(await retain(devices[2], 'alice/new'), 0)
-  assert.ok(await retain(devices[2], 'alice/new2') !== 0, 'full again')
+  assert.is(await retain(devices[2], 'alice/new2'), 0x97, 'full again: PUBACK 0x97 quota exceeded')
 })
 
 test('members of a capped group share one retained budget; other users are unaffected', async () => {
@@ -73,9 +73,11 @@ test('members of a capped group share one retained budget; other users are unaff
   for (let i = 0; i < 3; i++) assert.is(await retain(t1, `ta/t1/${i}`), 0)
   assert.is(await retain(t2, 'ta/t2/0'), 0)
   assert.is(await retain(t2, 'ta/t2/1'), 0)
-  assert.ok(await retain(t2, 'ta/t2/2') !== 0, 'tenant-a holds its 5')
+  assert.is(await retain(t2, 'ta/t2/2'), 0x97, 'tenant-a holds its 5')
   const t3 = await login('t3', 't3-dev')
   assert.is(await retain(t3, 't3/0'), 0)
+  // An ACL refusal keeps 0x87: only quota refusals say 0x97.
+  assert.is(await retain(t3, '$SYS/x'), 0x87)
 })
 
 test('subscriptions count per user over its connected clients, and free up when a client goes', async () => {
@@ -84,7 +86,7 @@ test('subscriptions count per user over its connected clients, and free up when 
   assert.is(await suback(one, 'x/1'), 0)
   assert.is(await suback(one, 'x/2'), 0)
   assert.is(await suback(two, 'x/3'), 0)
-  assert.is(await suback(two, 'x/4'), 0x87, 'maxSubscriptionsPerUser 3 reached over two client ids')
+  assert.is(await suback(two, 'x/4'), 0x97, 'maxSubscriptionsPerUser 3 reached over two client ids: quota exceeded, not 0x87')
   await one.endAsync()
   await new Promise((resolve) => setTimeout(resolve, 200))
   assert.is(await suback(two, 'x/4'), 0, 'bob\'s first client left: its filters no longer count')
