@@ -59,7 +59,7 @@ export const TENANT_QUOTA_OPTIONS: readonly OptionSpec[] = [
   },
   {
     key: 'limits.maxSubscriptionsPerUser', type: 'int', unit: 'filters', min: 0, reload: 'live', board: true,
-    doc: 'Most topic filters held by one user\'s connected clients together; the excess gets SUBACK 0x80 (3.1.1) / 0x87 (0 = no cap)',
+    doc: 'Most topic filters held by one user\'s connected clients together; the excess gets SUBACK 0x80 (3.1.1) / 0x97 (0 = no cap)',
     reason: 'unset: 4 x limits.maxSubscriptionsPerClient: a user with many client ids must not fill the subscription trie for everyone'
   },
   {
