@@ -47,6 +47,11 @@ export function noteRefusedSubscription (sub: object, reasonCode: number): void 
   if (reasonCode !== NOT_AUTHORIZED) refusedSubscriptions.set(sub, reasonCode)
 }
 
+/** The reason code noted for a refused subscription object, if any (shared subscriptions write their own SUBACK). */
+export function refusalCodeOf (sub: object): number | undefined {
+  return refusedSubscriptions.get(sub)
+}
+
 /** Remembers a connection's SUBSCRIBE packets so their SUBACK can be matched to the subscriptions (call on each parsed packet). */
 export function watchSubscribe (stream: object, packet: Packet): void {
   if (packet.cmd !== 'subscribe' || typeof packet.messageId !== 'number') return

@@ -21,6 +21,7 @@ import { checkPacketProperties, checkPacketStrings, publishWireSize } from './v5
 import { topicMatches } from '../persistence/topic-filter.ts'
 import { disableCounterDedupe } from '../persistence/delivery-order.ts'
 import { deliverToOneMember, markForwardResult } from '../engine/shared-member-delivery.ts'
+import { refusalCodeOf } from '../engine/refusal-reason-codes.ts'
 
 /** Options of installV5Shims. */
 export interface V5ShimOptions {
@@ -465,10 +466,12 @@ export function installV5Shims (aedes: unknown, options: V5ShimOptions = {}): V5
         client.disconnect({ reasonCode: REASON_PROTOCOL_ERROR, properties: { reasonString: 'no local is not allowed on a shared subscription' } })
         return
       }
+      const asked: AnyPacket = { cmd: 'subscribe', topic: parsed.filter, qos: sub.qos }
       const authorized = await new Promise<AnyPacket | null>((resolve) => {
-        broker.authorizeSubscribe(client, { cmd: 'subscribe', topic: parsed.filter, qos: sub.qos }, (err, result) => resolve(err === null && result !== null ? result : null))
+        broker.authorizeSubscribe(client, asked, (err, result) => resolve(err === null && result !== null ? result : null))
       })
-      if (authorized === null) { granted[i] = v5 ? 0x87 : SUBACK_FAILURE_V4; continue }
+      // v5: the hooks' own code (0x97 for a quota), 0x87 otherwise (src/engine/refusal-reason-codes.ts).
+      if (authorized === null) { granted[i] = v5 ? refusalCodeOf(asked) ?? 0x87 : SUBACK_FAILURE_V4; continue }
       const qos = Math.min(authorized.qos ?? sub.qos, 2) as 0 | 1 | 2
       await join(parsed, { client, qos, rap: sub.rap === true, subscriptionIdentifier })
       granted[i] = qos

@@ -87,6 +87,7 @@ test('subscriptions count per user over its connected clients, and free up when 
   assert.is(await suback(one, 'x/2'), 0)
   assert.is(await suback(two, 'x/3'), 0)
   assert.is(await suback(two, 'x/4'), 0x97, 'maxSubscriptionsPerUser 3 reached over two client ids: quota exceeded, not 0x87')
+  assert.is(await suback(two, '$share/g/x/5'), 0x97, 'a shared subscription over the cap says 0x97 too')
   await one.endAsync()
   await new Promise((resolve) => setTimeout(resolve, 200))
   assert.is(await suback(two, 'x/4'), 0, 'bob\'s first client left: its filters no longer count')
