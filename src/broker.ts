@@ -7,7 +7,7 @@ import { ALLOW, createBrokerHooks, type BrokerHooks, type ClientConnection, type
 import type { EdgemqConfig, ListenerConfig } from './config/types.ts'
 import { ControlServer, type ControlRegistry } from './control/control-server.ts'
 import { startListener, type IncomingConnection, type RunningListener } from './listeners/start-listener.ts'
-import { checkConnectStrings, checkTopicName, checkTopicFilter } from './listeners/packet-checks.ts'
+import { checkConnectIdentity, checkConnectStrings, checkTopicName, checkTopicFilter } from './listeners/packet-checks.ts'
 import type { Logger } from './observability/logger.ts'
 import { SysTopics } from './observability/sys-topics.ts'
 import { installV5Shims } from './protocol/aedes-v5-shims.ts'
@@ -25,6 +25,7 @@ import mqttPacket from 'mqtt-packet'
 import { openStore, type Store } from './store.ts'
 import { toConnackReturnCode } from './reason-codes.ts'
 import { controlSocketPath } from './control/control-path.ts'
+import { installRefusalReasonCodes, noteRefusedPublish, noteRefusedSubscription, watchClientSubscribes } from './engine/refusal-reason-codes.ts'
 
 /** A running broker. */
 export interface EdgemqBroker {
@@ -110,6 +111,7 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
           return
         }
       }
+      if (client !== null) noteRefusedPublish(client.conn, packet.messageId, decision.reasonCode) // 0x97 quota, not aedes's 0x87
       done(new Error(decision.reason))
       return
     }
@@ -149,7 +151,8 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
       const state = client[STATE]
       if (state === undefined) { done(new Error('unknown connection'), false); return }
       // [MQTT-1.5.4-2] no U+0000; control characters and ill-formed UTF-8 are refused too (CVE-2017-7653)
-      const problem = checkConnectStrings(packet, current.limits)
+      // A bad client id or user name is refused later, at CONNACK (0x85 / 0x86), by the connect hooks.
+      const problem = checkConnectStrings({ will: packet.will }, current.limits)
       if (problem !== undefined) {
         counters.malformedClosed++
         log.info('connection closed: malformed CONNECT', { ip: state.info.ip, listener: state.listener, reason: problem })
@@ -228,6 +231,7 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
       if (state === undefined) { done(null, null); return }
       void runSubscribeHooks(hooks, state.info, sub.topic, sub.qos).then((decision) => {
         if (!decision.ok) {
+          noteRefusedSubscription(sub, decision.reasonCode)
           log.info('subscription refused', { client: client.id, filter: sub.topic, reason: decision.reason })
           done(null, null) // SUBACK 0x80 (v3) / 0x87 (v5)
           return
@@ -274,11 +278,16 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
   // O(1) shift for mqemitter's queue of messages waiting for a slot (src/core/fifo-queue.ts).
   Object.assign((aedes as unknown as { mq: object }).mq, { _messageQueue: new FifoQueue(), _messageCallbacks: new FifoQueue() })
   await aedes.listen()
-  const shims = installV5Shims(aedes, { logger: log, onMalformed: () => { counters.malformedClosed++ } })
+  const shims = installV5Shims(aedes, {
+    logger: log,
+    onMalformed: () => { counters.malformedClosed++ },
+    mayReceive: (client, topic) => { const s = (client as EdgemqClient)[STATE]; return s === undefined || hooks.readable.every((h) => h(s.info, topic)) }
+  })
   installStripWillProperties(aedes) // a will PUBLISH carries no Will Delay Interval (MQTT 5.0 §3.3.2.3)
   installMergeOverlappingDeliveries(aedes) // overlapping subscriptions: one copy at the highest QoS [MQTT-3.3.5-1]
   // One buffer per outgoing 3.1.1 PUBLISH/ack, shared by every subscriber of a QoS 0 message.
   installPublishEncoder(mqttPacket as unknown as Parameters<typeof installPublishEncoder>[0])
+  installRefusalReasonCodes(mqttPacket as unknown as Parameters<typeof installRefusalReasonCodes>[0])
   // The Receive Maximum of CONNACK holds for what v5 clients send (0x93 past it) [MQTT-3.3.4-9].
   installEnforceReceiveMaximum(aedes, mqttPacket, { onExceeded: (clientId, max) => { log.info('connection closed: receive maximum exceeded', { client: clientId ?? undefined, max }) } })
   // PUBACK/PUBREC/PUBREL/PUBCOMP that break the protocol close the connection (v5: 0x81/0x82 first).
@@ -316,6 +325,7 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
     // dead one is found within tcpKeepaliveIdle + intvl x probes (docs/security.md).
     conn.socket.setKeepAlive(true, current.limits.tcpKeepaliveIdle)
     const client = aedes.handle(conn.stream, undefined as never) as EdgemqClient
+    watchClientSubscribes(client)
     const connection = connectionControls(client, conn)
     client[STATE] = {
       listener: listenerConfig.name,
@@ -354,6 +364,8 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
   // clients (loopback by default). Runs after the parts, so a user the
   // security part verified (password or certificate) has a username by now.
   hooks.connect.push((req) => {
+    const identity = checkConnectIdentity({ clientId: req.client.id, username: req.username }, current.limits)
+    if (identity !== undefined) return { ok: false, ...identity }
     if (req.client.username !== undefined) return ALLOW
     const listener = current.listeners.find((l) => l.name === req.client.listener)
     return listener?.allowAnonymous === true ? ALLOW : { ok: false, reasonCode: 0x87, reason: 'anonymous clients are not allowed on this listener' }

@@ -10,6 +10,7 @@ import { WebSocketServer, createWebSocketStream } from 'ws'
 import { EdgemqError, ERROR_CODES } from '../errors.ts'
 import { resolveClientAddress } from './proxy-protocol.ts'
 import type { ListenerConfig } from '../config/types.ts'
+import { revocationKeyOf } from '../auth/revocation-list.ts'
 
 /** What a listener knows about a new connection. */
 export interface IncomingConnection {
@@ -19,7 +20,7 @@ export interface IncomingConnection {
   ip: string
   port: number
   /** The verified client certificate (tls/wss with requestCertificate), if any. */
-  certificate?: { subjectCN?: string, subjectAltNames: string[], fingerprint256: string }
+  certificate?: { subjectCN?: string, subjectAltNames: string[], fingerprint256: string, revocationKey?: string }
 }
 
 /** A started listener. */
@@ -90,7 +91,9 @@ export async function startListener (config: ListenerConfig, handlers: ListenerH
     if (cert === undefined || cert === null || Object.keys(cert).length === 0) return undefined
     const sans = (cert.subjectaltname ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '')
     const cn = cert.subject?.CN
-    return { subjectCN: Array.isArray(cn) ? cn[0] : cn, subjectAltNames: sans, fingerprint256: cert.fingerprint256 }
+    let revocationKey: string | undefined
+    try { revocationKey = revocationKeyOf(cert.raw) } catch { /* unreadable DER: the handshake verified it; no live revocation check */ }
+    return { subjectCN: Array.isArray(cn) ? cn[0] : cn, subjectAltNames: sans, fingerprint256: cert.fingerprint256, revocationKey }
   }
   const direct = (socket: Socket, peer?: { ip: string, port: number }): void => {
     track(socket)

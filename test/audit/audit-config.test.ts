@@ -83,6 +83,24 @@ test('password files: world-readable, plain text, legacy $6$ and weak $7$ are re
   } finally { await removeDir(dir) }
 })
 
+test('a password file that mixes hash schemes is rated for it: medium with a weak class, low when every class is strong, nothing for one scheme', async () => {
+  const dir = await tempDir()
+  try {
+    const pw = join(dir, 'passwd')
+    const b64 = (n: number): string => Buffer.alloc(n, 7).toString('base64')
+    const scryptLine = `s:${await hashPassword(Buffer.from('x'))}`
+    await writeFile(pw, `mosq:$7$101$${b64(12)}$${b64(64)}\n${scryptLine}\n`, { mode: 0o600 })
+    await chmod(pw, 0o600)
+    const mixed = await checks(`auth: { passwordFile: ${pw} }\n`, dir)
+    assert.ok(mixed.includes('medium:password-mixed-schemes'), mixed.join(', '))
+    await writeFile(pw, `strong7:$7$210000$${b64(12)}$${b64(64)}\n${scryptLine}\n`)
+    const strong = await checks(`auth: { passwordFile: ${pw} }\n`, dir)
+    assert.ok(strong.includes('low:password-mixed-schemes'), strong.join(', '))
+    await writeFile(pw, `${scryptLine}\n`)
+    assert.not.ok((await checks(`auth: { passwordFile: ${pw} }\n`, dir)).some((c) => c.endsWith(':password-mixed-schemes')))
+  } finally { await removeDir(dir) }
+})
+
 test('TLS: an expired server certificate, proxyProtocol without trusted proxies, a loopback listener that allows nobody', async () => {
   const dir = await tempDir()
   try {
