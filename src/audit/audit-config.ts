@@ -9,6 +9,7 @@ import { isLoopback } from '../config/load-config.ts'
 import { loadAcl } from '../acl/load-acl.ts'
 import type { AclPolicy } from '../acl/acl-policy.ts'
 import { parsePasswordFile } from '../auth/password-file.ts'
+import { checkStorePrivacy } from '../persistence/check-store-access.ts'
 import { weaknessOf } from '../auth/password-hash.ts'
 import { parseCidr, rangeContains, parseIp } from '../listeners/ip-filter.ts'
 
@@ -92,6 +93,10 @@ export async function auditConfig (config: EdgemqConfig): Promise<Finding[]> {
   // Limits and throttling
   if (config.limits.maxPacketSize > 16 * 1024 * 1024) add('medium', 'max-packet-size', 'limits.maxPacketSize', `${config.limits.maxPacketSize} bytes: one client can make the broker buffer that much per packet`, 'set limits.maxPacketSize to 256KB (the default) or what your largest message needs')
   if (auth.lockout?.enabled === false) add('high', 'lockout-off', 'auth.lockout.enabled', 'brute-force lockout is off', 'remove auth.lockout.enabled: false')
+
+  // The store holds retained payloads, sessions, client-id bindings and bans (issue 14).
+  const store = await checkStorePrivacy(config.persistence.path)
+  if (store !== undefined) add(config.persistence.encryptionKeyFile === undefined ? 'high' : 'medium', 'store-mode', 'persistence.path', store.message.replace(/; fix: .*$/, ''), `chmod -R go-rwx ${config.persistence.path}`)
   return out
 }
 

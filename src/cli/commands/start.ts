@@ -34,6 +34,10 @@ export const startCommand: CliCommand = {
     if (io.env.EDGEMQ_NO_REEXEC !== '1' && !hasHeapFlags(flagsWanted)) {
       return await reexecWithFlags(flagsWanted)
     }
+    // Everything the broker creates (store tables at each compaction, the
+    // control socket, keys) is for its own user only (issue 14), whatever
+    // umask the shell or unit gave it.
+    process.umask(process.umask() | 0o077)
     const logger = createLogger({ level: resolved.config.logging.level, sink: (line) => { io.stderr.write(line + '\n') } })
     const log = logger.child('edgemq')
     const info = buildInfo()
