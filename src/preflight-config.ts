@@ -7,12 +7,12 @@
 // Not checked: whether a port is free right now. `edgemq check` is typically
 // run next to the running broker before a reload, where its own ports are
 // taken; two listeners of the config fighting for one port are checked.
-import { createSecureContext } from 'node:tls'
 import { stat } from 'node:fs/promises'
 import type { EdgemqConfig, ListenerConfig } from './config/types.ts'
 import { loadPasswordFile } from './auth/password-file.ts'
 import { loadAcl } from './acl/load-acl.ts'
-import { loadTlsOptions } from './listeners/start-listener.ts'
+import { checkTlsContext, loadTlsOptions } from './listeners/start-listener.ts'
+import { unknownThrottleListeners } from './limits/attach-limits.ts'
 import { readBridgeSecrets, toBridgeSpecs } from './bridge/bridge-config.ts'
 import { loadTopicSealer } from './crypto/topic-sealer.ts'
 import { readKeyFile } from './crypto/key-file.ts'
@@ -32,6 +32,9 @@ export async function preflightConfig (config: EdgemqConfig): Promise<string[]> 
     if (l.type === 'tls' || l.type === 'wss') await attempt(async () => { await checkTls(l) })
   }
   problems.push(...checkPortConflicts(config.listeners))
+  const throttleListeners = Object.keys(((config.throttle ?? {}) as { listeners?: Record<string, unknown> }).listeners ?? {})
+  const unknown = unknownThrottleListeners(throttleListeners, config.listeners)
+  if (unknown !== undefined) problems.push(unknown)
   await attempt(async () => {
     for (const spec of toBridgeSpecs(config)) {
       if (!spec.enabled) continue
@@ -49,14 +52,9 @@ export async function preflightConfig (config: EdgemqConfig): Promise<string[]> 
   return problems.map(redactSecrets)
 }
 
-/** Loads a TLS listener's files and builds its context as startListener does (a key that does not match its certificate fails here). */
+/** Loads a TLS listener's files and builds its context as startListener does. */
 async function checkTls (l: ListenerConfig): Promise<void> {
-  const options = await loadTlsOptions(l)
-  try {
-    createSecureContext(options)
-  } catch (err) {
-    throw new Error(`listener ${l.name}: the TLS files do not make a usable context (${(err as Error).message}): check that cert and key belong together and are PEM (cert ${l.cert ?? '-'}, key ${l.key ?? '-'})`)
-  }
+  checkTlsContext(l, await loadTlsOptions(l))
 }
 
 const ANY = new Set(['0.0.0.0', '::', ''])
