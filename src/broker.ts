@@ -285,8 +285,12 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
   const handleConnection = (listenerConfig: ListenerConfig, conn: IncomingConnection): void => {
     const accept = { ip: conn.ip, port: conn.port, listener: listenerConfig.name }
     openSockets++
-    conn.socket.once('close', () => { openSockets-- })
     const client = aedes.handle(conn.stream, undefined as never) as EdgemqClient
+    conn.socket.once('close', () => {
+      openSockets--
+      const state = client[STATE]
+      if (state !== undefined) for (const h of hooks.closed) h(state.info)
+    })
     const connection = connectionControls(client, conn)
     client[STATE] = {
       listener: listenerConfig.name,

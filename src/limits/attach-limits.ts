@@ -101,11 +101,16 @@ export async function createLimits (ctx: PartContext, options: { probe?: () => M
   // In the background: attaching must not hold the start (the listeners are already open).
   void seedRetained(ctx, retained, log)
 
+  // Connections whose state was freed: a hook that runs after the client left
+  // (aedes emits clientReady after clientDisconnect when DISCONNECT follows
+  // CONNECT at once, as mosquitto_pub does; a held PUBLISH resumes late) must
+  // not create it again (issue 15: one leaked entry per other mosquitto_pub).
+  const gone = new WeakSet<ClientInfo>()
   const stateOf = (info: ClientInfo): ClientState => {
     let s = states.get(info)
     if (s === undefined) {
       s = { info, ready: false, subscriptions: new Set(), burst: 0, burstReset: false, readSinceCheck: 0, shedQos0: 0 }
-      states.set(info, s)
+      if (!gone.has(info)) states.set(info, s) // else: used for this call only
     }
     return s
   }
@@ -137,13 +142,19 @@ export async function createLimits (ctx: PartContext, options: { probe?: () => M
   })
 
   hooks.connected.push((info) => {
+    if (gone.has(info)) return
     const s = stateOf(info)
     s.ready = true
     throttleOf(s)
     perListener.set(info.listener, (perListener.get(info.listener) ?? 0) + 1)
   })
 
-  hooks.disconnected.push((info) => {
+  // Freed at the first of: aedes's disconnect, a refused CONNECT, the socket's
+  // close (always comes, also for a CONNECT that never finished). What stays
+  // is what a configured per-client setting needs: `throttle.set client=ID`
+  // rates (until cleared) and the retained quota of stored messages.
+  const release = (info: ClientInfo): void => {
+    gone.add(info)
     const s = states.get(info)
     if (s === undefined) return
     states.delete(info)
@@ -153,7 +164,10 @@ export async function createLimits (ctx: PartContext, options: { probe?: () => M
     }
     qos2.forgetAdmitted(info.id)
     if (s.ready) perListener.set(info.listener, Math.max(0, (perListener.get(info.listener) ?? 1) - 1))
-  })
+  }
+  hooks.disconnected.push(release)
+  hooks.connectFailed.push((req) => { release(req.client) })
+  hooks.closed.push(release)
 
   hooks.publish.push((info, msg) => onPublish(info, msg))
 
