@@ -12,6 +12,7 @@ import { parsePasswordFile } from '../auth/password-file.ts'
 import { checkStorePrivacy } from '../persistence/check-store-access.ts'
 import { weaknessOf } from '../auth/password-hash.ts'
 import { parseCidr, rangeContains, parseIp } from '../listeners/ip-filter.ts'
+import { auditBridges } from './audit-bridges.ts'
 
 /** How bad a finding is; high makes `edgemq audit` exit non-zero. */
 export type Severity = 'high' | 'medium' | 'low'
@@ -97,6 +98,7 @@ export async function auditConfig (config: EdgemqConfig): Promise<Finding[]> {
   // The store holds retained payloads, sessions, client-id bindings and bans (issue 14).
   const store = await checkStorePrivacy(config.persistence.path)
   if (store !== undefined) add(config.persistence.encryptionKeyFile === undefined ? 'high' : 'medium', 'store-mode', 'persistence.path', store.message.replace(/; fix: .*$/, ''), `chmod -R go-rwx ${config.persistence.path}`)
+  auditBridges((config as unknown as { bridges?: unknown }).bridges, add)
   return out
 }
 

@@ -3,13 +3,15 @@ import { getHeapStatistics } from 'node:v8'
 import type { CliCommand } from '../cli-command.ts'
 import { CONFIG_FLAGS_HELP, parseConfigArgs } from '../cli-args.ts'
 import { loadEffectiveConfig } from '../load-effective-config.ts'
-import { hasHeapFlags, heapFlags, reexecWithFlags } from '../heap-flags.ts'
+import { hasHeapFlags, heapFlags, reexecWithFlags, watchLauncher } from '../heap-flags.ts'
+import { watchParentUnderNpm } from '../parent-watch.ts'
 import { startBroker, type EdgemqBroker } from '../../broker.ts'
 import { PARTS } from '../../parts.ts'
 import { createLogger } from '../../observability/logger.ts'
 import { isEdgemqError } from '../../errors.ts'
 import { buildInfo } from '../build-info.ts'
 import { preflightConfig } from '../../preflight-config.ts'
+import { attachConfigApply } from '../config-apply-commands.ts'
 
 // Past this, shutdown stops waiting for clients and writes and exits non-zero,
 // so a service manager never waits forever on a stuck socket.
@@ -33,7 +35,11 @@ export const startCommand: CliCommand = {
     }
     const flagsWanted = heapFlags(resolved.config)
     if (io.env.EDGEMQ_NO_REEXEC !== '1' && !hasHeapFlags(flagsWanted)) {
-      return await reexecWithFlags(flagsWanted)
+      // The launcher's parent is npm under `npm start`: when npm dies, the launcher goes, and its broker with it.
+      const stopWatching = watchParentUnderNpm(io.env, () => { process.exit(1) })
+      const code = await reexecWithFlags(flagsWanted)
+      stopWatching()
+      return code
     }
     // Everything the broker creates (store tables at each compaction, the
     // control socket, keys) is for its own user only (issue 14), whatever
@@ -50,6 +56,7 @@ export const startCommand: CliCommand = {
     }
     const info = buildInfo()
     log.info('starting', {
+      pid: process.pid,
       version: info.version,
       commit: info.commit,
       board: resolved.board.name,
@@ -69,10 +76,15 @@ export const startCommand: CliCommand = {
     process.on('SIGTERM', sigterm)
     process.on('SIGINT', sigint)
     process.on('SIGHUP', sighup)
+    // Started by a launcher that applied the heap flags: when it dies (even by
+    // SIGKILL) this broker stops too, so no orphan keeps the port and the store.
+    watchLauncher(() => { log.warn('the launcher process is gone: stopping'); onStop('launcher-exit') })
+    const stopWatchingParent = watchParentUnderNpm(io.env, () => { log.warn('npm start is gone: stopping'); onStop('parent-exit') })
     const release = (): void => {
       process.off('SIGTERM', sigterm)
       process.off('SIGINT', sigint)
       process.off('SIGHUP', sighup)
+      stopWatchingParent()
     }
 
     let broker: EdgemqBroker
@@ -86,8 +98,14 @@ export const startCommand: CliCommand = {
     log.info('ready', { listeners: broker.addresses().map((a) => `${a.name}@${a.host}:${a.port}`).join(',') })
 
     let reloading = Promise.resolve()
+    const applier = attachConfigApply(broker, configPath, flags, log, async (work) => {
+      const run = reloading.then(work)
+      reloading = run.then(() => {}, () => {})
+      return await run
+    })
     onHup = () => {
       reloading = reloading.then(async () => {
+        await applier.supersede()
         try {
           const next = await loadEffectiveConfig(configPath, flags)
           await broker.reload(next.config)
@@ -111,6 +129,7 @@ export const startCommand: CliCommand = {
           resolve(1)
         }, SHUTDOWN_DEADLINE_MS)
         deadline.unref()
+        applier.close()
         void reloading.then(async () => await broker.close()).then(() => {
           clearTimeout(deadline)
           release()
