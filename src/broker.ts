@@ -26,6 +26,8 @@ import { openStore, type Store } from './store.ts'
 import { toConnackReturnCode } from './reason-codes.ts'
 import { controlSocketPath } from './control/control-path.ts'
 import { installRefusalReasonCodes, noteRefusedPublish, noteRefusedSubscription, watchClientSubscribes } from './engine/refusal-reason-codes.ts'
+import { runReloadTransaction, type PreparedReload, type ReloadStep } from './reload-transaction.ts'
+import { prepareListenersReload } from './listeners/prepare-listeners-reload.ts'
 
 /** A running broker. */
 export interface EdgemqBroker {
@@ -58,7 +60,12 @@ type EdgemqClient = Client & { [STATE]?: ClientState }
 
 /** Parts attach here after the core is up (security, limits, bridge); each returns a handle with reload/close. */
 export interface PartHandle {
-  reload?: (config: EdgemqConfig) => Promise<void>
+  /**
+   * The first half of a reload (src/reload-transaction.ts): read the files and
+   * build the new state for `config`, apply nothing, throw if it is refused.
+   * The returned commit applies it once every part and listener prepared.
+   */
+  prepareReload?: (config: EdgemqConfig) => Promise<PreparedReload | undefined>
   close?: () => Promise<void>
   /** Values published under $SYS/broker/ (keys relative to it), read every sys.interval. */
   sysValues?: () => Record<string, number | string>
@@ -320,12 +327,16 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
   const handleConnection = (listenerConfig: ListenerConfig, conn: IncomingConnection): void => {
     const accept = { ip: conn.ip, port: conn.port, listener: listenerConfig.name }
     openSockets++
-    conn.socket.once('close', () => { openSockets-- })
+    const client = aedes.handle(conn.stream, undefined as never) as EdgemqClient
+    watchClientSubscribes(client)
+    conn.socket.once('close', () => {
+      openSockets--
+      const state = client[STATE]
+      if (state !== undefined) for (const h of hooks.closed) h(state.info)
+    })
     // SlowITe without refusing keepalive 0: the kernel probes an idle peer, so a
     // dead one is found within tcpKeepaliveIdle + intvl x probes (docs/security.md).
     conn.socket.setKeepAlive(true, current.limits.tcpKeepaliveIdle)
-    const client = aedes.handle(conn.stream, undefined as never) as EdgemqClient
-    watchClientSubscribes(client)
     const connection = connectionControls(client, conn)
     client[STATE] = {
       listener: listenerConfig.name,
@@ -349,8 +360,10 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
     }
   }
   const handles: PartHandle[] = []
+  const partNames: string[] = []
   try {
     for (const attach of parts) handles.push(await attach({ config, hooks, store, logger, control, local }))
+    for (const attach of parts) partNames.push(attach.name.replace(/^attach|Part$/g, '').toLowerCase() || 'part')
   } catch (err) {
     // A part that cannot start (an insecure password file) stops the start
     // cleanly: nothing is left open.
@@ -414,50 +427,25 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
     addresses: () => [...listeners.values()].map((l) => ({ name: l.config.name, type: l.config.type, host: l.address.host, port: l.address.port })),
     stats: () => ({ clientsConnected: aedes.connectedClients, openSockets, ...counters, ...store.stats() }),
     reload: async (next) => {
+      // Prepare every step, then commit all of them, or refuse and change nothing (src/reload-transaction.ts).
       const old = current
-      // 1. The parts first: one that refuses (an unreadable password or ACL
-      //    file) rolls the others back, and nothing else has changed yet.
-      const reloaded: PartHandle[] = []
-      try {
-        for (const h of handles) { await h.reload?.(next); reloaded.push(h) }
-      } catch (err) {
-        for (const h of reloaded.reverse()) await h.reload?.(old).catch(() => {})
-        throw err
-      }
-      // 2. Listeners whose settings changed restart; the others keep their
-      //    clients (new certificates are loaded in place). If a listener
-      //    cannot start (port taken), the old listeners come back and the
-      //    parts return to the old config.
-      const same = (a: ListenerConfig, b: ListenerConfig): boolean => JSON.stringify({ ...a, cert: 0, key: 0, ca: 0, crl: 0 }) === JSON.stringify({ ...b, cert: 0, key: 0, ca: 0, crl: 0 })
-      const stopped: ListenerConfig[] = []
-      const started: string[] = []
-      try {
-        for (const [name, running] of [...listeners]) {
-          const wanted = next.listeners.find((l) => l.name === name)
-          if (wanted === undefined || !same(wanted, running.config)) {
-            await running.close()
-            listeners.delete(name)
-            stopped.push(running.config)
-            log.info('listener stopped', { listener: name })
-          } else {
-            await running.reloadTls(wanted)
-            running.config = wanted
+      const core: ReloadStep = {
+        name: 'core',
+        prepare: async () => {
+          const apply = (c: EdgemqConfig): void => {
+            current = c
+            ;(aedes as unknown as { maximumPacketSize: number }).maximumPacketSize = c.limits.maxPacketSize
+            store.setQueueLimits(c)
+            log.setLevel(c.logging.level)
           }
+          return { commit: () => { apply(next) }, undo: () => { apply(old) } }
         }
-        current = next
-        for (const l of next.listeners) {
-          if (!listeners.has(l.name)) { await startOne(l); started.push(l.name) }
-        }
-      } catch (err) {
-        current = old
-        for (const name of started) { await listeners.get(name)?.close(); listeners.delete(name) }
-        for (const l of stopped) await startOne(l).catch((e: Error) => { log.error('listener could not be restored', { listener: l.name, error: e.message }) })
-        for (const h of [...handles].reverse()) await h.reload?.(old).catch(() => {})
-        throw err
       }
-      ;(aedes as unknown as { maximumPacketSize: number }).maximumPacketSize = next.limits.maxPacketSize
-      store.setQueueLimits(next)
-      log.setLevel(next.logging.level)
+      await runReloadTransaction(next, [
+        core,
+        { name: 'listeners', prepare: async (n) => await prepareListenersReload(listeners, n.listeners, startOne, log) },
+        ...handles.map((h, i): ReloadStep => ({ name: partNames[i], prepare: async (n) => await h.prepareReload?.(n) }))
+      ], log)
       log.info('config reloaded', { listeners: next.listeners.length, changed: JSON.stringify(old) === JSON.stringify(next) ? 'nothing' : 'yes' })
     },
     close: async () => {

@@ -18,6 +18,7 @@ import { ConnectionGate } from './connection-gate.ts'
 import { Lockout, type LockoutOptions } from './lockout.ts'
 import { loadPasswordFile } from './password-file.ts'
 import { costClassOf, FailedLoginFloor, pickDecoy } from './login-cost.ts'
+import type { PreparedReload } from '../reload-transaction.ts'
 import { decoyHash } from './password-hash.ts'
 import { VerifyQueue } from './verify-queue.ts'
 
@@ -48,6 +49,8 @@ export interface SecurityContext {
 export interface SecurityHandle {
   /** SIGHUP: re-reads the files and swaps atomically; throws (changing nothing) when the new files are bad. */
   reload: (config: EdgemqConfig) => Promise<void>
+  /** The first half of a reload (src/reload-transaction.ts): reads and checks the files, applies nothing. */
+  prepareReload: (config: EdgemqConfig) => Promise<PreparedReload>
   close: () => Promise<void>
   /** The lockout (for tests and the control commands). */
   readonly lockout: Lockout
@@ -230,16 +233,31 @@ export async function attachSecurity (ctx: SecurityContext): Promise<SecurityHan
     bans: lockout.list().length
   })
 
+  let current = ctx.config
+  const apply = (config: EdgemqConfig, next: SecurityState): void => {
+    gate.update(config.listeners)
+    lockout.setOptions(lockoutOptionsOf(config))
+    state = next
+    current = config
+  }
+  const prepareReload = async (config: EdgemqConfig): Promise<PreparedReload> => {
+    const next = await buildState(config, state.generation + 1) // throws before anything changes
+    const before = { config: current, state }
+    return {
+      commit: async () => {
+        apply(config, next)
+        await closeRevoked(config, next)
+        log.info('security reloaded', { passwords: next.passwords?.users.size ?? 0, acl: next.acl === undefined ? 'none' : `${next.acl.rules.length} rules` })
+      },
+      // a new generation, so per-client ACLs compiled meanwhile are rebuilt
+      undo: () => { apply(before.config, { ...before.state, generation: state.generation + 1 }) }
+    }
+  }
+
   return {
     lockout,
-    reload: async (config) => {
-      const next = await buildState(config, state.generation + 1) // throws before anything changes
-      gate.update(config.listeners)
-      lockout.setOptions(lockoutOptionsOf(config))
-      state = next
-      await closeRevoked(config, next)
-      log.info('security reloaded', { passwords: next.passwords?.users.size ?? 0, acl: next.acl === undefined ? 'none' : `${next.acl.rules.length} rules` })
-    },
+    reload: async (config) => { await (await prepareReload(config)).commit() },
+    prepareReload,
     close: async () => { clearInterval(prune); await lockout.flush() }
   }
 }

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises'
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net'
-import { createServer as createTlsServer, type SecureContextOptions, type TLSSocket } from 'node:tls'
+import { createSecureContext, createServer as createTlsServer, type SecureContextOptions, type TLSSocket } from 'node:tls'
 import type { Duplex } from 'node:stream'
 import { WebSocketServer, createWebSocketStream } from 'ws'
 import { EdgemqError, ERROR_CODES } from '../errors.ts'
@@ -32,6 +32,8 @@ export interface RunningListener {
   close: (graceMs?: number) => Promise<void>
   /** Loads new certificates and keys without dropping clients (tls, wss). */
   reloadTls: (config: ListenerConfig) => Promise<void>
+  /** Reads and checks new certificates and keys (throws when they are bad); the returned function swaps them in. */
+  prepareTls: (config: ListenerConfig) => Promise<() => void>
 }
 
 // Modern ciphers only: ECDHE for forward secrecy, AEAD modes. TLS 1.3 suites are
@@ -64,6 +66,15 @@ export async function loadTlsOptions (config: ListenerConfig): Promise<SecureCon
     // A certificate that does not verify is refused in the handshake when one
     // is required; when it is only requested, an unverified one is ignored.
     rejectUnauthorized: config.requireCertificate
+  }
+}
+
+/** Builds a TLS context from a listener's options once, to refuse files that do not make one (not PEM, a key of another certificate). */
+export function checkTlsContext (config: ListenerConfig, options: SecureContextOptions): void {
+  try {
+    createSecureContext(options)
+  } catch (err) {
+    throw new EdgemqError(ERROR_CODES.LISTENER_FAILED, `listener ${config.name}: the TLS files do not make a usable context (${(err as Error).message}): check that cert and key are PEM and belong together (cert ${config.cert ?? '-'}, key ${config.key ?? '-'})`, { cause: err })
   }
 }
 
@@ -161,6 +172,12 @@ export async function startListener (config: ListenerConfig, handlers: ListenerH
   })
   const addr = server.address()
   const port = typeof addr === 'object' && addr !== null ? addr.port : config.port
+  const prepareTls = async (next: ListenerConfig): Promise<() => void> => {
+    if (next.type !== 'tls' && next.type !== 'wss') return () => {}
+    const opts = await loadTlsOptions(next)
+    checkTlsContext(next, opts) // a key that does not fit its certificate fails here, not in the swap
+    return () => { (server as unknown as { setSecureContext: (o: SecureContextOptions) => void }).setSecureContext(opts) }
+  }
   return {
     config,
     address: { host: config.host, port },
@@ -174,11 +191,8 @@ export async function startListener (config: ListenerConfig, handlers: ListenerH
       for (const socket of sockets) socket.destroy()
       await closed
     },
-    reloadTls: async (next) => {
-      if (next.type !== 'tls' && next.type !== 'wss') return
-      const opts = await loadTlsOptions(next);
-      (server as unknown as { setSecureContext: (o: SecureContextOptions) => void }).setSecureContext(opts)
-    }
+    reloadTls: async (next) => { (await prepareTls(next))() },
+    prepareTls
   }
 }
 
