@@ -14,6 +14,7 @@ import { createMemoryProbe, effectiveUse, type MemorySample } from './memory-pro
 import { RetainedLedger } from './retained-ledger.ts'
 import { UnreleasedQos2, watchIncomingStore } from './unreleased-qos2.ts'
 import { readLimitsSettings, readThrottleSettings, type LimitsSettings } from './limits-settings.ts'
+import { registerLimitsMetrics } from './limits-metrics.ts'
 
 /** What the deliver hook may be told about the message (the aedes packet fits this shape). */
 export interface DeliverInfo { qos: number, payload?: Buffer | string }
@@ -305,6 +306,7 @@ export async function createLimits (ctx: PartContext, options: { probe?: () => M
       }
     }
   }
+  if (ctx.observe !== undefined) registerLimitsMetrics(ctx.observe, { counters, budget, retained, throttle, capBytes: () => settings.memory.capBytes, sample: () => lastSample })
   let timer = setInterval(checkMemory, settings.memory.checkInterval)
   timer.unref()
   checkMemory()

@@ -43,6 +43,9 @@ export interface WriteQueueStats {
   ops: number
   syncs: number
   lastSyncAt: number | undefined
+  /** Seconds spent in synced batches (for the mean sync latency) and in the last one. */
+  syncSeconds: number
+  lastSyncSeconds: number
 }
 
 /** A group-committing writer honouring the sync mode. */
@@ -59,7 +62,7 @@ export class WriteQueue {
   private dirty = false
   private timer: NodeJS.Timeout | undefined
   private closed = false
-  readonly counters: WriteQueueStats = { batches: 0, ops: 0, syncs: 0, lastSyncAt: undefined }
+  readonly counters: WriteQueueStats = { batches: 0, ops: 0, syncs: 0, lastSyncAt: undefined, syncSeconds: 0, lastSyncSeconds: 0 }
 
   private readonly syncMarkerKey: unknown
 
@@ -142,6 +145,7 @@ export class WriteQueue {
     this.waiters = []
     this.forceSync = false
     const started = this.now()
+    const startedMono = performance.now()
     // LevelDB skips an empty batch, so a sync on its own writes a small marker
     if (sync && ops.length === 0) ops.push({ type: 'put', key: this.syncMarkerKey, value: Buffer.from(String(started)) })
     this.inFlight = (ops.length === 0 ? Promise.resolve() : this.commit(ops, sync))
@@ -151,6 +155,8 @@ export class WriteQueue {
         if (sync) {
           this.counters.syncs++
           this.counters.lastSyncAt = started
+          this.counters.lastSyncSeconds = (performance.now() - startedMono) / 1000
+          this.counters.syncSeconds += this.counters.lastSyncSeconds
           // everything written before this batch started is now on disk
           this.dirty = false
         } else if (ops.length > 0) {
