@@ -24,7 +24,7 @@ interface RequestContext { url: URL, listener: ListenerConfig }
 interface Answer { status: number, type: string, body: string | Buffer, headers?: Record<string, string> }
 
 /** A small route table: path → (public?, handler). */
-interface RouteEntry { open: 'health' | 'never', handle: Route }
+interface RouteEntry { open: 'health' | 'never' | 'always', handle: Route }
 
 const json = (value: unknown, status = 200): Answer => ({ status, type: 'application/json; charset=utf-8', body: JSON.stringify(value) })
 
@@ -62,6 +62,8 @@ export class HttpApp {
     this.#routes.set('/api/v1/metrics', { open: 'never', handle: async () => json({ metrics: Object.fromEntries(await o.metrics.samples()) }) })
     this.#routes.set('/', { open: 'never', handle: () => ({ status: 200, type: 'text/html; charset=utf-8', body: STATUS_HTML }) })
     this.#routes.set('/status.js', { open: 'never', handle: () => ({ status: 200, type: 'text/javascript; charset=utf-8', body: STATUS_JS }) })
+    // Browsers ask for it on every page: an empty answer, no credentials needed, nothing revealed.
+    this.#routes.set('/favicon.ico', { open: 'always', handle: () => ({ status: 204, type: 'image/x-icon', body: '' }) })
     this.#routes.set('/status.css', { open: 'never', handle: () => ({ status: 200, type: 'text/css; charset=utf-8', body: STATUS_CSS }) })
   }
 
@@ -89,7 +91,7 @@ export class HttpApp {
     const route = this.#routes.get(url.pathname === '/api/v1' ? '/api/v1/' : url.pathname)
     if (route === undefined) return json({ error: 'not found', path: url.pathname.slice(0, 200) }, 404)
     if (req.method !== 'GET' && req.method !== 'HEAD') return { ...json({ error: 'method not allowed: this API is read-only' }, 405), headers: { Allow: 'GET, HEAD' } }
-    if (!(route.open === 'health' && listener.openHealth === true)) {
+    if (route.open !== 'always' && !(route.open === 'health' && listener.openHealth === true)) {
       const access = await this.#access.check(listener, req, ip)
       if (!access.ok) {
         return { ...json({ error: access.why }, access.status), headers: access.status === 401 ? { 'WWW-Authenticate': this.#access.challenge(listener) } : undefined }

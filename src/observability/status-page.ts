@@ -51,11 +51,13 @@ export const STATUS_JS = `'use strict'
   const bytes = (n) => n == null ? '-' : n < 1024 ? n + ' B' : n < 1048576 ? (n / 1024).toFixed(1) + ' KiB' : (n / 1048576).toFixed(1) + ' MiB'
   const rows = (id, items, cells, empty) => {
     const body = $(id).tBodies[0]
+    const labels = [...$(id).tHead.rows[0].cells].map((th) => th.textContent)
     const out = []
     for (const item of items) {
       const tr = document.createElement('tr')
       for (const c of cells(item)) {
         const td = document.createElement('td')
+        td.dataset.label = labels[tr.children.length] || ''
         if (c && typeof c === 'object') { text(td, c.text); if (c.cls) td.className = c.cls } else text(td, c)
         tr.appendChild(td)
       }
@@ -150,12 +152,15 @@ input[type=search] { width: 100%; box-sizing: border-box; padding: 7px 9px; font
 .pager { text-align: center } button { font: inherit; padding: 4px 10px }
 footer { margin: 20px 0; color: var(--muted); font-size: .85rem } a { color: inherit }
 body.stale main { opacity: .6 }
-/* Phones: each table row becomes a small block, no sideways scrolling. */
+/* Phones: each table row becomes a small card of labelled values, no sideways scrolling. */
 @media (max-width: 640px) {
+  body { padding: 8px }
   thead { display: none }
-  table, tbody, tr, td { display: block; width: 100% ; box-sizing: border-box }
-  tr { border-bottom: 2px solid var(--line); padding: 4px 0 }
-  td { border: 0; padding: 2px 8px }
-  td:first-child { font-weight: 600 }
+  table, tbody { display: block; width: 100% }
+  tr { display: flex; flex-wrap: wrap; gap: 0 14px; padding: 6px 8px; border-bottom: 1px solid var(--line) }
+  td { display: block; border: 0; padding: 1px 0 }
+  td:first-child { flex-basis: 100%; font-weight: 600 }
+  td:not(:first-child):not(.empty)::before { content: attr(data-label) " "; color: var(--muted); font-size: .8rem }
+  .cards { grid-template-columns: repeat(2, 1fr) }
 }
 `
