@@ -139,3 +139,44 @@ Metrics('/api/v1/clients pages and searches by id, user and IP', async () => {
 })
 
 Metrics.run()
+
+const Pressure = suite('http listener above the memory hard mark')
+
+Pressure('MQTT sockets are refused above the hard mark, the http listener still answers and shows the level', async () => {
+  const { createLimits } = await import('../../src/limits/attach-limits.ts')
+  const { observabilityPart } = await import('../../src/observability/observability-part.ts')
+  const { startBroker } = await import('../../src/broker.ts')
+  const { createLogger } = await import('../../src/observability/logger.ts')
+  const { configFrom } = await import('../auth/security-broker.ts')
+  const pdir = await tempDir()
+  const t = await writeToken(pdir)
+  let used = 10 * 1048576
+  let limits: Awaited<ReturnType<typeof createLimits>> | undefined
+  const config = await configFrom(`listeners:
+  - { name: mqtt, type: tcp, host: 127.0.0.1, port: 0 }
+  - { name: web, type: http, host: 127.0.0.1, port: 0, tokenFile: ${t.path} }
+memory: { softMark: 100MB, hardMark: 120MB, checkInterval: 60s }
+`, pdir)
+  const broker = await startBroker(config, createLogger({ level: 'error', sink: () => {} }), [
+    async (ctx) => (limits = await createLimits(ctx, { probe: () => ({ rss: used, used }) })),
+    observabilityPart
+  ])
+  try {
+    const port = (name: string): number => broker.addresses().find((a) => a.name === name)!.port
+    used = 130 * 1048576
+    limits!.checkMemory()
+    assert.is(limits!.budget.state, 'hard')
+    const refused = await connectClient(`mqtt://127.0.0.1:${port('mqtt')}`, { reconnectPeriod: 0, connectTimeout: 3000 }, 5000).then(() => undefined, (e: Error) => e)
+    assert.ok(refused !== undefined, 'an MQTT client is refused above the hard mark')
+    const r = await httpGet(port('web'), '/metrics', { headers: bearer(t.token) })
+    assert.is(r.status, 200)
+    assert.is(sampleOf(r.body, 'edgemq_memory_budget_level'), 2)
+    assert.is(sampleOf(r.body, 'edgemq_memory_used_bytes'), 130 * 1048576)
+    assert.is(sampleOf(r.body, 'edgemq_memory_hard_mark_bytes'), 120 * 1048576)
+  } finally {
+    await broker.close()
+    await removeDir(pdir)
+  }
+})
+
+Pressure.run()
