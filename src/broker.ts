@@ -5,7 +5,7 @@
 import { Aedes, type AedesPublishPacket, type Client, type Subscription } from 'aedes'
 import { ALLOW, createBrokerHooks, type BrokerHooks, type ClientConnection, type ClientInfo, type Decision, type DeliveryInfo, type PublishInfo } from './broker-hooks.ts'
 import type { EdgemqConfig, ListenerConfig } from './config/types.ts'
-import { ControlServer } from './control/control-server.ts'
+import { ControlServer, type ControlRegistry } from './control/control-server.ts'
 import { startListener, type IncomingConnection, type RunningListener } from './listeners/start-listener.ts'
 import { checkConnectStrings, checkTopicName, checkTopicFilter } from './listeners/packet-checks.ts'
 import type { Logger } from './observability/logger.ts'
@@ -33,6 +33,8 @@ export interface EdgemqBroker {
   close: () => Promise<void>
   /** Counters for $SYS and `edgemq ctl stats`. */
   stats: () => Record<string, number>
+  /** The control socket's registry, for commands of the process that runs the broker (ctl apply). */
+  control: ControlRegistry
 }
 
 /** Per-connection state edgemq keeps on the aedes client object. */
@@ -373,6 +375,7 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
   const broker: EdgemqBroker = {
     get config () { return current },
     hooks,
+    control,
     addresses: () => [...listeners.values()].map((l) => ({ name: l.config.name, type: l.config.type, host: l.address.host, port: l.address.port })),
     stats: () => ({ clientsConnected: aedes.connectedClients, openSockets, ...counters, ...store.stats() }),
     reload: async (next) => {

@@ -11,6 +11,7 @@ import type { AclPolicy } from '../acl/acl-policy.ts'
 import { parsePasswordFile } from '../auth/password-file.ts'
 import { weaknessOf } from '../auth/password-hash.ts'
 import { parseCidr, rangeContains, parseIp } from '../listeners/ip-filter.ts'
+import { auditBridges } from './audit-bridges.ts'
 
 /** How bad a finding is; high makes `edgemq audit` exit non-zero. */
 export type Severity = 'high' | 'medium' | 'low'
@@ -92,6 +93,7 @@ export async function auditConfig (config: EdgemqConfig): Promise<Finding[]> {
   // Limits and throttling
   if (config.limits.maxPacketSize > 16 * 1024 * 1024) add('medium', 'max-packet-size', 'limits.maxPacketSize', `${config.limits.maxPacketSize} bytes: one client can make the broker buffer that much per packet`, 'set limits.maxPacketSize to 256KB (the default) or what your largest message needs')
   if (auth.lockout?.enabled === false) add('high', 'lockout-off', 'auth.lockout.enabled', 'brute-force lockout is off', 'remove auth.lockout.enabled: false')
+  auditBridges((config as unknown as { bridges?: unknown }).bridges, add)
   return out
 }
 
