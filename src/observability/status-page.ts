@@ -30,7 +30,7 @@ export const STATUS_HTML = `<!doctype html>
     <p class="pager"><button id="prev" type="button">‹ prev</button> <span id="page">-</span> <button id="next" type="button">next ›</button></p>
   </section>
   <section><h2>Bans</h2><table id="bans"><thead><tr><th>address</th><th>reason</th><th>time left</th></tr></thead><tbody></tbody></table></section>
-  <section><h2>Throttles</h2><table id="throttles"><thead><tr><th>client</th><th>listener</th><th>held</th><th>dropped out</th></tr></thead><tbody></tbody></table></section>
+  <section><h2>Throttles</h2><table id="throttles"><thead><tr><th>client</th><th>listener</th><th>wait (all packets)</th><th>dropped out</th></tr></thead><tbody></tbody></table></section>
   <section class="cards" id="resources"></section>
   <section><h2>Certificates</h2><table id="certificates"><thead><tr><th>owner</th><th>file</th><th>expires</th><th>days left</th></tr></thead><tbody></tbody></table></section>
 </main>

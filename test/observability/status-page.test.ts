@@ -3,8 +3,10 @@
 // Mosquitto, a second bridge whose upstream is down, connected clients, a
 // ban, a throttled client and a TLS certificate. Checks what a person sees,
 // that it refreshes itself and pages and searches clients, that a phone-width
-// screen needs no sideways scrolling, and saves the screenshots of
-// docs/observability.md (docs/status-page.png, docs/status-page-phone.png).
+// screen needs no sideways scrolling, and takes the screenshots of
+// docs/observability.md: into docs/ (status-page.png, status-page-phone.png)
+// with EDGEMQ_UPDATE_SCREENSHOTS=1, else into a temp folder (a test run must
+// not change the tree).
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -29,12 +31,16 @@ let browser: BrowserContext
 let page: Page
 const clients: MqttClient[] = []
 
+const SHOTS = process.env.EDGEMQ_UPDATE_SCREENSHOTS === '1' ? join(REPO_ROOT, 'docs') : undefined
+let shots: string
+
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
 
 test.before(async () => {
   const executablePath = requireTool('/usr/bin/chromium', 'chromium')
   dir = await tempDir()
   profile = await mkdtemp(join(tmpdir(), 'edgemq-chromium-'))
+  shots = SHOTS ?? join(profile, 'shots')
   mosq = await MosquittoProcess.start()
   const deadPort = await freePort()
   const pki = await makeTestPki(dir)
@@ -133,7 +139,7 @@ test('shows listeners, bridges with queue and last error, clients, bans, throttl
   const secure = certs.find((r) => r[0] === 'listener secure')
   assert.ok(secure !== undefined && Number(secure[3]) > 0, JSON.stringify(certs))
   assert.equal(errors, [], 'no console errors (the CSP allows everything the page needs)')
-  await page.screenshot({ path: join(REPO_ROOT, 'docs/status-page.png'), fullPage: true })
+  await page.screenshot({ path: join(shots, 'status-page.png'), fullPage: true })
 })
 
 test('pages and searches clients by id, user and IP', async () => {
@@ -174,7 +180,7 @@ test('works on a phone: one column, no sideways scrolling; a client id with mark
   await page.waitForFunction(() => document.getElementById('clients-count')?.textContent === '(32)', undefined, { timeout: 10_000 })
   // what the phone shows first (the full page is 25 client cards long)
   await page.evaluate(() => { window.scrollTo(0, 0) })
-  await page.screenshot({ path: join(REPO_ROOT, 'docs/status-page-phone.png'), fullPage: false })
+  await page.screenshot({ path: join(shots, 'status-page-phone.png'), fullPage: false })
 })
 
 test.run()
