@@ -60,7 +60,7 @@ export const METRICS: readonly MetricDef[] = [
   g('edgemq_memory_cap_bytes', [], 'Memory cap of the board (cgroup limit or board profile)'),
   g('edgemq_process_resident_memory_bytes', [], 'Resident set size of the process'),
   g('edgemq_heap_used_bytes', [], 'V8 heap in use'),
-  g('edgemq_event_loop_delay_seconds', ['quantile'], 'Event-loop delay over the last scrape interval (quantile 0.5, 0.99, 1 = max)'),
+  g('edgemq_event_loop_delay_seconds', ['quantile'], 'Event-loop delay in the current window of at most a minute (quantile 0.5, 0.99, 1 = max); only while an http listener is configured'),
   // bridges
   g('edgemq_bridge_up', ['bridge'], '1 when the bridge is connected upstream'),
   g('edgemq_bridge_enabled', ['bridge'], '1 when the bridge is enabled in the config'),

@@ -14,6 +14,10 @@ import { CertificateReader } from './certificate-expiry.ts'
 import { HttpAccess } from './http-access.ts'
 import { HttpApp } from './http-app.ts'
 
+/** Event-loop delay: libuv's sampling timer period, and how long one window of figures lasts. */
+const LOOP_RESOLUTION_MS = 50
+const LOOP_WINDOW_MS = 60_000
+
 /** The store folder's size is walked at most this often (an SD card is slow to list). */
 const STORE_SIZE_EVERY_MS = 30_000
 
@@ -33,16 +37,30 @@ export const observabilityPart: AttachPart = async (ctx) => {
   m.read('edgemq_build_info', (emit) => { emit(1, { version, board: config.board }) })
   m.read('edgemq_http_requests_total', (emit) => { for (const a of app.answered()) emit(a.n, { listener: a.listener, code: a.code }) })
 
-  // Event-loop delay, sampled every 20 ms by libuv (no timer of ours); reset at each read.
-  const loop = monitorEventLoopDelay({ resolution: 20 })
-  loop.enable()
-  let lastLoop = { p50: 0, p99: 0, max: 0 }
+  // Event-loop delay: libuv samples it with a timer of its own, so it runs
+  // only while an http listener is configured (an idle gateway without one
+  // wakes up for nothing). The window restarts every minute, not at a read:
+  // $SYS, the page and Prometheus all read the same figures.
+  const loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS })
+  let loopWindow: NodeJS.Timeout | undefined
+  const watchLoop = (c: EdgemqConfig): void => {
+    const wanted = c.listeners.some((l) => l.type === 'http' || l.type === 'https')
+    if (wanted && loopWindow === undefined) {
+      loop.enable()
+      loopWindow = setInterval(() => { loop.reset() }, LOOP_WINDOW_MS)
+      loopWindow.unref()
+    } else if (!wanted && loopWindow !== undefined) {
+      loop.disable()
+      clearInterval(loopWindow)
+      loopWindow = undefined
+    }
+  }
+  watchLoop(config)
   m.read('edgemq_event_loop_delay_seconds', (emit) => {
-    if (loop.count > 0) lastLoop = { p50: loop.percentile(50) / 1e9, p99: loop.percentile(99) / 1e9, max: loop.max / 1e9 }
-    loop.reset()
-    emit(lastLoop.p50, { quantile: '0.5' })
-    emit(lastLoop.p99, { quantile: '0.99' })
-    emit(lastLoop.max, { quantile: '1' })
+    if (loopWindow === undefined) return
+    emit(loop.percentile(50) / 1e9, { quantile: '0.5' })
+    emit(loop.percentile(99) / 1e9, { quantile: '0.99' })
+    emit(loop.max / 1e9, { quantile: '1' })
   })
   m.read('edgemq_process_resident_memory_bytes', (emit) => { emit(process.memoryUsage.rss()) })
   m.read('edgemq_heap_used_bytes', (emit) => { emit(process.memoryUsage().heapUsed) })
@@ -106,10 +124,12 @@ export const observabilityPart: AttachPart = async (ctx) => {
     reload: async (next) => {
       await access.load(next) // throws (changing nothing) when a token file is bad
       config = next
+      watchLoop(next)
       refreshCerts()
     },
     close: async () => {
       loop.disable()
+      if (loopWindow !== undefined) clearInterval(loopWindow)
       observe.setHttpHandler(undefined)
     }
   }
