@@ -41,7 +41,6 @@ const PROTOCOL_VALUES: ReadonlyArray<[string, (v: unknown) => boolean, string]> 
   // a 2 cannot be told from a 1 after parsing.)
   ['receiveMaximum', (v) => v === 0, 'must not be 0'], // §3.1.2.11.3
   ['maximumPacketSize', (v) => v === 0, 'must not be 0'], // §3.1.2.11.4
-  ['topicAlias', (v) => v === 0, 'must not be 0'], // [MQTT-3.3.2-8]
   ['subscriptionIdentifier', (v) => v === 0, 'must not be 0'] // §3.8.2.1.2
 ]
 

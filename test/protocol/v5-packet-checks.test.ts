@@ -46,7 +46,7 @@ test('an identifier the packet may not carry is malformed (0x81); a forbidden va
   const wrong = checkPacketProperties({ cmd: 'publish', properties: { sessionExpiryInterval: 5 } }) ?? ''
   assert.match(wrong, /sessionExpiryInterval is not valid in PUBLISH/)
   assert.is(reasonCodeOfProblem(wrong), 0x81)
-  const zero = checkPacketProperties({ cmd: 'publish', properties: { topicAlias: 0 } }) ?? ''
+  const zero = checkPacketProperties({ cmd: 'subscribe', properties: { subscriptionIdentifier: 0 } }) ?? ''
   assert.is(reasonCodeOfProblem(zero), 0x82)
   assert.match(checkPacketProperties({ cmd: 'publish', properties: { subscriptionIdentifier: 3 } }) ?? '', /\[MQTT-3.3.4-6\]/)
   assert.match(checkPacketProperties({ cmd: 'puback', properties: { reasonString: 'a\u0000' } }) ?? '', /U\+0000/)
