@@ -43,6 +43,16 @@ export const CORE_OPTIONS: readonly OptionSpec[] = [
     doc: 'LevelDB write buffer (memtable) size', reason: 'LevelDB\'s default; small boards use less'
   },
   {
+    key: 'persistence.maxQueuedBytes', type: 'size', unit: 'bytes', min: 0, reload: 'live', board: true,
+    doc: 'Most bytes queued on disk for one offline client; beyond, the oldest queued message makes room. Unset = persistence.queueDiskShare of the data partition, at least 128 MB; 0 = no cap',
+    reason: 'bounded by the storage the board has, not a message count: the 128 MB floor holds an hour of 100 msg/s with 100-byte payloads (about 79 MB on disk, ~220 bytes per queued message), and one never-returning session still cannot fill the card'
+  },
+  {
+    key: 'persistence.queueDiskShare', type: 'int', unit: 'percent', default: 10, min: 1, max: 90, reload: 'live', board: true,
+    doc: 'Share of the data partition (its size at start) that one offline client\'s queue may use when persistence.maxQueuedBytes is unset',
+    reason: 'a 16 GB SD card gives 1.6 GB per queue (about 28 hours at 100 msg/s) while the logs, the OS and other sessions keep the rest'
+  },
+  {
     key: 'persistence.encryptionKeyFile', type: 'path', reload: 'restart',
     doc: 'Device key file (0600, created when missing) that seals stored payloads at rest; unset = off',
     reason: 'off by default: costs CPU per write; on, a stolen SD card does not reveal payloads (docs/envelope.md)'
