@@ -38,20 +38,14 @@ export function checkConnectPacket (packet: ParsedConnect, encodedLength?: numbe
   if (version < 5 && packet.password !== undefined && packet.username === undefined) {
     return { reasonCode: 0x81, reason: 'password flag without the user name flag [MQTT-3.1.2-22]' }
   }
-  if (version === 5) {
-    // MQTT 5.0 §3.1.2.11, §3.1.3.2: every CONNECT and will property but User
-    // Property may appear once; mqtt-packet turns a repeat into an array (a
-    // repeated Session Expiry Interval made aedes arm a timer with an array
-    // and the process died when the connection closed).
-    const repeated = repeatedProperty(packet.properties) ?? repeatedProperty((packet.will as { properties?: Record<string, unknown> | null } | null | undefined)?.properties)
-    if (repeated !== undefined) return { reasonCode: 0x82, reason: `property ${repeated} given more than once` }
-  }
   if (version === 5 && packet.properties?.maximumPacketSize === 0) {
     return { reasonCode: 0x82, reason: 'Maximum Packet Size 0 (MQTT 5.0 §3.1.2.11.4)' }
   }
   if (version === 5) {
-    // A property twice, one CONNECT or a will may not carry, a bad string or value: CONNACK
-    // 0x81 / 0x82 (a Session Expiry Interval twice killed the process before this check).
+    // MQTT 5.0 §3.1.2.11, §3.1.3.2: a property twice (mqtt-packet makes it an array; a
+    // repeated Session Expiry Interval made aedes arm a timer with an array and the process
+    // died when the connection closed), one CONNECT or a will may not carry, a bad string or
+    // value: CONNACK 0x82 / 0x81.
     const props = checkConnectProperties(packet as Parameters<typeof checkConnectProperties>[0])
     if (props !== undefined) return { reasonCode: reasonCodeOfProblem(props), reason: props }
   }
@@ -59,12 +53,5 @@ export function checkConnectPacket (packet: ParsedConnect, encodedLength?: numbe
   if (expected !== undefined && typeof packet.length === 'number' && packet.length > expected) {
     return { reasonCode: 0x81, reason: `${packet.length - expected} bytes after the fields the flags announce: a user name or password without its flag [MQTT-3.1.2-18] [MQTT-3.1.2-20]` }
   }
-  return undefined
-}
-
-/** The name of a property other than User Property that was given more than once, or undefined. */
-function repeatedProperty (properties: Record<string, unknown> | null | undefined): string | undefined {
-  if (properties === undefined || properties === null) return undefined
-  for (const name in properties) if (name !== 'userProperties' && Array.isArray(properties[name])) return name
   return undefined
 }

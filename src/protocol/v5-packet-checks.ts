@@ -117,15 +117,8 @@ function checkProperties (properties: Record<string, unknown> | null | undefined
  * only sees these through authorizePublish, which for a v5 client drops the
  * message and keeps the connection open.
  */
-export function checkPacketStrings (packet: { cmd: string, topic?: unknown, qos?: number, messageId?: number, subscriptions?: Array<{ topic?: unknown }>, unsubscriptions?: unknown[] }): string | undefined {
+export function checkPacketStrings (packet: { cmd: string, topic?: unknown, subscriptions?: Array<{ topic?: unknown }>, unsubscriptions?: unknown[] }): string | undefined {
   const bad = (s: unknown): boolean => typeof s === 'string' && MALFORMED_STRING.test(s)
-  // [MQTT-2.3.1-1] a QoS 1/2 PUBLISH needs a non-zero packet identifier
-  if (packet.cmd === 'publish' && (packet.qos ?? 0) > 0 && packet.messageId === 0) return 'publish: packet identifier 0 [MQTT-2.3.1-1]'
-  // [MQTT-3.10.3-2] an UNSUBSCRIBE names at least one filter
-  if (packet.cmd === 'unsubscribe' && (packet.unsubscriptions?.length ?? 0) === 0) return 'unsubscribe: no topic filter [MQTT-3.10.3-2]'
-  // [MQTT-4.7.1-1] a filter whose wildcards are misplaced is malformed
-  if (packet.cmd === 'subscribe' && packet.subscriptions?.some((s) => typeof s.topic === 'string' && badFilter(s.topic)) === true) return 'subscribe: malformed topic filter [MQTT-4.7.1-1]'
-  if (packet.cmd === 'unsubscribe' && packet.unsubscriptions?.some((t) => typeof t === 'string' && badFilter(t)) === true) return 'unsubscribe: malformed topic filter [MQTT-4.7.1-1]'
   if (packet.cmd === 'publish' && bad(packet.topic)) return 'topic name has U+0000 or ill-formed UTF-8'
   if (packet.cmd === 'subscribe' && packet.subscriptions?.some((s) => bad(s.topic)) === true) return 'topic filter has U+0000 or ill-formed UTF-8'
   if (packet.cmd === 'unsubscribe' && packet.unsubscriptions?.some(bad) === true) return 'topic filter has U+0000 or ill-formed UTF-8'
@@ -141,9 +134,3 @@ export function publishWireSize (packet: { topic: string, payload: Buffer | stri
   }
 }
 
-/** Whether a topic filter misplaces a wildcard: # not alone as the last level, + not alone in its level [MQTT-4.7.1-2] [MQTT-4.7.1-3]. */
-function badFilter (filter: string): boolean {
-  // $share/NAME/filter: a bad share name gets its own SUBACK 0x8F (shared subscriptions), so only the filter is checked here
-  const levels = (filter.startsWith('$share/') ? filter.split('/').slice(2) : filter.split('/'))
-  return levels.some((l, i) => (l.includes('#') && (l !== '#' || i !== levels.length - 1)) || (l.includes('+') && l !== '+'))
-}
