@@ -2,7 +2,7 @@
 // control commands and reload handler. One line per part. Order matters: the
 // first refusal wins, so authentication and authorization run before limits,
 // and the bridge takes messages only once they are allowed.
-import type { AttachPart } from './broker.ts'
+import type { AttachPart } from './part-context.ts'
 import { securityPart } from './auth/security-part.ts'
 import { attachLimits } from './limits/attach-limits.ts'
 import { attachBridgesPart } from './bridge/bridge-part.ts'

@@ -4,7 +4,7 @@
 // (subscriptions, filters per SUBSCRIBE, retained quota, unreleased QoS 2,
 // packet size overrides), QoS 0 shedding for slow consumers, per-listener
 // connection caps and rates, and the process-wide memory budget.
-import type { AttachPart, PartContext, PartHandle } from '../broker.ts'
+import type { AttachPart, PartContext, PartHandle } from '../part-context.ts'
 import { ALLOW, deny, type ClientInfo, type Decision, type PublishInfo } from '../broker-hooks.ts'
 import type { EdgemqConfig } from '../config/types.ts'
 import { REASON } from '../reason-codes.ts'
@@ -12,7 +12,8 @@ import { Throttle, parseRates, type ClientRates, type ClientThrottle } from '../
 import { MemoryBudget, pickHeaviestClients, type MemoryState } from './memory-budget.ts'
 import { createMemoryProbe, effectiveUse, type MemorySample } from './memory-probe.ts'
 import { RetainedLedger } from './retained-ledger.ts'
-import { UnreleasedQos2, watchIncomingStore } from './unreleased-qos2.ts'
+import { UnreleasedQos2 } from './unreleased-qos2.ts'
+import { watchIncomingStore } from '../engine/watch-incoming-store.ts'
 import { readLimitsSettings, readThrottleSettings, type LimitsSettings } from './limits-settings.ts'
 
 /** What the deliver hook may be told about the message (the aedes packet fits this shape). */

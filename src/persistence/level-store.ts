@@ -2,7 +2,7 @@
 // switches from its placeholder with one line: `export { openLevelStore as openStore }`.
 import type { EdgemqConfig } from '../config/types.ts'
 import type { Logger } from '../observability/logger.ts'
-import type { Store, Sublevel } from '../store.ts'
+import type { Store, Sublevel } from '../store-contract.ts'
 import { createLevelPersistence, type LevelPersistence } from './level-persistence.ts'
 import type { StoredPacket } from './record-codec.ts'
 import type { ValueCipher } from './store-context.ts'

@@ -19,7 +19,7 @@ import { OutboundWindow } from './outbound-window.ts'
 import { isSharedFilter, parseSharedFilter, SharedSubscriptions, type ShareMember, type SharedFilter } from './shared-subscriptions.ts'
 import { checkPacketProperties, checkPacketStrings, publishWireSize } from './v5-packet-checks.ts'
 import { topicMatches } from '../persistence/topic-filter.ts'
-import { disableCounterDedupe } from '../persistence/delivery-order.ts'
+import { disableCounterDedupe } from '../engine/disable-counter-dedupe.ts'
 
 /** Options of installV5Shims. */
 export interface V5ShimOptions {
@@ -176,7 +176,7 @@ export function installV5Shims (aedes: unknown, options: V5ShimOptions = {}): V5
     const client = originalHandle.call(this, conn, req) as ShimmedClient
     // [MQTT-4.3.2] a QoS 1 message overtaken by a later one (async store) was
     // dropped by aedes's counter dedupe: 4 of 40 in conformance runs here.
-    // See src/persistence/delivery-order.ts; calling it again from preConnect is harmless.
+    // See src/engine/disable-counter-dedupe.ts; calling it again from preConnect is harmless.
     disableCounterDedupe(client)
     const state: ClientShim = { forwarded: false }
     client[SHIM] = state

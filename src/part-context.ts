@@ -1,0 +1,45 @@
+// What a part of the broker (security, limits, bridge, and any added later)
+// is given when it attaches, and what it hands back. Parts import these from
+// here, never from the composition root (src/broker.ts), so a part depends on
+// a contract and not on the file that wires everything together.
+import type { BrokerHooks } from './broker-hooks.ts'
+import type { EdgemqConfig } from './config/types.ts'
+import type { ControlServer } from './control/control-server.ts'
+import type { Logger } from './observability/logger.ts'
+import type { Store } from './store-contract.ts'
+
+/** Parts attach here after the core is up (security, limits, bridge); each returns a handle with reload/close. */
+export interface PartHandle {
+  reload?: (config: EdgemqConfig) => Promise<void>
+  close?: () => Promise<void>
+  /** Values published under $SYS/broker/ (keys relative to it), read every sys.interval. */
+  sysValues?: () => Record<string, number | string>
+}
+
+/** What a part gets to attach itself. */
+export interface PartContext {
+  config: EdgemqConfig
+  hooks: BrokerHooks
+  store: Store
+  logger: Logger
+  control: ControlServer
+  local: LocalBrokerApi
+}
+
+/** A message published into, or delivered by, the broker itself. */
+export interface LocalMessage {
+  topic: string
+  payload: Buffer
+  qos: 0 | 1 | 2
+  retain: boolean
+  properties?: Record<string, unknown>
+}
+
+/** Publishing and subscribing inside the broker, for the bridge and $SYS. */
+export interface LocalBrokerApi {
+  publish: (msg: LocalMessage) => Promise<void>
+  subscribe: (filter: string, onMessage: (msg: { topic: string, payload: Buffer, qos: number, retain: boolean, properties?: Record<string, unknown> }) => void) => Promise<() => Promise<void>>
+}
+
+/** A part's attach function. */
+export type AttachPart = (ctx: PartContext) => Promise<PartHandle>
