@@ -16,7 +16,7 @@ import type { IncomingConnection } from '../listeners/start-listener.ts'
 import type { Logger } from '../observability/logger.ts'
 import type { LocalBrokerApi } from '../part-context.ts'
 import { installV5Shims } from '../protocol/aedes-v5-shims.ts'
-import { toConnackReturnCode } from '../reason-codes.ts'
+import { CONNACK_V3, toConnackReturnCode } from '../reason-codes.ts'
 import type { Store } from '../store-contract.ts'
 import { connectionControls } from './connection-controls.ts'
 import { guardEmitterRecursion } from './guard-emitter-recursion.ts'
@@ -118,7 +118,7 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
     if (problem !== undefined) {
       counters.malformedClosed++
       log.info('connection closed: malformed CONNECT', { ip: state.info.ip, listener: state.listener, reason: problem })
-      done(Object.assign(new Error(problem), { returnCode: 2 }), false)
+      done(Object.assign(new Error(problem), { returnCode: CONNACK_V3.IDENTIFIER_REJECTED }), false)
       return
     }
     const bound = boundKeepalive(packet.keepalive ?? 0, packet.protocolVersion ?? 4, limits.keepaliveMax)
@@ -133,11 +133,11 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
 
   const authenticate = (client: EdgemqClient, username: string | undefined, password: Buffer | undefined, done: (err: (Error & { returnCode?: number }) | null, ok: boolean) => void): void => {
     const state = client[STATE]
-    if (state === undefined) { done(Object.assign(new Error('unknown connection'), { returnCode: 3 }), false); return }
+    if (state === undefined) { done(Object.assign(new Error('unknown connection'), { returnCode: CONNACK_V3.SERVER_UNAVAILABLE }), false); return }
     const info = state.info
     if (state.refuseKeepalive !== undefined) {
       log.info('connection refused', { ip: info.ip, listener: state.listener, reason: state.refuseKeepalive })
-      done(Object.assign(new Error(state.refuseKeepalive), { returnCode: 2 }), false)
+      done(Object.assign(new Error(state.refuseKeepalive), { returnCode: CONNACK_V3.IDENTIFIER_REJECTED }), false)
       return
     }
     info.id = client.id
@@ -157,7 +157,7 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
       done(Object.assign(new Error(decision.reason), { returnCode: toConnackReturnCode(decision.reasonCode), reasonCode: decision.reasonCode }), false)
     }, (err: Error) => {
       log.error('authentication failed with an error', { ip: info.ip, error: err.message })
-      done(Object.assign(new Error('server unavailable'), { returnCode: 3 }), false)
+      done(Object.assign(new Error('server unavailable'), { returnCode: CONNACK_V3.SERVER_UNAVAILABLE }), false)
     })
   }
 

@@ -194,8 +194,8 @@ export async function createLimits (ctx: PartContext, options: { probe?: () => M
       if (qos2.count(info.id) >= settings.maxUnreleasedQos2) {
         counters.qos2Exceeded++
         // [MQTT-3.3.4-8] more unacknowledged QoS 2 than allowed: DISCONNECT 0x93 Receive Maximum exceeded.
-        info.connection.close(0x93, `more than limits.maxUnreleasedQos2 (${settings.maxUnreleasedQos2}) QoS 2 messages without PUBREL`)
-        return deny(0x93, 'too many unreleased QoS 2 messages')
+        info.connection.close(REASON.RECEIVE_MAXIMUM_EXCEEDED, `more than limits.maxUnreleasedQos2 (${settings.maxUnreleasedQos2}) QoS 2 messages without PUBREL`)
+        return deny(REASON.RECEIVE_MAXIMUM_EXCEEDED, 'too many unreleased QoS 2 messages')
       }
       const messageId = (msg as PublishInfo & { messageId?: number }).messageId
       if (qos2FromHook && typeof messageId === 'number') qos2.stored(info.id, messageId)

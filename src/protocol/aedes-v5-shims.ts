@@ -20,6 +20,7 @@ import { isSharedFilter, parseSharedFilter, SharedSubscriptions, type ShareMembe
 import { checkPacketProperties, checkPacketStrings, publishWireSize } from './v5-packet-checks.ts'
 import { topicMatches } from '../persistence/topic-filter.ts'
 import { disableCounterDedupe } from '../engine/disable-counter-dedupe.ts'
+import { isFailureCode, REASON, SUBACK_FAILURE_V3 } from '../reason-codes.ts'
 
 /** Options of installV5Shims. */
 export interface V5ShimOptions {
@@ -98,13 +99,13 @@ const SHIM = Symbol('edgemq.v5shim')
 const SHARED_DELIVERY = Symbol('edgemq.shared')
 type ShimmedClient = AedesClient & { [SHIM]?: ClientShim }
 
-const REASON_MALFORMED = 0x81
-const REASON_PROTOCOL_ERROR = 0x82
-const REASON_PACKET_TOO_LARGE = 0x95
-const REASON_TOPIC_NAME_INVALID = 0x90
-const REASON_TOPIC_FILTER_INVALID = 0x8F
-const REASON_NO_SUBSCRIPTION_EXISTED = 0x11
-const SUBACK_FAILURE_V4 = 0x80
+const REASON_MALFORMED = REASON.MALFORMED_PACKET
+const REASON_PROTOCOL_ERROR = REASON.PROTOCOL_ERROR
+const REASON_PACKET_TOO_LARGE = REASON.PACKET_TOO_LARGE
+const REASON_TOPIC_NAME_INVALID = REASON.TOPIC_NAME_INVALID
+const REASON_TOPIC_FILTER_INVALID = REASON.TOPIC_FILTER_INVALID
+const REASON_NO_SUBSCRIPTION_EXISTED = REASON.NO_SUBSCRIPTION_EXISTED
+const SUBACK_FAILURE_V4 = SUBACK_FAILURE_V3
 
 /** Installs the MQTT 5 shims on an aedes instance; call once, before the first connection. */
 export function installV5Shims (aedes: unknown, options: V5ShimOptions = {}): V5Shims {
@@ -209,7 +210,7 @@ export function installV5Shims (aedes: unknown, options: V5ShimOptions = {}): V5
           client.disconnect({ reasonCode: REASON_TOPIC_NAME_INVALID })
           return
         }
-        if (packet.cmd === 'puback' || packet.cmd === 'pubcomp' || (packet.cmd === 'pubrec' && (packet.reasonCode ?? 0) >= 0x80)) {
+        if (packet.cmd === 'puback' || packet.cmd === 'pubcomp' || (packet.cmd === 'pubrec' && isFailureCode(packet.reasonCode ?? 0))) {
           afterAck(state)
         }
         if ((packet.cmd === 'subscribe' && packet.subscriptions?.some((s: AnyPacket) => isSharedFilter(s.topic))) ||
@@ -455,7 +456,7 @@ export function installV5Shims (aedes: unknown, options: V5ShimOptions = {}): V5
       const authorized = await new Promise<AnyPacket | null>((resolve) => {
         broker.authorizeSubscribe(client, { cmd: 'subscribe', topic: parsed.filter, qos: sub.qos }, (err, result) => resolve(err === null && result !== null ? result : null))
       })
-      if (authorized === null) { granted[i] = v5 ? 0x87 : SUBACK_FAILURE_V4; continue }
+      if (authorized === null) { granted[i] = v5 ? REASON.NOT_AUTHORIZED : SUBACK_FAILURE_V4; continue }
       const qos = Math.min(authorized.qos ?? sub.qos, 2) as 0 | 1 | 2
       await join(parsed, { client, qos, rap: sub.rap === true, subscriptionIdentifier })
       granted[i] = qos
