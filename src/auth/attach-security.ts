@@ -51,34 +51,14 @@ export interface SecurityHandle {
   readonly lockout: Lockout
 }
 
-interface AuthSection {
-  passwordFile?: string
-  aclFile?: string
-  bindClientIds?: boolean
-  maxConcurrentVerifications?: number
-  maxQueuedVerifications?: number
-  maxVerificationsPerIp?: number
-  lockout?: Partial<LockoutOptions>
-}
-
-/** Lockout settings of a config, with the option-table defaults. */
+/** Lockout settings of a config (each default is its row in src/auth/auth-options.ts). */
 export function lockoutOptionsOf (config: EdgemqConfig): LockoutOptions {
-  const l = ((config.auth ?? {}) as AuthSection).lockout ?? {}
-  return {
-    enabled: l.enabled ?? true,
-    window: l.window ?? 600_000,
-    ipFailures: l.ipFailures ?? 10,
-    userFailures: l.userFailures ?? 20,
-    banTime: l.banTime ?? 600_000,
-    maxBanTime: l.maxBanTime ?? 86_400_000,
-    ignore: l.ignore ?? [],
-    ipv6Prefix: l.ipv6Prefix ?? 64
-  }
+  return { ...config.auth.lockout }
 }
 
 /** Reads the files of a config into a new state (throws when one is bad). */
 async function buildState (config: EdgemqConfig, generation: number): Promise<SecurityState> {
-  const auth = (config.auth ?? {}) as AuthSection
+  const auth = config.auth
   const passwords = auth.passwordFile === undefined ? undefined : await loadPasswordFile(auth.passwordFile)
   const acl = await loadAcl({ aclFile: auth.aclFile, inline: config.acl })
   const first = passwords === undefined ? undefined : passwords.users.values().next().value
@@ -87,7 +67,7 @@ async function buildState (config: EdgemqConfig, generation: number): Promise<Se
     passwords,
     decoy: decoyHash(first?.hash),
     acl,
-    bindClientIds: auth.bindClientIds ?? true,
+    bindClientIds: auth.bindClientIds,
     generation
   }
 }
@@ -104,7 +84,7 @@ export async function attachSecurity (ctx: SecurityContext): Promise<SecurityHan
   const log = ctx.logger.child('auth')
   const now = ctx.now ?? Date.now
   const monotonic = ctx.monotonic ?? (() => performance.now())
-  const auth = (ctx.config.auth ?? {}) as AuthSection
+  const auth = ctx.config.auth
   let state = await buildState(ctx.config, 1)
   const lockout = new Lockout(lockoutOptionsOf(ctx.config), { now, logger: log, store: ctx.store })
   const bindings = new ClientIdBindings(ctx.store)
@@ -112,9 +92,9 @@ export async function attachSecurity (ctx: SecurityContext): Promise<SecurityHan
   await bindings.load()
   const gate = new ConnectionGate(ctx.config.listeners, lockout, monotonic)
   const queue = new VerifyQueue({
-    maxConcurrent: auth.maxConcurrentVerifications ?? 2,
-    maxQueued: auth.maxQueuedVerifications ?? 32,
-    maxPerKey: auth.maxVerificationsPerIp ?? 2
+    maxConcurrent: auth.maxConcurrentVerifications,
+    maxQueued: auth.maxQueuedVerifications,
+    maxPerKey: auth.maxVerificationsPerIp
   })
   const authenticator = new Authenticator(() => state, { lockout, gate, bindings, queue })
   const refusals = new WeakMap<Decision, Refusal>()

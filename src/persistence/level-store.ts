@@ -44,12 +44,7 @@ export async function openLevelStore (config: EdgemqConfig, logger: Logger, opti
   }
 }
 
-/** The offline queue caps of a config (limits.maxQueuedMessages / maxQueuedBytes; absent = 0 = no cap), for setQueueLimits on reload. */
+/** The offline queue caps of a config (limits.maxQueuedMessages / maxQueuedBytes; 0 = no cap), for setQueueLimits on reload. */
 export function queueLimitsOf (config: EdgemqConfig): { maxMessages: number, maxBytes: number } {
-  const limits = config.limits as Record<string, unknown>
-  return { maxMessages: numberOr0(limits.maxQueuedMessages), maxBytes: numberOr0(limits.maxQueuedBytes) }
-}
-
-function numberOr0 (value: unknown): number {
-  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : 0
+  return { maxMessages: config.limits.maxQueuedMessages, maxBytes: config.limits.maxQueuedBytes }
 }

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { listSourceFiles, ROOT } from './source-graph.ts'
+import { codeOnly, listSourceFiles, ROOT } from './source-graph.ts'
 
 // Files whose 0x80-0xA2 literals are bytes of a wire or disk format, not
 // reason codes (the continuation bit of a variable byte integer, record tags).
@@ -19,11 +19,6 @@ const BYTE_CODECS = new Set([
   'src/persistence/store-keys.ts',
   'src/persistence/record-codec.ts'
 ])
-
-/** The source with comments and string/template literals blanked out (lengths kept). */
-export function codeOnly (source: string): string {
-  return source.replace(/\/\*[\s\S]*?\*\/|\/\/[^\n]*|'(?:\\.|[^'\\\n])*'|"(?:\\.|[^"\\\n])*"|`(?:\\.|[^`\\])*`/g, (m) => m.replace(/[^\n]/g, ' '))
-}
 
 /** Raw reason codes in reason positions: hex 0x80-0xA2 anywhere in code, and any number right after reasonCode/returnCode/deny(/close(. */
 export function rawReasonCodes (source: string): string[] {

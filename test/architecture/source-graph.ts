@@ -71,3 +71,8 @@ export function findCycles (graph: Map<string, string[]>): string[][] {
   for (const file of graph.keys()) if (state.get(file) === undefined) visit(file)
   return cycles
 }
+
+/** The source with comments and string/template literals blanked out (lengths kept). */
+export function codeOnly (source: string): string {
+  return source.replace(/\/\*[\s\S]*?\*\/|\/\/[^\n]*|'(?:\\.|[^'\\\n])*'|"(?:\\.|[^"\\\n])*"|`(?:\\.|[^`\\])*`/g, (m) => m.replace(/[^\n]/g, ' '))
+}
