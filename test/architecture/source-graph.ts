@@ -76,3 +76,8 @@ export function findCycles (graph: Map<string, string[]>): string[][] {
 export function codeOnly (source: string): string {
   return source.replace(/\/\*[\s\S]*?\*\/|\/\/[^\n]*|'(?:\\.|[^'\\\n])*'|"(?:\\.|[^"\\\n])*"|`(?:\\.|[^`\\])*`/g, (m) => m.replace(/[^\n]/g, ' '))
 }
+
+/** The source with comments blanked out (strings kept). */
+export function withoutComments (source: string): string {
+  return source.replace(/'(?:\\.|[^'\\\n])*'|"(?:\\.|[^"\\\n])*"|`(?:\\.|[^`\\])*`|\/\*[\s\S]*?\*\/|\/\/[^\n]*/g, (m) => m.startsWith('/') ? m.replace(/[^\n]/g, ' ') : m)
+}
