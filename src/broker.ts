@@ -58,7 +58,7 @@ const CLOSE_GRACE_MS = 2_000
 
 /** Starts the broker from a validated config. */
 export async function startBroker (config: EdgemqConfig, logger: Logger, parts: readonly AttachPart[] = []): Promise<EdgemqBroker> {
-  const core: Core = { hooks: createBrokerHooks(), log: logger.child('broker'), config, openSockets: 0, counters: { connectionsRefused: 0, messagesReceived: 0, malformedClosed: 0 } }
+  const core: Core = { hooks: createBrokerHooks(), log: logger.child('broker'), config, openSockets: 0, counters: { connectionsRefused: 0, messagesReceived: 0, malformedClosed: 0, oversizeRefused: 0 } }
   const opened: Opened = { handles: [], listeners: new Map() }
   try {
     const store = opened.store = await openStore(config, logger.child('persistence'))
@@ -126,6 +126,7 @@ function startSysTopics (core: Core, engine: Engine, handles: readonly PartHandl
     'connections/refused': core.counters.connectionsRefused,
     'messages/received': core.counters.messagesReceived,
     'connections/malformed': core.counters.malformedClosed,
+    'connections/oversize': core.counters.oversizeRefused,
     ...prefixKeys('protocol/', engine.protocolStats()),
     ...Object.assign({}, ...handles.map((h) => h.sysValues?.() ?? {})) as Record<string, number | string>
   }))
@@ -144,8 +145,9 @@ async function openControl (control: ControlServer, core: Core, engine: Engine, 
 async function openListener (core: Core, engine: Engine, listeners: Map<string, RunningListener>, l: ListenerConfig): Promise<void> {
   const running = await startListener(l, {
     accept: (peer) => acceptConnection(core, l.name, peer),
-    connection: (conn) => { serveConnection(core, engine, l.name, conn) }
-  }, core.config.limits.maxPacketSize)
+    connection: (conn) => { serveConnection(core, engine, l.name, conn) },
+    maxPacketSize: () => core.config.limits.maxPacketSize
+  })
   listeners.set(l.name, running)
   core.log.info('listening', { listener: l.name, type: l.type, host: l.host, port: running.address.port, pid: process.pid })
 }
@@ -169,6 +171,13 @@ function serveConnection (core: Core, engine: Engine, listener: string, conn: In
   core.openSockets++
   conn.socket.once('close', () => { core.openSockets-- })
   const connection = engine.handle(conn, listener)
+  // The frame guard refused a packet from its header: the client is closed
+  // (a connected v5 client hears DISCONNECT 0x95 first [MQTT-3.2.2-15]).
+  conn.frames.onOversize = (size, limit) => {
+    core.counters.oversizeRefused++
+    core.log.info('connection closed: packet too large', { ip: conn.ip, listener, size, limit })
+    connection.close(REASON.PACKET_TOO_LARGE, `packet of ${size} bytes is over limits.maxPacketSize (${limit})`)
+  }
   const accept = { ip: conn.ip, port: conn.port, listener }
   for (const h of core.hooks.opened) h(accept, connection)
 }

@@ -30,6 +30,8 @@ export interface EngineCounters {
   connectionsRefused: number
   messagesReceived: number
   malformedClosed: number
+  /** Connections closed by the frame guard for a packet over limits.maxPacketSize. */
+  oversizeRefused: number
 }
 
 /** What the engine is built from. */

@@ -1,5 +1,6 @@
 // Starts one listener (tcp, tls, ws, wss) and hands every accepted connection,
-// as a duplex stream with its peer address, to `onConnection`.
+// as a duplex stream with its peer address and its frame guard
+// (src/listeners/frame-guard.ts), to `onConnection`.
 import { readFile } from 'node:fs/promises'
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
@@ -10,6 +11,7 @@ import { WebSocketServer, createWebSocketStream } from 'ws'
 import { EdgemqError, ERROR_CODES } from '../errors.ts'
 import { resolveClientAddress } from './proxy-protocol.ts'
 import type { ListenerConfig } from '../config/types.ts'
+import { guardFrames, type FrameGuard } from './frame-guard.ts'
 
 /** What a listener knows about a new connection. */
 export interface IncomingConnection {
@@ -20,6 +22,8 @@ export interface IncomingConnection {
   port: number
   /** The verified client certificate (tls/wss with requestCertificate), if any. */
   certificate?: { subjectCN?: string, subjectAltNames: string[], fingerprint256: string }
+  /** The frame guard on this connection's stream (set onOversize to close it your way). */
+  frames: FrameGuard
 }
 
 /** A started listener. */
@@ -71,11 +75,17 @@ export interface ListenerHandlers {
   /** false closes the socket at once: IP rules, bans and caps cost no handshake. */
   accept: (peer: { ip: string, port: number }) => boolean
   connection: (conn: IncomingConnection) => void
+  /** limits.maxPacketSize now (the frame guard reads it at each packet; a reload applies). */
+  maxPacketSize: () => number
 }
 
 /** Starts a listener; rejects with a clear error when it cannot bind. */
-export async function startListener (config: ListenerConfig, handlers: ListenerHandlers, maxPayload: number): Promise<RunningListener> {
-  const onConnection = handlers.connection
+export async function startListener (config: ListenerConfig, handlers: ListenerHandlers): Promise<RunningListener> {
+  // Every connection passes the frame guard before the engine reads it.
+  const onConnection = (conn: Omit<IncomingConnection, 'frames'>): void => {
+    handlers.connection({ ...conn, frames: guardFrames(conn.stream, handlers.maxPacketSize) })
+  }
+  const maxPayload = handlers.maxPacketSize()
   const tls = config.type === 'tls' || config.type === 'wss' ? await loadTlsOptions(config) : undefined
   let server: NetServer | HttpServer
   const sockets = new Set<Socket>()

@@ -12,7 +12,7 @@ import { codeOnly, listSourceFiles, ROOT } from './source-graph.ts'
 // reason codes (the continuation bit of a variable byte integer, record tags).
 const BYTE_CODECS = new Set([
   'src/reason-codes.ts', // the one place
-  'src/listeners/fixed-header-scanner.ts', // 0x80: continuation bit of the remaining length
+  'src/core/fixed-header-scanner.ts', // 0x80: continuation bit of the remaining length
   'src/bridge/packet-size-guard.ts',
   'src/core/publish-encoder.ts', // 0x80: continuation bit of the remaining length
   'src/persistence/crc32.ts',

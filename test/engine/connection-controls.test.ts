@@ -17,7 +17,7 @@ for (const version of [5, 4] as const) {
     try {
       const { c } = await RawMqtt.connected(broker.port, version, { clientId: 'ctl' })
       const client = (broker.aedes as unknown as { clients: Record<string, { conn: Socket }> }).clients.ctl
-      const controls = connectionControls(client, { stream: client.conn as unknown as Duplex, socket: client.conn, ip: '127.0.0.1', port: 0 })
+      const controls = connectionControls(client, { stream: client.conn as unknown as Duplex, socket: client.conn })
       assert.ok(controls.bytesRead() > 0)
       // aedes sets `connected` only after the CONNACK and its queue replay
       // (the v5 shim sends a DISCONNECT in that gap; not this canary's subject)
