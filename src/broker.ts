@@ -170,6 +170,9 @@ function acceptConnection (core: Core, listener: string, peer: { ip: string, por
 function serveConnection (core: Core, engine: Engine, listener: string, conn: IncomingConnection): void {
   core.openSockets++
   conn.socket.once('close', () => { core.openSockets-- })
+  // SlowITe without refusing keepalive 0: the kernel probes an idle peer, so a
+  // dead one is found within tcpKeepaliveIdle + intvl x probes (docs/security.md).
+  conn.socket.setKeepAlive(true, core.config.limits.tcpKeepaliveIdle)
   const connection = engine.handle(conn, listener)
   // The frame guard refused a packet from its header: the client is closed
   // (a connected v5 client hears DISCONNECT 0x95 first [MQTT-3.2.2-15]).

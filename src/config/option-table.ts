@@ -65,8 +65,18 @@ export const CORE_OPTIONS: readonly OptionSpec[] = [
   },
   {
     key: 'limits.keepaliveMax', type: 'int', unit: 's', default: 600, min: 0, max: 65_535, reload: 'live', board: true,
-    doc: 'Largest keepalive accepted; v5 clients are told a smaller Server Keep Alive (0 = no cap)',
-    reason: 'CVE-2020-13849 (SlowITe): a huge keepalive holds a dead connection for hours'
+    doc: 'Largest keepalive a v5 client keeps: a v5 client asking for more, or for 0, is told this as Server Keep Alive; 3.1.1 clients are refused above it only with keepaliveStrict (0 = no cap)',
+    reason: 'CVE-2020-13849 (SlowITe): a huge keepalive holds a dead connection for hours; v5 clients can be told a bound without being refused'
+  },
+  {
+    key: 'limits.keepaliveStrict', type: 'bool', default: false, reload: 'live',
+    doc: 'Refuse a 3.1.1/3.1 CONNECT whose keepalive is 0 or above keepaliveMax with CONNACK 2 (identifier rejected)',
+    reason: 'off: Mosquitto 2.0 accepts every keepalive and devices send 0 ("no keepalive", [MQTT-3.1.2-10]); dead peers are found by TCP keepalive (tcpKeepaliveIdle) instead. On: the strict SlowITe defence, at the cost of refusing those devices'
+  },
+  {
+    key: 'limits.tcpKeepaliveIdle', type: 'duration', unit: 'ms', default: '60s', min: 1000, max: 7_200_000, reload: 'live',
+    doc: 'Idle time after which the kernel starts TCP keepalive probes on every accepted socket (applies to connections accepted after a reload)',
+    reason: 'CVE-2020-13849 (SlowITe) with keepalive 0 allowed: a dead peer is found after this plus tcp_keepalive_intvl x tcp_keepalive_probes (Linux default 75 s x 9), about 12 min, not never'
   },
   {
     key: 'limits.maxInflight', type: 'int', unit: 'messages', default: 20, min: 1, max: 65_535, reload: 'restart', board: true,

@@ -27,8 +27,12 @@ export interface OptionValues {
     maxConnections: number
     /** Time a socket has to send CONNECT before it is closed (ms) */
     connectTimeout: number
-    /** Largest keepalive accepted; v5 clients are told a smaller Server Keep Alive (0 = no cap) (s) */
+    /** Largest keepalive a v5 client keeps: a v5 client asking for more, or for 0, is told this as Server Keep Alive; 3.1.1 clients are refused above it only with keepaliveStrict (0 = no cap) (s) */
     keepaliveMax: number
+    /** Refuse a 3.1.1/3.1 CONNECT whose keepalive is 0 or above keepaliveMax with CONNACK 2 (identifier rejected) */
+    keepaliveStrict: boolean
+    /** Idle time after which the kernel starts TCP keepalive probes on every accepted socket (applies to connections accepted after a reload) (ms) */
+    tcpKeepaliveIdle: number
     /** Receive Maximum advertised to v5 clients (QoS 1/2 the broker accepts unacknowledged) (messages) */
     maxInflight: number
     /** Most levels in a topic or filter (levels) */

@@ -24,6 +24,9 @@ import { installPublishEncoder } from './install-publish-encoder.ts'
 import { setMaximumPacketSize } from './set-maximum-packet-size.ts'
 import { setServerKeepAlive } from './set-server-keep-alive.ts'
 import { useFifoEmitterQueues } from './use-fifo-emitter-queues.ts'
+import { installStripWillProperties } from './strip-will-properties.ts'
+import { installMergeOverlappingDeliveries } from './merge-overlapping-deliveries.ts'
+import { installEnforceReceiveMaximum } from './enforce-receive-maximum.ts'
 
 /** Counters the engine adds to (the broker's $SYS and `edgemq ctl stats` read them). */
 export interface EngineCounters {
@@ -123,7 +126,7 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
       done(Object.assign(new Error(problem), { returnCode: CONNACK_V3.IDENTIFIER_REJECTED }), false)
       return
     }
-    const bound = boundKeepalive(packet.keepalive ?? 0, packet.protocolVersion ?? 4, limits.keepaliveMax)
+    const bound = boundKeepalive(packet.keepalive ?? 0, packet.protocolVersion ?? 4, limits.keepaliveMax, limits.keepaliveStrict)
     if (bound !== undefined) {
       if ('serverKeepAlive' in bound) setServerKeepAlive(client, bound.serverKeepAlive)
       else state.refuseKeepalive = bound.refuse
@@ -261,7 +264,12 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
   useFifoEmitterQueues(mq)
   await aedes.listen()
   const shims = installV5Shims(aedes, { logger: log, onMalformed: () => { counters.malformedClosed++ } })
+  installStripWillProperties(aedes) // a will PUBLISH carries no Will Delay Interval (MQTT 5.0 §3.3.2.3)
+  installMergeOverlappingDeliveries(aedes) // overlapping subscriptions: one copy at the highest QoS [MQTT-3.3.5-1]
+  // One buffer per outgoing 3.1.1 PUBLISH/ack, shared by every subscriber of a QoS 0 message.
   installPublishEncoder(mqttPacket as unknown as Parameters<typeof installPublishEncoder>[0])
+  // The Receive Maximum of CONNACK holds for what v5 clients send (0x93 past it) [MQTT-3.3.4-9].
+  installEnforceReceiveMaximum(aedes, mqttPacket, { onExceeded: (clientId, max) => { log.info('connection closed: receive maximum exceeded', { client: clientId ?? undefined, max }) } })
 
   const publish = async (packet: unknown): Promise<void> => {
     await new Promise<void>((resolve, reject) => aedes.publish(packet as AedesPublishPacket, (err?: Error) => { if (err) reject(err); else resolve() }))
