@@ -27,6 +27,7 @@ import { useFifoEmitterQueues } from './use-fifo-emitter-queues.ts'
 import { installStripWillProperties } from './strip-will-properties.ts'
 import { installMergeOverlappingDeliveries } from './merge-overlapping-deliveries.ts'
 import { installEnforceReceiveMaximum } from './enforce-receive-maximum.ts'
+import { installCloseOnBadAcks } from './close-on-bad-acks.ts'
 
 /** Counters the engine adds to (the broker's $SYS and `edgemq ctl stats` read them). */
 export interface EngineCounters {
@@ -270,6 +271,8 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
   installPublishEncoder(mqttPacket as unknown as Parameters<typeof installPublishEncoder>[0])
   // The Receive Maximum of CONNACK holds for what v5 clients send (0x93 past it) [MQTT-3.3.4-9].
   installEnforceReceiveMaximum(aedes, mqttPacket, { onExceeded: (clientId, max) => { log.info('connection closed: receive maximum exceeded', { client: clientId ?? undefined, max }) } })
+  // PUBACK/PUBREC/PUBREL/PUBCOMP that break the protocol close the connection (v5: 0x81/0x82 first).
+  installCloseOnBadAcks(aedes, mqttPacket, { onClosed: (clientId, problem) => { counters.malformedClosed++; log.info('connection closed: bad acknowledgement', { client: clientId ?? undefined, reason: problem.reason }) } })
 
   const publish = async (packet: unknown): Promise<void> => {
     await new Promise<void>((resolve, reject) => aedes.publish(packet as AedesPublishPacket, (err?: Error) => { if (err) reject(err); else resolve() }))

@@ -9,19 +9,18 @@
 //   one beyond the advertised maximum gets DISCONNECT 0x93 (Receive Maximum
 //   exceeded) and the connection closes [MQTT-3.3.4-9] (MQTT 5.0 §3.3.4,
 //   §4.9). A resend of an outstanding id (DUP) is the same message and takes no
-//   new slot. Acknowledgements are seen where aedes writes them, in
-//   mqtt-packet's writeToStream (looked up on the module object at each
-//   write, as src/core/publish-encoder.ts relies on too). 3.1.1 has no Receive
+//   new slot. Acknowledgements are seen where aedes writes them
+//   (src/engine/watch-written-packets.ts). 3.1.1 has no Receive
 //   Maximum; limits.maxUnreleasedQos2 bounds those clients.
 // Canary: test/engine/enforce-receive-maximum.test.ts.
 import type { Duplex } from 'node:stream'
 import type { EventEmitter } from 'node:events'
 import { isFailureCode, REASON } from '../reason-codes.ts'
+import { watchWrittenPackets } from './watch-written-packets.ts'
 
 const REASON_RECEIVE_MAXIMUM_EXCEEDED = REASON.RECEIVE_MAXIMUM_EXCEEDED
 
 type AnyPacket = Record<string, any> & { cmd: string }
-type WriteToStream = (packet: AnyPacket, stream: unknown, opts?: unknown) => boolean
 
 /** The aedes client members this override reads. */
 interface WindowClient {
@@ -65,20 +64,10 @@ function endsInboundFlow (packet: AnyPacket): boolean {
 }
 
 const windows = new WeakMap<object, InboundWindow>()
-let watchedWrite: WriteToStream | undefined
 
-/** Routes mqtt-packet's writeToStream past the windows (once per process; brokers share the module). */
-function watchAcknowledgements (mqttPacket: { writeToStream: WriteToStream }): void {
-  if (watchedWrite !== undefined && mqttPacket.writeToStream === watchedWrite) return
-  const original = mqttPacket.writeToStream
-  const watched: WriteToStream = function writeToStream (packet, stream, opts) {
-    if (typeof packet.messageId === 'number' && endsInboundFlow(packet)) windows.get(stream as object)?.ended(packet.messageId)
-    return original(packet, stream, opts)
-  }
-  // keep markers other wrappers put on the function (the publish encoder's "installed")
-  for (const key of Object.getOwnPropertySymbols(original)) (watched as unknown as Record<symbol, unknown>)[key] = (original as unknown as Record<symbol, unknown>)[key]
-  mqttPacket.writeToStream = watched
-  watchedWrite = watched
+/** Frees the slot of an inbound flow when its final acknowledgement is written. */
+function noteWritten (packet: AnyPacket, stream: object): void {
+  if (typeof packet.messageId === 'number' && endsInboundFlow(packet)) windows.get(stream)?.ended(packet.messageId)
 }
 
 /** Options of installEnforceReceiveMaximum. */
@@ -90,7 +79,7 @@ export interface ReceiveMaximumOptions {
 /** Installs the override (after installV5Shims and the publish encoder, before the first connection). */
 export function installEnforceReceiveMaximum (aedes: unknown, mqttPacket: unknown, options: ReceiveMaximumOptions = {}): void {
   const broker = aedes as WindowBroker
-  watchAcknowledgements(mqttPacket as { writeToStream: WriteToStream })
+  watchWrittenPackets(mqttPacket, noteWritten)
   const handle = broker.handle
   broker.handle = function handleWindowed (this: unknown, conn: Duplex, req: unknown): WindowClient {
     const client = handle.call(this, conn, req)
