@@ -15,7 +15,7 @@ import { checkConnectStrings, checkTopicFilter, checkTopicName } from '../listen
 import type { IncomingConnection } from '../listeners/start-listener.ts'
 import type { Logger } from '../observability/logger.ts'
 import type { LocalBrokerApi } from '../part-context.ts'
-import { installV5Shims } from '../protocol/aedes-v5-shims.ts'
+import { installV5Shims } from './install-v5-shims.ts'
 import { CONNACK_V3, toConnackReturnCode } from '../reason-codes.ts'
 import type { Store } from '../store-contract.ts'
 import { connectionControls } from './connection-controls.ts'
