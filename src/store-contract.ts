@@ -29,6 +29,10 @@ export interface Store {
   journalDone: (clientId: string, packet: unknown) => Promise<void>
   /** Re-publishes journaled messages a crash left behind. */
   replayJournal: (publish: (packet: unknown) => Promise<void>) => Promise<void>
+  /** Removes an incoming QoS 2 message that waited too long for its PUBREL (limits.qos2Expiry). */
+  dropUnreleasedQos2: (clientId: string, messageId: number) => Promise<void>
+  /** The retained messages in the store whose topics match `filter`. */
+  retainedMessages: (filter: string) => AsyncIterable<{ topic: string, payload?: Buffer }>
   stats: () => Record<string, number>
   /** Applies a reloaded config's offline-queue bounds (limits.maxQueuedMessages, maxQueuedBytes). */
   setQueueLimits: (config: EdgemqConfig) => void

@@ -24,6 +24,7 @@ import { installPublishEncoder } from './install-publish-encoder.ts'
 import { setMaximumPacketSize } from './set-maximum-packet-size.ts'
 import { setServerKeepAlive } from './set-server-keep-alive.ts'
 import { useFifoEmitterQueues } from './use-fifo-emitter-queues.ts'
+import { watchIncomingStore } from './watch-incoming-store.ts'
 import { installStripWillProperties } from './strip-will-properties.ts'
 import { installMergeOverlappingDeliveries } from './merge-overlapping-deliveries.ts'
 import { installEnforceReceiveMaximum } from './enforce-receive-maximum.ts'
@@ -241,6 +242,11 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
     published
   } as unknown as ConstructorParameters<typeof Aedes>[0])
   aedesId = aedes.id
+  // QoS 2 messages stored and released, for limits.maxUnreleasedQos2 (hook lists, no aedes types).
+  watchIncomingStore(store.aedesPersistence, {
+    stored: (clientId, messageId) => { for (const h of hooks.qos2Stored) h(clientId, messageId) },
+    released: (clientId, messageId) => { for (const h of hooks.qos2Released) h(clientId, messageId) }
+  })
 
   aedes.on('clientReady', (client: EdgemqClient) => {
     const state = client[STATE]

@@ -4,12 +4,17 @@
 //   no bound on how many a client leaves unreleased, and no event edgemq can
 //   count them by.
 // What edgemq does instead: wraps both calls on the store object handed to
-//   aedes so limits.maxUnreleasedQos2 (src/limits/unreleased-qos2.ts) sees
-//   every stored and released message, and can drop expired ones with the
-//   original delete.
+//   aedes, and the engine turns them into the hook lists qos2Stored and
+//   qos2Released, so limits.maxUnreleasedQos2 (src/limits/unreleased-qos2.ts)
+//   sees every stored and released message without an aedes type.
 // Canary: test/engine/watch-incoming-store.test.ts (aedes still calls both on
 //   a QoS 2 PUBLISH / PUBREL with the client and the packet id).
-import type { UnreleasedQos2 } from '../limits/unreleased-qos2.ts'
+
+/** Who is told about each stored and released message. */
+export interface IncomingQos2Observer {
+  stored: (clientId: string, messageId: number) => void
+  released: (clientId: string, messageId: number) => void
+}
 
 /** The two aedes-persistence calls watched (duck-typed: no aedes types here). */
 interface IncomingStore {
@@ -23,7 +28,7 @@ interface IncomingStore {
  * original delete (used to drop expired messages); undefined when the store
  * lacks those calls.
  */
-export function watchIncomingStore (store: unknown, tracker: UnreleasedQos2): { unwrap: () => void, drop: (clientId: string, messageId: number) => Promise<void> } | undefined {
+export function watchIncomingStore (store: unknown, tracker: IncomingQos2Observer): { unwrap: () => void, drop: (clientId: string, messageId: number) => Promise<void> } | undefined {
   const s = store as IncomingStore | undefined
   if (typeof s?.incomingStorePacket !== 'function' || typeof s.incomingDelPacket !== 'function') return undefined
   const hadOwn = { store: Object.hasOwn(s, 'incomingStorePacket'), del: Object.hasOwn(s, 'incomingDelPacket') }

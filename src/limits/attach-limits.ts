@@ -13,7 +13,6 @@ import { MemoryBudget, pickHeaviestClients, type MemoryState } from './memory-bu
 import { createMemoryProbe, effectiveUse, type MemorySample } from './memory-probe.ts'
 import { RetainedLedger } from './retained-ledger.ts'
 import { UnreleasedQos2 } from './unreleased-qos2.ts'
-import { watchIncomingStore } from '../engine/watch-incoming-store.ts'
 import { readLimitsSettings, readThrottleSettings, type LimitsSettings } from './limits-settings.ts'
 
 /** What the deliver hook may be told about the message (the aedes packet fits this shape). */
@@ -21,8 +20,6 @@ export interface DeliverInfo { qos: number, payload?: Buffer | string }
 
 /** Hooks the limits part uses when the composition root provides them (see docs/limits.md "wiring"). */
 interface OptionalHooks {
-  /** PUBREL received: the client released a QoS 2 message. */
-  qos2Released?: Array<(client: ClientInfo, messageId: number) => void>
   /** UNSUBSCRIBE of one filter. */
   unsubscribe?: Array<(client: ClientInfo, filter: string) => void>
 }
@@ -84,18 +81,16 @@ export async function createLimits (ctx: PartContext, options: { probe?: () => M
   const counters: LimitsCounters = { refusedMemory: 0, refusedListenerRate: 0, refusedListenerCap: 0, shedQos0: 0, outboundDropped: 0, retainedRefused: 0, subscriptionsRefused: 0, packetTooLarge: 0, qos2Exceeded: 0, qos2Expired: 0, disconnectedHeavy: 0, throttledMs: 0 }
   const hooks = ctx.hooks
   const optional = hooks as typeof hooks & OptionalHooks
-  // Unreleased QoS 2: from the core's PUBREL hook when it has one, else from the store calls aedes makes.
+  // Unreleased QoS 2: the engine reports each stored and released message.
   const qos2 = new UnreleasedQos2(now)
-  let dropQos2: ((clientId: string, messageId: number) => Promise<void>) | undefined
-  let unwatchQos2: (() => void) | undefined
-  const qos2FromHook = Array.isArray(optional.qos2Released)
-  if (qos2FromHook) {
-    optional.qos2Released?.push((info, messageId) => { qos2.released(info.id, messageId) })
-  } else {
-    const watch = watchIncomingStore(ctx.store.aedesPersistence, qos2)
-    if (watch === undefined) log.info('limits.maxUnreleasedQos2 not enforced: neither hooks.qos2Released nor the store\'s incoming calls are available')
-    dropQos2 = watch?.drop
-    unwatchQos2 = watch?.unwrap
+  const onQos2Stored = (clientId: string, messageId: number): void => { qos2.stored(clientId, messageId) }
+  const onQos2Released = (clientId: string, messageId: number): void => { qos2.released(clientId, messageId) }
+  hooks.qos2Stored.push(onQos2Stored)
+  hooks.qos2Released.push(onQos2Released)
+  const dropQos2 = ctx.store.dropUnreleasedQos2
+  const unwatchQos2 = (): void => {
+    hooks.qos2Stored.splice(hooks.qos2Stored.indexOf(onQos2Stored) >>> 0, 1)
+    hooks.qos2Released.splice(hooks.qos2Released.indexOf(onQos2Released) >>> 0, 1)
   }
 
   // In the background: attaching must not hold the start (the listeners are already open).
@@ -197,9 +192,8 @@ export async function createLimits (ctx: PartContext, options: { probe?: () => M
         info.connection.close(REASON.RECEIVE_MAXIMUM_EXCEEDED, `more than limits.maxUnreleasedQos2 (${settings.maxUnreleasedQos2}) QoS 2 messages without PUBREL`)
         return deny(REASON.RECEIVE_MAXIMUM_EXCEEDED, 'too many unreleased QoS 2 messages')
       }
-      const messageId = (msg as PublishInfo & { messageId?: number }).messageId
-      if (qos2FromHook && typeof messageId === 'number') qos2.stored(info.id, messageId)
-      else qos2.admit(info.id)
+      // counted now; the engine's qos2Stored hook says when it is in the store
+      qos2.admit(info.id)
     }
     return checkRetained(info, msg)
   }
@@ -290,7 +284,7 @@ export async function createLimits (ctx: PartContext, options: { probe?: () => M
     // Unreleased QoS 2 past their expiry are dropped from the store.
     for (const { clientId, messageId } of qos2.expire(settings.qos2Expiry)) {
       counters.qos2Expired++
-      void dropQos2?.(clientId, messageId).catch(() => {})
+      void dropQos2(clientId, messageId).catch(() => {})
     }
     const heavy = [...states.values()].map((s) => ({ id: s.info.id, weight: s.info.connection.pendingWrite() + s.readSinceCheck, s }))
     for (const s of states.values()) s.readSinceCheck = 0
@@ -343,7 +337,7 @@ export async function createLimits (ctx: PartContext, options: { probe?: () => M
         timer.unref()
       }
     },
-    close: async () => { clearInterval(timer); unwatchQos2?.() }
+    close: async () => { clearInterval(timer); unwatchQos2() }
   }
 }
 
@@ -405,10 +399,8 @@ function applyThrottleSet (throttle: Throttle, args: Record<string, unknown>): v
 
 /** Counts the retained messages already in the store (their owners are unknown after a restart). */
 async function seedRetained (ctx: PartContext, ledger: RetainedLedger, log: PartContext['logger']): Promise<void> {
-  const p = ctx.store.aedesPersistence as { createRetainedStream?: (pattern: string) => AsyncIterable<{ topic: string, payload?: Buffer }> } | undefined
-  if (typeof p?.createRetainedStream !== 'function') return
   try {
-    for await (const packet of p.createRetainedStream('#')) ledger.apply(packet.topic, packet.payload?.length ?? 0, undefined)
+    for await (const packet of ctx.store.retainedMessages('#')) ledger.apply(packet.topic, packet.payload?.length ?? 0, undefined)
   } catch (err) {
     log.warn('cannot count stored retained messages', { error: (err as Error).message })
   }

@@ -24,6 +24,8 @@ export async function openLevelStore (config: EdgemqConfig, logger: Logger, opti
     needsJournal: (packet) => p.needsJournal(packet.topic, packet.qos, packet.retain),
     journalDone: async (clientId, packet) => { await p.journalDone(clientId, packet as StoredPacket) },
     replayJournal: async (publish) => { await p.replayJournal(publish) },
+    dropUnreleasedQos2: async (clientId, messageId) => { await p.incomingDelPacket({ id: clientId }, { messageId }) },
+    retainedMessages: (filter) => p.createRetainedStream(filter) as AsyncIterable<{ topic: string, payload?: Buffer }>,
     stats: () => {
       const s = p.stats()
       return {
