@@ -7,7 +7,7 @@
 import { ALLOW, createBrokerHooks, type BrokerHooks } from './broker-hooks.ts'
 import type { EdgemqConfig, ListenerConfig } from './config/types.ts'
 import { controlSocketPath } from './control/control-path.ts'
-import { ControlServer } from './control/control-server.ts'
+import { ControlServer, type ControlRegistry } from './control/control-server.ts'
 import { createEngine, type Engine, type EngineCounters } from './engine/create-engine.ts'
 import { startListener, type IncomingConnection, type RunningListener } from './listeners/start-listener.ts'
 import type { Logger } from './observability/logger.ts'
@@ -32,6 +32,8 @@ export interface EdgemqBroker {
   close: () => Promise<void>
   /** Counters for $SYS and `edgemq ctl stats`. */
   stats: () => Record<string, number>
+  /** The control socket's registry, for commands of the process that runs the broker (ctl apply). */
+  control: ControlRegistry
 }
 
 /** What is shared by the steps: the hook lists, the config in force, the counters. */
@@ -192,6 +194,7 @@ function ready (core: Core, opened: Opened): EdgemqBroker {
   return {
     get config () { return core.config },
     hooks: core.hooks,
+    control: opened.control as ControlServer,
     addresses: () => [...opened.listeners.values()].map((l) => ({ name: l.config.name, type: l.config.type, host: l.address.host, port: l.address.port })),
     stats: () => statsOf(core, engine, store),
     reload: async (next) => { await reloadBroker(core, engine, store, opened, next) },

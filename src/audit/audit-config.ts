@@ -11,9 +11,10 @@ import type { AclPolicy } from '../acl/acl-policy.ts'
 import { parsePasswordFile } from '../auth/password-file.ts'
 import { weaknessOf } from '../auth/password-hash.ts'
 import { parseCidr, rangeContains, parseIp } from '../listeners/ip-filter.ts'
+import { auditBridges } from './audit-bridges.ts'
+import type { Severity } from './severity.ts'
 
-/** How bad a finding is; high makes `edgemq audit` exit non-zero. */
-export type Severity = 'high' | 'medium' | 'low'
+export type { Severity } from './severity.ts'
 
 /** One finding. */
 export interface Finding {
@@ -93,6 +94,7 @@ export async function auditConfig (config: EdgemqConfig): Promise<Finding[]> {
   if (config.limits.maxPacketSize > 16 * 1024 * 1024) add('medium', 'max-packet-size', 'limits.maxPacketSize', `${config.limits.maxPacketSize} bytes: one client can make the broker buffer that much per packet`, 'set limits.maxPacketSize to 256KB (the default) or what your largest message needs')
   if (auth.lockout?.enabled === false) add('high', 'lockout-off', 'auth.lockout.enabled', 'brute-force lockout is off', 'remove auth.lockout.enabled: false')
   auditKeepalive(config, publicListeners.length > 0, add)
+  auditBridges((config as unknown as { bridges?: unknown }).bridges, add)
   return out
 }
 

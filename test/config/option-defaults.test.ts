@@ -46,7 +46,8 @@ const NOT_OPTION_DEFAULTS: Record<string, string> = {
   'src/throttle/throttle.ts': 'r is one listener\'s rates from throttle.listeners (an object option); absent means unlimited there',
   'src/persistence/level-persistence.ts': 'the store\'s own constructor options (used alone by its tests): absent = no cap; the broker always passes the config value (src/persistence/level-store.ts)',
   'src/engine/create-engine.ts': 'packet.protocolVersion of a CONNECT, not the bridge option',
-  'src/engine/install-publish-encoder.ts': 'opts.protocolVersion of mqtt-packet, not the bridge option'
+  'src/engine/install-publish-encoder.ts': 'opts.protocolVersion of mqtt-packet, not the bridge option',
+  'src/migrate/import-mosquitto.ts': 'b.protocolVersion of a Mosquitto bridge section: Mosquitto\'s default (3.1.1) written into the imported config, not edgemq\'s'
 }
 
 test('no option default is written a second time as a fallback in src/', () => {

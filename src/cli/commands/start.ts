@@ -10,6 +10,7 @@ import { PARTS } from '../../parts.ts'
 import { createLogger } from '../../observability/logger.ts'
 import { isEdgemqError } from '../../errors.ts'
 import { buildInfo } from '../build-info.ts'
+import { attachConfigApply } from '../config-apply-commands.ts'
 
 // Past this, shutdown stops waiting for clients and writes and exits non-zero,
 // so a service manager never waits forever on a stuck socket.
@@ -85,8 +86,14 @@ export const startCommand: CliCommand = {
     log.info('ready', { listeners: broker.addresses().map((a) => `${a.name}@${a.host}:${a.port}`).join(',') })
 
     let reloading = Promise.resolve()
+    const applier = attachConfigApply(broker, configPath, flags, log, async (work) => {
+      const run = reloading.then(work)
+      reloading = run.then(() => {}, () => {})
+      return await run
+    })
     onHup = () => {
       reloading = reloading.then(async () => {
+        await applier.supersede()
         try {
           const next = await loadEffectiveConfig(configPath, flags)
           await broker.reload(next.config)
@@ -110,6 +117,7 @@ export const startCommand: CliCommand = {
           resolve(1)
         }, SHUTDOWN_DEADLINE_MS)
         deadline.unref()
+        applier.close()
         void reloading.then(async () => await broker.close()).then(() => {
           clearTimeout(deadline)
           release()
