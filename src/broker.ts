@@ -14,6 +14,9 @@ import type { Logger } from './observability/logger.ts'
 import { SysTopics } from './observability/sys-topics.ts'
 import type { AttachPart, PartContext, PartHandle } from './part-context.ts'
 import { REASON } from './reason-codes.ts'
+import { runReloadTransaction, type ReloadStep } from './reload-transaction.ts'
+import { prepareListenersReload } from './listeners/prepare-listeners-reload.ts'
+import { checkConnectIdentity } from './listeners/packet-checks.ts'
 import { openStore } from './store.ts'
 import type { Store } from './store-contract.ts'
 
@@ -50,6 +53,7 @@ interface Opened {
   store?: Store
   engine?: Engine
   handles: PartHandle[]
+  partNames: string[]
   control?: ControlServer
   sys?: SysTopics
   listeners: Map<string, RunningListener>
@@ -60,15 +64,15 @@ const CLOSE_GRACE_MS = 2_000
 
 /** Starts the broker from a validated config. */
 export async function startBroker (config: EdgemqConfig, logger: Logger, parts: readonly AttachPart[] = []): Promise<EdgemqBroker> {
-  const core: Core = { hooks: createBrokerHooks(), log: logger.child('broker'), config, openSockets: 0, counters: { connectionsRefused: 0, messagesReceived: 0, malformedClosed: 0, oversizeRefused: 0 } }
-  const opened: Opened = { handles: [], listeners: new Map() }
+  const core: Core = { hooks: createBrokerHooks(), log: logger.child('broker'), config, openSockets: 0, counters: { connectionsRefused: 0, messagesReceived: 0, malformedClosed: 0, publishDenied: 0, oversizeRefused: 0 } }
+  const opened: Opened = { handles: [], partNames: [], listeners: new Map() }
   try {
     const store = opened.store = await openStore(config, logger.child('persistence'))
     const engine = opened.engine = await buildEngine(core, store)
     await replayJournal(store, engine)
     addConnectionCap(core)
     const control = opened.control = new ControlServer(logger.child('control'))
-    await attachParts(parts, { config, hooks: core.hooks, store, logger, control, local: engine.local }, opened.handles)
+    await attachParts(parts, { config, hooks: core.hooks, store, logger, control, local: engine.local }, opened)
     addAnonymousFloor(core)
     opened.sys = startSysTopics(core, engine, opened.handles)
     await openControl(control, core, engine, store)
@@ -101,9 +105,12 @@ function addConnectionCap (core: Core): void {
     : ALLOW)
 }
 
-/** Step: each part in order (security, limits, bridge); `handles` holds the ones attached, for the teardown. */
-async function attachParts (parts: readonly AttachPart[], ctx: PartContext, handles: PartHandle[]): Promise<void> {
-  for (const attach of parts) handles.push(await attach(ctx))
+/** Step: each part in order (security, limits, bridge); `opened.handles` holds the ones attached (for the teardown), `opened.partNames` their names (for reload messages). */
+async function attachParts (parts: readonly AttachPart[], ctx: PartContext, opened: Opened): Promise<void> {
+  for (const attach of parts) {
+    opened.handles.push(await attach(ctx))
+    opened.partNames.push(attach.name.replace(/^attach|Part$/g, '').toLowerCase() || 'part')
+  }
 }
 
 /**
@@ -114,6 +121,8 @@ async function attachParts (parts: readonly AttachPart[], ctx: PartContext, hand
  */
 function addAnonymousFloor (core: Core): void {
   core.hooks.connect.push((req) => {
+    const identity = checkConnectIdentity({ clientId: req.client.id, username: req.username }, core.config.limits)
+    if (identity !== undefined) return { ok: false, ...identity }
     if (req.client.username !== undefined) return ALLOW
     const listener = core.config.listeners.find((l) => l.name === req.client.listener)
     return listener?.allowAnonymous === true ? ALLOW : { ok: false, reasonCode: REASON.NOT_AUTHORIZED, reason: 'anonymous clients are not allowed on this listener' }
@@ -129,6 +138,7 @@ function startSysTopics (core: Core, engine: Engine, handles: readonly PartHandl
     'messages/received': core.counters.messagesReceived,
     'connections/malformed': core.counters.malformedClosed,
     'connections/oversize': core.counters.oversizeRefused,
+    'messages/denied': core.counters.publishDenied,
     ...prefixKeys('protocol/', engine.protocolStats()),
     ...Object.assign({}, ...handles.map((h) => h.sysValues?.() ?? {})) as Record<string, number | string>
   }))
@@ -227,78 +237,40 @@ async function teardown (opened: Opened, graceMs: number): Promise<void> {
   await step(async () => { await opened.control?.close() })
   await step(async () => { await opened.engine?.close() })
   await listenersClosed
+  opened.partNames.length = 0
   for (const h of opened.handles.splice(0).reverse()) await step(async () => { await h.close?.() })
   await step(async () => { await opened.store?.close() })
   if (first !== undefined) throw first
 }
 
 /**
- * Swaps in a new config. 1. The parts first: one that refuses (an unreadable
- * password or ACL file) rolls the others back, and nothing else has changed
- * yet. 2. Listeners whose settings changed restart; the others keep their
- * clients (new certificates are loaded in place). If a listener cannot start
- * (port taken), the old listeners come back and the parts return to the old
- * config. 3. The engine's and the store's live limits.
+ * Swaps in a new config: every step (the core settings, the listeners, each
+ * part) is prepared, then all are committed, or the reload is refused and
+ * nothing changes (src/reload-transaction.ts). Listeners whose settings
+ * changed restart; the others keep their clients (new certificates are
+ * loaded in place).
  */
 async function reloadBroker (core: Core, engine: Engine, store: Store, opened: Opened, next: EdgemqConfig): Promise<void> {
   const old = core.config
-  await reloadParts(opened.handles, old, next)
-  try {
-    await reloadListeners(core, engine, opened.listeners, next)
-  } catch (err) {
-    for (const h of [...opened.handles].reverse()) await h.reload?.(old).catch(() => {})
-    throw err
-  }
-  engine.setMaxPacketSize(next.limits.maxPacketSize)
-  store.setQueueLimits(next)
-  core.log.setLevel(next.logging.level)
-  core.log.info('config reloaded', { listeners: next.listeners.length, changed: JSON.stringify(old) === JSON.stringify(next) ? 'nothing' : 'yes' })
-}
-
-/** Reloads every part; when one refuses, the ones already reloaded go back to `old`. */
-async function reloadParts (handles: readonly PartHandle[], old: EdgemqConfig, next: EdgemqConfig): Promise<void> {
-  const reloaded: PartHandle[] = []
-  try {
-    for (const h of handles) { await h.reload?.(next); reloaded.push(h) }
-  } catch (err) {
-    for (const h of reloaded.reverse()) await h.reload?.(old).catch(() => {})
-    throw err
-  }
-}
-
-/** Restarts changed listeners and starts new ones; on failure restores the old set and config. */
-async function reloadListeners (core: Core, engine: Engine, listeners: Map<string, RunningListener>, next: EdgemqConfig): Promise<void> {
-  const old = core.config
-  const stopped: ListenerConfig[] = []
-  const started: string[] = []
-  try {
-    for (const [name, running] of [...listeners]) {
-      const wanted = next.listeners.find((l) => l.name === name)
-      if (wanted === undefined || !sameListener(wanted, running.config)) {
-        await running.close()
-        listeners.delete(name)
-        stopped.push(running.config)
-        core.log.info('listener stopped', { listener: name })
-      } else {
-        await running.reloadTls(wanted)
-        running.config = wanted
+  const coreStep: ReloadStep = {
+    name: 'core',
+    prepare: async () => {
+      const apply = (c: EdgemqConfig): void => {
+        core.config = c
+        engine.setMaxPacketSize(c.limits.maxPacketSize)
+        store.setQueueLimits(c)
+        core.log.setLevel(c.logging.level)
       }
+      return { commit: () => { apply(next) }, undo: () => { apply(old) } }
     }
-    core.config = next
-    for (const l of next.listeners) {
-      if (!listeners.has(l.name)) { await openListener(core, engine, listeners, l); started.push(l.name) }
-    }
-  } catch (err) {
-    core.config = old
-    for (const name of started) { await listeners.get(name)?.close(); listeners.delete(name) }
-    for (const l of stopped) await openListener(core, engine, listeners, l).catch((e: Error) => { core.log.error('listener could not be restored', { listener: l.name, error: e.message }) })
-    throw err
   }
-}
-
-/** Whether two listener configs differ only in their certificate files (reloaded in place). */
-function sameListener (a: ListenerConfig, b: ListenerConfig): boolean {
-  return JSON.stringify({ ...a, cert: 0, key: 0, ca: 0, crl: 0 }) === JSON.stringify({ ...b, cert: 0, key: 0, ca: 0, crl: 0 })
+  const openOne = async (l: ListenerConfig): Promise<void> => { await openListener(core, engine, opened.listeners, l) }
+  await runReloadTransaction(next, [
+    coreStep,
+    { name: 'listeners', prepare: async (n) => await prepareListenersReload(opened.listeners, n.listeners, openOne, core.log) },
+    ...opened.handles.map((h, i): ReloadStep => ({ name: opened.partNames[i], prepare: async (n) => await h.prepareReload?.(n) }))
+  ], core.log)
+  core.log.info('config reloaded', { listeners: next.listeners.length, changed: JSON.stringify(old) === JSON.stringify(next) ? 'nothing' : 'yes' })
 }
 
 /** {a: 1} → {"<prefix>a": 1}, for $SYS values of a part. */

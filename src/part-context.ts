@@ -6,11 +6,17 @@ import type { BrokerHooks } from './broker-hooks.ts'
 import type { EdgemqConfig } from './config/types.ts'
 import type { ControlServer } from './control/control-server.ts'
 import type { Logger } from './observability/logger.ts'
+import type { PreparedReload } from './reload-transaction.ts'
 import type { Store } from './store-contract.ts'
 
 /** Parts attach here after the core is up (security, limits, bridge); each returns a handle with reload/close. */
 export interface PartHandle {
-  reload?: (config: EdgemqConfig) => Promise<void>
+  /**
+   * The first half of a reload (src/reload-transaction.ts): read the files and
+   * build the new state for `config`, apply nothing, throw if it is refused.
+   * The returned commit applies it once every part and listener prepared.
+   */
+  prepareReload?: (config: EdgemqConfig) => Promise<PreparedReload | undefined>
   close?: () => Promise<void>
   /** Values published under $SYS/broker/ (keys relative to it), read every sys.interval. */
   sysValues?: () => Record<string, number | string>

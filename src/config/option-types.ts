@@ -17,6 +17,10 @@ export interface OptionValues {
     cacheSize: number
     /** LevelDB write buffer (memtable) size (bytes) */
     writeBufferSize: number
+    /** Most bytes queued on disk for one offline client; beyond, the oldest queued message makes room. Unset = persistence.queueDiskShare of the data partition, at least 128 MB; 0 = no cap (bytes) */
+    maxQueuedBytes?: number
+    /** Share of the data partition (its size at start) that one offline client's queue may use when persistence.maxQueuedBytes is unset (percent) */
+    queueDiskShare: number
     /** Device key file (0600, created when missing) that seals stored payloads at rest; unset = off */
     encryptionKeyFile?: string
   }
@@ -33,6 +37,10 @@ export interface OptionValues {
     keepaliveStrict: boolean
     /** Idle time after which the kernel starts TCP keepalive probes on every accepted socket (applies to connections accepted after a reload) (ms) */
     tcpKeepaliveIdle: number
+    /** Give v5 clients that advertise a Topic Alias Maximum aliases for the topics they receive most (applies to new connections) */
+    sendTopicAliases: boolean
+    /** Most topic aliases edgemq uses per v5 connection, whatever the client allows (0 = none) (aliases) */
+    topicAliasBudget: number
     /** Receive Maximum advertised to v5 clients (QoS 1/2 the broker accepts unacknowledged) (messages) */
     maxInflight: number
     /** Most levels in a topic or filter (levels) */
@@ -47,9 +55,9 @@ export interface OptionValues {
     drainTimeout: number
     /** Longest client id accepted (bytes) */
     maxClientIdLength: number
-    /** Most messages queued for one client (offline session queue); beyond, QoS 0 is dropped first, then the oldest (0 = no cap) (messages) */
+    /** Most messages queued on disk for one offline client; beyond, the oldest queued message makes room (0 = no count cap: persistence.maxQueuedBytes bounds the queue) (messages) */
     maxQueuedMessages: number
-    /** Most bytes queued for one client: its offline queue, and for a connected client the bytes waiting on its socket above which QoS 0 is shed (0 = no cap) (bytes) */
+    /** Bytes waiting on a connected client's socket above which QoS 0 to it is shed (0 = no cap); offline queues are bounded by persistence.maxQueuedBytes (bytes) */
     maxQueuedBytes: number
     /** Most topic filters one connection may hold; the excess gets SUBACK 0x80 / 0x97 (0 = no cap) (filters) */
     maxSubscriptionsPerClient: number
@@ -67,6 +75,14 @@ export interface OptionValues {
     maxUnreleasedQos2: number
     /** How long an unreleased QoS 2 message is kept waiting for its PUBREL (ms) */
     qos2Expiry: number
+    /** Most retained topics whose last retained message came from one user, over all its client ids (0 = no cap); beyond, 0x97 (messages) */
+    maxRetainedMessagesPerUser?: number
+    /** Most retained payload bytes from one user, over all its client ids (0 = no cap) (bytes) */
+    maxRetainedBytesPerUser?: number
+    /** Most topic filters held by one user's connected clients together; the excess gets SUBACK 0x80 (3.1.1) / 0x97 (0 = no cap) (filters) */
+    maxSubscriptionsPerUser?: number
+    /** Caps shared by all members of an ACL group: { <group>: { maxRetainedMessages, maxRetainedBytes, maxSubscriptions } } (0 = no cap) */
+    groupQuotas: Record<string, unknown>
   }
   runtime: {
     /** Node --max-old-space-size for the broker process (MiB) */
@@ -91,8 +107,12 @@ export interface OptionValues {
     passwordFile?: string
     /** ACL file: edgemq YAML (groups, rules) or a Mosquitto acl_file */
     aclFile?: string
+    /** What a 3.1/3.1.1 client gets for a PUBLISH the ACL denies: acknowledge (PUBACK/PUBREC as if delivered, message dropped) or disconnect (the connection closes). v5 clients always get PUBACK/PUBREC 0x87; denials are logged and counted either way */
+    deniedPublish: 'acknowledge' | 'disconnect'
     /** A client id first used by one user cannot be used by another user (or anonymously) */
     bindClientIds: boolean
+    /** At reload, close live sessions of deleted users, changed passwords and revoked certificates (v5: DISCONNECT 0x87); false keeps them and logs them */
+    closeRevokedSessions: boolean
     /** Password hashes computed at once (on the libuv threadpool) (hashes) */
     maxConcurrentVerifications: number
     /** Logins that may wait for a hash slot; beyond, CONNECT is refused at once with 0x89 server busy (logins) */

@@ -18,6 +18,7 @@ import type { EventEmitter } from 'node:events'
 import { checkAckPacket, type AckProblem } from '../protocol/ack-packet-checks.ts'
 import { watchWrittenPackets } from './watch-written-packets.ts'
 import { REASON } from '../reason-codes.ts'
+import { interceptParsedPackets } from './intercept-parsed-packets.ts'
 
 type AnyPacket = Record<string, any> & { cmd: string }
 
@@ -57,27 +58,21 @@ export function installCloseOnBadAcks (aedes: unknown, mqttPacket: unknown, opti
   const handle = broker.handle
   broker.handle = function handleAcks (this: unknown, conn: unknown, req: unknown): AckClient {
     const client = handle.call(this, conn, req)
-    const parser = client._parser
-    const listeners = parser.listeners('packet') as Array<(packet: AnyPacket) => void>
-    parser.removeAllListeners('packet')
-    parser.on('packet', function onPacket (this: unknown, packet: AnyPacket) {
+    interceptParsedPackets(client._parser, (packet) => {
       const cmd = packet.cmd
-      if (cmd === 'puback' || cmd === 'pubrec' || cmd === 'pubrel' || cmd === 'pubcomp') {
-        const version = client.version ?? 4
-        let problem = checkAckPacket(packet, version)
-        if (problem === undefined && cmd === 'pubcomp' && version < 5) {
-          const ids = outstandingPubrel.get(client.conn)
-          if (ids?.delete(packet.messageId as number) !== true) problem = { reasonCode: REASON.PROTOCOL_ERROR, reason: `pubcomp for packet id ${String(packet.messageId)}, which has no PUBREL outstanding` }
-        }
-        if (problem !== undefined) {
-          options.onClosed?.(client.id, problem)
-          client.pause() // nothing after the offending packet is handled
-          if (client.version === 5 && client.connackSent && !client.closed) client.disconnect({ reasonCode: problem.reasonCode })
-          else client.emit('error', new Error(problem.reason))
-          return
-        }
+      if (cmd !== 'puback' && cmd !== 'pubrec' && cmd !== 'pubrel' && cmd !== 'pubcomp') return true
+      const version = client.version ?? 4
+      let problem = checkAckPacket(packet, version)
+      if (problem === undefined && cmd === 'pubcomp' && version < 5) {
+        const ids = outstandingPubrel.get(client.conn)
+        if (ids?.delete(packet.messageId as number) !== true) problem = { reasonCode: REASON.PROTOCOL_ERROR, reason: `pubcomp for packet id ${String(packet.messageId)}, which has no PUBREL outstanding` }
       }
-      for (const l of listeners) l.call(this, packet)
+      if (problem === undefined) return true
+      options.onClosed?.(client.id, problem)
+      client.pause() // nothing after the offending packet is handled
+      if (client.version === 5 && client.connackSent && !client.closed) client.disconnect({ reasonCode: problem.reasonCode })
+      else client.emit('error', new Error(problem.reason))
+      return false
     })
     return client
   }

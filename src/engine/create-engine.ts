@@ -16,7 +16,7 @@ import type { IncomingConnection } from '../listeners/start-listener.ts'
 import type { Logger } from '../observability/logger.ts'
 import type { LocalBrokerApi } from '../part-context.ts'
 import { installV5Shims } from './install-v5-shims.ts'
-import { CONNACK_V3, toConnackReturnCode } from '../reason-codes.ts'
+import { CONNACK_V3, REASON, toConnackReturnCode } from '../reason-codes.ts'
 import type { Store } from '../store-contract.ts'
 import { connectionControls } from './connection-controls.ts'
 import { guardEmitterRecursion } from './guard-emitter-recursion.ts'
@@ -29,12 +29,18 @@ import { installStripWillProperties } from './strip-will-properties.ts'
 import { installMergeOverlappingDeliveries } from './merge-overlapping-deliveries.ts'
 import { installEnforceReceiveMaximum } from './enforce-receive-maximum.ts'
 import { installCloseOnBadAcks } from './close-on-bad-acks.ts'
+import { installCheckConnect } from './check-connect.ts'
+import { acknowledgeAndDrop } from './drop-denied-publish.ts'
+import { installSendTopicAliases } from './send-topic-aliases.ts'
+import { installRefusalReasonCodes, noteRefusedPublish, noteRefusedSubscription, watchClientSubscribes } from './refusal-reason-codes.ts'
 
 /** Counters the engine adds to (the broker's $SYS and `edgemq ctl stats` read them). */
 export interface EngineCounters {
   connectionsRefused: number
   messagesReceived: number
   malformedClosed: number
+  /** PUBLISH packets the ACL denied ($SYS messages/denied). */
+  publishDenied: number
   /** Connections closed by the frame guard for a packet over limits.maxPacketSize. */
   oversizeRefused: number
 }
@@ -101,7 +107,20 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
     if (journalFor !== null) await store.journalIncoming(journalFor.id, packet)
   }
   const publishDecided = (decision: Decision, state: ClientState | undefined, msg: PublishInfo, packet: AedesPublishPacket, client: EdgemqClient | null, done: Done): void => {
-    if (!decision.ok) { done(new Error(decision.reason)); return }
+    if (!decision.ok) {
+      if (decision.reasonCode === REASON.NOT_AUTHORIZED) {
+        counters.publishDenied++
+        log.info('publish denied', { client: client?.id, topic: packet.topic, reason: decision.reason })
+        // [MQTT-3.3.5-2] a 3.1.1 client is acknowledged and the message dropped (auth.deniedPublish)
+        if (client !== null && (client.version ?? 4) < 5 && !msg.isWill && (deps.config().auth as { deniedPublish?: string } | undefined)?.deniedPublish !== 'disconnect') {
+          acknowledgeAndDrop(client, packet, done)
+          return
+        }
+      }
+      if (client !== null) noteRefusedPublish(client.conn, packet.messageId, decision.reasonCode) // 0x97 quota, not aedes's 0x87
+      done(new Error(decision.reason))
+      return
+    }
     let pending: Array<Promise<void>> | undefined
     for (const h of hooks.beforeAck) {
       const r = h(state?.info, msg)
@@ -121,7 +140,8 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
     if (state === undefined) { done(new Error('unknown connection'), false); return }
     const limits = deps.config().limits
     // [MQTT-1.5.4-2] no U+0000; control characters and ill-formed UTF-8 are refused too (CVE-2017-7653)
-    const problem = checkConnectStrings(packet, limits)
+    // A bad client id or user name is refused later, at CONNACK (0x85 / 0x86), by the connect hooks.
+    const problem = checkConnectStrings({ will: packet.will }, limits)
     if (problem !== undefined) {
       counters.malformedClosed++
       log.info('connection closed: malformed CONNECT', { ip: state.info.ip, listener: state.listener, reason: problem })
@@ -194,6 +214,7 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
     if (state === undefined) { done(null, null); return }
     void runSubscribeHooks(hooks, state.info, sub.topic, sub.qos).then((decision) => {
       if (!decision.ok) {
+        noteRefusedSubscription(sub, decision.reasonCode)
         log.info('subscription refused', { client: client.id, filter: sub.topic, reason: decision.reason })
         done(null, null) // SUBACK failure: 0x80 (v3) / Not authorized (v5), chosen by aedes
         return
@@ -270,15 +291,24 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
   guardEmitterRecursion(mq)
   useFifoEmitterQueues(mq)
   await aedes.listen()
-  const shims = installV5Shims(aedes, { logger: log, onMalformed: () => { counters.malformedClosed++ } })
+  const shims = installV5Shims(aedes, {
+    logger: log,
+    onMalformed: () => { counters.malformedClosed++ },
+    mayReceive: (client, topic) => { const s = (client as EdgemqClient)[STATE]; return s === undefined || hooks.readable.every((h) => h(s.info, topic)) }
+  })
   installStripWillProperties(aedes) // a will PUBLISH carries no Will Delay Interval (MQTT 5.0 §3.3.2.3)
   installMergeOverlappingDeliveries(aedes) // overlapping subscriptions: one copy at the highest QoS [MQTT-3.3.5-1]
   // One buffer per outgoing 3.1.1 PUBLISH/ack, shared by every subscriber of a QoS 0 message.
   installPublishEncoder(mqttPacket as unknown as Parameters<typeof installPublishEncoder>[0])
+  installRefusalReasonCodes(mqttPacket as unknown as Parameters<typeof installRefusalReasonCodes>[0])
   // The Receive Maximum of CONNACK holds for what v5 clients send (0x93 past it) [MQTT-3.3.4-9].
   installEnforceReceiveMaximum(aedes, mqttPacket, { onExceeded: (clientId, max) => { log.info('connection closed: receive maximum exceeded', { client: clientId ?? undefined, max }) } })
   // PUBACK/PUBREC/PUBREL/PUBCOMP that break the protocol close the connection (v5: 0x81/0x82 first).
   installCloseOnBadAcks(aedes, mqttPacket, { onClosed: (clientId, problem) => { counters.malformedClosed++; log.info('connection closed: bad acknowledgement', { client: clientId ?? undefined, reason: problem.reason }) } })
+  // CONNECTs the spec refuses: will QoS 3, user name/password without flags, bad protocol level (CONNACK 1), ...
+  installCheckConnect(aedes, mqttPacket, { onRefused: (problem) => { counters.malformedClosed++; log.info('connection closed: CONNECT refused', { reason: problem.reason }) } })
+  // Topic aliases for v5 clients that allow them (MQTT 5.0 §3.3.2.3.4); last, so it sees each PUBLISH as written.
+  installSendTopicAliases(aedes, mqttPacket, () => ({ enabled: deps.config().limits.sendTopicAliases, budget: deps.config().limits.topicAliasBudget }))
 
   const publish = async (packet: unknown): Promise<void> => {
     await new Promise<void>((resolve, reject) => aedes.publish(packet as AedesPublishPacket, (err?: Error) => { if (err) reject(err); else resolve() }))
@@ -300,11 +330,12 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
   return {
     handle: (conn, listener) => {
       const client = aedes.handle(conn.stream, undefined as never) as EdgemqClient
+      watchClientSubscribes(client)
       const connection = connectionControls(client, conn)
-      client[STATE] = {
-        listener,
-        info: { id: '', ip: conn.ip, port: conn.port, listener, protocolVersion: 4, groups: [], certificate: conn.certificate, overrides: {}, connection }
-      }
+      const info: ClientInfo = { id: '', ip: conn.ip, port: conn.port, listener, protocolVersion: 4, groups: [], certificate: conn.certificate, overrides: {}, connection }
+      client[STATE] = { listener, info }
+      // once per opened connection, whatever happened before (per-connection state is freed here)
+      conn.socket.once('close', () => { for (const h of hooks.closed) h(info) })
       return connection
     },
     local,

@@ -17,6 +17,7 @@ import type { Duplex } from 'node:stream'
 import type { EventEmitter } from 'node:events'
 import { isFailureCode, REASON } from '../reason-codes.ts'
 import { watchWrittenPackets } from './watch-written-packets.ts'
+import { interceptParsedPackets } from './intercept-parsed-packets.ts'
 
 const REASON_RECEIVE_MAXIMUM_EXCEEDED = REASON.RECEIVE_MAXIMUM_EXCEEDED
 
@@ -83,21 +84,15 @@ export function installEnforceReceiveMaximum (aedes: unknown, mqttPacket: unknow
   const handle = broker.handle
   broker.handle = function handleWindowed (this: unknown, conn: Duplex, req: unknown): WindowClient {
     const client = handle.call(this, conn, req)
-    const parser = client._parser
-    const listeners = parser.listeners('packet') as Array<(packet: AnyPacket) => void>
-    parser.removeAllListeners('packet')
-    parser.on('packet', function onPacket (this: unknown, packet: AnyPacket) {
-      if (packet.cmd === 'publish' && (packet.qos ?? 0) > 0 && client.version === 5 && broker.receiveMaximum > 0 && typeof packet.messageId === 'number') {
-        let window = windows.get(client.conn)
-        if (window === undefined) { window = new InboundWindow(broker.receiveMaximum); windows.set(client.conn, window) }
-        if (!window.received(packet.messageId)) {
-          options.onExceeded?.(client.id, window.max)
-          client.pause() // nothing after the offending packet is handled
-          if (!client.closed) client.disconnect({ reasonCode: REASON_RECEIVE_MAXIMUM_EXCEEDED })
-          return
-        }
-      }
-      for (const l of listeners) l.call(this, packet)
+    interceptParsedPackets(client._parser, (packet) => {
+      if (packet.cmd !== 'publish' || (packet.qos ?? 0) === 0 || client.version !== 5 || broker.receiveMaximum <= 0 || typeof packet.messageId !== 'number') return true
+      let window = windows.get(client.conn)
+      if (window === undefined) { window = new InboundWindow(broker.receiveMaximum); windows.set(client.conn, window) }
+      if (window.received(packet.messageId)) return true
+      options.onExceeded?.(client.id, window.max)
+      client.pause() // nothing after the offending packet is handled
+      if (!client.closed) client.disconnect({ reasonCode: REASON_RECEIVE_MAXIMUM_EXCEEDED })
+      return false
     })
     return client
   }

@@ -34,6 +34,8 @@ export interface V5ShimOptions {
   flowQueueLimit?: number
   /** Called when a connection is closed for a malformed packet (for counters). */
   onMalformed?: (info: { clientId: string | null, reason: string }) => void
+  /** Whether a client may receive a message on a topic (the ACL, no side effects): shared-subscription picks skip members it refuses. */
+  mayReceive?: (client: unknown, topic: string) => boolean
 }
 
 /** What the shims report. */
@@ -49,7 +51,8 @@ export function installV5Shims (aedes: unknown, options: V5ShimOptions = {}): V5
     log: options.logger,
     flowQueueLimit: options.flowQueueLimit ?? 1000,
     counters: { malformedClosed: 0, oversizeDropped: 0, flowDropped: 0 },
-    onMalformed: options.onMalformed
+    onMalformed: options.onMalformed,
+    mayReceive: options.mayReceive ?? (() => true)
   }
   trackForwarded(ctx)
   paceOutgoingReplay(ctx)

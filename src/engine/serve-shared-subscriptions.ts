@@ -14,6 +14,8 @@
 //   packet, authorizeSubscribe, persistence.removeSubscriptions).
 import { isSharedFilter, parseSharedFilter, SharedSubscriptions, type ShareMember, type SharedFilter } from '../protocol/shared-subscriptions.ts'
 import { REASON, SUBACK_FAILURE_V3 } from '../reason-codes.ts'
+import { refusalCodeOf } from './refusal-reason-codes.ts'
+import { deliverToOneMember } from './shared-member-delivery.ts'
 import { SHARED_DELIVERY, type AnyPacket, type ShimmedClient, type V5ShimContext } from './v5-shim-context.ts'
 import { writePacket } from './write-packet.ts'
 
@@ -48,28 +50,36 @@ export function serveSharedSubscriptions (ctx: V5ShimContext): SharedSubscriptio
     return function deliverShared (packet, cb) {
       if (blockSys && packet.topic.startsWith('$')) { cb(); return }
       // connackSent, not connected: aedes sets `connected` only after its queue replay, and a
-      // member that already has its SUBACK must get its turn.
-      const member = shared.pick(s, (m) => m.client.connackSent && !m.client.closed)
-      if (member === undefined) { cb(); return }
-      const out: AnyPacket = {
-        cmd: 'publish',
-        topic: packet.topic,
-        payload: packet.payload,
-        qos: Math.min(packet.qos ?? 0, member.qos),
-        retain: member.rap ? packet.retain === true : false, // [MQTT-3.3.1-12]
-        dup: false,
-        // Not deduplicated against the client's other subscriptions: a shared and
-        // a non-shared match are two subscriptions, each gets its copy.
-        brokerId: null,
-        brokerCounter: packet.brokerCounter,
-        [SHARED_DELIVERY]: true,
-        properties: member.subscriptionIdentifier === undefined ? packet.properties : { ...packet.properties, subscriptionIdentifier: member.subscriptionIdentifier }
-      }
-      if (out.properties === undefined) delete out.properties
-      if (packet.messageExpiry !== undefined) out.messageExpiry = packet.messageExpiry
-      if (out.qos > 0) member.client.deliverQoS(out, () => cb())
-      else member.client.deliver0(out, () => cb())
+      // member that already has its SUBACK must get its turn. Members the ACL would refuse
+      // for this topic are skipped, and a refused hand-off goes to the next member
+      // (src/engine/shared-member-delivery.ts): no message is lost to whom the turn fell on.
+      const usable = (m: ShareMember<ShimmedClient>, tried: ReadonlySet<ShareMember<ShimmedClient>>): boolean =>
+        m.client.connackSent && !m.client.closed && !tried.has(m) && ctx.mayReceive(m.client, packet.topic)
+      deliverToOneMember<ShareMember<ShimmedClient>>((tried) => shared.pick(s, (m) => usable(m, tried)), (member, written) => handOff(member, packet, written), cb)
     }
+  }
+
+  /** The member's copy of a shared message, handed to aedes; returns the copy. */
+  function handOff (member: ShareMember<ShimmedClient>, packet: AnyPacket, written: () => void): AnyPacket {
+    const out: AnyPacket = {
+      cmd: 'publish',
+      topic: packet.topic,
+      payload: packet.payload,
+      qos: Math.min(packet.qos ?? 0, member.qos),
+      retain: member.rap ? packet.retain === true : false, // [MQTT-3.3.1-12]
+      dup: false,
+      // Not deduplicated against the client's other subscriptions: a shared and
+      // a non-shared match are two subscriptions, each gets its copy.
+      brokerId: null,
+      brokerCounter: packet.brokerCounter,
+      [SHARED_DELIVERY]: true,
+      properties: member.subscriptionIdentifier === undefined ? packet.properties : { ...packet.properties, subscriptionIdentifier: member.subscriptionIdentifier }
+    }
+    if (out.properties === undefined) delete out.properties
+    if (packet.messageExpiry !== undefined) out.messageExpiry = packet.messageExpiry
+    if (out.qos > 0) member.client.deliverQoS(out, () => { written() })
+    else member.client.deliver0(out, () => { written() })
+    return out
   }
 
   async function join (s: SharedFilter, member: ShareMember<ShimmedClient>): Promise<void> {
@@ -106,10 +116,12 @@ export function serveSharedSubscriptions (ctx: V5ShimContext): SharedSubscriptio
         client.disconnect({ reasonCode: REASON.PROTOCOL_ERROR, properties: { reasonString: 'no local is not allowed on a shared subscription' } })
         return
       }
+      const asked: AnyPacket = { cmd: 'subscribe', topic: parsed.filter, qos: sub.qos }
       const authorized = await new Promise<AnyPacket | null>((resolve) => {
-        broker.authorizeSubscribe(client, { cmd: 'subscribe', topic: parsed.filter, qos: sub.qos }, (err, result) => resolve(err === null && result !== null ? result : null))
+        broker.authorizeSubscribe(client, asked, (err, result) => resolve(err === null && result !== null ? result : null))
       })
-      if (authorized === null) { granted[i] = v5 ? REASON.NOT_AUTHORIZED : SUBACK_FAILURE_V3; continue }
+      // v5: the hooks' own code (0x97 for a quota), Not authorized otherwise (src/engine/refusal-reason-codes.ts).
+      if (authorized === null) { granted[i] = v5 ? refusalCodeOf(asked) ?? REASON.NOT_AUTHORIZED : SUBACK_FAILURE_V3; continue }
       const qos = Math.min(authorized.qos ?? sub.qos, 2) as 0 | 1 | 2
       await join(parsed, { client, qos, rap: sub.rap === true, subscriptionIdentifier })
       granted[i] = qos

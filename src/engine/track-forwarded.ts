@@ -5,9 +5,12 @@
 //   is really going out.
 // What edgemq does instead: the same call, and it notes on the client's shim
 //   state whether the delivery went out, so the Receive Maximum window
-//   (outbound-flow.ts) counts only what was sent.
+//   (outbound-flow.ts) counts only what was sent, and a shared-subscription
+//   copy records whether it was handed off (shared-member-delivery.ts: a
+//   refused hand-off goes to the next member).
 // Canary: test/engine/v5-shim-internals.test.ts.
-import { SHIM, type ShimmedClient, type V5ShimContext, type AnyPacket } from './v5-shim-context.ts'
+import { markForwardResult } from './shared-member-delivery.ts'
+import { SHARED_DELIVERY, SHIM, type ShimmedClient, type V5ShimContext, type AnyPacket } from './v5-shim-context.ts'
 
 /** Wraps broker.authorizeForward to record whether each delivery is sent. */
 export function trackForwarded (ctx: V5ShimContext): void {
@@ -15,6 +18,7 @@ export function trackForwarded (ctx: V5ShimContext): void {
   const authorizeForward = broker.authorizeForward.bind(broker)
   broker.authorizeForward = (client: ShimmedClient, packet: AnyPacket) => {
     const result = authorizeForward(client, packet)
+    if (packet[SHARED_DELIVERY] === true) markForwardResult(packet, result)
     const state = client[SHIM]
     if (state !== undefined) state.forwarded = result !== null && result !== undefined
     return result

@@ -92,6 +92,8 @@ export interface V5ShimContext {
   flowQueueLimit: number
   counters: V5ShimCounters
   onMalformed?: (info: { clientId: string | null, reason: string }) => void
+  /** Whether a client may receive a message on a topic (the ACL, no side effects): shared-subscription picks skip members it refuses. */
+  mayReceive: (client: unknown, topic: string) => boolean
 }
 
 /** Does nothing (a callback nobody waits for). */

@@ -17,7 +17,9 @@ const BYTE_CODECS = new Set([
   'src/core/publish-encoder.ts', // 0x80: continuation bit of the remaining length
   'src/persistence/crc32.ts',
   'src/persistence/store-keys.ts',
-  'src/persistence/record-codec.ts'
+  'src/persistence/record-codec.ts',
+  'src/auth/revocation-list.ts', // DER: 0x80 long-form length bit, 0xa0 context tag
+  'src/engine/check-connect.ts' // 0x80: continuation bit of the remaining length
 ])
 
 /** Raw reason codes in reason positions: hex 0x80-0xA2 anywhere in code, and any number right after reasonCode/returnCode/deny(/close(. */
