@@ -12,6 +12,8 @@ import { createEngine, type Engine, type EngineCounters } from './engine/create-
 import { startListener, type IncomingConnection, type RunningListener } from './listeners/start-listener.ts'
 import type { Logger } from './observability/logger.ts'
 import { SysTopics } from './observability/sys-topics.ts'
+import { Observatory } from './observability/observatory.ts'
+import { createPacketCounters, registerCoreMetrics, type PacketCounters } from './observability/core-metrics.ts'
 import type { AttachPart, PartContext, PartHandle } from './part-context.ts'
 import { REASON } from './reason-codes.ts'
 import { runReloadTransaction, type ReloadStep } from './reload-transaction.ts'
@@ -43,6 +45,9 @@ export interface EdgemqBroker {
 interface Core {
   readonly hooks: BrokerHooks
   readonly log: Logger
+  /** Metrics, status sections and readiness, read by the observability part. */
+  readonly observe: Observatory
+  readonly packets: PacketCounters
   config: EdgemqConfig
   openSockets: number
   readonly counters: EngineCounters
@@ -56,6 +61,8 @@ interface Opened {
   partNames: string[]
   control?: ControlServer
   sys?: SysTopics
+  /** false once the teardown closed LevelDB (readiness). */
+  storeOpen: boolean
   listeners: Map<string, RunningListener>
 }
 
@@ -64,25 +71,28 @@ const CLOSE_GRACE_MS = 2_000
 
 /** Starts the broker from a validated config. */
 export async function startBroker (config: EdgemqConfig, logger: Logger, parts: readonly AttachPart[] = []): Promise<EdgemqBroker> {
-  const core: Core = { hooks: createBrokerHooks(), log: logger.child('broker'), config, openSockets: 0, counters: { connectionsRefused: 0, messagesReceived: 0, malformedClosed: 0, publishDenied: 0, oversizeRefused: 0 } }
-  const opened: Opened = { handles: [], partNames: [], listeners: new Map() }
+  const core: Core = { hooks: createBrokerHooks(), log: logger.child('broker'), observe: new Observatory(), packets: createPacketCounters(), config, openSockets: 0, counters: { connectionsRefused: 0, messagesReceived: 0, malformedClosed: 0, publishDenied: 0, oversizeRefused: 0 } }
+  const opened: Opened = { handles: [], partNames: [], listeners: new Map(), storeOpen: false }
   try {
     const store = opened.store = await openStore(config, logger.child('persistence'))
+    opened.storeOpen = true
     const engine = opened.engine = await buildEngine(core, store)
     await replayJournal(store, engine)
     addConnectionCap(core)
     const control = opened.control = new ControlServer(logger.child('control'))
-    await attachParts(parts, { config, hooks: core.hooks, store, logger, control, local: engine.local }, opened)
+    await attachParts(parts, { config, hooks: core.hooks, store, logger, control, local: engine.local, observe: core.observe }, opened)
     addAnonymousFloor(core)
     opened.sys = startSysTopics(core, engine, opened.handles)
     await openControl(control, core, engine, store)
+    registerCoreMetrics(core.observe, { hooks: core.hooks, packets: core.packets, counters: core.counters, openSockets: () => core.openSockets, storeOpen: () => opened.storeOpen, config: () => core.config, bound: (name) => opened.listeners.get(name)?.address })
     // Listeners open last: no client is served before authentication, the ACL
     // and the limits are in place (a gap of seconds on a slow board).
     for (const l of config.listeners) await openListener(core, engine, opened.listeners, l)
+    core.observe.markStarted()
   } catch (err) {
     // A step that fails (an insecure password file, a port in use) stops the
     // start cleanly: everything opened so far is closed, nothing is left open.
-    await teardown(opened, 0).catch((e: Error) => { core.log.error('teardown after a failed start', { error: e.message }) })
+    await teardown(opened, 0, core.observe).catch((e: Error) => { core.log.error('teardown after a failed start', { error: e.message }) })
     throw err
   }
   return ready(core, opened)
@@ -90,7 +100,7 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
 
 /** Step: the protocol engine over the store, translating its events into the hook lists. */
 async function buildEngine (core: Core, store: Store): Promise<Engine> {
-  return await createEngine({ config: () => core.config, hooks: core.hooks, store, logger: core.log, counters: core.counters })
+  return await createEngine({ config: () => core.config, hooks: core.hooks, store, logger: core.log, counters: core.counters, packets: core.packets })
 }
 
 /** Step: re-publishes what the incoming journal holds from before a crash. */
@@ -131,17 +141,14 @@ function addAnonymousFloor (core: Core): void {
 
 /** Step: $SYS/broker/ values, the core's and each part's, every sys.interval. */
 function startSysTopics (core: Core, engine: Engine, handles: readonly PartHandle[]): SysTopics {
+  // Counts come from the metrics registry (SYS_FROM_METRICS); these are the rest.
   const sys = new SysTopics(engine.local, () => ({
-    'clients/connected': engine.connectedClients(),
-    'connections/open': core.openSockets,
-    'connections/refused': core.counters.connectionsRefused,
-    'messages/received': core.counters.messagesReceived,
     'connections/malformed': core.counters.malformedClosed,
     'connections/oversize': core.counters.oversizeRefused,
     'messages/denied': core.counters.publishDenied,
     ...prefixKeys('protocol/', engine.protocolStats()),
     ...Object.assign({}, ...handles.map((h) => h.sysValues?.() ?? {})) as Record<string, number | string>
-  }))
+  }), core.observe.metrics)
   sys.start(core.config.sys.interval)
   return sys
 }
@@ -158,6 +165,7 @@ async function openListener (core: Core, engine: Engine, listeners: Map<string, 
   const running = await startListener(l, {
     accept: (peer) => acceptConnection(core, l.name, peer),
     connection: (conn) => { serveConnection(core, engine, l.name, conn) },
+    request: (req, res) => { core.observe.handleHttp(l, req, res) },
     maxPacketSize: () => core.config.limits.maxPacketSize
   })
   listeners.set(l.name, running)
@@ -209,7 +217,7 @@ function ready (core: Core, opened: Opened): EdgemqBroker {
     stats: () => statsOf(core, engine, store),
     reload: async (next) => { await reloadBroker(core, engine, store, opened, next) },
     close: async () => {
-      await teardown(opened, CLOSE_GRACE_MS)
+      await teardown(opened, CLOSE_GRACE_MS, core.observe)
       core.log.info('stopped')
     }
   }
@@ -226,11 +234,12 @@ function statsOf (core: Core, engine: Engine, store: Store): Record<string, numb
  * resolves); 3. the parts, last attached first; 4. LevelDB. Every step runs
  * even when an earlier one failed; the first error is thrown at the end.
  */
-async function teardown (opened: Opened, graceMs: number): Promise<void> {
+async function teardown (opened: Opened, graceMs: number, observe?: Observatory): Promise<void> {
   let first: unknown
   const step = async (run: () => Promise<void> | void): Promise<void> => {
     try { await run() } catch (err) { first ??= err }
   }
+  observe?.markStopping()
   opened.sys?.stop()
   const listenersClosed = Promise.all([...opened.listeners.values()].map(async (l) => { await step(async () => { await l.close(graceMs) }) }))
   opened.listeners.clear()
@@ -239,6 +248,7 @@ async function teardown (opened: Opened, graceMs: number): Promise<void> {
   await listenersClosed
   opened.partNames.length = 0
   for (const h of opened.handles.splice(0).reverse()) await step(async () => { await h.close?.() })
+  opened.storeOpen = false
   await step(async () => { await opened.store?.close() })
   if (first !== undefined) throw first
 }

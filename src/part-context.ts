@@ -6,6 +6,7 @@ import type { BrokerHooks } from './broker-hooks.ts'
 import type { EdgemqConfig } from './config/types.ts'
 import type { ControlServer } from './control/control-server.ts'
 import type { Logger } from './observability/logger.ts'
+import type { Observatory } from './observability/observatory.ts'
 import type { PreparedReload } from './reload-transaction.ts'
 import type { Store } from './store-contract.ts'
 
@@ -30,6 +31,8 @@ export interface PartContext {
   logger: Logger
   control: ControlServer
   local: LocalBrokerApi
+  /** Metrics, status sections and readiness (src/observability/observatory.ts); absent in some unit tests. */
+  observe?: Observatory
 }
 
 /** A message published into, or delivered by, the broker itself. */

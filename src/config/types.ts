@@ -4,7 +4,7 @@ import type { OptionValues } from './option-types.ts'
 /** One network listener. */
 export interface ListenerConfig {
   name: string
-  type: 'tcp' | 'tls' | 'ws' | 'wss'
+  type: 'tcp' | 'tls' | 'ws' | 'wss' | 'http' | 'https'
   host: string
   port: number
   path: string

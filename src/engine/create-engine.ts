@@ -14,6 +14,7 @@ import { runConnectHooks, runSubscribeHooks } from '../core/run-hooks.ts'
 import { checkConnectStrings, checkTopicFilter, checkTopicName } from '../listeners/packet-checks.ts'
 import type { IncomingConnection } from '../listeners/start-listener.ts'
 import type { Logger } from '../observability/logger.ts'
+import type { PacketCounters } from '../observability/core-metrics.ts'
 import type { LocalBrokerApi } from '../part-context.ts'
 import { installV5Shims } from './install-v5-shims.ts'
 import { CONNACK_V3, REASON, toConnackReturnCode } from '../reason-codes.ts'
@@ -53,6 +54,8 @@ export interface EngineDeps {
   store: Store
   logger: Logger
   counters: EngineCounters
+  /** Per-QoS message and byte counts: plain numbers bumped on the packet path, read at scrape time. */
+  packets: PacketCounters
 }
 
 /** The protocol engine as the composition root sees it. */
@@ -89,7 +92,7 @@ type ConnectPacket = { clientId: string, username?: string, protocolVersion?: nu
 
 /** Builds and starts the engine (aedes with edgemq's hooks and overrides). */
 export async function createEngine (deps: EngineDeps): Promise<Engine> {
-  const { hooks, store, counters } = deps
+  const { hooks, store, counters, packets } = deps
   const log = deps.logger
   const config = deps.config()
   let aedesId = ''
@@ -129,10 +132,12 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
     const journal = packet.qos > 0 && client !== null && (store.needsJournal?.(packet) ?? true)
     if (pending === undefined && !journal) {
       counters.messagesReceived++
+      packets.received[packet.qos]++
+      packets.receivedBytes[packet.qos] += msg.payload.length
       done(null)
       return
     }
-    void handOff(pending, journal ? client : null, packet).then(() => { counters.messagesReceived++; done(null) }, (err: Error) => { publishFailed(packet, done, err) })
+    void handOff(pending, journal ? client : null, packet).then(() => { counters.messagesReceived++; packets.received[packet.qos]++; packets.receivedBytes[packet.qos] += msg.payload.length; done(null) }, (err: Error) => { publishFailed(packet, done, err) })
   }
 
   const preConnect = (client: EdgemqClient, packet: ConnectPacket, done: (err: Error | null, ok: boolean) => void): void => {
@@ -229,6 +234,8 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
     const state = client[STATE]
     if (state === undefined) return packet
     for (const h of hooks.deliver) if (!h(state.info, packet.topic, packet as DeliveryInfo)) return null
+    packets.sent[packet.qos]++
+    packets.sentBytes[packet.qos] += (packet.payload as Buffer).length
     return packet
   }
 
