@@ -15,6 +15,7 @@ import { createMemoryProbe, effectiveUse, type MemorySample } from './memory-pro
 import { RetainedLedger } from './retained-ledger.ts'
 import { readTenantSettings, TenantQuotas } from './tenant-quotas.ts'
 import { UnreleasedQos2 } from './unreleased-qos2.ts'
+import type { LimitsCounters } from './limits-counters.ts'
 import { readLimitsSettings, readThrottleSettings, type LimitsSettings } from './limits-settings.ts'
 import { registerLimitsMetrics } from './limits-metrics.ts'
 
@@ -46,21 +47,7 @@ interface ClientState {
   shedQos0: number
 }
 
-/** Counters for `edgemq ctl limits.get` and $SYS. */
-export interface LimitsCounters {
-  refusedMemory: number
-  refusedListenerRate: number
-  refusedListenerCap: number
-  shedQos0: number
-  outboundDropped: number
-  retainedRefused: number
-  subscriptionsRefused: number
-  packetTooLarge: number
-  qos2Exceeded: number
-  qos2Expired: number
-  disconnectedHeavy: number
-  throttledMs: number
-}
+export type { LimitsCounters } from './limits-counters.ts'
 
 // Longest single hold of one PUBLISH: the rest of a large debt delays the next packets instead, so the
 // socket is read (and aedes's keepalive timer sees traffic) at least this often while the rate holds.
