@@ -21,6 +21,7 @@ import type { EventEmitter } from 'node:events'
 import { checkAckPacket, type AckProblem } from '../protocol/ack-packet-checks.ts'
 import { checkRequestPacket } from '../protocol/request-packet-checks.ts'
 import { watchWrittenPackets } from './watch-written-packets.ts'
+import { REASON } from '../reason-codes.ts'
 import { interceptParsedPackets } from './intercept-parsed-packets.ts'
 
 type AnyPacket = Record<string, any> & { cmd: string }
@@ -74,7 +75,7 @@ export function installCloseOnBadAcks (aedes: unknown, mqttPacket: unknown, opti
       let problem = checkAckPacket(packet, version)
       if (problem === undefined && cmd === 'pubcomp' && version < 5) {
         const ids = outstandingPubrel.get(client.conn)
-        if (ids?.delete(packet.messageId as number) !== true) problem = { reasonCode: 0x82, reason: `pubcomp for packet id ${String(packet.messageId)}, which has no PUBREL outstanding` }
+        if (ids?.delete(packet.messageId as number) !== true) problem = { reasonCode: REASON.PROTOCOL_ERROR, reason: `pubcomp for packet id ${String(packet.messageId)}, which has no PUBREL outstanding` }
       }
       if (problem === undefined) return true
       close(problem)

@@ -3,7 +3,6 @@
 // (e.g. a PUBLISH ending right after the Response Topic identifier 0x08) to
 // null; aedes then calls null.indexOf() and the TypeError takes the whole
 // process down. Found on this project: one 8-byte PUBLISH killed the broker.
-import mqttPacket from 'mqtt-packet'
 import { REASON } from '../reason-codes.ts'
 
 // mqtt-packet decodes ill-formed UTF-8 to U+FFFD, so U+FFFD stands for it.
@@ -124,13 +123,3 @@ export function checkPacketStrings (packet: { cmd: string, topic?: unknown, subs
   if (packet.cmd === 'unsubscribe' && packet.unsubscriptions?.some(bad) === true) return 'topic filter has U+0000 or ill-formed UTF-8'
   return undefined
 }
-
-/** Bytes an outgoing PUBLISH takes on the wire (fixed header included), for a client's Maximum Packet Size [MQTT-3.1.2-24]. */
-export function publishWireSize (packet: { topic: string, payload: Buffer | string, qos: number, retain?: boolean, properties?: Record<string, unknown> }, protocolVersion: 3 | 4 | 5): number {
-  try {
-    return mqttPacket.generate({ cmd: 'publish', topic: packet.topic, payload: packet.payload, qos: packet.qos as 0 | 1 | 2, retain: packet.retain === true, dup: false, messageId: packet.qos > 0 ? 1 : undefined, properties: protocolVersion === 5 ? packet.properties : undefined } as unknown as mqttPacket.Packet, { protocolVersion }).length
-  } catch {
-    return Number.POSITIVE_INFINITY // what cannot be serialized cannot be sent
-  }
-}
-

@@ -2,7 +2,8 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import mqttPacket from 'mqtt-packet'
-import { checkConnectProperties, reasonCodeOfProblem, checkPacketProperties, checkPacketStrings, publishWireSize } from '../../src/protocol/v5-packet-checks.ts'
+import { checkConnectProperties, reasonCodeOfProblem, checkPacketProperties, checkPacketStrings } from '../../src/protocol/v5-packet-checks.ts'
+import { publishWireSize } from '../../src/engine/publish-wire-size.ts'
 
 const parse = (hex: string): Record<string, any> & { cmd: string } => {
   const p = mqttPacket.parser({ protocolVersion: 5 })
