@@ -39,6 +39,8 @@ export interface ClientConnection {
   pendingWrite: () => number
   /** Closes the connection; v5 clients get DISCONNECT with the reason code first. */
   close: (reasonCode: number, reason: string) => void
+  /** Whether the socket is still open (a login waiting for a hash slot whose client hung up is dropped). */
+  isOpen?: () => boolean
 }
 
 /** A socket that has just been accepted, before any byte of MQTT is read. */

@@ -11,6 +11,7 @@ import { checkConnectStrings, checkTopicName, checkTopicFilter } from './listene
 import type { Logger } from './observability/logger.ts'
 import { SysTopics } from './observability/sys-topics.ts'
 import { installV5Shims } from './protocol/aedes-v5-shims.ts'
+import { setRefusalReasonCode } from './engine/connack-reason-code.ts'
 import { isPending, runDecisions } from './core/run-decisions.ts'
 import { installPublishEncoder } from './core/publish-encoder.ts'
 import { FifoQueue } from './core/fifo-queue.ts'
@@ -174,6 +175,7 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
         if (decision.ok) { done(null, true); return }
         for (const h of hooks.connectFailed) h(req, decision)
         log.info('connection refused', { ip: info.ip, client: client.id, listener: state.listener, reason: decision.reason })
+        setRefusalReasonCode(client, decision.reasonCode)
         done(Object.assign(new Error(decision.reason), { returnCode: toConnackReturnCode(decision.reasonCode), reasonCode: decision.reasonCode }), false)
       }, (err: Error) => {
         log.error('authentication failed with an error', { ip: info.ip, error: err.message })
@@ -480,6 +482,7 @@ function connectionControls (client: EdgemqClient, conn: IncomingConnection): Cl
     bytesRead: () => socket.bytesRead,
     bytesWritten: () => socket.bytesWritten,
     pendingWrite: () => socket.writableLength + (conn.stream === socket ? 0 : conn.stream.writableLength),
+    isOpen: () => !socket.destroyed,
     close: (reasonCode, reason) => {
       const c = client as unknown as { version?: number, connected?: boolean, disconnect?: (opts: { reasonCode: number, properties?: Record<string, unknown> }, cb: () => void) => void, close: () => void }
       if (c.version === 5 && c.connected === true && typeof c.disconnect === 'function') {

@@ -4,7 +4,7 @@
 // nothing and connected clients stay (their next message is checked against
 // the new rules).
 import { ALLOW, deny, type BrokerHooks, type ClientInfo, type ConnectRequest, type Decision } from '../broker-hooks.ts'
-import type { EdgemqConfig } from '../config/types.ts'
+import type { EdgemqConfig, ListenerConfig } from '../config/types.ts'
 import type { Logger } from '../observability/logger.ts'
 import { REASON } from '../reason-codes.ts'
 import { canRead, canSubscribe, canWrite, compileAcl, type CompiledAcl } from '../acl/acl-policy.ts'
@@ -17,7 +17,11 @@ import { ConnectionGate } from './connection-gate.ts'
 import { Lockout, type LockoutOptions } from './lockout.ts'
 import { loadPasswordFile } from './password-file.ts'
 import { decoyHash } from './password-hash.ts'
-import { VerifyQueue } from './verify-queue.ts'
+import { RecentSuccesses } from './login-trust.ts'
+import { PasswordVerifier } from './password-verifier.ts'
+import { forgetChangedUsers } from './forget-changed-users.ts'
+import { VerificationCache } from './verification-cache.ts'
+import { WaitingRoom } from './waiting-room.ts'
 
 /** Key/value operations on the security sublevel (string values). */
 export interface SecurityStore {
@@ -49,6 +53,8 @@ export interface SecurityHandle {
   close: () => Promise<void>
   /** The lockout (for tests and the control commands). */
   readonly lockout: Lockout
+  /** Verification cache, waiting room and their counters (for tests and $SYS). */
+  readonly verifier: PasswordVerifier
 }
 
 interface AuthSection {
@@ -58,6 +64,9 @@ interface AuthSection {
   maxConcurrentVerifications?: number
   maxQueuedVerifications?: number
   maxVerificationsPerIp?: number
+  reservedVerifications?: number
+  verificationWait?: number
+  verificationCacheSize?: number
   lockout?: Partial<LockoutOptions>
 }
 
@@ -111,12 +120,20 @@ export async function attachSecurity (ctx: SecurityContext): Promise<SecurityHan
   await lockout.load()
   await bindings.load()
   const gate = new ConnectionGate(ctx.config.listeners, lockout, monotonic)
-  const queue = new VerifyQueue({
-    maxConcurrent: auth.maxConcurrentVerifications ?? 2,
-    maxQueued: auth.maxQueuedVerifications ?? 32,
-    maxPerKey: auth.maxVerificationsPerIp ?? 2
+  const slots = auth.maxConcurrentVerifications ?? 2
+  const room = new WaitingRoom({
+    slots,
+    reservedSlots: Math.min(auth.reservedVerifications ?? 1, slots - 1),
+    size: auth.maxQueuedVerifications ?? 256,
+    // a login waiting longer than the connect timeout would outlive what the client waits for
+    maxWait: Math.min(auth.verificationWait ?? 5000, ctx.config.limits.connectTimeout)
   })
-  const authenticator = new Authenticator(() => state, { lockout, gate, bindings, queue })
+  const cache = new VerificationCache(auth.verificationCacheSize ?? 1000)
+  const verifier = new PasswordVerifier(cache, room)
+  // "recent" success: as long as the lockout remembers failures
+  const successes = new RecentSuccesses(lockoutOptionsOf(ctx.config).window, monotonic)
+  const perIpCap = (l: ListenerConfig | undefined): number | undefined => auth.maxVerificationsPerIp ?? (l?.maxConnectionsPerIp as number | undefined)
+  const authenticator = new Authenticator(() => state, { lockout, gate, bindings, verifier, successes, perIpCap })
   const refusals = new WeakMap<Decision, Refusal>()
 
   // Compiled ACL per client, rebuilt after a reload (generation) or a change of user.
@@ -198,9 +215,11 @@ export async function attachSecurity (ctx: SecurityContext): Promise<SecurityHan
       const next = await buildState(config, state.generation + 1) // throws before anything changes
       gate.update(config.listeners)
       lockout.setOptions(lockoutOptionsOf(config))
+      const forgotten = forgetChangedUsers(state.passwords, next.passwords)
       state = next
-      log.info('security reloaded', { passwords: next.passwords?.users.size ?? 0, acl: next.acl === undefined ? 'none' : `${next.acl.rules.length} rules` })
+      log.info('security reloaded', { passwords: next.passwords?.users.size ?? 0, acl: next.acl === undefined ? 'none' : `${next.acl.rules.length} rules`, verificationsForgotten: forgotten })
     },
-    close: async () => { clearInterval(prune); await lockout.flush() }
+    verifier,
+    close: async () => { clearInterval(prune); cache.close(); await lockout.flush() }
   }
 }

@@ -10,8 +10,10 @@ import type { ClientIdBindings } from './client-id-bindings.ts'
 import type { ConnectionGate } from './connection-gate.ts'
 import type { Lockout } from './lockout.ts'
 import { checkUsername, type PasswordFile } from './password-file.ts'
-import { verifyPassword, type PasswordHash } from './password-hash.ts'
-import { VerifyQueue, VerifyQueueFull } from './verify-queue.ts'
+import type { PasswordHash } from './password-hash.ts'
+import { isTrustedLogin, type RecentSuccesses } from './login-trust.ts'
+import type { PasswordVerifier } from './password-verifier.ts'
+import { WaitingRoomRefusal } from './waiting-room.ts'
 
 /** Everything a reload swaps at once. */
 export interface SecurityState {
@@ -36,7 +38,15 @@ export interface Refusal {
 export class Authenticator {
   constructor (
     private readonly getState: () => SecurityState,
-    private readonly deps: { lockout: Lockout, gate: ConnectionGate, bindings: ClientIdBindings, queue: VerifyQueue }
+    private readonly deps: {
+      lockout: Lockout
+      gate: ConnectionGate
+      bindings: ClientIdBindings
+      verifier: PasswordVerifier
+      successes: RecentSuccesses
+      /** Most logins one address may have waiting or hashing (undefined: no cap of its own). */
+      perIpCap: (listener: ListenerConfig | undefined) => number | undefined
+    }
   ) {}
 
   /** Decides a CONNECT; on success sets client.username and client.groups. */
@@ -66,7 +76,7 @@ export class Authenticator {
       if (name === undefined || checkUsername(name) !== undefined) return refuse(REASON.NOT_AUTHORIZED, 'certificate-identity', true, `the certificate has no usable ${fromCert === 'cn' ? 'CN' : 'SAN'}`)
       if (req.username !== undefined && req.username !== name) return refuse(REASON.BAD_USER_NAME_OR_PASSWORD, 'certificate-mismatch', true, 'user name differs from the certificate identity')
       if (listener?.requirePassword === true) {
-        const r = await this.checkPassword(state, ip, name, req.password)
+        const r = await this.checkPassword(state, ip, name, req.password, listener, true, c.connection)
         if (r !== undefined) return r
       }
       user = name
@@ -75,7 +85,7 @@ export class Authenticator {
         // Nothing to verify a user name against: never trust a claimed name for the ACL.
         if (listener?.allowAnonymous !== true) return refuse(REASON.BAD_USER_NAME_OR_PASSWORD, 'no-password-file', true, 'no password file is configured (auth.passwordFile)')
       } else {
-        const r = await this.checkPassword(state, ip, req.username, req.password)
+        const r = await this.checkPassword(state, ip, req.username, req.password, listener, c.certificate !== undefined, c.connection)
         if (r !== undefined) return r
         user = req.username
       }
@@ -103,19 +113,29 @@ export class Authenticator {
   }
 
   /** undefined when the password is right; a refusal otherwise. */
-  private async checkPassword (state: SecurityState, ip: string, user: string, password: Buffer | undefined): Promise<Refusal | undefined> {
+  private async checkPassword (state: SecurityState, ip: string, user: string, password: Buffer | undefined, listener: ListenerConfig | undefined, hasCertificate: boolean, connection: ClientInfo['connection']): Promise<Refusal | undefined> {
     const entry = state.passwords?.users.get(user)
+    const { lockout, successes, verifier } = this.deps
+    const ticket = {
+      key: lockout.keyOf(ip),
+      trusted: isTrustedLogin({ ip, hasCertificate }, { successes, recentFailures: (a) => lockout.recentFailures(a) }),
+      perKeyCap: this.deps.perIpCap(listener),
+      // a flood banned while it waited costs no further hash; nor does a client that hung up
+      stillWanted: () => lockout.bannedUntil(ip) === undefined && (connection?.isOpen?.() ?? true)
+    }
     let ok: boolean
     try {
-      ok = await this.deps.queue.run(ip, async () => {
-        const match = await verifyPassword(password ?? Buffer.alloc(0), entry?.hash ?? state.decoy)
-        return match && entry !== undefined && password !== undefined
-      })
+      ok = await verifier.verify(user, entry, state.decoy, password, ticket)
     } catch (err) {
-      if (err instanceof VerifyQueueFull) return { decision: deny(REASON.SERVER_BUSY, 'too many logins in progress'), word: 'busy', counts: false }
+      // 0x89 Server busy (3.1.1: 3 Server unavailable): retry later; not a failure toward a ban.
+      if (err instanceof WaitingRoomRefusal && err.why === 'abandoned' && lockout.bannedUntil(ip) !== undefined) return { decision: deny(REASON.BANNED, 'banned'), word: 'banned', counts: false }
+      if (err instanceof WaitingRoomRefusal) return { decision: deny(REASON.SERVER_BUSY, `too many logins in progress (${err.message})`), word: 'busy', counts: false }
       throw err
     }
-    if (ok) return undefined
+    if (ok) {
+      successes.record(ip)
+      return undefined
+    }
     return { decision: deny(REASON.BAD_USER_NAME_OR_PASSWORD, 'bad user name or password'), word: entry === undefined ? 'unknown-user' : 'bad-password', counts: true }
   }
 }

@@ -20,6 +20,7 @@ import { isSharedFilter, parseSharedFilter, SharedSubscriptions, type ShareMembe
 import { checkPacketProperties, checkPacketStrings, publishWireSize } from './v5-packet-checks.ts'
 import { topicMatches } from '../persistence/topic-filter.ts'
 import { disableCounterDedupe } from '../persistence/delivery-order.ts'
+import { refusalReasonCodeOf } from '../engine/connack-reason-code.ts'
 
 /** Options of installV5Shims. */
 export interface V5ShimOptions {
@@ -366,8 +367,13 @@ export function installV5Shims (aedes: unknown, options: V5ShimOptions = {}): V5
         parser = mqttPacket.parser({ protocolVersion: 5 })
         parser.on('packet', (packet: AnyPacket) => {
           restore()
+          const refusal = packet.cmd === 'connack' && packet.reasonCode !== 0 ? refusalReasonCodeOf(client) : undefined
           if (packet.cmd === 'connack' && packet.properties?.sharedSubscriptionAvailable === false && packet.reasonCode === 0) {
             delete packet.properties.sharedSubscriptionAvailable
+            originalWrite.call(conn, mqttPacket.generate(packet as mqttPacket.Packet, { protocolVersion: 5 }))
+          } else if (refusal !== undefined && refusal !== packet.reasonCode) {
+            // src/engine/connack-reason-code.ts: the code the connect hooks decided, not aedes's 3.1.1 mapping
+            packet.reasonCode = refusal
             originalWrite.call(conn, mqttPacket.generate(packet as mqttPacket.Packet, { protocolVersion: 5 }))
           } else {
             originalWrite.call(conn, Buffer.concat(chunks))
