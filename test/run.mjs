@@ -11,6 +11,7 @@ import { spawn } from 'node:child_process'
 import { readdir, stat } from 'node:fs/promises'
 import { join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { ensurePackages } from './system/ensure-packages.mjs'
 
 const root = resolve(fileURLToPath(import.meta.url), '../..')
 // Suites that need more than the default machine gives, or more time than CI
@@ -25,6 +26,15 @@ let passed = 0
 let failed = 0
 let skipped = 0
 const failures = []
+
+// The system packages first (test/system/packages.json): installed here when
+// root on Debian, or a stop at once with the command to run.
+const system = ensurePackages()
+if (!system.ok) {
+  console.error(`edgemq tests: ${system.message}`)
+  console.log('0 passed, 1 failed')
+  process.exit(1)
+}
 
 const typecheck = await runProcess('typecheck (tsc --noEmit)', process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', root])
 if (typecheck.code === 0) passed += 1
