@@ -56,6 +56,8 @@ export interface ConnectRequest {
   username?: string
   password?: Buffer
   cleanStart: boolean
+  /** MQTT 5 Session Expiry Interval from the CONNECT, seconds (0 or absent: the session ends with the connection) [MQTT-3.1.2.11.2]. */
+  sessionExpiry?: number
   keepalive: number
   will?: { topic: string, payload: Buffer, qos: number, retain: boolean }
 }

@@ -41,7 +41,7 @@ interface ClientState {
   /** Set when a 3.1.1 CONNECT's keepalive is out of bounds: refused with CONNACK 2. */
   refuseKeepalive?: string
   /** From the CONNECT, kept for the connect hooks. */
-  connect?: { clean: boolean, keepalive: number, will?: { topic: string, payload: Buffer, qos: number, retain: boolean } }
+  connect?: { clean: boolean, sessionExpiry?: number, keepalive: number, will?: { topic: string, payload: Buffer, qos: number, retain: boolean } }
 }
 
 const STATE = Symbol('edgemq')
@@ -125,7 +125,7 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
     drainTimeout: config.limits.drainTimeout,
     heartbeatInterval: config.sys.interval > 0 ? config.sys.interval : 60_000,
     queueLimit: 42,
-    preConnect: (client: EdgemqClient, packet: { clientId: string, username?: string, protocolVersion?: number, clean?: boolean, keepalive?: number, will?: { topic: string, payload: Buffer, qos: number, retain: boolean } | null }, done: (err: Error | null, ok: boolean) => void) => {
+    preConnect: (client: EdgemqClient, packet: { clientId: string, username?: string, protocolVersion?: number, clean?: boolean, keepalive?: number, properties?: { sessionExpiryInterval?: number }, will?: { topic: string, payload: Buffer, qos: number, retain: boolean } | null }, done: (err: Error | null, ok: boolean) => void) => {
       const state = client[STATE]
       if (state === undefined) { done(new Error('unknown connection'), false); return }
       // [MQTT-1.5.4-2] no U+0000; control characters and ill-formed UTF-8 are refused too (CVE-2017-7653)
@@ -149,7 +149,7 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
         else state.refuseKeepalive = `keepalive ${keepalive} is above limits.keepaliveMax (${keepaliveMax} s; 0 means never)`
       }
       const will = packet.will ?? undefined
-      state.connect = { clean: packet.clean ?? true, keepalive: packet.keepalive ?? 0, will: will === undefined ? undefined : { topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain } }
+      state.connect = { clean: packet.clean ?? true, sessionExpiry: packet.properties?.sessionExpiryInterval, keepalive: packet.keepalive ?? 0, will: will === undefined ? undefined : { topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain } }
       done(null, true)
     },
     authenticate: (client: EdgemqClient, username: string | undefined, password: Buffer | undefined, done: (err: (Error & { returnCode?: number }) | null, ok: boolean) => void) => {
@@ -168,6 +168,7 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
         username,
         password,
         cleanStart: state.connect?.clean ?? true,
+        sessionExpiry: state.connect?.sessionExpiry,
         keepalive: state.connect?.keepalive ?? 0,
         will: state.connect?.will
       }

@@ -108,7 +108,8 @@ export class Authenticator {
       if (!canWrite(acl, req.will.topic)) return refuse(REASON.NOT_AUTHORIZED, 'will-not-authorized', false, `will topic ${req.will.topic} is not writable for this client`)
     }
     // Bound now, not when the client is ready: a rival CONNECT may arrive between CONNACK and clientReady.
-    if (state.bindClientIds && c.id !== '') this.deps.bindings.bind(c.id, user)
+    // a session that ends with the connection binds in memory only: no disk write on the clean-session path
+    if (state.bindClientIds && c.id !== '') this.deps.bindings.bind(c.id, user, !req.cleanStart || (req.sessionExpiry ?? 0) > 0)
     return ALLOW
   }
 
