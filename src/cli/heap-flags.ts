@@ -4,6 +4,7 @@
 // services pass them directly and run one process (EDGEMQ_NO_REEXEC=1).
 import { spawn } from 'node:child_process'
 import type { EdgemqConfig } from '../config/types.ts'
+import { withMallocSettings } from './malloc-env.ts'
 
 /** The Node flags a config asks for. */
 export function heapFlags (config: EdgemqConfig): string[] {
@@ -21,7 +22,7 @@ export async function reexecWithFlags (flags: readonly string[]): Promise<number
   const execArgv = process.execArgv.filter((a) => !a.startsWith('--max-old-space-size') && !a.startsWith('--max-semi-space-size'))
   const child = spawn(process.execPath, [...execArgv, ...flags, ...process.argv.slice(1)], {
     stdio: 'inherit',
-    env: { ...process.env, EDGEMQ_NO_REEXEC: '1' }
+    env: withMallocSettings({ ...process.env, EDGEMQ_NO_REEXEC: '1' })
   })
   const forward = (signal: NodeJS.Signals): void => { child.kill(signal) }
   const signals: NodeJS.Signals[] = ['SIGHUP', 'SIGTERM', 'SIGINT', 'SIGUSR1', 'SIGUSR2']
