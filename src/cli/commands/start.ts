@@ -3,7 +3,8 @@ import { getHeapStatistics } from 'node:v8'
 import type { CliCommand } from '../cli-command.ts'
 import { CONFIG_FLAGS_HELP, parseConfigArgs } from '../cli-args.ts'
 import { loadEffectiveConfig } from '../load-effective-config.ts'
-import { hasHeapFlags, heapFlags, reexecWithFlags } from '../heap-flags.ts'
+import { hasHeapFlags, heapFlags, reexecWithFlags, watchLauncher } from '../heap-flags.ts'
+import { watchParentUnderNpm } from '../parent-watch.ts'
 import { startBroker, type EdgemqBroker } from '../../broker.ts'
 import { PARTS } from '../../parts.ts'
 import { createLogger } from '../../observability/logger.ts'
@@ -32,12 +33,17 @@ export const startCommand: CliCommand = {
     }
     const flagsWanted = heapFlags(resolved.config)
     if (io.env.EDGEMQ_NO_REEXEC !== '1' && !hasHeapFlags(flagsWanted)) {
-      return await reexecWithFlags(flagsWanted)
+      // The launcher's parent is npm under `npm start`: when npm dies, the launcher goes, and its broker with it.
+      const stopWatching = watchParentUnderNpm(io.env, () => { process.exit(1) })
+      const code = await reexecWithFlags(flagsWanted)
+      stopWatching()
+      return code
     }
     const logger = createLogger({ level: resolved.config.logging.level, sink: (line) => { io.stderr.write(line + '\n') } })
     const log = logger.child('edgemq')
     const info = buildInfo()
     log.info('starting', {
+      pid: process.pid,
       version: info.version,
       commit: info.commit,
       board: resolved.board.name,
@@ -57,10 +63,15 @@ export const startCommand: CliCommand = {
     process.on('SIGTERM', sigterm)
     process.on('SIGINT', sigint)
     process.on('SIGHUP', sighup)
+    // Started by a launcher that applied the heap flags: when it dies (even by
+    // SIGKILL) this broker stops too, so no orphan keeps the port and the store.
+    watchLauncher(() => { log.warn('the launcher process is gone: stopping'); onStop('launcher-exit') })
+    const stopWatchingParent = watchParentUnderNpm(io.env, () => { log.warn('npm start is gone: stopping'); onStop('parent-exit') })
     const release = (): void => {
       process.off('SIGTERM', sigterm)
       process.off('SIGINT', sigint)
       process.off('SIGHUP', sighup)
+      stopWatchingParent()
     }
 
     let broker: EdgemqBroker
