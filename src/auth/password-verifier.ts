@@ -39,9 +39,10 @@ export class PasswordVerifier {
       try {
         return await running
       } catch (err) {
-        if (!(err instanceof WaitingRoomRefusal)) throw err
+        // a full room or a wait that ran out would be the same for this login: busy
+        if (!(err instanceof WaitingRoomRefusal) || err.why !== 'abandoned') throw err
       }
-      // the first of them was turned away (it hung up, its address was banned): try on our own ticket
+      // the first of them was dropped (it hung up, its address was banned): try on our own ticket
       return await this.verify(user, entry, decoy, password, ticket)
     }
     const check = this.room.run(ticket, async () => {
