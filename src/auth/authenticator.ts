@@ -117,9 +117,13 @@ export class Authenticator {
   private async checkPassword (state: SecurityState, ip: string, user: string, password: Buffer | undefined, listener: ListenerConfig | undefined, hasCertificate: boolean, connection: ClientInfo['connection']): Promise<Refusal | undefined> {
     const entry = state.passwords?.users.get(user)
     const { lockout, successes, verifier } = this.deps
+    const known = hasCertificate || successes.has(ip)
     const ticket = {
       key: lockout.keyOf(ip),
       trusted: isTrustedLogin({ ip, hasCertificate }, { successes, recentFailures: (a) => lockout.recentFailures(a) }),
+      known,
+      // an address whose first wrong password was verified while its other logins waited loses its trust
+      demoted: () => !known && lockout.recentFailures(ip) > 0,
       perKeyCap: this.deps.perIpCap(listener),
       // a flood banned while it waited costs no further hash; nor does a client that hung up
       stillWanted: () => lockout.bannedUntil(ip) === undefined && (connection?.isOpen?.() ?? true)

@@ -12,9 +12,13 @@
 //    waiting logins (devices behind one NAT, or an attacker) does not delay
 //    another address by more than one turn;
 //  - trusted logins (a verified client certificate, an address with a recent
-//    success, an address with no recent failure) are served first, and
+//    success, an address with no recent failure) are served first, known ones
+//    (certificate, recent success) before merely unblemished ones, and
 //    untrusted ones may hold at most `slots - reservedSlots` slots, so wrong
 //    logins from many addresses cannot take every slot;
+//  - trust is checked again when a waiter's turn comes: an address that failed
+//    meanwhile (its first wrong password was verified while its other logins
+//    waited) goes to the untrusted queue;
 //  - a full room makes room for a trusted login by turning away an untrusted
 //    waiter, and for a login from a small address by turning away the newest
 //    waiter of the address holding the most places.
@@ -41,6 +45,10 @@ export interface WaitingRoomOptions {
 export interface Ticket {
   key: string
   trusted: boolean
+  /** Known good (a verified certificate, a recent success): served before other trusted logins. */
+  known?: boolean
+  /** Asked when a trusted waiter's turn comes: true (its address failed meanwhile) moves it to the untrusted queue. */
+  demoted?: () => boolean
   /** Most places (waiting + running) this key may hold; undefined = no cap of its own. */
   perKeyCap?: number
   /**
@@ -52,6 +60,7 @@ export interface Ticket {
 }
 
 interface Waiter {
+  /** Replaced (not mutated) when the waiter is demoted. */
   ticket: Ticket
   start: () => void
   refuse: (why: WaitingRoomRefusal) => void
@@ -110,12 +119,13 @@ export class WaitingRoom {
   private running = 0
   private runningUntrusted = 0
   private seq = 0
+  private readonly known = new RoundRobin()
   private readonly trusted = new RoundRobin()
   private readonly untrusted = new RoundRobin()
   /** Places (waiting + running) per key. */
   private readonly held = new Map<string, number>()
   /** Counters for tests and $SYS. */
-  readonly stats = { waited: 0, refusedFull: 0, refusedPerIp: 0, timedOut: 0, turnedAway: 0, abandoned: 0 }
+  readonly stats = { waited: 0, refusedFull: 0, refusedPerIp: 0, timedOut: 0, turnedAway: 0, abandoned: 0, demoted: 0 }
 
   constructor (private options: WaitingRoomOptions) {}
 
@@ -126,28 +136,52 @@ export class WaitingRoom {
       this.stats.refusedPerIp++
       throw new WaitingRoomRefusal('per-ip')
     }
+    let admitted = ticket
     if (this.canStart(ticket.trusted)) {
       this.take(ticket)
     } else {
-      await this.wait(ticket)
+      admitted = await this.wait(ticket) // demoted on the way, perhaps
     }
     try {
       return await job()
     } finally {
-      this.release(ticket)
+      this.release(admitted)
     }
   }
 
   /** Logins running and waiting. */
   get load (): { running: number, waiting: number } {
-    return { running: this.running, waiting: this.trusted.count + this.untrusted.count }
+    return { running: this.running, waiting: this.waiting }
+  }
+
+  private get waiting (): number {
+    return this.known.count + this.trusted.count + this.untrusted.count
+  }
+
+  private queueOf (t: Ticket): RoundRobin {
+    return !t.trusted ? this.untrusted : t.known === true ? this.known : this.trusted
+  }
+
+  /** The next trusted waiter, known ones first; demoted ones move to the untrusted queue on the way. */
+  private shiftTrusted (): Waiter | undefined {
+    for (;;) {
+      const w = this.known.count > 0 ? this.known.shift() : this.trusted.shift()
+      if (w === undefined) return undefined
+      if (w.ticket.known !== true && w.ticket.demoted?.() === true) {
+        w.ticket = { ...w.ticket, trusted: false }
+        this.stats.demoted++
+        this.untrusted.push(w)
+        continue
+      }
+      return w
+    }
   }
 
   private canStart (trusted: boolean): boolean {
     if (this.running >= this.options.slots) return false
     // a trusted login waiting goes first even when an untrusted one could start
     if (trusted) return true
-    return this.trusted.count === 0 && this.runningUntrusted < Math.max(1, this.options.slots - this.options.reservedSlots)
+    return this.known.count + this.trusted.count === 0 && this.runningUntrusted < Math.max(1, this.options.slots - this.options.reservedSlots)
   }
 
   private take (ticket: Ticket): void {
@@ -174,8 +208,8 @@ export class WaitingRoom {
     for (;;) {
       let w: Waiter | undefined
       if (this.running >= this.options.slots) return
-      if (this.trusted.count > 0) w = this.trusted.shift()
-      else if (this.untrusted.count > 0 && this.canStart(false)) w = this.untrusted.shift()
+      if (this.known.count + this.trusted.count > 0) w = this.shiftTrusted()
+      if (w === undefined && this.untrusted.count > 0 && this.canStart(false)) w = this.untrusted.shift()
       if (w === undefined) return
       if (w.timer !== undefined) clearTimeout(w.timer)
       if (w.ticket.stillWanted?.() === false) {
@@ -190,39 +224,42 @@ export class WaitingRoom {
     }
   }
 
-  private async wait (ticket: Ticket): Promise<void> {
+  /** Waits for a slot; resolves to the ticket the waiter was admitted with (demoted or not). */
+  private async wait (ticket: Ticket): Promise<Ticket> {
     if (!this.makeRoom(ticket)) {
       this.stats.refusedFull++
       throw new WaitingRoomRefusal('room-full')
     }
     this.stats.waited++
     this.held.set(ticket.key, (this.held.get(ticket.key) ?? 0) + 1)
+    let admitted = ticket
     await new Promise<void>((resolve, reject) => {
-      const w: Waiter = { ticket, start: resolve, refuse: reject, timer: undefined, seq: this.seq++ }
+      const w: Waiter = { ticket, start: () => { admitted = w.ticket; resolve() }, refuse: reject, timer: undefined, seq: this.seq++ }
       w.timer = setTimeout(() => {
-        if (!(ticket.trusted ? this.trusted : this.untrusted).remove(w)) return
+        if (!this.queueOf(w.ticket).remove(w)) return
         this.drop(ticket.key)
         this.stats.timedOut++
         reject(new WaitingRoomRefusal('timeout'))
       }, this.options.maxWait)
-      ;(ticket.trusted ? this.trusted : this.untrusted).push(w)
+      this.queueOf(ticket).push(w)
     })
+    return admitted
   }
 
   /** Whether `ticket` may take a place, turning away a less entitled waiter when the room is full. */
   private makeRoom (ticket: Ticket): boolean {
-    if (this.trusted.count + this.untrusted.count < this.options.size) return true
+    if (this.waiting < this.options.size) return true
     // an untrusted waiter gives way to a trusted login
     let victim = ticket.trusted ? this.untrusted.newestOfLargest() : undefined
     if (victim === undefined) {
       // within a class: the address holding the most places gives way to one holding fewer
-      const pool = ticket.trusted ? this.trusted : this.untrusted
+      const pool = this.queueOf(ticket)
       const largest = pool.newestOfLargest()
       if (largest !== undefined && largest.held > pool.waitingOf(ticket.key) + 1) victim = largest
     }
     if (victim === undefined) return false
     const w = victim.waiter
-    ;(w.ticket.trusted ? this.trusted : this.untrusted).remove(w)
+    this.queueOf(w.ticket).remove(w)
     if (w.timer !== undefined) clearTimeout(w.timer)
     this.drop(w.ticket.key)
     this.stats.turnedAway++

@@ -85,6 +85,23 @@ test('untrusted logins never hold the reserved slots; trusted ones go first and 
   assert.equal(order, ['bad1', 'good1', 'good2', 'bad2'], 'the trusted waiter went before the untrusted one that waited longer')
 })
 
+test('known logins (certificate, recent success) go before merely unblemished ones; an address that failed meanwhile is demoted at its turn', async () => {
+  const room = new WaitingRoom({ slots: 1, reservedSlots: 0, size: 10, maxWait: 60_000 })
+  const hold = gate()
+  const order: string[] = []
+  let failed = false
+  const running = room.run(t('x'), async () => { await hold.promise })
+  const attacker = room.run(t('att', true, { demoted: () => failed }), async () => { order.push('attacker') })
+  const fresh = room.run(t('new'), async () => { order.push('fresh') })
+  const known = room.run(t('dev', true, { known: true }), async () => { order.push('known') })
+  failed = true // the attacker address's first wrong password was verified meanwhile
+  hold.open()
+  await Promise.all([running, attacker, fresh, known])
+  assert.equal(order, ['known', 'fresh', 'attacker'])
+  assert.is(room.stats.demoted, 1)
+  assert.equal(room.load, { running: 0, waiting: 0 })
+})
+
 test('a login waits at most maxWait, then is refused with "timeout"', async () => {
   const room = new WaitingRoom({ slots: 1, reservedSlots: 0, size: 10, maxWait: 50 })
   const hold = gate()
