@@ -26,9 +26,9 @@ export class PasswordVerifier {
   /**
    * Whether `password` is right for `user`. `entry` undefined (unknown user) is
    * checked against `decoy` and always fails. Rejects with WaitingRoomRefusal
-   * when no slot could be had.
+   * when no slot could be had. `onKdf` hears the time of a KDF run this call made.
    */
-  async verify (user: string, entry: PasswordEntry | undefined, decoy: PasswordHash, password: Buffer | undefined, ticket: Ticket): Promise<boolean> {
+  async verify (user: string, entry: PasswordEntry | undefined, decoy: PasswordHash, password: Buffer | undefined, ticket: Ticket, onKdf?: (ms: number) => void): Promise<boolean> {
     const pw = password ?? Buffer.alloc(0)
     if (entry !== undefined && password !== undefined && this.cache.matches(user, entry.text, pw)) return true
     const line = entry?.text ?? `decoy:${formatPasswordHash(decoy)}`
@@ -43,11 +43,13 @@ export class PasswordVerifier {
         if (!(err instanceof WaitingRoomRefusal) || err.why !== 'abandoned') throw err
       }
       // the first of them was dropped (it hung up, its address was banned): try on our own ticket
-      return await this.verify(user, entry, decoy, password, ticket)
+      return await this.verify(user, entry, decoy, password, ticket, onKdf)
     }
     const check = this.room.run(ticket, async () => {
       this.stats.kdfRuns++
+      const t0 = performance.now()
       const match = await verifyPassword(pw, entry?.hash ?? decoy)
+      onKdf?.(performance.now() - t0) // the KDF alone, for the failed-login floor (src/auth/login-cost.ts)
       return match && entry !== undefined && password !== undefined
     })
     this.inFlight.set(key, check)

@@ -224,7 +224,9 @@ test('trusted logins are served before untrusted ones and untrusted ones never h
     await until(() => room.load.running + room.load.waiting === 4, 'the untrusted logins in the room')
     assert.is(room.load.running, 1, 'untrusted logins hold at most slots - reserved')
     assert.is(await login(s, { username: 'alice', password: 'alice-pass', localAddress: '127.0.0.1' }), 0)
-    assert.equal(await Promise.all(bad), [4, 4, 4, 4])
+    // wrong passwords: 4, or 3 busy when one waited past auth.verificationWait behind the others (64 MiB hashes on one slot)
+    const codes = await Promise.all(bad)
+    assert.ok(codes.every((c) => c === 4 || c === 3) && codes.includes(4), JSON.stringify(codes))
   } finally { await stop(s) }
 })
 
