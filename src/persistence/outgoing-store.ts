@@ -449,11 +449,12 @@ export class OutgoingStore {
     // let it land, or a client that reconnects at once would not get it
     // until its next reconnect.
     await this.ctx.queue.settled()
-    if (!this.mayHoldQueue(clientId)) return
     const cleared = this.clearedDuringDrain.get(clientId) ?? new Set<number>()
     this.clearedDuringDrain.set(clientId, cleared)
     try {
-      for await (const packet of this.entries(clientId, true)) {
+      // a client with nothing queued reads nothing; its turn still ends below
+      const queued = this.mayHoldQueue(clientId) ? this.entries(clientId, true) : []
+      for await (const packet of queued) {
         const entry = (packet as { [ENTRY]?: Entry })[ENTRY]
         if (entry !== undefined && cleared.has(entry.seq)) continue
         const payload = packet.payload
