@@ -115,10 +115,18 @@ export interface OptionValues {
     closeRevokedSessions: boolean
     /** Password hashes computed at once (on the libuv threadpool) (hashes) */
     maxConcurrentVerifications: number
-    /** Logins that may wait for a hash slot; beyond, CONNECT is refused at once with 0x89 server busy (logins) */
+    /** Logins that may wait for a verification slot (the waiting room); beyond, CONNECT is refused with 0x89 Server busy (3.1.1: 3 Server unavailable) (logins) */
     maxQueuedVerifications: number
-    /** Logins from one IP that may be hashing or waiting at once (logins) */
-    maxVerificationsPerIp: number
+    /** Logins from one IP that may be waiting or hashing at once (logins) */
+    maxVerificationsPerIp?: number
+    /** Verification slots only trusted logins may use (a verified client certificate, an address with a recent success or with no recent failure) (hashes) */
+    reservedVerifications: number
+    /** Longest wait of a login for a verification slot before 0x89 Server busy (never longer than limits.connectTimeout) (ms) */
+    verificationWait: number
+    /** Users whose last successful login is remembered (a keyed digest, no password), so the same password again costs an HMAC instead of a KDF run; 0 = off (users) */
+    verificationCacheSize: number
+    /** scrypt cost of new hashes (`edgemq passwd`): memory 128 x N x 8 bytes per verification; `edgemq audit` compares the file with it (N) */
+    scryptN: number
     lockout: {
       /** Ban IPs after repeated authentication failures */
       enabled: boolean

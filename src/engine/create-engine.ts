@@ -34,6 +34,7 @@ import { installCheckConnect } from './check-connect.ts'
 import { acknowledgeAndDrop } from './drop-denied-publish.ts'
 import { installClearInboundDup } from './clear-inbound-dup.ts'
 import { installSendTopicAliases } from './send-topic-aliases.ts'
+import { setRefusalReasonCode } from './connack-reason-code.ts'
 import { installRefusalReasonCodes, noteRefusedPublish, noteRefusedSubscription, watchClientSubscribes } from './refusal-reason-codes.ts'
 
 /** Counters the engine adds to (the broker's $SYS and `edgemq ctl stats` read them). */
@@ -83,13 +84,13 @@ interface ClientState {
   /** Set when a 3.1.1 CONNECT's keepalive is out of bounds: refused with CONNACK 2. */
   refuseKeepalive?: string
   /** From the CONNECT, kept for the connect hooks. */
-  connect?: { clean: boolean, keepalive: number, will?: { topic: string, payload: Buffer, qos: number, retain: boolean } }
+  connect?: { clean: boolean, sessionExpiry?: number, keepalive: number, will?: { topic: string, payload: Buffer, qos: number, retain: boolean } }
 }
 
 const STATE = Symbol('edgemq')
 type EdgemqClient = Client & { [STATE]?: ClientState }
 type Done = (err?: Error | null) => void
-type ConnectPacket = { clientId: string, username?: string, protocolVersion?: number, clean?: boolean, keepalive?: number, will?: { topic: string, payload: Buffer, qos: number, retain: boolean } | null }
+type ConnectPacket = { clientId: string, username?: string, protocolVersion?: number, clean?: boolean, keepalive?: number, properties?: { sessionExpiryInterval?: number }, will?: { topic: string, payload: Buffer, qos: number, retain: boolean } | null }
 
 /** Builds and starts the engine (aedes with edgemq's hooks and overrides). */
 export async function createEngine (deps: EngineDeps): Promise<Engine> {
@@ -160,7 +161,7 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
       else state.refuseKeepalive = bound.refuse
     }
     const will = packet.will ?? undefined
-    state.connect = { clean: packet.clean ?? true, keepalive: packet.keepalive ?? 0, will: will === undefined ? undefined : { topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain } }
+    state.connect = { clean: packet.clean ?? true, sessionExpiry: packet.properties?.sessionExpiryInterval, keepalive: packet.keepalive ?? 0, will: will === undefined ? undefined : { topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain } }
     done(null, true)
   }
 
@@ -180,6 +181,7 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
       username,
       password,
       cleanStart: state.connect?.clean ?? true,
+      sessionExpiry: state.connect?.sessionExpiry,
       keepalive: state.connect?.keepalive ?? 0,
       will: state.connect?.will
     }
@@ -187,6 +189,7 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
       if (decision.ok) { done(null, true); return }
       for (const h of hooks.connectFailed) h(req, decision)
       log.info('connection refused', { ip: info.ip, client: client.id, listener: state.listener, reason: decision.reason })
+      setRefusalReasonCode(client, decision.reasonCode) // v5 CONNACK: this code, not aedes's mapping of the 3.1.1 one
       done(Object.assign(new Error(decision.reason), { returnCode: toConnackReturnCode(decision.reasonCode), reasonCode: decision.reasonCode }), false)
     }, (err: Error) => {
       log.error('authentication failed with an error', { ip: info.ip, error: err.message })
