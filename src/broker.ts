@@ -17,6 +17,7 @@ import { FifoQueue } from './core/fifo-queue.ts'
 import mqttPacket from 'mqtt-packet'
 import { openStore, type Store } from './store.ts'
 import { toConnackReturnCode } from './reason-codes.ts'
+import { installQuotaExceededAck, markQuotaExceeded } from './engine/quota-exceeded-ack.ts'
 import { controlSocketPath } from './control/control-path.ts'
 
 /** A running broker. */
@@ -80,7 +81,7 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
   const store = await openStore(config, logger.child('persistence'))
   let current = config
   let openSockets = 0
-  const counters = { connectionsRefused: 0, messagesReceived: 0, malformedClosed: 0 }
+  const counters = { connectionsRefused: 0, messagesReceived: 0, malformedClosed: 0, queueFullRefused: 0 }
 
   // Durable hand-offs before the acknowledgement (bridge queue, journal). A
   // hook that has nothing to do returns nothing, so a QoS 0 message, or a
@@ -92,6 +93,13 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
   }
   const publishDecided = (decision: Decision, state: ClientState | undefined, msg: PublishInfo, packet: AedesPublishPacket, client: EdgemqClient | null, done: (err?: Error | null) => void): void => {
     if (!decision.ok) { done(new Error(decision.reason)); return }
+    // limits.queueFullPolicy refuse-new: a v5 publisher hears 0x97 before anything is accepted (src/engine/quota-exceeded-ack.ts)
+    if (packet.qos > 0 && (client as { version?: number } | null)?.version === 5 && store.queueFull?.(packet) === true) {
+      counters.queueFullRefused++
+      markQuotaExceeded(client, (packet as { messageId?: number }).messageId)
+      done(new Error('an offline queue of a subscriber is full (limits.queueFullPolicy: refuse-new)'))
+      return
+    }
     let pending: Array<Promise<void>> | undefined
     for (const h of hooks.beforeAck) {
       const r = h(state?.info, msg)
@@ -254,6 +262,7 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
   const shims = installV5Shims(aedes, { logger: log, onMalformed: () => { counters.malformedClosed++ } })
   // One buffer per outgoing 3.1.1 PUBLISH/ack, shared by every subscriber of a QoS 0 message.
   installPublishEncoder(mqttPacket as unknown as Parameters<typeof installPublishEncoder>[0])
+  installQuotaExceededAck(mqttPacket as unknown as Parameters<typeof installQuotaExceededAck>[0])
   await store.replayJournal(async (packet) => {
     await new Promise<void>((resolve, reject) => aedes.publish(packet as AedesPublishPacket, (err?: Error) => { if (err) reject(err); else resolve() }))
   })
@@ -328,6 +337,7 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
     'connections/open': openSockets,
     'connections/refused': counters.connectionsRefused,
     'messages/received': counters.messagesReceived,
+    'messages/refused-queue-full': counters.queueFullRefused,
     'connections/malformed': counters.malformedClosed,
     ...prefixKeys('protocol/', shims.stats()),
     ...Object.assign({}, ...handles.map((h) => h.sysValues?.() ?? {})) as Record<string, number | string>
