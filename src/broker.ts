@@ -5,20 +5,29 @@
 import { Aedes, type AedesPublishPacket, type Client, type Subscription } from 'aedes'
 import { ALLOW, createBrokerHooks, type BrokerHooks, type ClientConnection, type ClientInfo, type Decision, type DeliveryInfo, type PublishInfo } from './broker-hooks.ts'
 import type { EdgemqConfig, ListenerConfig } from './config/types.ts'
-import { ControlServer } from './control/control-server.ts'
+import { ControlServer, type ControlRegistry } from './control/control-server.ts'
 import { startListener, type IncomingConnection, type RunningListener } from './listeners/start-listener.ts'
-import { checkConnectStrings, checkTopicName, checkTopicFilter } from './listeners/packet-checks.ts'
+import { checkConnectIdentity, checkConnectStrings, checkTopicName, checkTopicFilter } from './listeners/packet-checks.ts'
 import type { Logger } from './observability/logger.ts'
 import { SysTopics } from './observability/sys-topics.ts'
 import { installV5Shims } from './protocol/aedes-v5-shims.ts'
+import { installStripWillProperties } from './engine/strip-will-properties.ts'
+import { installMergeOverlappingDeliveries } from './engine/merge-overlapping-deliveries.ts'
+import { installEnforceReceiveMaximum } from './engine/enforce-receive-maximum.ts'
+import { installCloseOnBadAcks } from './engine/close-on-bad-acks.ts'
+import { installCheckConnect } from './engine/check-connect.ts'
+import { acknowledgeAndDrop } from './engine/drop-denied-publish.ts'
+import { installSendTopicAliases } from './engine/send-topic-aliases.ts'
 import { isPending, runDecisions } from './core/run-decisions.ts'
 import { installPublishEncoder } from './core/publish-encoder.ts'
 import { FifoQueue } from './core/fifo-queue.ts'
 import mqttPacket from 'mqtt-packet'
 import { openStore, type Store } from './store.ts'
 import { toConnackReturnCode } from './reason-codes.ts'
-import { installQuotaExceededAck, markQuotaExceeded } from './engine/quota-exceeded-ack.ts'
 import { controlSocketPath } from './control/control-path.ts'
+import { installRefusalReasonCodes, noteRefusedPublish, noteRefusedSubscription, watchClientSubscribes } from './engine/refusal-reason-codes.ts'
+import { runReloadTransaction, type PreparedReload, type ReloadStep } from './reload-transaction.ts'
+import { prepareListenersReload } from './listeners/prepare-listeners-reload.ts'
 
 /** A running broker. */
 export interface EdgemqBroker {
@@ -32,6 +41,8 @@ export interface EdgemqBroker {
   close: () => Promise<void>
   /** Counters for $SYS and `edgemq ctl stats`. */
   stats: () => Record<string, number>
+  /** The control socket's registry, for commands of the process that runs the broker (ctl apply). */
+  control: ControlRegistry
 }
 
 /** Per-connection state edgemq keeps on the aedes client object. */
@@ -49,7 +60,12 @@ type EdgemqClient = Client & { [STATE]?: ClientState }
 
 /** Parts attach here after the core is up (security, limits, bridge); each returns a handle with reload/close. */
 export interface PartHandle {
-  reload?: (config: EdgemqConfig) => Promise<void>
+  /**
+   * The first half of a reload (src/reload-transaction.ts): read the files and
+   * build the new state for `config`, apply nothing, throw if it is refused.
+   * The returned commit applies it once every part and listener prepared.
+   */
+  prepareReload?: (config: EdgemqConfig) => Promise<PreparedReload | undefined>
   close?: () => Promise<void>
   /** Values published under $SYS/broker/ (keys relative to it), read every sys.interval. */
   sysValues?: () => Record<string, number | string>
@@ -81,7 +97,7 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
   const store = await openStore(config, logger.child('persistence'))
   let current = config
   let openSockets = 0
-  const counters = { connectionsRefused: 0, messagesReceived: 0, malformedClosed: 0, queueFullRefused: 0 }
+  const counters = { connectionsRefused: 0, messagesReceived: 0, malformedClosed: 0, publishDenied: 0, queueFullRefused: 0 }
 
   // Durable hand-offs before the acknowledgement (bridge queue, journal). A
   // hook that has nothing to do returns nothing, so a QoS 0 message, or a
@@ -92,11 +108,24 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
     done(err)
   }
   const publishDecided = (decision: Decision, state: ClientState | undefined, msg: PublishInfo, packet: AedesPublishPacket, client: EdgemqClient | null, done: (err?: Error | null) => void): void => {
-    if (!decision.ok) { done(new Error(decision.reason)); return }
-    // limits.queueFullPolicy refuse-new: a v5 publisher hears 0x97 before anything is accepted (src/engine/quota-exceeded-ack.ts)
-    if (packet.qos > 0 && (client as { version?: number } | null)?.version === 5 && store.queueFull?.(packet) === true) {
+    if (!decision.ok) {
+      if (decision.reasonCode === 0x87) {
+        counters.publishDenied++
+        log.info('publish denied', { client: client?.id, topic: packet.topic, reason: decision.reason })
+        // [MQTT-3.3.5-2] a 3.1.1 client is acknowledged and the message dropped (auth.deniedPublish)
+        if (client !== null && (client.version ?? 4) < 5 && !msg.isWill && (current.auth as { deniedPublish?: string } | undefined)?.deniedPublish !== 'disconnect') {
+          acknowledgeAndDrop(client, packet, done)
+          return
+        }
+      }
+      if (client !== null) noteRefusedPublish(client.conn, packet.messageId, decision.reasonCode) // 0x97 quota, not aedes's 0x87
+      done(new Error(decision.reason))
+      return
+    }
+    // limits.queueFullPolicy refuse-new: a v5 publisher hears 0x97 before anything is accepted
+    if (packet.qos > 0 && client !== null && (client.version ?? 4) === 5 && store.queueFull?.(packet) === true) {
       counters.queueFullRefused++
-      markQuotaExceeded(client, (packet as { messageId?: number }).messageId)
+      noteRefusedPublish(client.conn, packet.messageId, 0x97)
       done(new Error('an offline queue of a subscriber is full (limits.queueFullPolicy: refuse-new)'))
       return
     }
@@ -136,7 +165,8 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
       const state = client[STATE]
       if (state === undefined) { done(new Error('unknown connection'), false); return }
       // [MQTT-1.5.4-2] no U+0000; control characters and ill-formed UTF-8 are refused too (CVE-2017-7653)
-      const problem = checkConnectStrings(packet, current.limits)
+      // A bad client id or user name is refused later, at CONNACK (0x85 / 0x86), by the connect hooks.
+      const problem = checkConnectStrings({ will: packet.will }, current.limits)
       if (problem !== undefined) {
         counters.malformedClosed++
         log.info('connection closed: malformed CONNECT', { ip: state.info.ip, listener: state.listener, reason: problem })
@@ -145,15 +175,17 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
       }
       // CVE-2020-13849 (SlowITe): a keepalive above limits.keepaliveMax (0 =
       // never) would hold a dead connection for hours. v5 clients are told a
-      // Server Keep Alive instead [MQTT-3.2.2-21]; a 3.1.1 client cannot be
-      // told, so it is refused with "identifier rejected" as Mosquitto does
-      // (aedes's own check answers 6, which 3.1.1 does not define, so edgemq
-      // does this itself and passes keepaliveLimit 0 to aedes).
+      // Server Keep Alive instead [MQTT-3.2.2-21]. A 3.1.1 client cannot be
+      // told: by default it is accepted as Mosquitto 2.0 does (keepalive 0 is
+      // legal [MQTT-3.1.2-10] and common), and the TCP keepalive probes armed
+      // in handleConnection find a dead peer; limits.keepaliveStrict refuses it
+      // with "identifier rejected" instead (aedes's own check answers 6, which
+      // 3.1.1 does not define, so edgemq passes keepaliveLimit 0 to aedes).
       const keepaliveMax = current.limits.keepaliveMax
       const keepalive = packet.keepalive ?? 0
       if (keepaliveMax > 0 && (keepalive === 0 || keepalive > keepaliveMax)) {
         if ((packet.protocolVersion ?? 4) >= 5) (client as unknown as { _serverKeepAlive?: number })._serverKeepAlive = keepaliveMax
-        else state.refuseKeepalive = `keepalive ${keepalive} is above limits.keepaliveMax (${keepaliveMax} s; 0 means never)`
+        else if (current.limits.keepaliveStrict) state.refuseKeepalive = `keepalive ${keepalive} is 0 or above limits.keepaliveMax (${keepaliveMax} s) and limits.keepaliveStrict is on`
       }
       const will = packet.will ?? undefined
       state.connect = { clean: packet.clean ?? true, keepalive: packet.keepalive ?? 0, will: will === undefined ? undefined : { topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain } }
@@ -213,6 +245,7 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
       if (state === undefined) { done(null, null); return }
       void runSubscribeHooks(hooks, state.info, sub.topic, sub.qos).then((decision) => {
         if (!decision.ok) {
+          noteRefusedSubscription(sub, decision.reasonCode)
           log.info('subscription refused', { client: client.id, filter: sub.topic, reason: decision.reason })
           done(null, null) // SUBACK 0x80 (v3) / 0x87 (v5)
           return
@@ -259,10 +292,24 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
   // O(1) shift for mqemitter's queue of messages waiting for a slot (src/core/fifo-queue.ts).
   Object.assign((aedes as unknown as { mq: object }).mq, { _messageQueue: new FifoQueue(), _messageCallbacks: new FifoQueue() })
   await aedes.listen()
-  const shims = installV5Shims(aedes, { logger: log, onMalformed: () => { counters.malformedClosed++ } })
+  const shims = installV5Shims(aedes, {
+    logger: log,
+    onMalformed: () => { counters.malformedClosed++ },
+    mayReceive: (client, topic) => { const s = (client as EdgemqClient)[STATE]; return s === undefined || hooks.readable.every((h) => h(s.info, topic)) }
+  })
+  installStripWillProperties(aedes) // a will PUBLISH carries no Will Delay Interval (MQTT 5.0 §3.3.2.3)
+  installMergeOverlappingDeliveries(aedes) // overlapping subscriptions: one copy at the highest QoS [MQTT-3.3.5-1]
   // One buffer per outgoing 3.1.1 PUBLISH/ack, shared by every subscriber of a QoS 0 message.
   installPublishEncoder(mqttPacket as unknown as Parameters<typeof installPublishEncoder>[0])
-  installQuotaExceededAck(mqttPacket as unknown as Parameters<typeof installQuotaExceededAck>[0])
+  installRefusalReasonCodes(mqttPacket as unknown as Parameters<typeof installRefusalReasonCodes>[0])
+  // The Receive Maximum of CONNACK holds for what v5 clients send (0x93 past it) [MQTT-3.3.4-9].
+  installEnforceReceiveMaximum(aedes, mqttPacket, { onExceeded: (clientId, max) => { log.info('connection closed: receive maximum exceeded', { client: clientId ?? undefined, max }) } })
+  // PUBACK/PUBREC/PUBREL/PUBCOMP that break the protocol close the connection (v5: 0x81/0x82 first).
+  installCloseOnBadAcks(aedes, mqttPacket, { onClosed: (clientId, problem) => { counters.malformedClosed++; log.info('connection closed: bad acknowledgement', { client: clientId ?? undefined, reason: problem.reason }) } })
+  // CONNECTs the spec refuses: will QoS 3, user name/password without flags, bad protocol level (CONNACK 1), ...
+  installCheckConnect(aedes, mqttPacket, { onRefused: (problem) => { counters.malformedClosed++; log.info('connection closed: CONNECT refused', { reason: problem.reason }) } })
+  // Topic aliases for v5 clients that allow them (MQTT 5.0 §3.3.2.3.4); last, so it sees each PUBLISH as written.
+  installSendTopicAliases(aedes, mqttPacket, () => ({ enabled: current.limits.sendTopicAliases, budget: current.limits.topicAliasBudget }))
   await store.replayJournal(async (packet) => {
     await new Promise<void>((resolve, reject) => aedes.publish(packet as AedesPublishPacket, (err?: Error) => { if (err) reject(err); else resolve() }))
   })
@@ -287,8 +334,16 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
   const handleConnection = (listenerConfig: ListenerConfig, conn: IncomingConnection): void => {
     const accept = { ip: conn.ip, port: conn.port, listener: listenerConfig.name }
     openSockets++
-    conn.socket.once('close', () => { openSockets-- })
     const client = aedes.handle(conn.stream, undefined as never) as EdgemqClient
+    watchClientSubscribes(client)
+    conn.socket.once('close', () => {
+      openSockets--
+      const state = client[STATE]
+      if (state !== undefined) for (const h of hooks.closed) h(state.info)
+    })
+    // SlowITe without refusing keepalive 0: the kernel probes an idle peer, so a
+    // dead one is found within tcpKeepaliveIdle + intvl x probes (docs/security.md).
+    conn.socket.setKeepAlive(true, current.limits.tcpKeepaliveIdle)
     const connection = connectionControls(client, conn)
     client[STATE] = {
       listener: listenerConfig.name,
@@ -312,8 +367,10 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
     }
   }
   const handles: PartHandle[] = []
+  const partNames: string[] = []
   try {
     for (const attach of parts) handles.push(await attach({ config, hooks, store, logger, control, local }))
+    for (const attach of parts) partNames.push(attach.name.replace(/^attach|Part$/g, '').toLowerCase() || 'part')
   } catch (err) {
     // A part that cannot start (an insecure password file) stops the start
     // cleanly: nothing is left open.
@@ -327,6 +384,8 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
   // clients (loopback by default). Runs after the parts, so a user the
   // security part verified (password or certificate) has a username by now.
   hooks.connect.push((req) => {
+    const identity = checkConnectIdentity({ clientId: req.client.id, username: req.username }, current.limits)
+    if (identity !== undefined) return { ok: false, ...identity }
     if (req.client.username !== undefined) return ALLOW
     const listener = current.listeners.find((l) => l.name === req.client.listener)
     return listener?.allowAnonymous === true ? ALLOW : { ok: false, reasonCode: 0x87, reason: 'anonymous clients are not allowed on this listener' }
@@ -339,6 +398,7 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
     'messages/received': counters.messagesReceived,
     'messages/refused-queue-full': counters.queueFullRefused,
     'connections/malformed': counters.malformedClosed,
+    'messages/denied': counters.publishDenied,
     ...prefixKeys('protocol/', shims.stats()),
     ...Object.assign({}, ...handles.map((h) => h.sysValues?.() ?? {})) as Record<string, number | string>
   }))
@@ -371,53 +431,29 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
   const broker: EdgemqBroker = {
     get config () { return current },
     hooks,
+    control,
     addresses: () => [...listeners.values()].map((l) => ({ name: l.config.name, type: l.config.type, host: l.address.host, port: l.address.port })),
     stats: () => ({ clientsConnected: aedes.connectedClients, openSockets, ...counters, ...store.stats() }),
     reload: async (next) => {
+      // Prepare every step, then commit all of them, or refuse and change nothing (src/reload-transaction.ts).
       const old = current
-      // 1. The parts first: one that refuses (an unreadable password or ACL
-      //    file) rolls the others back, and nothing else has changed yet.
-      const reloaded: PartHandle[] = []
-      try {
-        for (const h of handles) { await h.reload?.(next); reloaded.push(h) }
-      } catch (err) {
-        for (const h of reloaded.reverse()) await h.reload?.(old).catch(() => {})
-        throw err
-      }
-      // 2. Listeners whose settings changed restart; the others keep their
-      //    clients (new certificates are loaded in place). If a listener
-      //    cannot start (port taken), the old listeners come back and the
-      //    parts return to the old config.
-      const same = (a: ListenerConfig, b: ListenerConfig): boolean => JSON.stringify({ ...a, cert: 0, key: 0, ca: 0, crl: 0 }) === JSON.stringify({ ...b, cert: 0, key: 0, ca: 0, crl: 0 })
-      const stopped: ListenerConfig[] = []
-      const started: string[] = []
-      try {
-        for (const [name, running] of [...listeners]) {
-          const wanted = next.listeners.find((l) => l.name === name)
-          if (wanted === undefined || !same(wanted, running.config)) {
-            await running.close()
-            listeners.delete(name)
-            stopped.push(running.config)
-            log.info('listener stopped', { listener: name })
-          } else {
-            await running.reloadTls(wanted)
-            running.config = wanted
+      const core: ReloadStep = {
+        name: 'core',
+        prepare: async () => {
+          const apply = (c: EdgemqConfig): void => {
+            current = c
+            ;(aedes as unknown as { maximumPacketSize: number }).maximumPacketSize = c.limits.maxPacketSize
+            store.setQueueLimits(c)
+            log.setLevel(c.logging.level)
           }
+          return { commit: () => { apply(next) }, undo: () => { apply(old) } }
         }
-        current = next
-        for (const l of next.listeners) {
-          if (!listeners.has(l.name)) { await startOne(l); started.push(l.name) }
-        }
-      } catch (err) {
-        current = old
-        for (const name of started) { await listeners.get(name)?.close(); listeners.delete(name) }
-        for (const l of stopped) await startOne(l).catch((e: Error) => { log.error('listener could not be restored', { listener: l.name, error: e.message }) })
-        for (const h of [...handles].reverse()) await h.reload?.(old).catch(() => {})
-        throw err
       }
-      ;(aedes as unknown as { maximumPacketSize: number }).maximumPacketSize = next.limits.maxPacketSize
-      store.setQueueLimits(next)
-      log.setLevel(next.logging.level)
+      await runReloadTransaction(next, [
+        core,
+        { name: 'listeners', prepare: async (n) => await prepareListenersReload(listeners, n.listeners, startOne, log) },
+        ...handles.map((h, i): ReloadStep => ({ name: partNames[i], prepare: async (n) => await h.prepareReload?.(n) }))
+      ], log)
       log.info('config reloaded', { listeners: next.listeners.length, changed: JSON.stringify(old) === JSON.stringify(next) ? 'nothing' : 'yes' })
     },
     close: async () => {

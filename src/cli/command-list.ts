@@ -8,6 +8,7 @@ import { keygenCommand } from './commands/keygen.ts'
 import { sealCommand } from './commands/seal.ts'
 import { openCommand } from './commands/open.ts'
 import { throttleCommand } from './commands/throttle.ts'
+import { importMosquittoCommand } from './commands/import-mosquitto.ts'
 
 /** All commands. */
 export const COMMANDS: CliCommand[] = [
@@ -17,5 +18,6 @@ export const COMMANDS: CliCommand[] = [
   keygenCommand,
   sealCommand,
   openCommand,
-  throttleCommand
+  throttleCommand,
+  importMosquittoCommand
 ]

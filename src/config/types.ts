@@ -32,6 +32,10 @@ export interface EdgemqConfig {
     maxConnections: number
     connectTimeout: number
     keepaliveMax: number
+    keepaliveStrict: boolean
+    tcpKeepaliveIdle: number
+    sendTopicAliases: boolean
+    topicAliasBudget: number
     maxInflight: number
     maxTopicLevels: number
     maxTopicLength: number

@@ -4,12 +4,13 @@ import { readFile } from 'node:fs/promises'
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net'
-import { createServer as createTlsServer, type SecureContextOptions, type TLSSocket } from 'node:tls'
+import { createSecureContext, createServer as createTlsServer, type SecureContextOptions, type TLSSocket } from 'node:tls'
 import type { Duplex } from 'node:stream'
 import { WebSocketServer, createWebSocketStream } from 'ws'
 import { EdgemqError, ERROR_CODES } from '../errors.ts'
 import { resolveClientAddress } from './proxy-protocol.ts'
 import type { ListenerConfig } from '../config/types.ts'
+import { revocationKeyOf } from '../auth/revocation-list.ts'
 
 /** What a listener knows about a new connection. */
 export interface IncomingConnection {
@@ -19,7 +20,7 @@ export interface IncomingConnection {
   ip: string
   port: number
   /** The verified client certificate (tls/wss with requestCertificate), if any. */
-  certificate?: { subjectCN?: string, subjectAltNames: string[], fingerprint256: string }
+  certificate?: { subjectCN?: string, subjectAltNames: string[], fingerprint256: string, revocationKey?: string }
 }
 
 /** A started listener. */
@@ -31,6 +32,8 @@ export interface RunningListener {
   close: (graceMs?: number) => Promise<void>
   /** Loads new certificates and keys without dropping clients (tls, wss). */
   reloadTls: (config: ListenerConfig) => Promise<void>
+  /** Reads and checks new certificates and keys (throws when they are bad); the returned function swaps them in. */
+  prepareTls: (config: ListenerConfig) => Promise<() => void>
 }
 
 // Modern ciphers only: ECDHE for forward secrecy, AEAD modes. TLS 1.3 suites are
@@ -66,6 +69,15 @@ export async function loadTlsOptions (config: ListenerConfig): Promise<SecureCon
   }
 }
 
+/** Builds a TLS context from a listener's options once, to refuse files that do not make one (not PEM, a key of another certificate). */
+export function checkTlsContext (config: ListenerConfig, options: SecureContextOptions): void {
+  try {
+    createSecureContext(options)
+  } catch (err) {
+    throw new EdgemqError(ERROR_CODES.LISTENER_FAILED, `listener ${config.name}: the TLS files do not make a usable context (${(err as Error).message}): check that cert and key are PEM and belong together (cert ${config.cert ?? '-'}, key ${config.key ?? '-'})`, { cause: err })
+  }
+}
+
 /** What the listener calls: `accept` on the raw TCP connection (before any TLS or MQTT byte), `connection` once the stream is ready. */
 export interface ListenerHandlers {
   /** false closes the socket at once: IP rules, bans and caps cost no handshake. */
@@ -90,7 +102,9 @@ export async function startListener (config: ListenerConfig, handlers: ListenerH
     if (cert === undefined || cert === null || Object.keys(cert).length === 0) return undefined
     const sans = (cert.subjectaltname ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '')
     const cn = cert.subject?.CN
-    return { subjectCN: Array.isArray(cn) ? cn[0] : cn, subjectAltNames: sans, fingerprint256: cert.fingerprint256 }
+    let revocationKey: string | undefined
+    try { revocationKey = revocationKeyOf(cert.raw) } catch { /* unreadable DER: the handshake verified it; no live revocation check */ }
+    return { subjectCN: Array.isArray(cn) ? cn[0] : cn, subjectAltNames: sans, fingerprint256: cert.fingerprint256, revocationKey }
   }
   const direct = (socket: Socket, peer?: { ip: string, port: number }): void => {
     track(socket)
@@ -158,6 +172,12 @@ export async function startListener (config: ListenerConfig, handlers: ListenerH
   })
   const addr = server.address()
   const port = typeof addr === 'object' && addr !== null ? addr.port : config.port
+  const prepareTls = async (next: ListenerConfig): Promise<() => void> => {
+    if (next.type !== 'tls' && next.type !== 'wss') return () => {}
+    const opts = await loadTlsOptions(next)
+    checkTlsContext(next, opts) // a key that does not fit its certificate fails here, not in the swap
+    return () => { (server as unknown as { setSecureContext: (o: SecureContextOptions) => void }).setSecureContext(opts) }
+  }
   return {
     config,
     address: { host: config.host, port },
@@ -171,11 +191,8 @@ export async function startListener (config: ListenerConfig, handlers: ListenerH
       for (const socket of sockets) socket.destroy()
       await closed
     },
-    reloadTls: async (next) => {
-      if (next.type !== 'tls' && next.type !== 'wss') return
-      const opts = await loadTlsOptions(next);
-      (server as unknown as { setSecureContext: (o: SecureContextOptions) => void }).setSecureContext(opts)
-    }
+    reloadTls: async (next) => { (await prepareTls(next))() },
+    prepareTls
   }
 }
 

@@ -10,6 +10,8 @@ import { PARTS } from '../../parts.ts'
 import { createLogger } from '../../observability/logger.ts'
 import { isEdgemqError } from '../../errors.ts'
 import { buildInfo } from '../build-info.ts'
+import { preflightConfig } from '../../preflight-config.ts'
+import { attachConfigApply } from '../config-apply-commands.ts'
 
 // Past this, shutdown stops waiting for clients and writes and exits non-zero,
 // so a service manager never waits forever on a stuck socket.
@@ -39,8 +41,19 @@ export const startCommand: CliCommand = {
       stopWatching()
       return code
     }
+    // Everything the broker creates (store tables at each compaction, the
+    // control socket, keys) is for its own user only (issue 14), whatever
+    // umask the shell or unit gave it.
+    process.umask(process.umask() | 0o077)
     const logger = createLogger({ level: resolved.config.logging.level, sink: (line) => { io.stderr.write(line + '\n') } })
     const log = logger.child('edgemq')
+    // The same checks as `edgemq check`, all reported at once, before anything opens.
+    const problems = await preflightConfig(resolved.config)
+    if (problems.length > 0) {
+      log.error(`cannot start: ${problems.length} problem${problems.length === 1 ? '' : 's'} (edgemq check -c FILE lists the same)`)
+      for (const p of problems) log.error(`  ${p}`)
+      return 1
+    }
     const info = buildInfo()
     log.info('starting', {
       pid: process.pid,
@@ -85,8 +98,14 @@ export const startCommand: CliCommand = {
     log.info('ready', { listeners: broker.addresses().map((a) => `${a.name}@${a.host}:${a.port}`).join(',') })
 
     let reloading = Promise.resolve()
+    const applier = attachConfigApply(broker, configPath, flags, log, async (work) => {
+      const run = reloading.then(work)
+      reloading = run.then(() => {}, () => {})
+      return await run
+    })
     onHup = () => {
       reloading = reloading.then(async () => {
+        await applier.supersede()
         try {
           const next = await loadEffectiveConfig(configPath, flags)
           await broker.reload(next.config)
@@ -110,6 +129,7 @@ export const startCommand: CliCommand = {
           resolve(1)
         }, SHUTDOWN_DEADLINE_MS)
         deadline.unref()
+        applier.close()
         void reloading.then(async () => await broker.close()).then(() => {
           clearTimeout(deadline)
           release()
