@@ -397,6 +397,7 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
     'connections/refused': counters.connectionsRefused,
     'messages/received': counters.messagesReceived,
     'messages/refused-queue-full': counters.queueFullRefused,
+    ...storeSysValues(store.stats()),
     'connections/malformed': counters.malformedClosed,
     'messages/denied': counters.publishDenied,
     ...prefixKeys('protocol/', shims.stats()),
@@ -472,6 +473,16 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
   return broker
 }
 
+
+/** The store's figures an operator watches in $SYS: damage (quarantined, write failures) and loss (queue drops). */
+function storeSysValues (s: Record<string, number>): Record<string, number> {
+  return {
+    'store/quarantined': s.persistenceQuarantined ?? 0,
+    'store/write-failures': s.persistenceWriteFailures ?? 0,
+    'store/queue-dropped': s.persistenceQueueDropped ?? 0,
+    'store/journal-replayed': s.persistenceJournalReplayed ?? 0
+  }
+}
 
 /** {a: 1} → {"<prefix>a": 1}, for $SYS values of a part. */
 function prefixKeys (prefix: string, values: Record<string, number>): Record<string, number> {

@@ -58,6 +58,8 @@ export interface PersistenceStats {
   writeBatches: number
   writeOps: number
   syncs: number
+  /** Batches LevelDB refused (full disk, I/O error). */
+  writeFailures: number
   /** Wall-clock ms of the start of the last synced batch. */
   lastSyncAt: number | undefined
 }
@@ -391,6 +393,7 @@ export class LevelPersistence {
       writeBatches: q.batches,
       writeOps: q.ops,
       syncs: q.syncs,
+      writeFailures: q.failures,
       lastSyncAt: q.lastSyncAt
     }
   }

@@ -42,6 +42,7 @@ export async function openLevelStore (config: EdgemqConfig, logger: Logger, opti
         persistenceWriteBatches: s.writeBatches,
         persistenceWriteOps: s.writeOps,
         persistenceSyncs: s.syncs,
+        persistenceWriteFailures: s.writeFailures,
         persistenceLastSyncAt: s.lastSyncAt ?? 0
       }
     },

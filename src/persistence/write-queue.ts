@@ -71,6 +71,8 @@ export interface WriteQueueStats {
   ops: number
   syncs: number
   lastSyncAt: number | undefined
+  /** Batches LevelDB refused (full disk, I/O error): their writers were told, nothing was acknowledged on them. */
+  failures: number
 }
 
 /** A group-committing writer honouring the sync mode. */
@@ -91,7 +93,7 @@ export class WriteQueue {
   private timer: NodeJS.Timeout | undefined
   private closed = false
   private gates = 0
-  readonly counters: WriteQueueStats = { batches: 0, ops: 0, syncs: 0, lastSyncAt: undefined }
+  readonly counters: WriteQueueStats = { batches: 0, ops: 0, syncs: 0, lastSyncAt: undefined, failures: 0 }
 
   private readonly syncMarkerKey: unknown
 
@@ -276,6 +278,7 @@ export class WriteQueue {
         }
         for (const w of waiters) w.resolve()
       }, (err: Error) => {
+        this.counters.failures++
         this.logger.error('write failed', { ops: ops.length, error: err.message })
         for (const w of waiters) w.reject(err)
       })
