@@ -10,6 +10,8 @@ import { startListener, type IncomingConnection, type RunningListener } from './
 import { checkConnectIdentity, checkConnectStrings, checkTopicName, checkTopicFilter } from './listeners/packet-checks.ts'
 import type { Logger } from './observability/logger.ts'
 import { SysTopics } from './observability/sys-topics.ts'
+import { Observatory } from './observability/observatory.ts'
+import { createPacketCounters, registerCoreMetrics } from './observability/core-metrics.ts'
 import { installV5Shims } from './protocol/aedes-v5-shims.ts'
 import { installStripWillProperties } from './engine/strip-will-properties.ts'
 import { installMergeOverlappingDeliveries } from './engine/merge-overlapping-deliveries.ts'
@@ -79,6 +81,8 @@ export interface PartContext {
   logger: Logger
   control: ControlServer
   local: LocalBrokerApi
+  /** Metrics, status sections and readiness (src/observability/observatory.ts); absent in some unit tests. */
+  observe?: Observatory
 }
 
 /** Publishing and subscribing inside the broker, for the bridge and $SYS. */
@@ -98,6 +102,9 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
   let current = config
   let openSockets = 0
   const counters = { connectionsRefused: 0, messagesReceived: 0, malformedClosed: 0, publishDenied: 0, queueFullRefused: 0 }
+  // Per-QoS message and byte counts: plain numbers bumped on the packet path, read at scrape time.
+  const packets = createPacketCounters()
+  const observe = new Observatory()
 
   // Durable hand-offs before the acknowledgement (bridge queue, journal). A
   // hook that has nothing to do returns nothing, so a QoS 0 message, or a
@@ -137,10 +144,12 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
     const journal = packet.qos > 0 && client !== null && (store.needsJournal?.(packet) ?? true)
     if (pending === undefined && !journal) {
       counters.messagesReceived++
+      packets.received[packet.qos]++
+      packets.receivedBytes[packet.qos] += msg.payload.length
       done(null)
       return
     }
-    void handOff(pending, journal ? client : null, packet).then(() => { counters.messagesReceived++; done(null) }, (err: Error) => { publishFailed(packet, done, err) })
+    void handOff(pending, journal ? client : null, packet).then(() => { counters.messagesReceived++; packets.received[packet.qos]++; packets.receivedBytes[packet.qos] += msg.payload.length; done(null) }, (err: Error) => { publishFailed(packet, done, err) })
   }
   const handOff = async (pending: Array<Promise<void>> | undefined, journalFor: EdgemqClient | null, packet: AedesPublishPacket): Promise<void> => {
     if (pending !== undefined) await Promise.all(pending)
@@ -259,6 +268,8 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
       const state = client[STATE]
       if (state === undefined) return packet
       for (const h of hooks.deliver) if (!h(state.info, packet.topic, packet as DeliveryInfo)) return null
+      packets.sent[packet.qos]++
+      packets.sentBytes[packet.qos] += (packet.payload as Buffer).length
       return packet
     },
     published: (packet: AedesPublishPacket, client: EdgemqClient | null, done: (err?: Error | null) => void) => {
@@ -369,7 +380,7 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
   const handles: PartHandle[] = []
   const partNames: string[] = []
   try {
-    for (const attach of parts) handles.push(await attach({ config, hooks, store, logger, control, local }))
+    for (const attach of parts) handles.push(await attach({ config, hooks, store, logger, control, local, observe }))
     for (const attach of parts) partNames.push(attach.name.replace(/^attach|Part$/g, '').toLowerCase() || 'part')
   } catch (err) {
     // A part that cannot start (an insecure password file) stops the start
@@ -391,18 +402,15 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
     return listener?.allowAnonymous === true ? ALLOW : { ok: false, reasonCode: 0x87, reason: 'anonymous clients are not allowed on this listener' }
   })
 
+  // Counts come from the metrics registry (SYS_FROM_METRICS); these are the rest.
   const sys = new SysTopics(local, () => ({
-    'clients/connected': aedes.connectedClients,
-    'connections/open': openSockets,
-    'connections/refused': counters.connectionsRefused,
-    'messages/received': counters.messagesReceived,
     'messages/refused-queue-full': counters.queueFullRefused,
     ...storeSysValues(store.stats()),
     'connections/malformed': counters.malformedClosed,
     'messages/denied': counters.publishDenied,
     ...prefixKeys('protocol/', shims.stats()),
     ...Object.assign({}, ...handles.map((h) => h.sysValues?.() ?? {})) as Record<string, number | string>
-  }))
+  }), observe.metrics)
   sys.start(config.sys.interval)
 
   control.register('stats', async () => broker.stats())
@@ -412,8 +420,10 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
   // Listeners open last: no client is served before authentication, the ACL
   // and the limits are in place (a gap of seconds on a slow board).
   const listeners = new Map<string, RunningListener>()
+  let storeOpen = true
+  registerCoreMetrics(observe, { hooks, packets, counters, openSockets: () => openSockets, storeOpen: () => storeOpen, config: () => current, bound: (name) => listeners.get(name)?.address })
   const startOne = async (l: ListenerConfig): Promise<void> => {
-    const running = await startListener(l, { accept: (peer) => acceptConnection(l, peer), connection: (conn) => { handleConnection(l, conn) } }, current.limits.maxPacketSize)
+    const running = await startListener(l, { accept: (peer) => acceptConnection(l, peer), connection: (conn) => { handleConnection(l, conn) }, request: (req, res) => { observe.handleHttp(l, req, res) } }, current.limits.maxPacketSize)
     listeners.set(l.name, running)
     log.info('listening', { listener: l.name, type: l.type, host: l.host, port: running.address.port, pid: process.pid })
   }
@@ -428,6 +438,8 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
     await store.close()
     throw err
   }
+
+  observe.markStarted()
 
   const broker: EdgemqBroker = {
     get config () { return current },
@@ -458,6 +470,7 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
       log.info('config reloaded', { listeners: next.listeners.length, changed: JSON.stringify(old) === JSON.stringify(next) ? 'nothing' : 'yes' })
     },
     close: async () => {
+      observe.markStopping()
       sys.stop()
       // 1. stop accepting; 2. aedes closes every client (in-flight writes of
       // the store finish before its close resolves); 3. parts; 4. LevelDB.
@@ -466,6 +479,7 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
       await new Promise<void>((resolve) => aedes.close(() => resolve()))
       await listenersClosed
       for (const h of [...handles].reverse()) await h.close?.()
+      storeOpen = false
       await store.close()
       log.info('stopped')
     }

@@ -16,6 +16,7 @@ import { RetainedLedger } from './retained-ledger.ts'
 import { readTenantSettings, TenantQuotas } from './tenant-quotas.ts'
 import { UnreleasedQos2, watchIncomingStore } from './unreleased-qos2.ts'
 import { readLimitsSettings, readThrottleSettings, type LimitsSettings } from './limits-settings.ts'
+import { registerLimitsMetrics } from './limits-metrics.ts'
 
 /** What the deliver hook may be told about the message (the aedes packet fits this shape). */
 export interface DeliverInfo { qos: number, payload?: Buffer | string }
@@ -129,8 +130,13 @@ export async function createLimits (ctx: PartContext, options: { probe?: () => M
 
   // accept: before any MQTT byte. Cheapest place to refuse under a flood.
   hooks.accept.push((info) => {
-    if (budget.state === 'hard') { counters.refusedMemory++; return deny(REASON.SERVER_BUSY, 'memory above memory.hardMark') }
-    const cap = config.listeners.find((l) => l.name === info.listener)?.maxConnections
+    const listener = config.listeners.find((l) => l.name === info.listener)
+    // The http listeners stay reachable above the hard mark: that is when the
+    // operator needs the status page and Prometheus the figures (each request
+    // is rate limited per IP; no MQTT state is made).
+    const http = listener?.type === 'http' || listener?.type === 'https'
+    if (budget.state === 'hard' && !http) { counters.refusedMemory++; return deny(REASON.SERVER_BUSY, 'memory above memory.hardMark') }
+    const cap = listener?.maxConnections
     if (cap !== undefined && (perListener.get(info.listener) ?? 0) >= cap) { counters.refusedListenerCap++; return deny(REASON.QUOTA_EXCEEDED, `listener ${info.listener} at its maxConnections (${cap})`) }
     if (!throttle.acceptConnection(info.listener)) { counters.refusedListenerRate++; return deny(REASON.CONNECTION_RATE_EXCEEDED, `listener ${info.listener} connection rate exceeded`) }
     return ALLOW
@@ -336,6 +342,7 @@ export async function createLimits (ctx: PartContext, options: { probe?: () => M
       }
     }
   }
+  if (ctx.observe !== undefined) registerLimitsMetrics(ctx.observe, { counters, budget, retained, throttle, capBytes: () => settings.memory.capBytes, sample: () => lastSample })
   let timer = setInterval(checkMemory, settings.memory.checkInterval)
   timer.unref()
   checkMemory()

@@ -62,6 +62,9 @@ export interface PersistenceStats {
   writeFailures: number
   /** Wall-clock ms of the start of the last synced batch. */
   lastSyncAt: number | undefined
+  /** Seconds in synced batches, all and the last one. */
+  syncSeconds: number
+  lastSyncSeconds: number
 }
 
 /** A write of another part that must honour persistence.sync (one op of a sublevel). */
@@ -394,7 +397,9 @@ export class LevelPersistence {
       writeOps: q.ops,
       syncs: q.syncs,
       writeFailures: q.failures,
-      lastSyncAt: q.lastSyncAt
+      lastSyncAt: q.lastSyncAt,
+      syncSeconds: q.syncSeconds,
+      lastSyncSeconds: q.lastSyncSeconds
     }
   }
 

@@ -43,6 +43,8 @@ export async function openLevelStore (config: EdgemqConfig, logger: Logger, opti
         persistenceWriteOps: s.writeOps,
         persistenceSyncs: s.syncs,
         persistenceWriteFailures: s.writeFailures,
+        persistenceSyncSeconds: s.syncSeconds,
+        persistenceLastSyncSeconds: s.lastSyncSeconds,
         persistenceLastSyncAt: s.lastSyncAt ?? 0
       }
     },

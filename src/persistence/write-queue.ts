@@ -73,6 +73,9 @@ export interface WriteQueueStats {
   lastSyncAt: number | undefined
   /** Batches LevelDB refused (full disk, I/O error): their writers were told, nothing was acknowledged on them. */
   failures: number
+  /** Seconds spent in synced batches (for the mean sync latency) and in the last one. */
+  syncSeconds: number
+  lastSyncSeconds: number
 }
 
 /** A group-committing writer honouring the sync mode. */
@@ -93,7 +96,7 @@ export class WriteQueue {
   private timer: NodeJS.Timeout | undefined
   private closed = false
   private gates = 0
-  readonly counters: WriteQueueStats = { batches: 0, ops: 0, syncs: 0, lastSyncAt: undefined, failures: 0 }
+  readonly counters: WriteQueueStats = { batches: 0, ops: 0, syncs: 0, lastSyncAt: undefined, failures: 0, syncSeconds: 0, lastSyncSeconds: 0 }
 
   private readonly syncMarkerKey: unknown
 
@@ -262,6 +265,7 @@ export class WriteQueue {
     if (this.segments.length === 0 || this.segments[this.segments.length - 1].gate !== undefined) this.segments.push({ ops: [], waiters: [], sync: false })
     this.headOps = []
     const started = this.now()
+    const startedMono = performance.now()
     // LevelDB skips an empty batch, so a sync on its own writes a small marker
     if (sync && ops.length === 0) ops.push({ type: 'put', key: this.syncMarkerKey, value: Buffer.from(String(started)) })
     this.inFlight = (ops.length === 0 ? Promise.resolve() : this.commit(ops, sync))
@@ -271,6 +275,8 @@ export class WriteQueue {
         if (sync) {
           this.counters.syncs++
           this.counters.lastSyncAt = started
+          this.counters.lastSyncSeconds = (performance.now() - startedMono) / 1000
+          this.counters.syncSeconds += this.counters.lastSyncSeconds
           // everything written before this batch started is now on disk
           this.dirty = false
         } else if (ops.length > 0) {

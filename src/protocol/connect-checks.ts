@@ -4,6 +4,7 @@
 // accepts will QoS 3, a 3.1.1 password without a user name, and a v5 Maximum
 // Packet Size of 0. Pure: the caller passes the Remaining Length the same
 // CONNECT encodes to (src/engine/check-connect.ts asks mqtt-packet).
+import { checkConnectProperties, reasonCodeOfProblem } from './v5-packet-checks.ts'
 
 /** What is wrong with a CONNECT: the v5 CONNACK reason code and the reason. */
 export interface ConnectProblem {
@@ -39,6 +40,12 @@ export function checkConnectPacket (packet: ParsedConnect, encodedLength?: numbe
   }
   if (version === 5 && packet.properties?.maximumPacketSize === 0) {
     return { reasonCode: 0x82, reason: 'Maximum Packet Size 0 (MQTT 5.0 §3.1.2.11.4)' }
+  }
+  if (version === 5) {
+    // A property twice, one CONNECT or a will may not carry, a bad string or value: CONNACK
+    // 0x81 / 0x82 (a Session Expiry Interval twice killed the process before this check).
+    const props = checkConnectProperties(packet as Parameters<typeof checkConnectProperties>[0])
+    if (props !== undefined) return { reasonCode: reasonCodeOfProblem(props), reason: props }
   }
   const expected = encodedLength
   if (expected !== undefined && typeof packet.length === 'number' && packet.length > expected) {
