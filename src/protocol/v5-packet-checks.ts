@@ -144,6 +144,7 @@ export function publishWireSize (packet: { topic: string, payload: Buffer | stri
 
 /** Whether a topic filter misplaces a wildcard: # not alone as the last level, + not alone in its level [MQTT-4.7.1-2] [MQTT-4.7.1-3]. */
 function badFilter (filter: string): boolean {
-  const levels = filter.split('/')
+  // $share/NAME/filter: a bad share name gets its own SUBACK 0x8F (shared subscriptions), so only the filter is checked here
+  const levels = (filter.startsWith('$share/') ? filter.split('/').slice(2) : filter.split('/'))
   return levels.some((l, i) => (l.includes('#') && (l !== '#' || i !== levels.length - 1)) || (l.includes('+') && l !== '+'))
 }
