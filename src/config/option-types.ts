@@ -59,6 +59,8 @@ export interface OptionValues {
     maxQueuedMessages: number
     /** Bytes waiting on a connected client's socket above which QoS 0 to it is shed (0 = no cap); offline queues are bounded by persistence.maxQueuedBytes (bytes) */
     maxQueuedBytes: number
+    /** When an offline queue is full: drop-oldest makes room by dropping its oldest queued message; refuse-new keeps the queue and refuses the new message (an MQTT 5 publisher gets PUBACK/PUBREC 0x97 quota exceeded before anything is accepted; a 3.1.1 publisher cannot be told, the new message is dropped for that subscriber and counted) */
+    queueFullPolicy: 'drop-oldest' | 'refuse-new'
     /** Most topic filters one connection may hold; the excess gets SUBACK 0x80 / 0x97 (0 = no cap) (filters) */
     maxSubscriptionsPerClient: number
     /** Most filters granted from one SUBSCRIBE packet; the excess gets a failure reason code (0 = no cap) (filters) */

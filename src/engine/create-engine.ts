@@ -46,6 +46,8 @@ export interface EngineCounters {
   publishDenied: number
   /** Connections closed by the frame guard for a packet over limits.maxPacketSize. */
   oversizeRefused: number
+  /** QoS 1/2 PUBLISHes of v5 clients refused with 0x97 because a subscriber's offline queue is full (limits.queueFullPolicy refuse-new). */
+  queueFullRefused: number
 }
 
 /** What the engine is built from. */
@@ -124,6 +126,13 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
       }
       if (client !== null) noteRefusedPublish(client.conn, packet.messageId, decision.reasonCode) // 0x97 quota, not aedes's 0x87
       done(new Error(decision.reason))
+      return
+    }
+    // limits.queueFullPolicy refuse-new: a v5 publisher hears 0x97 before anything is accepted
+    if (packet.qos > 0 && client !== null && (client.version ?? 4) === 5 && store.queueFull?.(packet) === true) {
+      counters.queueFullRefused++
+      noteRefusedPublish(client.conn, packet.messageId, REASON.QUOTA_EXCEEDED)
+      done(new Error('an offline queue of a subscriber is full (limits.queueFullPolicy: refuse-new)'))
       return
     }
     let pending: Array<Promise<void>> | undefined

@@ -186,7 +186,7 @@ export class OutgoingStore {
   }
 
   /** Sets the per-client caps of the offline queues (0 = no cap); takes effect at the next enqueue. */
-  setQueueLimits (limits: { maxMessages: number, maxBytes: number }): void {
+  setQueueLimits (limits: { maxMessages: number, maxBytes: number, refuseNew?: boolean }): void {
     this.bounds.setLimits(limits)
   }
 
@@ -312,7 +312,7 @@ export class OutgoingStore {
   async update (clientId: string, packet: StoredPacket): Promise<void> {
     const idx = this.index(clientId)
     if (packet.cmd !== 'pubrel' && this.drains.size > 0 && await this.waitForDrain(clientId, packet, counterKeyOf(packet))) return
-    const messageId = packet.messageId as number
+    let messageId = packet.messageId as number
     if (packet.cmd !== 'pubrel') {
       const ck = counterKeyOf(packet)
       const turn = this.drains.get(clientId)
@@ -336,6 +336,24 @@ export class OutgoingStore {
         if (dropped !== undefined) { await this.restore(clientId, dropped, packet); return }
         const entry = idx.byCounter.get(ck) ?? await this.scan(clientId, (e) => e.counterKey === ck)
         if (entry !== undefined) {
+          // One message, one packet id: a copy already sent under another id
+          // (the queue replay and a live delivery racing) goes out as a resend
+          // of that id, which the receiver deduplicates [MQTT-3.3.1-1] [MQTT-4.3.3-2].
+          if (entry.messageId !== undefined && entry.messageId !== messageId && entry.pubrel !== true && idx.byMessageId.get(entry.messageId) === entry) {
+            packet.messageId = entry.messageId
+            packet.dup = true
+            return
+          }
+          // aedes numbers packet ids per connection from 1, whatever the
+          // session still has in flight (ids kept across a reconnect or a
+          // restart): an id another inflight message of this client holds is
+          // replaced by a free one [MQTT-2.2.1-3]. Two QoS 2 messages under
+          // one id reach the receiver as one, or one twice.
+          const holder = idx.byMessageId.get(messageId)
+          if (holder !== undefined && holder !== entry) {
+            messageId = freePacketId(idx, messageId)
+            packet.messageId = messageId
+          }
           if (entry.messageId !== undefined && idx.byMessageId.get(entry.messageId) === entry) idx.byMessageId.delete(entry.messageId)
           entry.messageId = messageId
           idx.add(entry)
@@ -574,6 +592,16 @@ export class OutgoingStore {
     }
     while (p < pubrels.length) yield pubrelEntry(pubrels[p++])
   }
+}
+
+/** The next packet id after `from` (1..65535, wrapping) that no indexed message of the client holds. */
+function freePacketId (idx: ClientIndex, from: number): number {
+  let id = from
+  for (let i = 0; i < 65535; i++) {
+    id = id >= 65535 ? 1 : id + 1
+    if (!idx.byMessageId.has(id)) return id
+  }
+  return from // 65,535 messages in flight: the receive maximum never allows it
 }
 
 // Links a streamed packet to its index entry without becoming one of its fields.
