@@ -1,7 +1,7 @@
 // Test helpers for the http/https listeners: the whole broker (every part of
 // src/parts.ts) in this process from YAML, a token file, and a small HTTP
 // client on node:http/https (so a test can pass a CA and read every header).
-import { chmod, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, writeFile } from 'node:fs/promises'
 import { request as httpRequest } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import { join } from 'node:path'
@@ -21,6 +21,8 @@ export interface FullBroker {
 
 /** Starts the broker from YAML (data and control socket in `dir`). */
 export async function startFullBroker (yaml: string, dir: string): Promise<FullBroker> {
+  // the store wants the parent of persistence.path (dir/data) to exist
+  await mkdir(dir, { recursive: true })
   const config = await configFrom(yaml, dir)
   const logs: string[] = []
   const logger = createLogger({ level: 'debug', sink: (line) => { logs.push(line) } })

@@ -4,7 +4,7 @@
 // nothing, as for the MQTT listeners).
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { readFile, writeFile, chmod } from 'node:fs/promises'
+import { mkdir, readFile, writeFile, chmod } from 'node:fs/promises'
 import { connect } from 'node:net'
 import { join } from 'node:path'
 import { isEdgemqError } from '../../src/errors.ts'
@@ -166,6 +166,7 @@ Files.after(async () => { await removeDir(fdir) })
 
 Files('a token file readable by others stops the start with the fix (chmod 600)', async () => {
   const t = await writeToken(fdir, 'loose-token', 0o644)
+  await mkdir(join(fdir, 'loose'), { recursive: true })
   const config = await configFrom(`listeners:\n  - { name: web, type: http, host: 127.0.0.1, port: 0, tokenFile: ${t.path} }\n`, join(fdir, 'loose'))
   const { startBroker } = await import('../../src/broker.ts')
   const { PARTS } = await import('../../src/parts.ts')
