@@ -11,6 +11,13 @@ import { checkConnectIdentity, checkConnectStrings, checkTopicName, checkTopicFi
 import type { Logger } from './observability/logger.ts'
 import { SysTopics } from './observability/sys-topics.ts'
 import { installV5Shims } from './protocol/aedes-v5-shims.ts'
+import { installStripWillProperties } from './engine/strip-will-properties.ts'
+import { installMergeOverlappingDeliveries } from './engine/merge-overlapping-deliveries.ts'
+import { installEnforceReceiveMaximum } from './engine/enforce-receive-maximum.ts'
+import { installCloseOnBadAcks } from './engine/close-on-bad-acks.ts'
+import { installCheckConnect } from './engine/check-connect.ts'
+import { acknowledgeAndDrop } from './engine/drop-denied-publish.ts'
+import { installSendTopicAliases } from './engine/send-topic-aliases.ts'
 import { isPending, runDecisions } from './core/run-decisions.ts'
 import { installPublishEncoder } from './core/publish-encoder.ts'
 import { FifoQueue } from './core/fifo-queue.ts'
@@ -83,7 +90,7 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
   const store = await openStore(config, logger.child('persistence'))
   let current = config
   let openSockets = 0
-  const counters = { connectionsRefused: 0, messagesReceived: 0, malformedClosed: 0 }
+  const counters = { connectionsRefused: 0, messagesReceived: 0, malformedClosed: 0, publishDenied: 0 }
 
   // Durable hand-offs before the acknowledgement (bridge queue, journal). A
   // hook that has nothing to do returns nothing, so a QoS 0 message, or a
@@ -95,6 +102,15 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
   }
   const publishDecided = (decision: Decision, state: ClientState | undefined, msg: PublishInfo, packet: AedesPublishPacket, client: EdgemqClient | null, done: (err?: Error | null) => void): void => {
     if (!decision.ok) {
+      if (decision.reasonCode === 0x87) {
+        counters.publishDenied++
+        log.info('publish denied', { client: client?.id, topic: packet.topic, reason: decision.reason })
+        // [MQTT-3.3.5-2] a 3.1.1 client is acknowledged and the message dropped (auth.deniedPublish)
+        if (client !== null && (client.version ?? 4) < 5 && !msg.isWill && (current.auth as { deniedPublish?: string } | undefined)?.deniedPublish !== 'disconnect') {
+          acknowledgeAndDrop(client, packet, done)
+          return
+        }
+      }
       if (client !== null) noteRefusedPublish(client.conn, packet.messageId, decision.reasonCode) // 0x97 quota, not aedes's 0x87
       done(new Error(decision.reason))
       return
@@ -145,15 +161,17 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
       }
       // CVE-2020-13849 (SlowITe): a keepalive above limits.keepaliveMax (0 =
       // never) would hold a dead connection for hours. v5 clients are told a
-      // Server Keep Alive instead [MQTT-3.2.2-21]; a 3.1.1 client cannot be
-      // told, so it is refused with "identifier rejected" as Mosquitto does
-      // (aedes's own check answers 6, which 3.1.1 does not define, so edgemq
-      // does this itself and passes keepaliveLimit 0 to aedes).
+      // Server Keep Alive instead [MQTT-3.2.2-21]. A 3.1.1 client cannot be
+      // told: by default it is accepted as Mosquitto 2.0 does (keepalive 0 is
+      // legal [MQTT-3.1.2-10] and common), and the TCP keepalive probes armed
+      // in handleConnection find a dead peer; limits.keepaliveStrict refuses it
+      // with "identifier rejected" instead (aedes's own check answers 6, which
+      // 3.1.1 does not define, so edgemq passes keepaliveLimit 0 to aedes).
       const keepaliveMax = current.limits.keepaliveMax
       const keepalive = packet.keepalive ?? 0
       if (keepaliveMax > 0 && (keepalive === 0 || keepalive > keepaliveMax)) {
         if ((packet.protocolVersion ?? 4) >= 5) (client as unknown as { _serverKeepAlive?: number })._serverKeepAlive = keepaliveMax
-        else state.refuseKeepalive = `keepalive ${keepalive} is above limits.keepaliveMax (${keepaliveMax} s; 0 means never)`
+        else if (current.limits.keepaliveStrict) state.refuseKeepalive = `keepalive ${keepalive} is 0 or above limits.keepaliveMax (${keepaliveMax} s) and limits.keepaliveStrict is on`
       }
       const will = packet.will ?? undefined
       state.connect = { clean: packet.clean ?? true, keepalive: packet.keepalive ?? 0, will: will === undefined ? undefined : { topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain } }
@@ -265,9 +283,19 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
     onMalformed: () => { counters.malformedClosed++ },
     mayReceive: (client, topic) => { const s = (client as EdgemqClient)[STATE]; return s === undefined || hooks.readable.every((h) => h(s.info, topic)) }
   })
+  installStripWillProperties(aedes) // a will PUBLISH carries no Will Delay Interval (MQTT 5.0 §3.3.2.3)
+  installMergeOverlappingDeliveries(aedes) // overlapping subscriptions: one copy at the highest QoS [MQTT-3.3.5-1]
   // One buffer per outgoing 3.1.1 PUBLISH/ack, shared by every subscriber of a QoS 0 message.
   installPublishEncoder(mqttPacket as unknown as Parameters<typeof installPublishEncoder>[0])
   installRefusalReasonCodes(mqttPacket as unknown as Parameters<typeof installRefusalReasonCodes>[0])
+  // The Receive Maximum of CONNACK holds for what v5 clients send (0x93 past it) [MQTT-3.3.4-9].
+  installEnforceReceiveMaximum(aedes, mqttPacket, { onExceeded: (clientId, max) => { log.info('connection closed: receive maximum exceeded', { client: clientId ?? undefined, max }) } })
+  // PUBACK/PUBREC/PUBREL/PUBCOMP that break the protocol close the connection (v5: 0x81/0x82 first).
+  installCloseOnBadAcks(aedes, mqttPacket, { onClosed: (clientId, problem) => { counters.malformedClosed++; log.info('connection closed: bad acknowledgement', { client: clientId ?? undefined, reason: problem.reason }) } })
+  // CONNECTs the spec refuses: will QoS 3, user name/password without flags, bad protocol level (CONNACK 1), ...
+  installCheckConnect(aedes, mqttPacket, { onRefused: (problem) => { counters.malformedClosed++; log.info('connection closed: CONNECT refused', { reason: problem.reason }) } })
+  // Topic aliases for v5 clients that allow them (MQTT 5.0 §3.3.2.3.4); last, so it sees each PUBLISH as written.
+  installSendTopicAliases(aedes, mqttPacket, () => ({ enabled: current.limits.sendTopicAliases, budget: current.limits.topicAliasBudget }))
   await store.replayJournal(async (packet) => {
     await new Promise<void>((resolve, reject) => aedes.publish(packet as AedesPublishPacket, (err?: Error) => { if (err) reject(err); else resolve() }))
   })
@@ -293,6 +321,9 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
     const accept = { ip: conn.ip, port: conn.port, listener: listenerConfig.name }
     openSockets++
     conn.socket.once('close', () => { openSockets-- })
+    // SlowITe without refusing keepalive 0: the kernel probes an idle peer, so a
+    // dead one is found within tcpKeepaliveIdle + intvl x probes (docs/security.md).
+    conn.socket.setKeepAlive(true, current.limits.tcpKeepaliveIdle)
     const client = aedes.handle(conn.stream, undefined as never) as EdgemqClient
     watchClientSubscribes(client)
     const connection = connectionControls(client, conn)
@@ -346,6 +377,7 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
     'connections/refused': counters.connectionsRefused,
     'messages/received': counters.messagesReceived,
     'connections/malformed': counters.malformedClosed,
+    'messages/denied': counters.publishDenied,
     ...prefixKeys('protocol/', shims.stats()),
     ...Object.assign({}, ...handles.map((h) => h.sysValues?.() ?? {})) as Record<string, number | string>
   }))

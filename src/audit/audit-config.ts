@@ -102,9 +102,27 @@ export async function auditConfig (config: EdgemqConfig): Promise<Finding[]> {
   // Limits and throttling
   if (config.limits.maxPacketSize > 16 * 1024 * 1024) add('medium', 'max-packet-size', 'limits.maxPacketSize', `${config.limits.maxPacketSize} bytes: one client can make the broker buffer that much per packet`, 'set limits.maxPacketSize to 256KB (the default) or what your largest message needs')
   if (auth.lockout?.enabled === false) add('high', 'lockout-off', 'auth.lockout.enabled', 'brute-force lockout is off', 'remove auth.lockout.enabled: false')
+  auditKeepalive(config, publicListeners.length > 0, add)
   auditBridges((config as unknown as { bridges?: unknown }).bridges, add)
   return out
 }
+
+// CVE-2020-13849 (SlowITe): with limits.keepaliveStrict off (the default, as
+// Mosquitto), a 3.1.1 client may ask for keepalive 0 and the broker then relies
+// on TCP keepalive to find the peer dead. Reported so the trade-off is a choice.
+function auditKeepalive (config: EdgemqConfig, exposed: boolean, add: (s: Severity, check: string, where: string, message: string, fix: string) => void): void {
+  const idle = config.limits.tcpKeepaliveIdle
+  const boundS = Math.round(idle / 1000) + LINUX_KEEPALIVE_PROBES_S
+  if (exposed && !config.limits.keepaliveStrict) {
+    add('low', 'keepalive-lenient', 'limits.keepaliveStrict',
+      `3.1.1 clients may connect with keepalive 0 or above limits.keepaliveMax (SlowITe, CVE-2020-13849): a dead one is found by TCP keepalive after about ${boundS} s (tcpKeepaliveIdle + Linux's default 9 probes x 75 s), and the per-IP and global connection caps bound how many can be held`,
+      'if every device sends a keepalive of at most limits.keepaliveMax, set limits.keepaliveStrict: true; otherwise keep it and keep the connection caps tight')
+  }
+  if (idle > 600_000) add('medium', 'tcp-keepalive-slow', 'limits.tcpKeepaliveIdle', `${Math.round(idle / 1000)} s: a dead client with keepalive 0 holds its connection for about ${boundS} s`, 'set limits.tcpKeepaliveIdle to 60s (the default)')
+}
+
+/** Linux's defaults: net.ipv4.tcp_keepalive_intvl 75 s x tcp_keepalive_probes 9, after the idle time. */
+const LINUX_KEEPALIVE_PROBES_S = 75 * 9
 
 function auditListener (l: ListenerConfig, add: (s: Severity, check: string, where: string, message: string, fix: string) => void): void {
   const name = `listener ${l.name}`

@@ -22,6 +22,11 @@ export const AUTH_OPTIONS: readonly OptionSpec[] = [
     reason: 'small gateways keep one file'
   },
   {
+    key: 'auth.deniedPublish', type: 'enum', values: ['acknowledge', 'disconnect'], default: 'acknowledge', reload: 'live',
+    doc: 'What a 3.1/3.1.1 client gets for a PUBLISH the ACL denies: acknowledge (PUBACK/PUBREC as if delivered, message dropped) or disconnect (the connection closes). v5 clients always get PUBACK/PUBREC 0x87; denials are logged and counted either way',
+    reason: 'acknowledge: 3.1.1 has no negative PUBACK [MQTT-3.3.5-2] and allows either; closing (what Debian\'s Mosquitto 2.0.11 does after its PUBACK) sends a device with a wrong topic into a reconnect loop that resends the same message'
+  },
+  {
     key: 'auth.bindClientIds', type: 'bool', default: true, reload: 'live',
     doc: 'A client id first used by one user cannot be used by another user (or anonymously)',
     reason: 'stops session hijack by client-id takeover (failure-modes row 7)'

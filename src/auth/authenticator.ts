@@ -60,11 +60,15 @@ export class Authenticator {
   ) {}
 
   /** Decides a CONNECT; on success sets client.username and client.groups. */
-  async authenticate (req: ConnectRequest): Promise<Decision | Refusal> {
+  async authenticate (request: ConnectRequest): Promise<Decision | Refusal> {
     const state = this.getState()
-    const c = req.client
+    const c = request.client
     const ip = normalizeIp(c.ip)
     const listener = state.listeners.get(c.listener)
+    // An empty user name names nobody (no password file entry can have it), so on
+    // a listener that allows anonymous clients it is an anonymous CONNECT, as
+    // Mosquitto treats it; elsewhere it is refused as a bad user name below.
+    const req = request.username === '' && listener?.allowAnonymous === true ? { ...request, username: undefined, password: undefined } : request
     const refuse = (code: number, word: string, counts: boolean, reason: string): Refusal => ({ decision: deny(code, reason), word, counts })
 
     if (this.deps.lockout.bannedUntil(ip) !== undefined) return refuse(REASON.BANNED, 'banned', false, 'banned')

@@ -57,6 +57,20 @@ limits: { maxPacketSize: 64MB }
   } finally { await removeDir(dir) }
 })
 
+test('keepalive: the lenient default is reported (low) on an exposed listener, with the TCP keepalive bound; strict is not; a slow tcpKeepaliveIdle is medium', async () => {
+  const dir = await tempDir()
+  try {
+    const lan = 'listeners: [ { name: lan, type: tcp, host: 0.0.0.0, port: 1883, allow: [192.168.0.0/16] } ]\n'
+    const findings = await auditConfig(await configFrom(lan, dir))
+    const lenient = findings.find((f) => f.check === 'keepalive-lenient')
+    assert.ok(lenient !== undefined && lenient.severity === 'low', JSON.stringify(findings))
+    assert.match(lenient.message, /about 735 s/)
+    assert.not.ok((await checks(lan + 'limits: { keepaliveStrict: true }\n', dir)).includes('low:keepalive-lenient'))
+    assert.not.ok((await checks('listeners: [ { name: l, type: tcp, host: 127.0.0.1, port: 1883 } ]\n', dir)).includes('low:keepalive-lenient'), 'loopback only: nothing to report')
+    assert.ok((await checks(lan + 'limits: { tcpKeepaliveIdle: 2h }\n', dir)).includes('medium:tcp-keepalive-slow'))
+  } finally { await removeDir(dir) }
+})
+
 test('password files: world-readable, plain text, legacy $6$ and weak $7$ are reported', async () => {
   const dir = await tempDir()
   try {
