@@ -112,9 +112,15 @@ export interface BrokerHooks {
   opened: Array<(info: AcceptInfo, connection: ClientConnection) => void>
   /** A CONNECT that was refused (for lockout counting and audit logs). */
   connectFailed: Array<(req: ConnectRequest, decision: Decision) => void>
+  /**
+   * The connection's socket closed: once per opened connection, whatever
+   * happened before (also when CONNECT never finished, or `connected` fires
+   * after `disconnected`). Where per-connection state is freed.
+   */
+  closed: Array<(client: ClientInfo) => void>
 }
 
 /** Empty hook lists. */
 export function createBrokerHooks (): BrokerHooks {
-  return { accept: [], opened: [], connect: [], publish: [], subscribe: [], deliver: [], readable: [], unsubscribe: [], beforeAck: [], connected: [], disconnected: [], connectFailed: [] }
+  return { accept: [], opened: [], connect: [], publish: [], subscribe: [], deliver: [], readable: [], unsubscribe: [], beforeAck: [], connected: [], disconnected: [], connectFailed: [], closed: [] }
 }

@@ -10,6 +10,8 @@ import { startListener, type IncomingConnection, type RunningListener } from './
 import { checkConnectIdentity, checkConnectStrings, checkTopicName, checkTopicFilter } from './listeners/packet-checks.ts'
 import type { Logger } from './observability/logger.ts'
 import { SysTopics } from './observability/sys-topics.ts'
+import { Observatory } from './observability/observatory.ts'
+import { createPacketCounters, registerCoreMetrics } from './observability/core-metrics.ts'
 import { installV5Shims } from './protocol/aedes-v5-shims.ts'
 import { installStripWillProperties } from './engine/strip-will-properties.ts'
 import { installMergeOverlappingDeliveries } from './engine/merge-overlapping-deliveries.ts'
@@ -26,6 +28,8 @@ import { openStore, type Store } from './store.ts'
 import { toConnackReturnCode } from './reason-codes.ts'
 import { controlSocketPath } from './control/control-path.ts'
 import { installRefusalReasonCodes, noteRefusedPublish, noteRefusedSubscription, watchClientSubscribes } from './engine/refusal-reason-codes.ts'
+import { runReloadTransaction, type PreparedReload, type ReloadStep } from './reload-transaction.ts'
+import { prepareListenersReload } from './listeners/prepare-listeners-reload.ts'
 
 /** A running broker. */
 export interface EdgemqBroker {
@@ -58,7 +62,12 @@ type EdgemqClient = Client & { [STATE]?: ClientState }
 
 /** Parts attach here after the core is up (security, limits, bridge); each returns a handle with reload/close. */
 export interface PartHandle {
-  reload?: (config: EdgemqConfig) => Promise<void>
+  /**
+   * The first half of a reload (src/reload-transaction.ts): read the files and
+   * build the new state for `config`, apply nothing, throw if it is refused.
+   * The returned commit applies it once every part and listener prepared.
+   */
+  prepareReload?: (config: EdgemqConfig) => Promise<PreparedReload | undefined>
   close?: () => Promise<void>
   /** Values published under $SYS/broker/ (keys relative to it), read every sys.interval. */
   sysValues?: () => Record<string, number | string>
@@ -72,6 +81,8 @@ export interface PartContext {
   logger: Logger
   control: ControlServer
   local: LocalBrokerApi
+  /** Metrics, status sections and readiness (src/observability/observatory.ts); absent in some unit tests. */
+  observe?: Observatory
 }
 
 /** Publishing and subscribing inside the broker, for the bridge and $SYS. */
@@ -91,6 +102,9 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
   let current = config
   let openSockets = 0
   const counters = { connectionsRefused: 0, messagesReceived: 0, malformedClosed: 0, publishDenied: 0 }
+  // Per-QoS message and byte counts: plain numbers bumped on the packet path, read at scrape time.
+  const packets = createPacketCounters()
+  const observe = new Observatory()
 
   // Durable hand-offs before the acknowledgement (bridge queue, journal). A
   // hook that has nothing to do returns nothing, so a QoS 0 message, or a
@@ -123,10 +137,12 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
     const journal = packet.qos > 0 && client !== null && (store.needsJournal?.(packet) ?? true)
     if (pending === undefined && !journal) {
       counters.messagesReceived++
+      packets.received[packet.qos]++
+      packets.receivedBytes[packet.qos] += msg.payload.length
       done(null)
       return
     }
-    void handOff(pending, journal ? client : null, packet).then(() => { counters.messagesReceived++; done(null) }, (err: Error) => { publishFailed(packet, done, err) })
+    void handOff(pending, journal ? client : null, packet).then(() => { counters.messagesReceived++; packets.received[packet.qos]++; packets.receivedBytes[packet.qos] += msg.payload.length; done(null) }, (err: Error) => { publishFailed(packet, done, err) })
   }
   const handOff = async (pending: Array<Promise<void>> | undefined, journalFor: EdgemqClient | null, packet: AedesPublishPacket): Promise<void> => {
     if (pending !== undefined) await Promise.all(pending)
@@ -245,6 +261,8 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
       const state = client[STATE]
       if (state === undefined) return packet
       for (const h of hooks.deliver) if (!h(state.info, packet.topic, packet as DeliveryInfo)) return null
+      packets.sent[packet.qos]++
+      packets.sentBytes[packet.qos] += (packet.payload as Buffer).length
       return packet
     },
     published: (packet: AedesPublishPacket, client: EdgemqClient | null, done: (err?: Error | null) => void) => {
@@ -320,12 +338,16 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
   const handleConnection = (listenerConfig: ListenerConfig, conn: IncomingConnection): void => {
     const accept = { ip: conn.ip, port: conn.port, listener: listenerConfig.name }
     openSockets++
-    conn.socket.once('close', () => { openSockets-- })
+    const client = aedes.handle(conn.stream, undefined as never) as EdgemqClient
+    watchClientSubscribes(client)
+    conn.socket.once('close', () => {
+      openSockets--
+      const state = client[STATE]
+      if (state !== undefined) for (const h of hooks.closed) h(state.info)
+    })
     // SlowITe without refusing keepalive 0: the kernel probes an idle peer, so a
     // dead one is found within tcpKeepaliveIdle + intvl x probes (docs/security.md).
     conn.socket.setKeepAlive(true, current.limits.tcpKeepaliveIdle)
-    const client = aedes.handle(conn.stream, undefined as never) as EdgemqClient
-    watchClientSubscribes(client)
     const connection = connectionControls(client, conn)
     client[STATE] = {
       listener: listenerConfig.name,
@@ -349,8 +371,10 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
     }
   }
   const handles: PartHandle[] = []
+  const partNames: string[] = []
   try {
-    for (const attach of parts) handles.push(await attach({ config, hooks, store, logger, control, local }))
+    for (const attach of parts) handles.push(await attach({ config, hooks, store, logger, control, local, observe }))
+    for (const attach of parts) partNames.push(attach.name.replace(/^attach|Part$/g, '').toLowerCase() || 'part')
   } catch (err) {
     // A part that cannot start (an insecure password file) stops the start
     // cleanly: nothing is left open.
@@ -371,16 +395,13 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
     return listener?.allowAnonymous === true ? ALLOW : { ok: false, reasonCode: 0x87, reason: 'anonymous clients are not allowed on this listener' }
   })
 
+  // Counts come from the metrics registry (SYS_FROM_METRICS); these are the rest.
   const sys = new SysTopics(local, () => ({
-    'clients/connected': aedes.connectedClients,
-    'connections/open': openSockets,
-    'connections/refused': counters.connectionsRefused,
-    'messages/received': counters.messagesReceived,
     'connections/malformed': counters.malformedClosed,
     'messages/denied': counters.publishDenied,
     ...prefixKeys('protocol/', shims.stats()),
     ...Object.assign({}, ...handles.map((h) => h.sysValues?.() ?? {})) as Record<string, number | string>
-  }))
+  }), observe.metrics)
   sys.start(config.sys.interval)
 
   control.register('stats', async () => broker.stats())
@@ -390,8 +411,10 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
   // Listeners open last: no client is served before authentication, the ACL
   // and the limits are in place (a gap of seconds on a slow board).
   const listeners = new Map<string, RunningListener>()
+  let storeOpen = true
+  registerCoreMetrics(observe, { hooks, packets, counters, openSockets: () => openSockets, storeOpen: () => storeOpen, config: () => current, bound: (name) => listeners.get(name)?.address })
   const startOne = async (l: ListenerConfig): Promise<void> => {
-    const running = await startListener(l, { accept: (peer) => acceptConnection(l, peer), connection: (conn) => { handleConnection(l, conn) } }, current.limits.maxPacketSize)
+    const running = await startListener(l, { accept: (peer) => acceptConnection(l, peer), connection: (conn) => { handleConnection(l, conn) }, request: (req, res) => { observe.handleHttp(l, req, res) } }, current.limits.maxPacketSize)
     listeners.set(l.name, running)
     log.info('listening', { listener: l.name, type: l.type, host: l.host, port: running.address.port, pid: process.pid })
   }
@@ -407,6 +430,8 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
     throw err
   }
 
+  observe.markStarted()
+
   const broker: EdgemqBroker = {
     get config () { return current },
     hooks,
@@ -414,53 +439,29 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
     addresses: () => [...listeners.values()].map((l) => ({ name: l.config.name, type: l.config.type, host: l.address.host, port: l.address.port })),
     stats: () => ({ clientsConnected: aedes.connectedClients, openSockets, ...counters, ...store.stats() }),
     reload: async (next) => {
+      // Prepare every step, then commit all of them, or refuse and change nothing (src/reload-transaction.ts).
       const old = current
-      // 1. The parts first: one that refuses (an unreadable password or ACL
-      //    file) rolls the others back, and nothing else has changed yet.
-      const reloaded: PartHandle[] = []
-      try {
-        for (const h of handles) { await h.reload?.(next); reloaded.push(h) }
-      } catch (err) {
-        for (const h of reloaded.reverse()) await h.reload?.(old).catch(() => {})
-        throw err
-      }
-      // 2. Listeners whose settings changed restart; the others keep their
-      //    clients (new certificates are loaded in place). If a listener
-      //    cannot start (port taken), the old listeners come back and the
-      //    parts return to the old config.
-      const same = (a: ListenerConfig, b: ListenerConfig): boolean => JSON.stringify({ ...a, cert: 0, key: 0, ca: 0, crl: 0 }) === JSON.stringify({ ...b, cert: 0, key: 0, ca: 0, crl: 0 })
-      const stopped: ListenerConfig[] = []
-      const started: string[] = []
-      try {
-        for (const [name, running] of [...listeners]) {
-          const wanted = next.listeners.find((l) => l.name === name)
-          if (wanted === undefined || !same(wanted, running.config)) {
-            await running.close()
-            listeners.delete(name)
-            stopped.push(running.config)
-            log.info('listener stopped', { listener: name })
-          } else {
-            await running.reloadTls(wanted)
-            running.config = wanted
+      const core: ReloadStep = {
+        name: 'core',
+        prepare: async () => {
+          const apply = (c: EdgemqConfig): void => {
+            current = c
+            ;(aedes as unknown as { maximumPacketSize: number }).maximumPacketSize = c.limits.maxPacketSize
+            store.setQueueLimits(c)
+            log.setLevel(c.logging.level)
           }
+          return { commit: () => { apply(next) }, undo: () => { apply(old) } }
         }
-        current = next
-        for (const l of next.listeners) {
-          if (!listeners.has(l.name)) { await startOne(l); started.push(l.name) }
-        }
-      } catch (err) {
-        current = old
-        for (const name of started) { await listeners.get(name)?.close(); listeners.delete(name) }
-        for (const l of stopped) await startOne(l).catch((e: Error) => { log.error('listener could not be restored', { listener: l.name, error: e.message }) })
-        for (const h of [...handles].reverse()) await h.reload?.(old).catch(() => {})
-        throw err
       }
-      ;(aedes as unknown as { maximumPacketSize: number }).maximumPacketSize = next.limits.maxPacketSize
-      store.setQueueLimits(next)
-      log.setLevel(next.logging.level)
+      await runReloadTransaction(next, [
+        core,
+        { name: 'listeners', prepare: async (n) => await prepareListenersReload(listeners, n.listeners, startOne, log) },
+        ...handles.map((h, i): ReloadStep => ({ name: partNames[i], prepare: async (n) => await h.prepareReload?.(n) }))
+      ], log)
       log.info('config reloaded', { listeners: next.listeners.length, changed: JSON.stringify(old) === JSON.stringify(next) ? 'nothing' : 'yes' })
     },
     close: async () => {
+      observe.markStopping()
       sys.stop()
       // 1. stop accepting; 2. aedes closes every client (in-flight writes of
       // the store finish before its close resolves); 3. parts; 4. LevelDB.
@@ -469,6 +470,7 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
       await new Promise<void>((resolve) => aedes.close(() => resolve()))
       await listenersClosed
       for (const h of [...handles].reverse()) await h.close?.()
+      storeOpen = false
       await store.close()
       log.info('stopped')
     }

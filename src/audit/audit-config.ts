@@ -11,6 +11,7 @@ import type { AclPolicy } from '../acl/acl-policy.ts'
 import { parsePasswordFile } from '../auth/password-file.ts'
 import { weaknessOf, type PasswordHash } from '../auth/password-hash.ts'
 import { costClassOf } from '../auth/login-cost.ts'
+import { checkStorePrivacy } from '../persistence/check-store-access.ts'
 import { parseCidr, rangeContains, parseIp } from '../listeners/ip-filter.ts'
 import { auditBridges } from './audit-bridges.ts'
 
@@ -103,6 +104,10 @@ export async function auditConfig (config: EdgemqConfig): Promise<Finding[]> {
   if (config.limits.maxPacketSize > 16 * 1024 * 1024) add('medium', 'max-packet-size', 'limits.maxPacketSize', `${config.limits.maxPacketSize} bytes: one client can make the broker buffer that much per packet`, 'set limits.maxPacketSize to 256KB (the default) or what your largest message needs')
   if (auth.lockout?.enabled === false) add('high', 'lockout-off', 'auth.lockout.enabled', 'brute-force lockout is off', 'remove auth.lockout.enabled: false')
   auditKeepalive(config, publicListeners.length > 0, add)
+
+  // The store holds retained payloads, sessions, client-id bindings and bans (issue 14).
+  const store = await checkStorePrivacy(config.persistence.path)
+  if (store !== undefined) add(config.persistence.encryptionKeyFile === undefined ? 'high' : 'medium', 'store-mode', 'persistence.path', store.message.replace(/; fix: .*$/, ''), `chmod -R go-rwx ${config.persistence.path}`)
   auditBridges((config as unknown as { bridges?: unknown }).bridges, add)
   return out
 }

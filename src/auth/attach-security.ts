@@ -18,8 +18,11 @@ import { ConnectionGate } from './connection-gate.ts'
 import { Lockout, type LockoutOptions } from './lockout.ts'
 import { loadPasswordFile } from './password-file.ts'
 import { costClassOf, FailedLoginFloor, pickDecoy } from './login-cost.ts'
+import type { PreparedReload } from '../reload-transaction.ts'
 import { decoyHash } from './password-hash.ts'
 import { VerifyQueue } from './verify-queue.ts'
+import type { Observatory } from '../observability/observatory.ts'
+import { registerSecurityMetrics, type SecurityCounters } from './security-metrics.ts'
 
 /** Key/value operations on the security sublevel (string values). */
 export interface SecurityStore {
@@ -31,6 +34,8 @@ export interface SecurityStore {
 /** What attachSecurity needs. */
 export interface SecurityContext {
   hooks: BrokerHooks
+  /** Metrics, status sections and the HTTP Basic verifier slot (absent in unit tests). */
+  observe?: Observatory
   config: EdgemqConfig
   /** Bans and client-id bindings; omit for an in-memory setup (tests, library use). */
   store?: SecurityStore
@@ -48,6 +53,8 @@ export interface SecurityContext {
 export interface SecurityHandle {
   /** SIGHUP: re-reads the files and swaps atomically; throws (changing nothing) when the new files are bad. */
   reload: (config: EdgemqConfig) => Promise<void>
+  /** The first half of a reload (src/reload-transaction.ts): reads and checks the files, applies nothing. */
+  prepareReload: (config: EdgemqConfig) => Promise<PreparedReload>
   close: () => Promise<void>
   /** The lockout (for tests and the control commands). */
   readonly lockout: Lockout
@@ -125,6 +132,8 @@ export async function attachSecurity (ctx: SecurityContext): Promise<SecurityHan
   })
   const authenticator = new Authenticator(() => state, { lockout, gate, bindings, queue })
   const refusals = new WeakMap<Decision, Refusal>()
+  // Plain counters, bumped only on a refusal (never on the allow path), read at scrape time.
+  const counters: SecurityCounters = { authFailures: 0, lockouts: 0, aclPublishDenied: 0, aclSubscribeDenied: 0 }
 
   // Compiled ACL per client, rebuilt after a reload (generation) or a change of user.
   // Group membership is looked up again from the current ACL at each rebuild, not
@@ -158,14 +167,19 @@ export async function attachSecurity (ctx: SecurityContext): Promise<SecurityHan
     if (!r.counts) { log.info('connection refused', fields); return }
     // The line Fail2Ban reads (src/auth/fail2ban/edgemq.conf); keep it stable.
     log.warn('authentication failed', fields)
-    lockout.recordFailure(req.client.ip, req.username)
+    counters.authFailures++
+    if (lockout.recordFailure(req.client.ip, req.username) !== undefined) counters.lockouts++
   })
-  hooks.publish.push((client, msg) => canWrite(aclOf(client), msg.topic)
-    ? ALLOW
-    : deny(REASON.NOT_AUTHORIZED, `${msg.isWill ? 'will' : 'publish'} to ${msg.topic} not authorized`))
-  hooks.subscribe.push((client, filter) => canSubscribe(aclOf(client), filter)
-    ? ALLOW
-    : deny(REASON.NOT_AUTHORIZED, `subscription to ${filter} not authorized`))
+  hooks.publish.push((client, msg) => {
+    if (canWrite(aclOf(client), msg.topic)) return ALLOW
+    counters.aclPublishDenied++
+    return deny(REASON.NOT_AUTHORIZED, `${msg.isWill ? 'will' : 'publish'} to ${msg.topic} not authorized`)
+  })
+  hooks.subscribe.push((client, filter) => {
+    if (canSubscribe(aclOf(client), filter)) return ALLOW
+    counters.aclSubscribeDenied++
+    return deny(REASON.NOT_AUTHORIZED, `subscription to ${filter} not authorized`)
+  })
   hooks.deliver.push((client, topic) => canRead(aclOf(client), topic))
   hooks.readable.push((client, topic) => canRead(aclOf(client), topic))
   // Only clients counted in are counted out: a refused CONNECT must not free another client's place.
@@ -214,6 +228,28 @@ export async function attachSecurity (ctx: SecurityContext): Promise<SecurityHan
     return { clientId: args.clientId, unbound: await bindings.unbind(args.clientId) }
   })
 
+  if (ctx.observe !== undefined) {
+    registerSecurityMetrics(ctx.observe, { counters, lockout, now })
+    // HTTP Basic on the http listeners: the same verifier, queue, bans and Fail2Ban line as MQTT.
+    ctx.observe.setUserVerifier(async (ip, listener, user, password) => {
+      let r
+      try {
+        r = await authenticator.verifyUser(ip, user, password)
+      } catch (err) {
+        if ((err as Error).name === 'VerifyQueueFull') return { ok: false, busy: true }
+        throw err
+      }
+      if (r.ok) return r
+      if (r.refusal.word === 'busy') return { ok: false, busy: true }
+      const fields = { ip: normalizeIp(ip), user: clean(user), client: '-', listener, reason: r.refusal.word }
+      if (!r.refusal.counts) { log.info('http login refused', fields); return { ok: false, busy: false } }
+      log.warn('authentication failed', fields)
+      counters.authFailures++
+      if (lockout.recordFailure(ip, user) !== undefined) counters.lockouts++
+      return { ok: false, busy: false }
+    })
+  }
+
   const prune = setInterval(() => { void lockout.prune() }, 3_600_000)
   prune.unref()
 
@@ -230,16 +266,31 @@ export async function attachSecurity (ctx: SecurityContext): Promise<SecurityHan
     bans: lockout.list().length
   })
 
+  let current = ctx.config
+  const apply = (config: EdgemqConfig, next: SecurityState): void => {
+    gate.update(config.listeners)
+    lockout.setOptions(lockoutOptionsOf(config))
+    state = next
+    current = config
+  }
+  const prepareReload = async (config: EdgemqConfig): Promise<PreparedReload> => {
+    const next = await buildState(config, state.generation + 1) // throws before anything changes
+    const before = { config: current, state }
+    return {
+      commit: async () => {
+        apply(config, next)
+        await closeRevoked(config, next)
+        log.info('security reloaded', { passwords: next.passwords?.users.size ?? 0, acl: next.acl === undefined ? 'none' : `${next.acl.rules.length} rules` })
+      },
+      // a new generation, so per-client ACLs compiled meanwhile are rebuilt
+      undo: () => { apply(before.config, { ...before.state, generation: state.generation + 1 }) }
+    }
+  }
+
   return {
     lockout,
-    reload: async (config) => {
-      const next = await buildState(config, state.generation + 1) // throws before anything changes
-      gate.update(config.listeners)
-      lockout.setOptions(lockoutOptionsOf(config))
-      state = next
-      await closeRevoked(config, next)
-      log.info('security reloaded', { passwords: next.passwords?.users.size ?? 0, acl: next.acl === undefined ? 'none' : `${next.acl.rules.length} rules` })
-    },
-    close: async () => { clearInterval(prune); await lockout.flush() }
+    reload: async (config) => { await (await prepareReload(config)).commit() },
+    prepareReload,
+    close: async () => { clearInterval(prune); ctx.observe?.setUserVerifier(undefined); await lockout.flush() }
   }
 }

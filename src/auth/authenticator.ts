@@ -134,6 +134,22 @@ export class Authenticator {
     return ALLOW
   }
 
+  /**
+   * Checks a user name and password outside MQTT (HTTP Basic on the http
+   * listeners): the same bans, verify queue, decoy hash and password file as
+   * a CONNECT. On success, the user's ACL groups.
+   */
+  async verifyUser (ip: string, user: string, password: Buffer): Promise<{ ok: true, groups: readonly string[] } | { ok: false, refusal: Refusal }> {
+    const state = this.getState()
+    const addr = normalizeIp(ip)
+    if (this.deps.lockout.bannedUntil(addr) !== undefined) return { ok: false, refusal: { decision: deny(REASON.BANNED, 'banned'), word: 'banned', counts: false } }
+    if (checkUsername(user) !== undefined) return { ok: false, refusal: { decision: deny(REASON.BAD_USER_NAME_OR_PASSWORD, 'bad user name'), word: 'bad-username', counts: true } }
+    if (state.passwords === undefined) return { ok: false, refusal: { decision: deny(REASON.BAD_USER_NAME_OR_PASSWORD, 'no password file'), word: 'no-password-file', counts: true } }
+    const r = await this.checkPassword(state, addr, user, password)
+    if (r !== undefined) return { ok: false, refusal: r }
+    return { ok: true, groups: groupsOf(state.acl, user) }
+  }
+
   /** undefined when the password is right; a refusal otherwise. */
   private async checkPassword (state: SecurityState, ip: string, user: string, password: Buffer | undefined): Promise<Refusal | undefined> {
     const entry = state.passwords?.users.get(user)

@@ -3,7 +3,7 @@
 /** One network listener. */
 export interface ListenerConfig {
   name: string
-  type: 'tcp' | 'tls' | 'ws' | 'wss'
+  type: 'tcp' | 'tls' | 'ws' | 'wss' | 'http' | 'https'
   host: string
   port: number
   path: string

@@ -58,6 +58,9 @@ export interface PersistenceStats {
   syncs: number
   /** Wall-clock ms of the start of the last synced batch. */
   lastSyncAt: number | undefined
+  /** Seconds in synced batches, all and the last one. */
+  syncSeconds: number
+  lastSyncSeconds: number
 }
 
 /** A write of another part that must honour persistence.sync (one op of a sublevel). */
@@ -389,7 +392,9 @@ export class LevelPersistence {
       writeBatches: q.batches,
       writeOps: q.ops,
       syncs: q.syncs,
-      lastSyncAt: q.lastSyncAt
+      lastSyncAt: q.lastSyncAt,
+      syncSeconds: q.syncSeconds,
+      lastSyncSeconds: q.lastSyncSeconds
     }
   }
 

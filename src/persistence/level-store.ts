@@ -40,6 +40,8 @@ export async function openLevelStore (config: EdgemqConfig, logger: Logger, opti
         persistenceWriteBatches: s.writeBatches,
         persistenceWriteOps: s.writeOps,
         persistenceSyncs: s.syncs,
+        persistenceSyncSeconds: s.syncSeconds,
+        persistenceLastSyncSeconds: s.lastSyncSeconds,
         persistenceLastSyncAt: s.lastSyncAt ?? 0
       }
     },

@@ -71,6 +71,9 @@ export interface WriteQueueStats {
   ops: number
   syncs: number
   lastSyncAt: number | undefined
+  /** Seconds spent in synced batches (for the mean sync latency) and in the last one. */
+  syncSeconds: number
+  lastSyncSeconds: number
 }
 
 /** A group-committing writer honouring the sync mode. */
@@ -91,7 +94,7 @@ export class WriteQueue {
   private timer: NodeJS.Timeout | undefined
   private closed = false
   private gates = 0
-  readonly counters: WriteQueueStats = { batches: 0, ops: 0, syncs: 0, lastSyncAt: undefined }
+  readonly counters: WriteQueueStats = { batches: 0, ops: 0, syncs: 0, lastSyncAt: undefined, syncSeconds: 0, lastSyncSeconds: 0 }
 
   private readonly syncMarkerKey: unknown
 
@@ -260,6 +263,7 @@ export class WriteQueue {
     if (this.segments.length === 0 || this.segments[this.segments.length - 1].gate !== undefined) this.segments.push({ ops: [], waiters: [], sync: false })
     this.headOps = []
     const started = this.now()
+    const startedMono = performance.now()
     // LevelDB skips an empty batch, so a sync on its own writes a small marker
     if (sync && ops.length === 0) ops.push({ type: 'put', key: this.syncMarkerKey, value: Buffer.from(String(started)) })
     this.inFlight = (ops.length === 0 ? Promise.resolve() : this.commit(ops, sync))
@@ -269,6 +273,8 @@ export class WriteQueue {
         if (sync) {
           this.counters.syncs++
           this.counters.lastSyncAt = started
+          this.counters.lastSyncSeconds = (performance.now() - startedMono) / 1000
+          this.counters.syncSeconds += this.counters.lastSyncSeconds
           // everything written before this batch started is now on disk
           this.dirty = false
         } else if (ops.length > 0) {

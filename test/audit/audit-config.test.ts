@@ -1,6 +1,6 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { chmod, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
 import { auditConfig, formatFindings } from '../../src/audit/audit-config.ts'
@@ -112,6 +112,23 @@ test('TLS: an expired server certificate, proxyProtocol without trusted proxies,
   - { name: m, type: tls, host: 127.0.0.1, port: 8884, cert: ${pki.server.cert}, key: ${pki.server.key}, ca: ${pki.ca}, requireCertificate: true }
 `, dir)
     for (const c of ['high:tls-cert-expired', 'high:proxy-untrusted', 'medium:unused-listener', 'low:no-crl']) assert.ok(found.includes(c), `${c} in ${found.join(', ')}`)
+  } finally { await removeDir(dir) }
+})
+
+test('a store folder other users can read is a high finding; a 0700 one is none (issue 14)', async () => {
+  const dir = await tempDir()
+  try {
+    const store = join(dir, 'data') // configFrom's persistence.path
+    await mkdir(store, { mode: 0o700 })
+    await chmod(store, 0o755)
+    await writeFile(join(store, 'CURRENT'), 'MANIFEST-000001\n', { mode: 0o600 })
+    const yaml = `listeners: [ { name: local, type: tcp, host: 127.0.0.1, port: 1883 } ]\n`
+    assert.ok((await checks(yaml, dir)).includes('high:store-mode'))
+    await chmod(store, 0o700)
+    await chmod(join(store, 'CURRENT'), 0o644)
+    assert.ok((await checks(yaml, dir)).includes('high:store-mode'), 'a world-readable file inside counts too')
+    await chmod(join(store, 'CURRENT'), 0o600)
+    assert.not.ok((await checks(yaml, dir)).some((c) => c.endsWith(':store-mode')))
   } finally { await removeDir(dir) }
 })
 
