@@ -132,6 +132,12 @@ test('no scrypt: $6$ first, then $7$ with 20,000 iterations', async () => {
   await assertSameCost(lines)
 })
 
+test('two scrypt costs (N=1024 first, then the stronger one) and $6$', async () => {
+  const cheap: Line = { user: 'cheap', scheme: 'scrypt N=1024', line: async () => `cheap:${await hashPassword(Buffer.from('right'), { N: 1024 })}` }
+  const lines = [cheap, scrypt('s1'), sha512('h1')]
+  await assertSameCost(lines)
+})
+
 test('one scheme only ($7$ 101): nothing padded beyond its own cost', async () => {
   const lines = [pbkdf2('p1', 101), pbkdf2('p2', 101)]
   const medians = await assertSameCost(lines)
