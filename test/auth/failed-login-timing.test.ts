@@ -78,7 +78,8 @@ async function measure (lines: Line[]): Promise<Map<string, number>> {
   }
 }
 
-function assertSameCost (medians: Map<string, number>, lines: Line[]): void {
+/** The problem with one round's medians, or undefined when every class is within bounds of the unknown user. */
+function costProblem (medians: Map<string, number>, lines: Line[]): string | undefined {
   const unknown = medians.get('nobody-here')!
   const report = [...medians].map(([u, ms]) => `${u}=${ms.toFixed(2)}ms`).join(' ')
   console.log(`  medians (shared machine, noisy): ${report}`)
@@ -86,8 +87,25 @@ function assertSameCost (medians: Map<string, number>, lines: Line[]): void {
     const known = medians.get(l.user)!
     const ratio = known / unknown
     const close = Math.abs(known - unknown) < 3 // all-cheap files: ~1 ms each, only noise differs
-    assert.ok(close || (ratio > 0.4 && ratio < 2.5), `${l.scheme} user ${l.user}: ${known.toFixed(2)} ms against ${unknown.toFixed(2)} ms for an unknown user (ratio ${ratio.toFixed(2)}); ${report}`)
+    if (!close && !(ratio > 0.4 && ratio < 2.5)) return `${l.scheme} user ${l.user}: ${known.toFixed(2)} ms against ${unknown.toFixed(2)} ms for an unknown user (ratio ${ratio.toFixed(2)}); ${report}`
   }
+  return undefined
+}
+
+/**
+ * Up to three rounds: a burst of load from other processes can skew one
+ * round's medians, never three in a row by a factor of 2.5 (the bug was a
+ * factor of 13 to 40, every round).
+ */
+async function assertSameCost (lines: Line[]): Promise<Map<string, number>> {
+  let problem: string | undefined
+  for (let round = 0; round < 3; round++) {
+    const medians = await measure(lines)
+    problem = costProblem(medians, lines)
+    if (problem === undefined) return medians
+  }
+  assert.unreachable(problem)
+  throw new Error('unreachable')
 }
 
 test('the issue\'s file: a mosquitto_passwd $7$ line first, scrypt users after it', async () => {
@@ -101,23 +119,28 @@ test('the issue\'s file: a mosquitto_passwd $7$ line first, scrypt users after i
   } finally { await removeDir(dir) }
   assert.match(first, /^mosq:\$7\$101\$/)
   const lines = [{ user: 'mosq', scheme: '$7$ 101 (mosquitto_passwd)', line: async () => first }, scrypt('s1'), scrypt('s2')]
-  assertSameCost(await measure(lines), lines)
+  await assertSameCost(lines)
 })
 
 test('scrypt first, then $7$ and $6$ users', async () => {
   const lines = [scrypt('s1'), pbkdf2('p1', 101), sha512('h1')]
-  assertSameCost(await measure(lines), lines)
+  await assertSameCost(lines)
 })
 
 test('no scrypt: $6$ first, then $7$ with 20,000 iterations', async () => {
   const lines = [sha512('h1'), pbkdf2('p1', 20_000)]
-  assertSameCost(await measure(lines), lines)
+  await assertSameCost(lines)
+})
+
+test('two scrypt costs (N=1024 first, then the stronger one) and $6$', async () => {
+  const cheap: Line = { user: 'cheap', scheme: 'scrypt N=1024', line: async () => `cheap:${await hashPassword(Buffer.from('right'), { N: 1024 })}` }
+  const lines = [cheap, scrypt('s1'), sha512('h1')]
+  await assertSameCost(lines)
 })
 
 test('one scheme only ($7$ 101): nothing padded beyond its own cost', async () => {
   const lines = [pbkdf2('p1', 101), pbkdf2('p2', 101)]
-  const medians = await measure(lines)
-  assertSameCost(medians, lines)
+  const medians = await assertSameCost(lines)
   assert.ok(medians.get('nobody-here')! < 50, 'a cheap-only file stays cheap')
 })
 
