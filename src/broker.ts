@@ -7,9 +7,11 @@ import { ALLOW, createBrokerHooks, type BrokerHooks, type ClientConnection, type
 import type { EdgemqConfig, ListenerConfig } from './config/types.ts'
 import { ControlServer, type ControlRegistry } from './control/control-server.ts'
 import { startListener, type IncomingConnection, type RunningListener } from './listeners/start-listener.ts'
-import { checkConnectStrings, checkTopicName, checkTopicFilter } from './listeners/packet-checks.ts'
+import { checkConnectIdentity, checkConnectStrings, checkTopicName, checkTopicFilter } from './listeners/packet-checks.ts'
 import type { Logger } from './observability/logger.ts'
 import { SysTopics } from './observability/sys-topics.ts'
+import { Observatory } from './observability/observatory.ts'
+import { createPacketCounters, registerCoreMetrics } from './observability/core-metrics.ts'
 import { installV5Shims } from './protocol/aedes-v5-shims.ts'
 import { installStripWillProperties } from './engine/strip-will-properties.ts'
 import { installMergeOverlappingDeliveries } from './engine/merge-overlapping-deliveries.ts'
@@ -17,6 +19,7 @@ import { installEnforceReceiveMaximum } from './engine/enforce-receive-maximum.t
 import { installCloseOnBadAcks } from './engine/close-on-bad-acks.ts'
 import { installCheckConnect } from './engine/check-connect.ts'
 import { acknowledgeAndDrop } from './engine/drop-denied-publish.ts'
+import { installSendTopicAliases } from './engine/send-topic-aliases.ts'
 import { isPending, runDecisions } from './core/run-decisions.ts'
 import { installPublishEncoder } from './core/publish-encoder.ts'
 import { FifoQueue } from './core/fifo-queue.ts'
@@ -24,6 +27,9 @@ import mqttPacket from 'mqtt-packet'
 import { openStore, type Store } from './store.ts'
 import { toConnackReturnCode } from './reason-codes.ts'
 import { controlSocketPath } from './control/control-path.ts'
+import { installRefusalReasonCodes, noteRefusedPublish, noteRefusedSubscription, watchClientSubscribes } from './engine/refusal-reason-codes.ts'
+import { runReloadTransaction, type PreparedReload, type ReloadStep } from './reload-transaction.ts'
+import { prepareListenersReload } from './listeners/prepare-listeners-reload.ts'
 
 /** A running broker. */
 export interface EdgemqBroker {
@@ -56,7 +62,12 @@ type EdgemqClient = Client & { [STATE]?: ClientState }
 
 /** Parts attach here after the core is up (security, limits, bridge); each returns a handle with reload/close. */
 export interface PartHandle {
-  reload?: (config: EdgemqConfig) => Promise<void>
+  /**
+   * The first half of a reload (src/reload-transaction.ts): read the files and
+   * build the new state for `config`, apply nothing, throw if it is refused.
+   * The returned commit applies it once every part and listener prepared.
+   */
+  prepareReload?: (config: EdgemqConfig) => Promise<PreparedReload | undefined>
   close?: () => Promise<void>
   /** Values published under $SYS/broker/ (keys relative to it), read every sys.interval. */
   sysValues?: () => Record<string, number | string>
@@ -70,6 +81,8 @@ export interface PartContext {
   logger: Logger
   control: ControlServer
   local: LocalBrokerApi
+  /** Metrics, status sections and readiness (src/observability/observatory.ts); absent in some unit tests. */
+  observe?: Observatory
 }
 
 /** Publishing and subscribing inside the broker, for the bridge and $SYS. */
@@ -89,6 +102,9 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
   let current = config
   let openSockets = 0
   const counters = { connectionsRefused: 0, messagesReceived: 0, malformedClosed: 0, publishDenied: 0 }
+  // Per-QoS message and byte counts: plain numbers bumped on the packet path, read at scrape time.
+  const packets = createPacketCounters()
+  const observe = new Observatory()
 
   // Durable hand-offs before the acknowledgement (bridge queue, journal). A
   // hook that has nothing to do returns nothing, so a QoS 0 message, or a
@@ -109,6 +125,7 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
           return
         }
       }
+      if (client !== null) noteRefusedPublish(client.conn, packet.messageId, decision.reasonCode) // 0x97 quota, not aedes's 0x87
       done(new Error(decision.reason))
       return
     }
@@ -120,10 +137,12 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
     const journal = packet.qos > 0 && client !== null && (store.needsJournal?.(packet) ?? true)
     if (pending === undefined && !journal) {
       counters.messagesReceived++
+      packets.received[packet.qos]++
+      packets.receivedBytes[packet.qos] += msg.payload.length
       done(null)
       return
     }
-    void handOff(pending, journal ? client : null, packet).then(() => { counters.messagesReceived++; done(null) }, (err: Error) => { publishFailed(packet, done, err) })
+    void handOff(pending, journal ? client : null, packet).then(() => { counters.messagesReceived++; packets.received[packet.qos]++; packets.receivedBytes[packet.qos] += msg.payload.length; done(null) }, (err: Error) => { publishFailed(packet, done, err) })
   }
   const handOff = async (pending: Array<Promise<void>> | undefined, journalFor: EdgemqClient | null, packet: AedesPublishPacket): Promise<void> => {
     if (pending !== undefined) await Promise.all(pending)
@@ -148,7 +167,8 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
       const state = client[STATE]
       if (state === undefined) { done(new Error('unknown connection'), false); return }
       // [MQTT-1.5.4-2] no U+0000; control characters and ill-formed UTF-8 are refused too (CVE-2017-7653)
-      const problem = checkConnectStrings(packet, current.limits)
+      // A bad client id or user name is refused later, at CONNACK (0x85 / 0x86), by the connect hooks.
+      const problem = checkConnectStrings({ will: packet.will }, current.limits)
       if (problem !== undefined) {
         counters.malformedClosed++
         log.info('connection closed: malformed CONNECT', { ip: state.info.ip, listener: state.listener, reason: problem })
@@ -227,6 +247,7 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
       if (state === undefined) { done(null, null); return }
       void runSubscribeHooks(hooks, state.info, sub.topic, sub.qos).then((decision) => {
         if (!decision.ok) {
+          noteRefusedSubscription(sub, decision.reasonCode)
           log.info('subscription refused', { client: client.id, filter: sub.topic, reason: decision.reason })
           done(null, null) // SUBACK 0x80 (v3) / 0x87 (v5)
           return
@@ -240,6 +261,8 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
       const state = client[STATE]
       if (state === undefined) return packet
       for (const h of hooks.deliver) if (!h(state.info, packet.topic, packet as DeliveryInfo)) return null
+      packets.sent[packet.qos]++
+      packets.sentBytes[packet.qos] += (packet.payload as Buffer).length
       return packet
     },
     published: (packet: AedesPublishPacket, client: EdgemqClient | null, done: (err?: Error | null) => void) => {
@@ -273,17 +296,24 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
   // O(1) shift for mqemitter's queue of messages waiting for a slot (src/core/fifo-queue.ts).
   Object.assign((aedes as unknown as { mq: object }).mq, { _messageQueue: new FifoQueue(), _messageCallbacks: new FifoQueue() })
   await aedes.listen()
-  const shims = installV5Shims(aedes, { logger: log, onMalformed: () => { counters.malformedClosed++ } })
+  const shims = installV5Shims(aedes, {
+    logger: log,
+    onMalformed: () => { counters.malformedClosed++ },
+    mayReceive: (client, topic) => { const s = (client as EdgemqClient)[STATE]; return s === undefined || hooks.readable.every((h) => h(s.info, topic)) }
+  })
   installStripWillProperties(aedes) // a will PUBLISH carries no Will Delay Interval (MQTT 5.0 §3.3.2.3)
   installMergeOverlappingDeliveries(aedes) // overlapping subscriptions: one copy at the highest QoS [MQTT-3.3.5-1]
   // One buffer per outgoing 3.1.1 PUBLISH/ack, shared by every subscriber of a QoS 0 message.
   installPublishEncoder(mqttPacket as unknown as Parameters<typeof installPublishEncoder>[0])
+  installRefusalReasonCodes(mqttPacket as unknown as Parameters<typeof installRefusalReasonCodes>[0])
   // The Receive Maximum of CONNACK holds for what v5 clients send (0x93 past it) [MQTT-3.3.4-9].
   installEnforceReceiveMaximum(aedes, mqttPacket, { onExceeded: (clientId, max) => { log.info('connection closed: receive maximum exceeded', { client: clientId ?? undefined, max }) } })
   // PUBACK/PUBREC/PUBREL/PUBCOMP that break the protocol close the connection (v5: 0x81/0x82 first).
   installCloseOnBadAcks(aedes, mqttPacket, { onClosed: (clientId, problem) => { counters.malformedClosed++; log.info('connection closed: bad acknowledgement', { client: clientId ?? undefined, reason: problem.reason }) } })
   // CONNECTs the spec refuses: will QoS 3, user name/password without flags, bad protocol level (CONNACK 1), ...
   installCheckConnect(aedes, mqttPacket, { onRefused: (problem) => { counters.malformedClosed++; log.info('connection closed: CONNECT refused', { reason: problem.reason }) } })
+  // Topic aliases for v5 clients that allow them (MQTT 5.0 §3.3.2.3.4); last, so it sees each PUBLISH as written.
+  installSendTopicAliases(aedes, mqttPacket, () => ({ enabled: current.limits.sendTopicAliases, budget: current.limits.topicAliasBudget }))
   await store.replayJournal(async (packet) => {
     await new Promise<void>((resolve, reject) => aedes.publish(packet as AedesPublishPacket, (err?: Error) => { if (err) reject(err); else resolve() }))
   })
@@ -308,11 +338,16 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
   const handleConnection = (listenerConfig: ListenerConfig, conn: IncomingConnection): void => {
     const accept = { ip: conn.ip, port: conn.port, listener: listenerConfig.name }
     openSockets++
-    conn.socket.once('close', () => { openSockets-- })
+    const client = aedes.handle(conn.stream, undefined as never) as EdgemqClient
+    watchClientSubscribes(client)
+    conn.socket.once('close', () => {
+      openSockets--
+      const state = client[STATE]
+      if (state !== undefined) for (const h of hooks.closed) h(state.info)
+    })
     // SlowITe without refusing keepalive 0: the kernel probes an idle peer, so a
     // dead one is found within tcpKeepaliveIdle + intvl x probes (docs/security.md).
     conn.socket.setKeepAlive(true, current.limits.tcpKeepaliveIdle)
-    const client = aedes.handle(conn.stream, undefined as never) as EdgemqClient
     const connection = connectionControls(client, conn)
     client[STATE] = {
       listener: listenerConfig.name,
@@ -336,8 +371,10 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
     }
   }
   const handles: PartHandle[] = []
+  const partNames: string[] = []
   try {
-    for (const attach of parts) handles.push(await attach({ config, hooks, store, logger, control, local }))
+    for (const attach of parts) handles.push(await attach({ config, hooks, store, logger, control, local, observe }))
+    for (const attach of parts) partNames.push(attach.name.replace(/^attach|Part$/g, '').toLowerCase() || 'part')
   } catch (err) {
     // A part that cannot start (an insecure password file) stops the start
     // cleanly: nothing is left open.
@@ -351,21 +388,20 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
   // clients (loopback by default). Runs after the parts, so a user the
   // security part verified (password or certificate) has a username by now.
   hooks.connect.push((req) => {
+    const identity = checkConnectIdentity({ clientId: req.client.id, username: req.username }, current.limits)
+    if (identity !== undefined) return { ok: false, ...identity }
     if (req.client.username !== undefined) return ALLOW
     const listener = current.listeners.find((l) => l.name === req.client.listener)
     return listener?.allowAnonymous === true ? ALLOW : { ok: false, reasonCode: 0x87, reason: 'anonymous clients are not allowed on this listener' }
   })
 
+  // Counts come from the metrics registry (SYS_FROM_METRICS); these are the rest.
   const sys = new SysTopics(local, () => ({
-    'clients/connected': aedes.connectedClients,
-    'connections/open': openSockets,
-    'connections/refused': counters.connectionsRefused,
-    'messages/received': counters.messagesReceived,
     'connections/malformed': counters.malformedClosed,
     'messages/denied': counters.publishDenied,
     ...prefixKeys('protocol/', shims.stats()),
     ...Object.assign({}, ...handles.map((h) => h.sysValues?.() ?? {})) as Record<string, number | string>
-  }))
+  }), observe.metrics)
   sys.start(config.sys.interval)
 
   control.register('stats', async () => broker.stats())
@@ -375,8 +411,10 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
   // Listeners open last: no client is served before authentication, the ACL
   // and the limits are in place (a gap of seconds on a slow board).
   const listeners = new Map<string, RunningListener>()
+  let storeOpen = true
+  registerCoreMetrics(observe, { hooks, packets, counters, openSockets: () => openSockets, storeOpen: () => storeOpen, config: () => current, bound: (name) => listeners.get(name)?.address })
   const startOne = async (l: ListenerConfig): Promise<void> => {
-    const running = await startListener(l, { accept: (peer) => acceptConnection(l, peer), connection: (conn) => { handleConnection(l, conn) } }, current.limits.maxPacketSize)
+    const running = await startListener(l, { accept: (peer) => acceptConnection(l, peer), connection: (conn) => { handleConnection(l, conn) }, request: (req, res) => { observe.handleHttp(l, req, res) } }, current.limits.maxPacketSize)
     listeners.set(l.name, running)
     log.info('listening', { listener: l.name, type: l.type, host: l.host, port: running.address.port, pid: process.pid })
   }
@@ -392,6 +430,8 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
     throw err
   }
 
+  observe.markStarted()
+
   const broker: EdgemqBroker = {
     get config () { return current },
     hooks,
@@ -399,53 +439,29 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
     addresses: () => [...listeners.values()].map((l) => ({ name: l.config.name, type: l.config.type, host: l.address.host, port: l.address.port })),
     stats: () => ({ clientsConnected: aedes.connectedClients, openSockets, ...counters, ...store.stats() }),
     reload: async (next) => {
+      // Prepare every step, then commit all of them, or refuse and change nothing (src/reload-transaction.ts).
       const old = current
-      // 1. The parts first: one that refuses (an unreadable password or ACL
-      //    file) rolls the others back, and nothing else has changed yet.
-      const reloaded: PartHandle[] = []
-      try {
-        for (const h of handles) { await h.reload?.(next); reloaded.push(h) }
-      } catch (err) {
-        for (const h of reloaded.reverse()) await h.reload?.(old).catch(() => {})
-        throw err
-      }
-      // 2. Listeners whose settings changed restart; the others keep their
-      //    clients (new certificates are loaded in place). If a listener
-      //    cannot start (port taken), the old listeners come back and the
-      //    parts return to the old config.
-      const same = (a: ListenerConfig, b: ListenerConfig): boolean => JSON.stringify({ ...a, cert: 0, key: 0, ca: 0, crl: 0 }) === JSON.stringify({ ...b, cert: 0, key: 0, ca: 0, crl: 0 })
-      const stopped: ListenerConfig[] = []
-      const started: string[] = []
-      try {
-        for (const [name, running] of [...listeners]) {
-          const wanted = next.listeners.find((l) => l.name === name)
-          if (wanted === undefined || !same(wanted, running.config)) {
-            await running.close()
-            listeners.delete(name)
-            stopped.push(running.config)
-            log.info('listener stopped', { listener: name })
-          } else {
-            await running.reloadTls(wanted)
-            running.config = wanted
+      const core: ReloadStep = {
+        name: 'core',
+        prepare: async () => {
+          const apply = (c: EdgemqConfig): void => {
+            current = c
+            ;(aedes as unknown as { maximumPacketSize: number }).maximumPacketSize = c.limits.maxPacketSize
+            store.setQueueLimits(c)
+            log.setLevel(c.logging.level)
           }
+          return { commit: () => { apply(next) }, undo: () => { apply(old) } }
         }
-        current = next
-        for (const l of next.listeners) {
-          if (!listeners.has(l.name)) { await startOne(l); started.push(l.name) }
-        }
-      } catch (err) {
-        current = old
-        for (const name of started) { await listeners.get(name)?.close(); listeners.delete(name) }
-        for (const l of stopped) await startOne(l).catch((e: Error) => { log.error('listener could not be restored', { listener: l.name, error: e.message }) })
-        for (const h of [...handles].reverse()) await h.reload?.(old).catch(() => {})
-        throw err
       }
-      ;(aedes as unknown as { maximumPacketSize: number }).maximumPacketSize = next.limits.maxPacketSize
-      store.setQueueLimits(next)
-      log.setLevel(next.logging.level)
+      await runReloadTransaction(next, [
+        core,
+        { name: 'listeners', prepare: async (n) => await prepareListenersReload(listeners, n.listeners, startOne, log) },
+        ...handles.map((h, i): ReloadStep => ({ name: partNames[i], prepare: async (n) => await h.prepareReload?.(n) }))
+      ], log)
       log.info('config reloaded', { listeners: next.listeners.length, changed: JSON.stringify(old) === JSON.stringify(next) ? 'nothing' : 'yes' })
     },
     close: async () => {
+      observe.markStopping()
       sys.stop()
       // 1. stop accepting; 2. aedes closes every client (in-flight writes of
       // the store finish before its close resolves); 3. parts; 4. LevelDB.
@@ -454,6 +470,7 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
       await new Promise<void>((resolve) => aedes.close(() => resolve()))
       await listenersClosed
       for (const h of [...handles].reverse()) await h.close?.()
+      storeOpen = false
       await store.close()
       log.info('stopped')
     }

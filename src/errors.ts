@@ -1,6 +1,8 @@
 // The one error catalogue. Callers branch on `code`, never on message text.
 // A message names what was wrong, the value seen, where, and the fix.
 
+import { redactSecrets } from './observability/redact-secrets.ts'
+
 /** Stable error codes, grouped by the part of the broker that raises them. */
 export const ERROR_CODES = {
   CONFIG_INVALID: 'EDGEMQ_ERR_CONFIG_INVALID',
@@ -32,10 +34,12 @@ export class EdgemqError extends Error {
   readonly problems: readonly string[]
 
   constructor (code: ErrorCode, message: string, options: { cause?: unknown, problems?: readonly string[] } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    // No password, key, token or URL userinfo in any error (issue 15): the
+    // messages echo config values ("got ..."), so they pass the one redaction.
+    super(redactSecrets(message), options.cause === undefined ? undefined : { cause: options.cause })
     this.name = 'EdgemqError'
     this.code = code
-    this.problems = options.problems ?? []
+    this.problems = (options.problems ?? []).map(redactSecrets)
   }
 }
 

@@ -9,7 +9,9 @@ import { isLoopback } from '../config/load-config.ts'
 import { loadAcl } from '../acl/load-acl.ts'
 import type { AclPolicy } from '../acl/acl-policy.ts'
 import { parsePasswordFile } from '../auth/password-file.ts'
-import { weaknessOf } from '../auth/password-hash.ts'
+import { weaknessOf, type PasswordHash } from '../auth/password-hash.ts'
+import { costClassOf } from '../auth/login-cost.ts'
+import { checkStorePrivacy } from '../persistence/check-store-access.ts'
 import { parseCidr, rangeContains, parseIp } from '../listeners/ip-filter.ts'
 import { auditBridges } from './audit-bridges.ts'
 
@@ -83,6 +85,14 @@ export async function auditConfig (config: EdgemqConfig): Promise<Finding[]> {
       if (legacy.length > 0) add('high', 'password-legacy-hash', auth.passwordFile, `${legacy.length} user(s) with ${legacy[0].w ?? ''}, e.g. ${legacy[0].e.user} (line ${legacy[0].e.line})`, `set their passwords again: edgemq passwd ${auth.passwordFile} USER`)
       const slow = weak.filter((x) => x.e.hash.scheme !== 'sha512')
       if (slow.length > 0) add('medium', 'password-weak-hash', auth.passwordFile, `${slow.length} user(s) with ${slow[0].w ?? ''}, e.g. ${slow[0].e.user} (line ${slow[0].e.line})`, `set their passwords again with edgemq passwd (scrypt): edgemq passwd ${auth.passwordFile} USER`)
+      const mix = describeHashMix(entries.map((e) => e.hash))
+      if (mix !== undefined) {
+        // Failed logins are padded to the strongest class (src/auth/login-cost.ts), so the mix no longer leaks
+        // user names by timing; what is left is that the weakest lines are the ones cracked first offline.
+        add(weak.length > 0 ? 'medium' : 'low', 'password-mixed-schemes', auth.passwordFile,
+          `hash schemes mixed: ${mix}; failed logins all cost the strongest one (no user enumeration by timing), but a stolen file is only as strong as its weakest line`,
+          `set the other users' passwords again with edgemq passwd (scrypt): edgemq passwd ${auth.passwordFile} USER`)
+      }
     } catch (err) {
       add('high', 'password-file-invalid', auth.passwordFile, (err as Error).message, 'fix or recreate the file with edgemq passwd')
     }
@@ -94,6 +104,10 @@ export async function auditConfig (config: EdgemqConfig): Promise<Finding[]> {
   if (config.limits.maxPacketSize > 16 * 1024 * 1024) add('medium', 'max-packet-size', 'limits.maxPacketSize', `${config.limits.maxPacketSize} bytes: one client can make the broker buffer that much per packet`, 'set limits.maxPacketSize to 256KB (the default) or what your largest message needs')
   if (auth.lockout?.enabled === false) add('high', 'lockout-off', 'auth.lockout.enabled', 'brute-force lockout is off', 'remove auth.lockout.enabled: false')
   auditKeepalive(config, publicListeners.length > 0, add)
+
+  // The store holds retained payloads, sessions, client-id bindings and bans (issue 14).
+  const store = await checkStorePrivacy(config.persistence.path)
+  if (store !== undefined) add(config.persistence.encryptionKeyFile === undefined ? 'high' : 'medium', 'store-mode', 'persistence.path', store.message.replace(/; fix: .*$/, ''), `chmod -R go-rwx ${config.persistence.path}`)
   auditBridges((config as unknown as { bridges?: unknown }).bridges, add)
   return out
 }
@@ -163,4 +177,17 @@ export function formatFindings (findings: readonly Finding[]): string {
   const widths = head.map((h, i) => Math.min(60, Math.max(h.length, ...rows.map((r) => r[i].length))))
   const line = (r: string[]): string => r.map((c, i) => i === r.length - 1 ? c : c.padEnd(widths[i])).join('  ')
   return [line(head), ...rows.map(line)].join('\n') + '\n'
+}
+
+/** "scrypt N=16384 r=8 (12 users), $7$ 101 iterations (1 user)" when a file holds more than one hash class; else undefined. */
+function describeHashMix (hashes: readonly PasswordHash[]): string | undefined {
+  const counts = new Map<string, { label: string, n: number }>()
+  for (const h of hashes) {
+    const label = h.scheme === 'scrypt' ? `scrypt N=${h.N} r=${h.r} p=${h.p}` : h.scheme === 'pbkdf2-sha512' ? `$7$ PBKDF2 ${h.iterations} iterations` : '$6$ SHA-512'
+    const c = counts.get(costClassOf(h)) ?? { label, n: 0 }
+    c.n++
+    counts.set(costClassOf(h), c)
+  }
+  if (counts.size < 2) return undefined
+  return [...counts.values()].sort((a, b) => b.n - a.n).map((c) => `${c.label} (${c.n} user${c.n === 1 ? '' : 's'})`).join(', ')
 }

@@ -32,6 +32,11 @@ export const AUTH_OPTIONS: readonly OptionSpec[] = [
     reason: 'stops session hijack by client-id takeover (failure-modes row 7)'
   },
   {
+    key: 'auth.closeRevokedSessions', type: 'bool', default: true, reload: 'live',
+    doc: 'At reload, close live sessions of deleted users, changed passwords and revoked certificates (v5: DISCONNECT 0x87); false keeps them and logs them',
+    reason: 'revoking a credential is meant to end its access now, not when the device next reconnects'
+  },
+  {
     key: 'auth.maxConcurrentVerifications', type: 'int', unit: 'hashes', default: 2, min: 1, max: 64, reload: 'restart', board: true,
     doc: 'Password hashes computed at once (on the libuv threadpool)',
     reason: 'leaves threadpool threads for LevelDB; each scrypt holds 16 MiB while it runs'

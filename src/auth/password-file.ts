@@ -35,7 +35,7 @@ export function parsePasswordFile (text: string, path: string, options: { allowP
     if (line.trim() === '' || line.startsWith('#')) return
     const at = `${path}:${i + 1}`
     const colon = line.indexOf(':')
-    if (colon <= 0) throw new EdgemqError(ERROR_CODES.AUTH_FILE_INVALID, `${at}: password line must be user:hash: got ${JSON.stringify(line.slice(0, 40))} (fix or delete the line)`)
+    if (colon <= 0) throw new EdgemqError(ERROR_CODES.AUTH_FILE_INVALID, `${at}: password line must be user:hash: got ${line.length} characters without a ':' (not echoed: it may be a password; fix or delete the line)`)
     const user = line.slice(0, colon)
     const rest = line.slice(colon + 1)
     const badName = checkUsername(user)

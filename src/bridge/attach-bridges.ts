@@ -10,6 +10,7 @@ import type { Logger } from '../observability/logger.ts'
 import { loadTopicSealer } from '../crypto/topic-sealer.ts'
 import { Bridge, type BridgeStatus, type SealBinding } from './bridge.ts'
 import { readBridgeSecrets, toBridgeSpecs, type BridgeSpec } from './bridge-config.ts'
+import type { PreparedReload } from '../reload-transaction.ts'
 import { BridgeQueue } from './bridge-queue.ts'
 import { GroupCommitWriter, type BridgeStore } from './bridge-store.ts'
 import type { LocalBroker } from './local-broker.ts'
@@ -37,6 +38,8 @@ export interface BridgesContext {
 export interface BridgesHandle {
   /** Applies a new config: changed bridges restart, removed ones stop, new ones start. Throws (changing nothing) on a bad config or unreadable file. */
   reload: (config: EdgemqConfig) => Promise<void>
+  /** The first half of a reload: checks every spec and reads every file, changes nothing. */
+  prepareReload: (config: EdgemqConfig) => Promise<PreparedReload>
   /** Stops every bridge and flushes queue writes. */
   close: () => Promise<void>
   /** The state of every bridge, for $SYS and `edgemq ctl bridges`. */
@@ -85,14 +88,22 @@ export async function attachBridges (ctx: BridgesContext): Promise<BridgesHandle
     }
   }
 
-  const apply = async (config: EdgemqConfig): Promise<void> => {
+  // Reload, first half (src/reload-transaction.ts): every spec checked and
+  // every file read; the commit swaps the bridges.
+  const prepareReload = async (config: EdgemqConfig): Promise<PreparedReload> => {
     const specs = toBridgeSpecs(config)
-    const prepared = []
+    const prepared: Array<Awaited<ReturnType<typeof prepare>> | undefined> = []
     for (const spec of specs) {
       const current = bridges.get(spec.name)
       if (current !== undefined && current.fingerprint === JSON.stringify(spec)) { prepared.push(undefined); continue }
       prepared.push(await prepare(spec))
     }
+    return { commit: async () => { await swap(specs, prepared) } }
+  }
+
+  const apply = async (config: EdgemqConfig): Promise<void> => { await (await prepareReload(config)).commit() }
+
+  const swap = async (specs: BridgeSpec[], prepared: Array<Awaited<ReturnType<typeof prepare>> | undefined>): Promise<void> => {
     // Everything read and valid: now swap.
     const next = new Map<string, Running>()
     for (let i = 0; i < specs.length; i++) {
@@ -134,6 +145,7 @@ export async function attachBridges (ctx: BridgesContext): Promise<BridgesHandle
 
   return {
     reload: apply,
+    prepareReload,
     status,
     close: async () => {
       closed = true

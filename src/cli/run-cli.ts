@@ -8,6 +8,7 @@ import { ctlCommand } from './commands/ctl.ts'
 import { startCommand } from './commands/start.ts'
 import { versionCommand } from './commands/version.ts'
 import { isEdgemqError } from '../errors.ts'
+import { redactSecrets } from '../observability/redact-secrets.ts'
 
 const CORE: CliCommand[] = [startCommand, checkCommand, configCommand, boardsCommand, versionCommand, ctlCommand]
 
@@ -17,7 +18,10 @@ export function allCommands (): CliCommand[] {
 }
 
 /** Runs `edgemq <args>`; resolves to the exit code. */
-export async function main (args: string[], io: CliIo): Promise<number> {
+export async function main (args: string[], rawIo: CliIo): Promise<number> {
+  // Every error a command prints passes the one redaction (issue 15): no
+  // password, key, token or URL userinfo on stderr, whatever raised it.
+  const io: CliIo = { ...rawIo, stderr: redactingStream(rawIo.stderr) }
   const [name, ...rest] = args
   const commands = allCommands()
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
@@ -41,3 +45,16 @@ export async function main (args: string[], io: CliIo): Promise<number> {
   }
 }
 
+
+/** A stream that redacts secrets from text written to `out` (line by line as written). */
+function redactingStream (out: NodeJS.WritableStream): NodeJS.WritableStream {
+  return new Proxy(out, {
+    get (target, prop, receiver) {
+      if (prop === 'write') {
+        return (chunk: unknown, ...rest: unknown[]) => (target.write as (...a: unknown[]) => boolean)(typeof chunk === 'string' ? redactSecrets(chunk) : chunk, ...rest)
+      }
+      const v = Reflect.get(target, prop, receiver) as unknown
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v
+    }
+  })
+}

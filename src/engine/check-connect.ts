@@ -67,7 +67,7 @@ export function installCheckConnect (aedes: unknown, mqttPacket: unknown, option
     interceptParsedPackets(client._parser, (packet: AnyPacket) => {
       if (packet.cmd !== 'connect') return true
       sawConnect = true
-      const problem = checkConnectPacket(packet)
+      const problem = checkConnectPacket(packet, encodedRemainingLength(mod, packet))
       if (problem === undefined) {
         const max = packet.properties?.maximumPacketSize
         if (packet.protocolVersion === 5 && typeof max === 'number') clientMaximum.set(client.conn, max)
@@ -90,4 +90,22 @@ export function installCheckConnect (aedes: unknown, mqttPacket: unknown, option
     })
     return client
   }
+}
+
+/** The Remaining Length mqtt-packet gives the same CONNECT, or undefined when it will not encode it. */
+export function encodedRemainingLength (mod: { generate: (p: unknown, o: unknown) => Buffer }, packet: AnyPacket): number | undefined {
+  let bytes: Buffer
+  try {
+    bytes = mod.generate(packet, { protocolVersion: packet.protocolVersion ?? 4 })
+  } catch {
+    return undefined // mqtt-packet will not encode it: no length to compare
+  }
+  let length = 0
+  let multiplier = 1
+  for (let i = 1; i < Math.min(bytes.length, 5); i++) {
+    length += (bytes[i] & 0x7f) * multiplier
+    if ((bytes[i] & 0x80) === 0) return length
+    multiplier *= 128
+  }
+  return undefined
 }

@@ -8,13 +8,15 @@
 //   instead of each wrapping it again. Observers see (packet, stream) before
 //   the packet is encoded; they must be cheap and must not throw. An observer
 //   returns false to keep the packet from being written (the caller is told it
-//   was: a connection being closed for it needs nothing more).
+//   was: a connection being closed for it needs nothing more), or a packet to
+//   write instead (a copy: aedes shares `properties` objects between the
+//   packets of one message, so an observer never mutates what it is given).
 // Canary: test/engine/enforce-receive-maximum.test.ts (aedes writes through it).
 
 type WriteToStream = (packet: Record<string, any> & { cmd: string }, stream: unknown, opts?: unknown) => boolean
 
 /** Sees one written packet and the stream it goes to. */
-export type WrittenPacketObserver = (packet: Record<string, any> & { cmd: string }, stream: object) => boolean | undefined | void
+export type WrittenPacketObserver = (packet: Record<string, any> & { cmd: string }, stream: object) => boolean | undefined | void | (Record<string, any> & { cmd: string })
 
 const observers: WrittenPacketObserver[] = []
 let installed: WriteToStream | undefined
@@ -26,9 +28,13 @@ export function watchWrittenPackets (mqttPacket: unknown, observer: WrittenPacke
   if (installed !== undefined && mod.writeToStream === installed) return
   const original = mod.writeToStream
   const watched: WriteToStream = function writeToStream (packet, stream, opts) {
-    let write = true
-    for (let i = 0; i < observers.length; i++) if (observers[i](packet, stream as object) === false) write = false
-    return write ? original(packet, stream, opts) : true
+    let out = packet
+    for (let i = 0; i < observers.length; i++) {
+      const r = observers[i](out, stream as object)
+      if (r === false) return true
+      if (typeof r === 'object' && r !== null) out = r
+    }
+    return original(out, stream, opts)
   }
   // keep markers other wrappers put on the function (the publish encoder's "installed")
   for (const key of Object.getOwnPropertySymbols(original)) (watched as unknown as Record<symbol, unknown>)[key] = (original as unknown as Record<symbol, unknown>)[key]

@@ -6,14 +6,17 @@
 // connection caps and rates, and the process-wide memory budget.
 import type { AttachPart, PartContext, PartHandle } from '../broker.ts'
 import { ALLOW, deny, type ClientInfo, type Decision, type PublishInfo } from '../broker-hooks.ts'
-import type { EdgemqConfig } from '../config/types.ts'
+import type { EdgemqConfig, ListenerConfig } from '../config/types.ts'
+import { EdgemqError, ERROR_CODES } from '../errors.ts'
 import { REASON } from '../reason-codes.ts'
-import { Throttle, parseRates, type ClientRates, type ClientThrottle } from '../throttle/throttle.ts'
+import { Throttle, parseRates, type ClientRates, type ClientThrottle, type ThrottleSettings } from '../throttle/throttle.ts'
 import { MemoryBudget, pickHeaviestClients, type MemoryState } from './memory-budget.ts'
 import { createMemoryProbe, effectiveUse, type MemorySample } from './memory-probe.ts'
 import { RetainedLedger } from './retained-ledger.ts'
+import { readTenantSettings, TenantQuotas } from './tenant-quotas.ts'
 import { UnreleasedQos2, watchIncomingStore } from './unreleased-qos2.ts'
 import { readLimitsSettings, readThrottleSettings, type LimitsSettings } from './limits-settings.ts'
+import { registerLimitsMetrics } from './limits-metrics.ts'
 
 /** What the deliver hook may be told about the message (the aedes packet fits this shape). */
 export interface DeliverInfo { qos: number, payload?: Buffer | string }
@@ -35,6 +38,8 @@ interface ClientState {
   /** Bytes written to the socket when CONNECT was checked: the CONNACK is the next write. */
   connectBytes?: number
   subscriptions: Set<string>
+  /** The tenants (user, capped groups) its subscriptions were counted for (src/limits/tenant-quotas.ts). */
+  tenants?: string[]
   /** Filters seen in the SUBSCRIBE being processed (all of one packet arrive in one macrotask). */
   burst: number
   burstReset: boolean
@@ -78,6 +83,7 @@ export async function createLimits (ctx: PartContext, options: { probe?: () => M
   const throttle = new Throttle(readThrottleSettings(config), now)
   const budget = new MemoryBudget({ softMark: settings.memory.softMark, hardMark: settings.memory.hardMark })
   const retained = new RetainedLedger()
+  const tenants = new TenantQuotas(readTenantSettings(config))
   const states = new Map<ClientInfo, ClientState>()
   const perListener = new Map<string, number>()
   const counters: LimitsCounters = { refusedMemory: 0, refusedListenerRate: 0, refusedListenerCap: 0, shedQos0: 0, outboundDropped: 0, retainedRefused: 0, subscriptionsRefused: 0, packetTooLarge: 0, qos2Exceeded: 0, qos2Expired: 0, disconnectedHeavy: 0, throttledMs: 0 }
@@ -100,11 +106,16 @@ export async function createLimits (ctx: PartContext, options: { probe?: () => M
   // In the background: attaching must not hold the start (the listeners are already open).
   void seedRetained(ctx, retained, log)
 
+  // Connections whose state was freed: a hook that runs after the client left
+  // (aedes emits clientReady after clientDisconnect when DISCONNECT follows
+  // CONNECT at once, as mosquitto_pub does; a held PUBLISH resumes late) must
+  // not create it again (issue 15: one leaked entry per other mosquitto_pub).
+  const gone = new WeakSet<ClientInfo>()
   const stateOf = (info: ClientInfo): ClientState => {
     let s = states.get(info)
     if (s === undefined) {
       s = { info, ready: false, subscriptions: new Set(), burst: 0, burstReset: false, readSinceCheck: 0, shedQos0: 0 }
-      states.set(info, s)
+      if (!gone.has(info)) states.set(info, s) // else: used for this call only
     }
     return s
   }
@@ -119,8 +130,13 @@ export async function createLimits (ctx: PartContext, options: { probe?: () => M
 
   // accept: before any MQTT byte. Cheapest place to refuse under a flood.
   hooks.accept.push((info) => {
-    if (budget.state === 'hard') { counters.refusedMemory++; return deny(REASON.SERVER_BUSY, 'memory above memory.hardMark') }
-    const cap = config.listeners.find((l) => l.name === info.listener)?.maxConnections
+    const listener = config.listeners.find((l) => l.name === info.listener)
+    // The http listeners stay reachable above the hard mark: that is when the
+    // operator needs the status page and Prometheus the figures (each request
+    // is rate limited per IP; no MQTT state is made).
+    const http = listener?.type === 'http' || listener?.type === 'https'
+    if (budget.state === 'hard' && !http) { counters.refusedMemory++; return deny(REASON.SERVER_BUSY, 'memory above memory.hardMark') }
+    const cap = listener?.maxConnections
     if (cap !== undefined && (perListener.get(info.listener) ?? 0) >= cap) { counters.refusedListenerCap++; return deny(REASON.QUOTA_EXCEEDED, `listener ${info.listener} at its maxConnections (${cap})`) }
     if (!throttle.acceptConnection(info.listener)) { counters.refusedListenerRate++; return deny(REASON.CONNECTION_RATE_EXCEEDED, `listener ${info.listener} connection rate exceeded`) }
     return ALLOW
@@ -136,23 +152,33 @@ export async function createLimits (ctx: PartContext, options: { probe?: () => M
   })
 
   hooks.connected.push((info) => {
+    if (gone.has(info)) return
     const s = stateOf(info)
     s.ready = true
     throttleOf(s)
     perListener.set(info.listener, (perListener.get(info.listener) ?? 0) + 1)
   })
 
-  hooks.disconnected.push((info) => {
+  // Freed at the first of: aedes's disconnect, a refused CONNECT, the socket's
+  // close (always comes, also for a CONNECT that never finished). What stays
+  // is what a configured per-client setting needs: `throttle.set client=ID`
+  // rates (until cleared) and the retained quota of stored messages.
+  const release = (info: ClientInfo): void => {
+    gone.add(info)
     const s = states.get(info)
     if (s === undefined) return
     states.delete(info)
+    tenants.countSubscriptions(s.tenants ?? [], -s.subscriptions.size)
     if (s.throttle !== undefined) {
       counters.outboundDropped += s.throttle.outboundDropped
       throttle.removeClient(s.throttle)
     }
     qos2.forgetAdmitted(info.id)
     if (s.ready) perListener.set(info.listener, Math.max(0, (perListener.get(info.listener) ?? 1) - 1))
-  })
+  }
+  hooks.disconnected.push(release)
+  hooks.connectFailed.push((req) => { release(req.client) })
+  hooks.closed.push(release)
 
   hooks.publish.push((info, msg) => onPublish(info, msg))
 
@@ -211,17 +237,21 @@ export async function createLimits (ctx: PartContext, options: { probe?: () => M
       maxBytes: settings.maxRetainedBytes,
       maxMessagesPerClient: settings.maxRetainedMessagesPerClient,
       maxBytesPerClient: settings.maxRetainedBytesPerClient
-    }, budget.state !== 'ok')
+    }, budget.state !== 'ok') ?? tenants.checkRetained(msg.topic, msg.payload.length, info)
     if (problem !== undefined) {
       counters.retainedRefused++
       log.info('retained message refused', { client: info.id, topic: msg.topic, reason: problem })
       return deny(REASON.QUOTA_EXCEEDED, problem)
     }
     retained.apply(msg.topic, msg.payload.length, owner)
+    tenants.applyRetained(msg.topic, msg.payload.length, info)
     return ALLOW
   }
 
-  optional.unsubscribe?.push((info, filter) => { states.get(info)?.subscriptions.delete(filter) })
+  optional.unsubscribe?.push((info, filter) => {
+    const s = states.get(info)
+    if (s?.subscriptions.delete(filter) === true) tenants.countSubscriptions(s.tenants ?? [], -1)
+  })
 
   // Filters per SUBSCRIBE: first in the list, so it runs synchronously for every filter of a packet
   // (aedes authorizes them all in one loop); the count resets in the microtask after that loop.
@@ -248,7 +278,14 @@ export async function createLimits (ctx: PartContext, options: { probe?: () => M
         counters.subscriptionsRefused++
         return deny(REASON.QUOTA_EXCEEDED, `client holds limits.maxSubscriptionsPerClient (${settings.maxSubscriptionsPerClient}) filters`)
       }
+      const tenantProblem = tenants.checkSubscription(info)
+      if (tenantProblem !== undefined) {
+        counters.subscriptionsRefused++
+        return deny(REASON.QUOTA_EXCEEDED, tenantProblem)
+      }
       s.subscriptions.add(filter)
+      s.tenants ??= tenants.tenantsOf(info)
+      tenants.countSubscriptions(s.tenants, 1)
     }
     return ALLOW
   })
@@ -305,6 +342,7 @@ export async function createLimits (ctx: PartContext, options: { probe?: () => M
       }
     }
   }
+  if (ctx.observe !== undefined) registerLimitsMetrics(ctx.observe, { counters, budget, retained, throttle, capBytes: () => settings.memory.capBytes, sample: () => lastSample })
   let timer = setInterval(checkMemory, settings.memory.checkInterval)
   timer.unref()
   checkMemory()
@@ -319,10 +357,24 @@ export async function createLimits (ctx: PartContext, options: { probe?: () => M
   ctx.control.register('limits.get', async () => snapshot())
   ctx.control.register('throttle.get', async (args) => throttleSnapshot(throttle, args))
   ctx.control.register('throttle.set', async (args) => {
-    applyThrottleSet(throttle, args)
+    applyThrottleSet(throttle, args, config.listeners)
     log.info('throttle changed over the control socket', { args: JSON.stringify(args) })
     return throttleSnapshot(throttle, typeof args.client === 'string' ? { client: args.client } : {})
   })
+
+  const applySettings = (next: EdgemqConfig, nextSettings: LimitsSettings, nextThrottle: ThrottleSettings): void => {
+    const interval = settings.memory.checkInterval
+    config = next
+    settings = nextSettings
+    tenants.update(readTenantSettings(next))
+    throttle.update(nextThrottle)
+    budget.setMarks({ softMark: settings.memory.softMark, hardMark: settings.memory.hardMark })
+    if (settings.memory.checkInterval !== interval) {
+      clearInterval(timer)
+      timer = setInterval(checkMemory, settings.memory.checkInterval)
+      timer.unref()
+    }
+  }
 
   return {
     counters,
@@ -330,16 +382,16 @@ export async function createLimits (ctx: PartContext, options: { probe?: () => M
     throttle,
     settings: () => settings,
     checkMemory,
-    reload: async (next) => {
-      const interval = settings.memory.checkInterval
-      config = next
-      settings = readLimitsSettings(next, probe().cgroupLimit)
-      throttle.update(readThrottleSettings(next))
-      budget.setMarks({ softMark: settings.memory.softMark, hardMark: settings.memory.hardMark })
-      if (settings.memory.checkInterval !== interval) {
-        clearInterval(timer)
-        timer = setInterval(checkMemory, settings.memory.checkInterval)
-        timer.unref()
+    // Reload, first half (src/reload-transaction.ts): read and check, apply nothing.
+    prepareReload: async (next) => {
+      const nextSettings = readLimitsSettings(next, probe().cgroupLimit)
+      const nextThrottle = readThrottleSettings(next)
+      const unknown = unknownThrottleListeners(Object.keys(nextThrottle.listeners), next.listeners)
+      if (unknown !== undefined) throw new EdgemqError(ERROR_CODES.CONFIG_INVALID, unknown)
+      const before = { config, settings, throttle: throttle.settings }
+      return {
+        commit: () => { applySettings(next, nextSettings, nextThrottle) },
+        undo: () => { applySettings(before.config, before.settings, before.throttle) }
       }
     },
     close: async () => { clearInterval(timer); unwatchQos2?.() }
@@ -367,11 +419,13 @@ function throttleSnapshot (throttle: Throttle, args: Record<string, unknown>): R
  * `listener=NAME` or `scope=global|client` change the configured rates until
  * the next reload (put them in the config file to keep them).
  */
-function applyThrottleSet (throttle: Throttle, args: Record<string, unknown>): void {
+function applyThrottleSet (throttle: Throttle, args: Record<string, unknown>, listeners: readonly ListenerConfig[]): void {
   const { client, group, listener, scope, clear, ...rest } = args
   const fail = (m: string): never => { throw new Error(`throttle.set: ${m} (example: edgemq ctl throttle.set client=sensor-1 inboundBytesPerSecond=10000)`) }
   const s = throttle.settings
   if (typeof listener === 'string') {
+    const unknown = unknownThrottleListeners([listener], listeners)
+    if (unknown !== undefined) fail(unknown)
     const r: Record<string, number> = { ...s.listeners[listener] }
     for (const [k, v] of Object.entries(rest)) {
       if (!['inboundBytesPerSecond', 'inboundMessagesPerSecond', 'connectionRate', 'connectionBurst'].includes(k) || typeof v !== 'number' || v < 0) fail(`listener rate ${k}=${String(v)} is not one of inboundBytesPerSecond, inboundMessagesPerSecond, connectionRate, connectionBurst >= 0`)
@@ -400,6 +454,14 @@ function applyThrottleSet (throttle: Throttle, args: Record<string, unknown>): v
   } else {
     fail('say what to change: client=ID, group=NAME, listener=NAME, scope=client or scope=global')
   }
+}
+
+/** A problem when a throttle rate names a listener the config does not have (a typo would silently rate nothing), else undefined. */
+export function unknownThrottleListeners (names: readonly string[], listeners: readonly ListenerConfig[]): string | undefined {
+  const known = listeners.map((l) => l.name)
+  const unknown = names.filter((n) => !known.includes(n))
+  if (unknown.length === 0) return undefined
+  return `throttle.listeners names ${unknown.map((n) => `"${n}"`).join(', ')}, not a listener of this config: use one of ${known.join(', ')}`
 }
 
 /** Counts the retained messages already in the store (their owners are unknown after a restart). */

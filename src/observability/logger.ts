@@ -1,6 +1,8 @@
 // One line per event: `<ISO time> <level> <component>: <message> key=value ...`.
 // Stable on purpose: Fail2Ban and operators grep these lines (docs/security.md).
 
+import { redactSecrets } from './redact-secrets.ts'
+
 /** Log levels, lowest first. */
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const
 /** A log level name. */
@@ -32,7 +34,8 @@ export function createLogger (options: { level?: LogLevel, component?: string, s
   const make = (component: string): Logger => {
     const emit = (level: LogLevel, msg: string, fields?: LogFields): void => {
       if (LOG_LEVELS.indexOf(level) < state.level) return
-      sink(`${now().toISOString()} ${level} ${component}: ${msg}${formatFields(fields)}`)
+      // No password, key, token or URL userinfo in any line (issue 15).
+      sink(redactSecrets(`${now().toISOString()} ${level} ${component}: ${msg}${formatFields(fields)}`))
     }
     return {
       debug: (m, f) => emit('debug', m, f),

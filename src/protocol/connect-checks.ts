@@ -2,8 +2,8 @@
 // make (issue 9). mqtt-packet reads the fields the flags announce and ignores
 // bytes left over, so a user name or password sent without its flag passes; it
 // accepts will QoS 3, a 3.1.1 password without a user name, and a v5 Maximum
-// Packet Size of 0. Pure apart from mqtt-packet's encoder (no aedes).
-import mqttPacket from 'mqtt-packet'
+// Packet Size of 0. Pure: the caller passes the Remaining Length the same
+// CONNECT encodes to (src/engine/check-connect.ts asks mqtt-packet).
 
 /** What is wrong with a CONNECT: the v5 CONNACK reason code and the reason. */
 export interface ConnectProblem {
@@ -22,8 +22,13 @@ interface ParsedConnect {
   properties?: Record<string, unknown> | null
 }
 
-/** A problem with a parsed CONNECT, or undefined. */
-export function checkConnectPacket (packet: ParsedConnect): ConnectProblem | undefined {
+/**
+ * A problem with a parsed CONNECT, or undefined. `encodedLength` is the
+ * Remaining Length of the fields the flags announce, encoded again (undefined
+ * when it cannot be); more bytes than that on the wire are a user name or
+ * password sent without its flag.
+ */
+export function checkConnectPacket (packet: ParsedConnect, encodedLength?: number): ConnectProblem | undefined {
   if (packet.cmd !== 'connect') return undefined
   const version = packet.protocolVersion ?? 4
   if (packet.will !== undefined && packet.will !== null && packet.will.qos === 3) {
@@ -35,27 +40,9 @@ export function checkConnectPacket (packet: ParsedConnect): ConnectProblem | und
   if (version === 5 && packet.properties?.maximumPacketSize === 0) {
     return { reasonCode: 0x82, reason: 'Maximum Packet Size 0 (MQTT 5.0 §3.1.2.11.4)' }
   }
-  const expected = encodedRemainingLength(packet, version)
+  const expected = encodedLength
   if (expected !== undefined && typeof packet.length === 'number' && packet.length > expected) {
     return { reasonCode: 0x81, reason: `${packet.length - expected} bytes after the fields the flags announce: a user name or password without its flag [MQTT-3.1.2-18] [MQTT-3.1.2-20]` }
-  }
-  return undefined
-}
-
-/** The Remaining Length of the same CONNECT as mqtt-packet encodes it, or undefined when it cannot. */
-function encodedRemainingLength (packet: ParsedConnect, version: number): number | undefined {
-  let bytes: Buffer
-  try {
-    bytes = mqttPacket.generate(packet as unknown as mqttPacket.Packet, { protocolVersion: version as 3 | 4 | 5 })
-  } catch {
-    return undefined // mqtt-packet will not encode it: no length to compare
-  }
-  let length = 0
-  let multiplier = 1
-  for (let i = 1; i < Math.min(bytes.length, 5); i++) {
-    length += (bytes[i] & 0x7f) * multiplier
-    if ((bytes[i] & 0x80) === 0) return length
-    multiplier *= 128
   }
   return undefined
 }

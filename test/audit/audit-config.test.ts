@@ -1,6 +1,6 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { chmod, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
 import { auditConfig, formatFindings } from '../../src/audit/audit-config.ts'
@@ -83,6 +83,24 @@ test('password files: world-readable, plain text, legacy $6$ and weak $7$ are re
   } finally { await removeDir(dir) }
 })
 
+test('a password file that mixes hash schemes is rated for it: medium with a weak class, low when every class is strong, nothing for one scheme', async () => {
+  const dir = await tempDir()
+  try {
+    const pw = join(dir, 'passwd')
+    const b64 = (n: number): string => Buffer.alloc(n, 7).toString('base64')
+    const scryptLine = `s:${await hashPassword(Buffer.from('x'))}`
+    await writeFile(pw, `mosq:$7$101$${b64(12)}$${b64(64)}\n${scryptLine}\n`, { mode: 0o600 })
+    await chmod(pw, 0o600)
+    const mixed = await checks(`auth: { passwordFile: ${pw} }\n`, dir)
+    assert.ok(mixed.includes('medium:password-mixed-schemes'), mixed.join(', '))
+    await writeFile(pw, `strong7:$7$210000$${b64(12)}$${b64(64)}\n${scryptLine}\n`)
+    const strong = await checks(`auth: { passwordFile: ${pw} }\n`, dir)
+    assert.ok(strong.includes('low:password-mixed-schemes'), strong.join(', '))
+    await writeFile(pw, `${scryptLine}\n`)
+    assert.not.ok((await checks(`auth: { passwordFile: ${pw} }\n`, dir)).some((c) => c.endsWith(':password-mixed-schemes')))
+  } finally { await removeDir(dir) }
+})
+
 test('TLS: an expired server certificate, proxyProtocol without trusted proxies, a loopback listener that allows nobody', async () => {
   const dir = await tempDir()
   try {
@@ -94,6 +112,23 @@ test('TLS: an expired server certificate, proxyProtocol without trusted proxies,
   - { name: m, type: tls, host: 127.0.0.1, port: 8884, cert: ${pki.server.cert}, key: ${pki.server.key}, ca: ${pki.ca}, requireCertificate: true }
 `, dir)
     for (const c of ['high:tls-cert-expired', 'high:proxy-untrusted', 'medium:unused-listener', 'low:no-crl']) assert.ok(found.includes(c), `${c} in ${found.join(', ')}`)
+  } finally { await removeDir(dir) }
+})
+
+test('a store folder other users can read is a high finding; a 0700 one is none (issue 14)', async () => {
+  const dir = await tempDir()
+  try {
+    const store = join(dir, 'data') // configFrom's persistence.path
+    await mkdir(store, { mode: 0o700 })
+    await chmod(store, 0o755)
+    await writeFile(join(store, 'CURRENT'), 'MANIFEST-000001\n', { mode: 0o600 })
+    const yaml = `listeners: [ { name: local, type: tcp, host: 127.0.0.1, port: 1883 } ]\n`
+    assert.ok((await checks(yaml, dir)).includes('high:store-mode'))
+    await chmod(store, 0o700)
+    await chmod(join(store, 'CURRENT'), 0o644)
+    assert.ok((await checks(yaml, dir)).includes('high:store-mode'), 'a world-readable file inside counts too')
+    await chmod(join(store, 'CURRENT'), 0o600)
+    assert.not.ok((await checks(yaml, dir)).some((c) => c.endsWith(':store-mode')))
   } finally { await removeDir(dir) }
 })
 

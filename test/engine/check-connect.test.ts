@@ -5,6 +5,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import mqttPacket from 'mqtt-packet'
 import { checkConnectPacket } from '../../src/protocol/connect-checks.ts'
+import { encodedRemainingLength } from '../../src/engine/check-connect.ts'
 
 const str = (s: string): string => Buffer.from([0, s.length]).toString('hex') + Buffer.from(s).toString('hex')
 const connect = (level: number, flags: number, payload: string): string => {
@@ -37,8 +38,11 @@ test('mqtt-packet still fails an unsupported protocol level with "Invalid protoc
 test('checkConnectPacket finds each problem and passes a plain CONNECT', () => {
   assert.is(checkConnectPacket(parse(connect(4, 0x1e, str('a') + str('t') + str('m'))).packet!)?.reasonCode, 0x81)
   assert.is(checkConnectPacket(parse(connect(4, 0x42, str('a') + str('p'))).packet!)?.reasonCode, 0x81)
-  assert.match(checkConnectPacket(parse(connect(4, 0x02, str('a') + str('u'))).packet!)?.reason ?? '', /3 bytes after/)
-  assert.is(checkConnectPacket(parse(connect(4, 0xc2, str('a') + str('u') + str('p'))).packet!), undefined)
+  const extra = parse(connect(4, 0x02, str('a') + str('u'))).packet!
+  assert.match(checkConnectPacket(extra, encodedRemainingLength(mqttPacket as never, extra))?.reason ?? '', /3 bytes after/)
+  const full = parse(connect(4, 0xc2, str('a') + str('u') + str('p'))).packet!
+  assert.is(encodedRemainingLength(mqttPacket as never, full), full.length)
+  assert.is(checkConnectPacket(full, encodedRemainingLength(mqttPacket as never, full)), undefined)
   assert.is(checkConnectPacket({ cmd: 'connect', protocolVersion: 5, properties: { maximumPacketSize: 0 } })?.reasonCode, 0x82)
 })
 

@@ -134,19 +134,22 @@ test('a store that does not open (CURRENT garbled) is repaired and keeps its dat
   await p2.close()
 })
 
-test('a store that cannot be repaired is moved aside and a fresh store starts, loudly', async () => {
+test('a path that is a file is refused and left as it was, never moved aside as if it were a damaged store', async () => {
   const path = fresh()
   writeFileSync(path, 'this is a file, not a LevelDB folder')
   const lines: string[] = []
   const p = open(path, lines)
-  await p.setup({ id: 'b1' })
-  assert.is(p.stats().open, 'replaced')
-  await p.addSubscriptions({ id: 'c1' }, [{ topic: 'new', qos: 1 }])
+  try {
+    await p.ready()
+    assert.unreachable('opened a file as a store')
+  } catch (err) {
+    assert.ok(isEdgemqError(err, ERROR_CODES.PERSISTENCE_FAILED), String(err))
+    assert.match((err as Error).message, /is a file, not a store folder/)
+  }
   await p.close()
-  const aside = readdirSync(dir).filter((f) => f.startsWith(`db-${n}.corrupt-`))
-  assert.is(aside.length, 1)
-  assert.is(readFileSync(join(dir, aside[0]), 'utf8'), 'this is a file, not a LevelDB folder')
-  assert.ok(lines.some((l) => l.includes('error persistence: STORE UNRECOVERABLE: moved aside')), lines.join('\n'))
+  assert.is(readdirSync(dir).filter((f) => f.startsWith(`db-${n}.corrupt-`)).length, 0)
+  assert.is(readFileSync(path, 'utf8'), 'this is a file, not a LevelDB folder')
+  assert.not.ok(lines.some((l) => l.includes('moved aside')), lines.join('\n'))
 })
 
 test('a store of a newer format version is refused with the fix in the message', async () => {

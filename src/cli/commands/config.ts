@@ -5,6 +5,7 @@ import { CONFIG_FLAGS_HELP, parseConfigArgs } from '../cli-args.ts'
 import { loadEffectiveConfig } from '../load-effective-config.ts'
 import { OPTION_TABLE } from '../../config/option-table.ts'
 import { renderOptionTable } from '../../config/render-options.ts'
+import { redactSecrets, redactValue } from '../../observability/redact-secrets.ts'
 
 /** The config command. */
 export const configCommand: CliCommand = {
@@ -16,14 +17,15 @@ export const configCommand: CliCommand = {
     if (help) { io.stdout.write(configCommand.usage); return 0 }
     if (values.explain === true) { io.stdout.write(renderOptionTable(OPTION_TABLE)); return 0 }
     const { config, sources, board, boardReason } = await loadEffectiveConfig(configPath, flags)
-    if (values.json === true) { io.stdout.write(JSON.stringify(config, null, 2) + '\n'); return 0 }
+    // Secrets never reach the output, whatever the file holds (issue 15).
+    if (values.json === true) { io.stdout.write(JSON.stringify(redactValue(config), null, 2) + '\n'); return 0 }
     io.stdout.write(`# board ${board.name} (${boardReason})\n`)
     for (const option of OPTION_TABLE) {
       const value = option.key.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], config)
       if (value === undefined) continue
       const source = sources.get(option.key)
       const from = source === undefined ? '' : `${source.layer}${source.where === undefined ? '' : ' ' + source.where}`
-      io.stdout.write(`${option.key} = ${JSON.stringify(value)}    # ${from}\n`)
+      io.stdout.write(redactSecrets(`${option.key} = ${JSON.stringify(redactValue(value))}    # ${from}\n`))
     }
     for (const [key, source] of sources) {
       if (key.startsWith('listeners[')) io.stdout.write(`# ${key} overridden by ${source.layer} ${source.where ?? ''}\n`)

@@ -10,6 +10,8 @@ import { PARTS } from '../../parts.ts'
 import { createLogger } from '../../observability/logger.ts'
 import { isEdgemqError } from '../../errors.ts'
 import { buildInfo } from '../build-info.ts'
+import { preflightConfig } from '../../preflight-config.ts'
+import { createSystemdNotifier } from '../../observability/systemd-notify.ts'
 import { attachConfigApply } from '../config-apply-commands.ts'
 
 // Past this, shutdown stops waiting for clients and writes and exits non-zero,
@@ -40,8 +42,19 @@ export const startCommand: CliCommand = {
       stopWatching()
       return code
     }
+    // Everything the broker creates (store tables at each compaction, the
+    // control socket, keys) is for its own user only (issue 14), whatever
+    // umask the shell or unit gave it.
+    process.umask(process.umask() | 0o077)
     const logger = createLogger({ level: resolved.config.logging.level, sink: (line) => { io.stderr.write(line + '\n') } })
     const log = logger.child('edgemq')
+    // The same checks as `edgemq check`, all reported at once, before anything opens.
+    const problems = await preflightConfig(resolved.config)
+    if (problems.length > 0) {
+      log.error(`cannot start: ${problems.length} problem${problems.length === 1 ? '' : 's'} (edgemq check -c FILE lists the same)`)
+      for (const p of problems) log.error(`  ${p}`)
+      return 1
+    }
     const info = buildInfo()
     log.info('starting', {
       pid: process.pid,
@@ -84,6 +97,9 @@ export const startCommand: CliCommand = {
       return 1
     }
     log.info('ready', { listeners: broker.addresses().map((a) => `${a.name}@${a.host}:${a.port}`).join(',') })
+    // Type=notify: every listener is bound now (startBroker resolves after the last one).
+    const notifier = createSystemdNotifier(io.env, log)
+    notifier.ready(`serving ${broker.addresses().length} listeners`)
 
     let reloading = Promise.resolve()
     const applier = attachConfigApply(broker, configPath, flags, log, async (work) => {
@@ -97,6 +113,7 @@ export const startCommand: CliCommand = {
         try {
           const next = await loadEffectiveConfig(configPath, flags)
           await broker.reload(next.config)
+          notifier.status(`reloaded; serving ${broker.addresses().length} listeners`)
         } catch (err) {
           // A failed reload changes nothing: the running config stays.
           const lines = isEdgemqError(err) && err.problems.length > 0 ? err.problems : [(err as Error).message]
@@ -112,6 +129,7 @@ export const startCommand: CliCommand = {
         if (stopping) return
         stopping = true
         log.info('stopping', { signal })
+        notifier.stopping()
         const deadline = setTimeout(() => {
           log.error('shutdown deadline passed, exiting', { deadlineMs: SHUTDOWN_DEADLINE_MS })
           resolve(1)
