@@ -189,10 +189,11 @@ scenario('session: CleanSession 1 discards the stored session and its queue [MQT
   return [norm(connack), got, norm(connack2), got2]
 })
 
-// ---- last, because today it kills edgemq ------------------------------------------------
+// ---- last: it killed edgemq before the fix ---------------------------------------------
 // A v5 CONNECT with the Session Expiry Interval twice (a Protocol Error, MQTT 5.0 §3.1.2.11.2)
-// is accepted by edgemq and the whole broker process dies with "armLongTimer: delayMs must be
-// a finite number" when that connection closes (aedes gets an array for the interval).
+// was accepted, and the whole broker process died with "armLongTimer: delayMs must be a finite
+// number" when that connection closed (aedes got an array for the interval). Kept last so that a
+// regression fails this scenario and the survival check, not every scenario after it.
 
 scenario('connect: v5 Session Expiry Interval given twice is a protocol error', async (port) =>
   await end(await open(port, 5, '101800044d5154540502003c0a11000000051100000005000178')))
