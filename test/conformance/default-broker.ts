@@ -4,6 +4,8 @@
 // because a test cannot take 1883 or write to /var/lib. Interop and
 // differential tests start it this way so that "works with the defaults"
 // is what they prove, not "works with the test's config".
+// EDGEMQ_TEST_BUNDLE=1 runs the built bundle (dist/edgemq.mjs, `node build.mjs`
+// first) instead of the source tree: the artefact users install.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -27,10 +29,11 @@ process.once('exit', () => { for (const child of running) child.kill('SIGKILL') 
 
 const LISTENING = /info broker: listening listener=\S+ type=tcp host=\S+ port=(\d+)/
 
-/** Starts `edgemq start -p 0 --data <tmp>` (no -c) from the source tree and waits for its listening line. */
+/** Starts `edgemq start -p 0 --data <tmp>` (no -c) from the source tree (or the bundle) and waits for its listening line. */
 export async function startDefaultBroker (options: { args?: string[] } = {}): Promise<DefaultBroker> {
   const dir = await mkdtemp(join(tmpdir(), 'edgemq-default-'))
-  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/cli/main.ts'), 'start', '-p', '0', '--data', join(dir, 'data'), ...(options.args ?? [])], {
+  const entry = process.env.EDGEMQ_TEST_BUNDLE === '1' ? [join(REPO_ROOT, 'dist/edgemq.mjs')] : ['--import', 'tsx', join(REPO_ROOT, 'src/cli/main.ts')]
+  const child = spawn(process.execPath, [...entry, 'start', '-p', '0', '--data', join(dir, 'data'), ...(options.args ?? [])], {
     cwd: REPO_ROOT,
     env: { ...process.env, EDGEMQ_NO_REEXEC: '1' },
     stdio: ['ignore', 'ignore', 'pipe']

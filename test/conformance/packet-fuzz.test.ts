@@ -305,6 +305,7 @@ test(`mutated packets (seed ${SEED}, budget ${BUDGET_MS} ms): no crash, no stuck
   // One failure per (rule, packet, mutation) is enough to report; the run goes on to find other kinds.
   const failures = new Map<string, string>()
   const inFlight = new Set<FuzzCase>()
+  const recent: FuzzCase[] = []
   const counts: Record<string, number> = {}
   let next = ONE_CASE ?? 0
   let ran = 0
@@ -319,10 +320,13 @@ test(`mutated packets (seed ${SEED}, budget ${BUDGET_MS} ms): no crash, no stuck
       const kind = c.expect === undefined ? 'random' : c.mutation
       counts[kind] = (counts[kind] ?? 0) + 1
       if (!isAlive(b.pid)) {
-        died ??= `the broker process died; the case that killed it is one of those in flight:\n${[...inFlight].map(describe).join('\n')}\nits log ends:\n${b.stderr().slice(-1500)}`
+        // A crash can come a moment after its case ended (on the connection's close): name the recent ones too.
+        died ??= `the broker process died; the case that killed it is one of those in flight or just ended:\n${[...inFlight, ...recent].map(describe).join('\n')}\nits log ends:\n${b.stderr().slice(-1500)}`
         return
       }
       inFlight.delete(c)
+      recent.push(c)
+      if (recent.length > 2 * PARALLEL) recent.shift()
       const why = judge(c, o)
       const key = `${why?.replace(/0x[0-9a-f]+|\(packets back.*$/g, '')} ${c.base} ${kind}`
       if (why !== undefined && !failures.has(key)) {
@@ -335,7 +339,11 @@ test(`mutated packets (seed ${SEED}, budget ${BUDGET_MS} ms): no crash, no stuck
   const watcher = async (): Promise<void> => {
     for (let k = 0; more(); k++) {
       await new Promise((resolve) => setTimeout(resolve, 1000))
-      if (died !== undefined || !isAlive(b.pid)) return
+      if (died !== undefined) return
+      if (!isAlive(b.pid)) {
+        died = `the broker process died; the case that killed it is one of those in flight or just ended:\n${[...inFlight, ...recent].map(describe).join('\n')}\nits log ends:\n${b.stderr().slice(-1500)}`
+        return
+      }
       const trouble = await bystanderWorks(b.port, by, pub, k)
       if (trouble !== undefined) { failures.set('bystander', `${trouble} (after case ${next - 1})`); return }
     }

@@ -243,7 +243,7 @@ test('[MQTT-3.1.2-26] [MQTT-3.3.2-11] [MQTT-3.3.2-8] any Topic Alias the server 
 })
 
 test('a v5 CONNECT with the Session Expiry Interval twice is a protocol error and the broker process survives the connection\'s end', async () => {
-  // Found by test/conformance/mosquitto-diff.test.ts: aedes got the repeated property as an array and
+  // Found by test/conformance/mosquitto-diff-connect.test.ts: aedes got the repeated property as an array and
   // the process died ("armLongTimer: delayMs must be a finite number") when the connection closed.
   const b = await startBrokerProcess()
   try {

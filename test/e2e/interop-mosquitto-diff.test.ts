@@ -2,10 +2,10 @@
 // behaviour is what users expect. Each scenario runs the same raw packets
 // against a Mosquitto started by the test and against edgemq, and the two
 // transcripts must be equal. These scenarios use test configs (a 1 s $SYS
-// interval on both); test/conformance/mosquitto-diff.test.ts runs the scenario
-// families against both brokers at their DEFAULT configs and holds the one
-// table of intended differences (INTENDED_DIFFERENCES, explained in
-// docs/conformance.md).
+// interval on both); test/conformance/mosquitto-diff-*.test.ts run the scenario
+// families against both brokers at their DEFAULT configs, with the one table
+// of intended differences in test/conformance/intended-differences.ts
+// (explained in docs/conformance.md).
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
