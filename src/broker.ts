@@ -224,6 +224,8 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
     },
     authorizePublish: (client: EdgemqClient | null, packet: AedesPublishPacket, done: (err?: Error | null) => void) => {
       const state = client?.[STATE]
+      // DUP is about this hop's retransmission only: never passed on to subscribers [MQTT-3.3.1-3]
+      packet.dup = false
       const problem = checkTopicName(packet.topic, current.limits)
       if (problem !== undefined) { done(new Error(problem)); return }
       // Nobody publishes into $SYS: the broker listens there itself (aedes #622).
