@@ -18,6 +18,7 @@ import { installMergeOverlappingDeliveries } from './engine/merge-overlapping-de
 import { installEnforceReceiveMaximum } from './engine/enforce-receive-maximum.ts'
 import { installCloseOnBadAcks } from './engine/close-on-bad-acks.ts'
 import { installCheckConnect } from './engine/check-connect.ts'
+import { installConnackSessionPresent } from './engine/connack-session-present.ts'
 import { acknowledgeAndDrop } from './engine/drop-denied-publish.ts'
 import { installSendTopicAliases } from './engine/send-topic-aliases.ts'
 import { isPending, runDecisions } from './core/run-decisions.ts'
@@ -312,6 +313,8 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
   installEnforceReceiveMaximum(aedes, mqttPacket, { onExceeded: (clientId, max) => { log.info('connection closed: receive maximum exceeded', { client: clientId ?? undefined, max }) } })
   // PUBACK/PUBREC/PUBREL/PUBCOMP that break the protocol close the connection (v5: 0x81/0x82 first).
   installCloseOnBadAcks(aedes, mqttPacket, { onClosed: (clientId, problem) => { counters.malformedClosed++; log.info('connection closed: bad acknowledgement', { client: clientId ?? undefined, reason: problem.reason }) } })
+  // A persistent session without subscriptions is resumed with Session Present 1 [MQTT-3.2.2-2].
+  if (store.sessions !== undefined) installConnackSessionPresent(aedes, mqttPacket, store.sessions, (err) => { log.error('session marker not stored', { error: err.message }) })
   // CONNECTs the spec refuses: will QoS 3, user name/password without flags, bad protocol level (CONNACK 1), ...
   installCheckConnect(aedes, mqttPacket, { onRefused: (problem) => { counters.malformedClosed++; log.info('connection closed: CONNECT refused', { reason: problem.reason }) } })
   // Topic aliases for v5 clients that allow them (MQTT 5.0 §3.3.2.3.4); last, so it sees each PUBLISH as written.

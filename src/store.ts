@@ -6,6 +6,7 @@ import { createValueCipher, loadOrCreateDeviceKey } from './crypto/value-cipher.
 import { openLevelStore } from './persistence/level-store.ts'
 import type { EdgemqConfig } from './config/types.ts'
 import type { Logger } from './observability/logger.ts'
+import type { SessionMarkers } from './engine/connack-session-present.ts'
 
 /** A namespaced key/value store inside the one LevelDB. */
 export type Sublevel = ReturnType<Level<string, Buffer>['sublevel']>
@@ -31,6 +32,8 @@ export interface Store {
   journalDone: (clientId: string, packet: unknown) => Promise<void>
   /** Re-publishes journaled messages a crash left behind. */
   replayJournal: (publish: (packet: unknown) => Promise<void>) => Promise<void>
+  /** Persistent sessions (kept without subscriptions too [MQTT-3.2.2-2]); absent: only aedes's view (its subscriptions). */
+  sessions?: SessionMarkers
   stats: () => Record<string, number>
   /** Applies a reloaded config's offline-queue bounds (limits.maxQueuedMessages, maxQueuedBytes). */
   setQueueLimits: (config: EdgemqConfig) => void

@@ -28,6 +28,7 @@ export async function openLevelStore (config: EdgemqConfig, logger: Logger, opti
     needsJournal: (packet) => p.needsJournal(packet.topic, packet.qos, packet.retain),
     journalDone: async (clientId, packet) => { await p.journalDone(clientId, packet as StoredPacket) },
     replayJournal: async (publish) => { await p.replayJournal(publish) },
+    sessions: { hasSession: (clientId) => p.hasSession(clientId), rememberSession: async (clientId) => { await p.rememberSession(clientId) } },
     stats: () => {
       const s = p.stats()
       return {
