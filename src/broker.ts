@@ -19,6 +19,7 @@ import { installEnforceReceiveMaximum } from './engine/enforce-receive-maximum.t
 import { installCloseOnBadAcks } from './engine/close-on-bad-acks.ts'
 import { installCheckConnect } from './engine/check-connect.ts'
 import { installConnackSessionPresent } from './engine/connack-session-present.ts'
+import { installBoundPropertyBlocks } from './engine/bound-property-blocks.ts'
 import { acknowledgeAndDrop } from './engine/drop-denied-publish.ts'
 import { installSendTopicAliases } from './engine/send-topic-aliases.ts'
 import { isPending, runDecisions } from './core/run-decisions.ts'
@@ -309,6 +310,7 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
   // One buffer per outgoing 3.1.1 PUBLISH/ack, shared by every subscriber of a QoS 0 message.
   installPublishEncoder(mqttPacket as unknown as Parameters<typeof installPublishEncoder>[0])
   installRefusalReasonCodes(mqttPacket as unknown as Parameters<typeof installRefusalReasonCodes>[0])
+  installBoundPropertyBlocks(mqttPacket) // a v5 property read past its block is malformed; a one-byte property 2 is kept for the checks
   // The Receive Maximum of CONNACK holds for what v5 clients send (0x93 past it) [MQTT-3.3.4-9].
   installEnforceReceiveMaximum(aedes, mqttPacket, { onExceeded: (clientId, max) => { log.info('connection closed: receive maximum exceeded', { client: clientId ?? undefined, max }) } })
   // PUBACK/PUBREC/PUBREL/PUBCOMP that break the protocol close the connection (v5: 0x81/0x82 first).

@@ -36,12 +36,15 @@ const INBOUND_PROPERTIES: Readonly<Record<string, ReadonlySet<string>>> = {
 
 // Values the spec calls a Protocol Error (reason code 0x82), by property.
 const PROTOCOL_VALUES: ReadonlyArray<[string, (v: unknown) => boolean, string]> = [
-  // (Request Response Information, Request Problem Information and Payload Format Indicator
-  // other than 0 or 1 are protocol errors too, but mqtt-packet decodes them to booleans:
-  // a 2 cannot be told from a 1 after parsing.)
+  // One-byte properties other than 0 or 1: src/engine/bound-property-blocks.ts keeps them
+  // as numbers (mqtt-packet alone turns them into booleans).
+  ['requestProblemInformation', (v) => typeof v === 'number', 'must be 0 or 1'], // §3.1.2.11.7
+  ['requestResponseInformation', (v) => typeof v === 'number', 'must be 0 or 1'], // §3.1.2.11.6
+  ['payloadFormatIndicator', (v) => typeof v === 'number', 'must be 0 or 1'], // §3.3.2.3.2
   ['receiveMaximum', (v) => v === 0, 'must not be 0'], // §3.1.2.11.3
   ['maximumPacketSize', (v) => v === 0, 'must not be 0'], // §3.1.2.11.4
-  ['topicAlias', (v) => v === 0, 'must not be 0'], // [MQTT-3.3.2-8]
+  // (A Topic Alias of 0 [MQTT-3.3.2-8] is left to aedes's alias resolution, which closes
+  // with 0x94 Topic Alias invalid as §3.3.2.3.4 names for an alias out of range.)
   ['subscriptionIdentifier', (v) => v === 0, 'must not be 0'] // §3.8.2.1.2
 ]
 
@@ -144,6 +147,7 @@ export function publishWireSize (packet: { topic: string, payload: Buffer | stri
 
 /** Whether a topic filter misplaces a wildcard: # not alone as the last level, + not alone in its level [MQTT-4.7.1-2] [MQTT-4.7.1-3]. */
 function badFilter (filter: string): boolean {
-  const levels = filter.split('/')
+  // $share/<name>/<filter>: a bad share name is the shared-subscription shim's to refuse (SUBACK 0x8F, [MQTT-4.8.2-2])
+  const levels = filter.startsWith('$share/') ? filter.split('/').slice(2) : filter.split('/')
   return levels.some((l, i) => (l.includes('#') && (l !== '#' || i !== levels.length - 1)) || (l.includes('+') && l !== '+'))
 }

@@ -46,8 +46,14 @@ test('an identifier the packet may not carry is malformed (0x81); a forbidden va
   const wrong = checkPacketProperties({ cmd: 'publish', properties: { sessionExpiryInterval: 5 } }) ?? ''
   assert.match(wrong, /sessionExpiryInterval is not valid in PUBLISH/)
   assert.is(reasonCodeOfProblem(wrong), 0x81)
-  const zero = checkPacketProperties({ cmd: 'publish', properties: { topicAlias: 0 } }) ?? ''
+  const zero = checkPacketProperties({ cmd: 'subscribe', properties: { subscriptionIdentifier: 0 } }) ?? ''
   assert.is(reasonCodeOfProblem(zero), 0x82)
+  // a one-byte property other than 0/1 (kept as a number by src/engine/bound-property-blocks.ts)
+  assert.is(reasonCodeOfProblem(checkConnectProperties({ cmd: 'connect', properties: { requestResponseInformation: 2 } }) ?? ''), 0x82)
+  assert.is(checkConnectProperties({ cmd: 'connect', properties: { requestResponseInformation: true, requestProblemInformation: false } }), undefined)
+  assert.is(reasonCodeOfProblem(checkPacketProperties({ cmd: 'publish', properties: { payloadFormatIndicator: 7 } }) ?? ''), 0x82)
+  // a Topic Alias of 0 is aedes's to refuse with 0x94 (Topic Alias invalid, §3.3.2.3.4)
+  assert.is(checkPacketProperties({ cmd: 'publish', properties: { topicAlias: 0 } }), undefined)
   assert.match(checkPacketProperties({ cmd: 'publish', properties: { subscriptionIdentifier: 3 } }) ?? '', /\[MQTT-3.3.4-6\]/)
   assert.match(checkPacketProperties({ cmd: 'puback', properties: { reasonString: 'a\u0000' } }) ?? '', /U\+0000/)
   assert.is(checkPacketProperties({ cmd: 'puback', properties: { reasonString: 'fine' } }), undefined)
@@ -58,6 +64,8 @@ test('packet id 0 on QoS 1, an UNSUBSCRIBE without filters and a misplaced wildc
   assert.match(checkPacketStrings({ cmd: 'unsubscribe', unsubscriptions: [] }) ?? '', /MQTT-3.10.3-2/)
   assert.match(checkPacketStrings({ cmd: 'subscribe', subscriptions: [{ topic: 'a/#/b' }] }) ?? '', /MQTT-4.7.1-1/)
   assert.match(checkPacketStrings({ cmd: 'subscribe', subscriptions: [{ topic: 'a/b+' }] }) ?? '', /MQTT-4.7.1-1/)
+  assert.match(checkPacketStrings({ cmd: 'subscribe', subscriptions: [{ topic: '$share/g/a/#/b' }] }) ?? '', /MQTT-4.7.1-1/)
+  assert.is(checkPacketStrings({ cmd: 'subscribe', subscriptions: [{ topic: '$share/g+/t' }] }), undefined, 'a bad share name is answered 0x8F by the shim')
   assert.is(checkPacketStrings({ cmd: 'subscribe', subscriptions: [{ topic: '$share/g/a/+/#' }] }), undefined)
 })
 
