@@ -73,6 +73,11 @@ export const INTENDED_DIFFERENCES: Record<string, { mosquitto: unknown, edgemq?:
     edgemq: { got: ['connack 130 sp0'], closed: true },
     why: 'spec choice: both close; [MQTT-3.1.4-1] lets the server send a CONNACK >= 0x80 first, and edgemq does (0x82 protocol error) so the client can log why'
   },
+  'connect: v5 Session Expiry Interval given twice is a protocol error': {
+    mosquitto: { got: [], closed: true },
+    edgemq: { got: ['connack 130 sp0'], closed: true },
+    why: 'spec choice: both close; [MQTT-3.1.4-1] lets the server send a CONNACK >= 0x80 first, and edgemq does (0x82 protocol error: a property twice, MQTT 5.0 §2.2.2.2) so the client can log why'
+  },
   'v5: a Topic Alias of 0 is a protocol error [MQTT-3.3.2-8]': {
     mosquitto: { got: ['disconnect 129'], closed: true },
     edgemq: { got: ['disconnect 148'], closed: true },
