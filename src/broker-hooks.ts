@@ -1,7 +1,7 @@
-// The seam between aedes and edgemq's parts. src/broker.ts (the composition
-// root, the only file that touches aedes) translates aedes events and hooks
-// into calls on these lists of plain async functions; auth, acl, limits,
-// throttle and bridge register here and never see an aedes type.
+// The seam between aedes and edgemq's parts. The engine (src/engine/, the only
+// folder that touches aedes) translates aedes events and hooks into calls on
+// these lists of plain functions; auth, acl, limits, throttle and bridge
+// register here and never see an aedes type.
 
 /** Identity and metadata of a connected (or connecting) client. */
 export interface ClientInfo {
@@ -112,6 +112,10 @@ export interface BrokerHooks {
   opened: Array<(info: AcceptInfo, connection: ClientConnection) => void>
   /** A CONNECT that was refused (for lockout counting and audit logs). */
   connectFailed: Array<(req: ConnectRequest, decision: Decision) => void>
+  /** An incoming QoS 2 message was stored, waiting for its PUBREL. */
+  qos2Stored: Array<(clientId: string, messageId: number) => void>
+  /** A PUBREL released an incoming QoS 2 message (or it was dropped from the store). */
+  qos2Released: Array<(clientId: string, messageId: number) => void>
   /**
    * The connection's socket closed: once per opened connection, whatever
    * happened before (also when CONNECT never finished, or `connected` fires
@@ -122,5 +126,5 @@ export interface BrokerHooks {
 
 /** Empty hook lists. */
 export function createBrokerHooks (): BrokerHooks {
-  return { accept: [], opened: [], connect: [], publish: [], subscribe: [], deliver: [], readable: [], unsubscribe: [], beforeAck: [], connected: [], disconnected: [], connectFailed: [], closed: [] }
+  return { accept: [], opened: [], connect: [], publish: [], subscribe: [], deliver: [], readable: [], unsubscribe: [], beforeAck: [], connected: [], disconnected: [], connectFailed: [], closed: [], qos2Stored: [], qos2Released: [] }
 }

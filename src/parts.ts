@@ -3,7 +3,7 @@
 // first refusal wins, so authentication and authorization run before limits,
 // and the bridge takes messages only once they are allowed. Observability
 // comes last: it only reads what the others registered.
-import type { AttachPart } from './broker.ts'
+import type { AttachPart } from './part-context.ts'
 import { securityPart } from './auth/security-part.ts'
 import { attachLimits } from './limits/attach-limits.ts'
 import { attachBridgesPart } from './bridge/bridge-part.ts'

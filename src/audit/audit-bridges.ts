@@ -4,7 +4,7 @@
 // url with userinfo) and an unbounded queue never get this far: the config
 // refuses them (src/bridge/bridge-config.ts), so audit has nothing to add.
 import { isLoopback } from '../config/load-config.ts'
-import type { Severity } from './audit-config.ts'
+import type { Severity } from './severity.ts'
 
 type Add = (severity: Severity, check: string, where: string, message: string, fix: string) => void
 

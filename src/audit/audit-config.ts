@@ -14,9 +14,9 @@ import { costClassOf } from '../auth/login-cost.ts'
 import { checkStorePrivacy } from '../persistence/check-store-access.ts'
 import { parseCidr, rangeContains, parseIp } from '../listeners/ip-filter.ts'
 import { auditBridges } from './audit-bridges.ts'
+import type { Severity } from './severity.ts'
 
-/** How bad a finding is; high makes `edgemq audit` exit non-zero. */
-export type Severity = 'high' | 'medium' | 'low'
+export type { Severity } from './severity.ts'
 
 /** One finding. */
 export interface Finding {

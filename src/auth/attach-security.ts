@@ -60,35 +60,14 @@ export interface SecurityHandle {
   readonly lockout: Lockout
 }
 
-interface AuthSection {
-  passwordFile?: string
-  aclFile?: string
-  bindClientIds?: boolean
-  maxConcurrentVerifications?: number
-  maxQueuedVerifications?: number
-  maxVerificationsPerIp?: number
-  lockout?: Partial<LockoutOptions>
-  closeRevokedSessions?: boolean
-}
-
-/** Lockout settings of a config, with the option-table defaults. */
+/** Lockout settings of a config (each default is its row in src/auth/auth-options.ts). */
 export function lockoutOptionsOf (config: EdgemqConfig): LockoutOptions {
-  const l = ((config.auth ?? {}) as AuthSection).lockout ?? {}
-  return {
-    enabled: l.enabled ?? true,
-    window: l.window ?? 600_000,
-    ipFailures: l.ipFailures ?? 10,
-    userFailures: l.userFailures ?? 20,
-    banTime: l.banTime ?? 600_000,
-    maxBanTime: l.maxBanTime ?? 86_400_000,
-    ignore: l.ignore ?? [],
-    ipv6Prefix: l.ipv6Prefix ?? 64
-  }
+  return { ...config.auth.lockout }
 }
 
 /** Reads the files of a config into a new state (throws when one is bad). */
 async function buildState (config: EdgemqConfig, generation: number): Promise<SecurityState> {
-  const auth = (config.auth ?? {}) as AuthSection
+  const auth = config.auth
   const passwords = auth.passwordFile === undefined ? undefined : await loadPasswordFile(auth.passwordFile)
   const acl = await loadAcl({ aclFile: auth.aclFile, inline: config.acl })
   // The decoy is the strongest hash class in the file, by the clock (src/auth/login-cost.ts).
@@ -100,7 +79,7 @@ async function buildState (config: EdgemqConfig, generation: number): Promise<Se
     floor: new FailedLoginFloor(picked.costMs),
     floorClass: costClassOf(picked.decoy),
     acl,
-    bindClientIds: auth.bindClientIds ?? true,
+    bindClientIds: auth.bindClientIds,
     maxClientIdLength: config.limits.maxClientIdLength,
     generation
   }
@@ -118,7 +97,7 @@ export async function attachSecurity (ctx: SecurityContext): Promise<SecurityHan
   const log = ctx.logger.child('auth')
   const now = ctx.now ?? Date.now
   const monotonic = ctx.monotonic ?? (() => performance.now())
-  const auth = (ctx.config.auth ?? {}) as AuthSection
+  const auth = ctx.config.auth
   let state = await buildState(ctx.config, 1)
   const lockout = new Lockout(lockoutOptionsOf(ctx.config), { now, logger: log, store: ctx.store })
   const bindings = new ClientIdBindings(ctx.store)
@@ -126,9 +105,9 @@ export async function attachSecurity (ctx: SecurityContext): Promise<SecurityHan
   await bindings.load()
   const gate = new ConnectionGate(ctx.config.listeners, lockout, monotonic)
   const queue = new VerifyQueue({
-    maxConcurrent: auth.maxConcurrentVerifications ?? 2,
-    maxQueued: auth.maxQueuedVerifications ?? 32,
-    maxPerKey: auth.maxVerificationsPerIp ?? 2
+    maxConcurrent: auth.maxConcurrentVerifications,
+    maxQueued: auth.maxQueuedVerifications,
+    maxPerKey: auth.maxVerificationsPerIp
   })
   const authenticator = new Authenticator(() => state, { lockout, gate, bindings, queue })
   const refusals = new WeakMap<Decision, Refusal>()
@@ -208,7 +187,7 @@ export async function attachSecurity (ctx: SecurityContext): Promise<SecurityHan
     const crls = await readListenerCrls(config.listeners, (listener, path, err) => {
       log.warn('CRL unreadable: live sessions not checked against it', { listener, path, error: err.message })
     })
-    const close = ((config.auth ?? {}) as AuthSection).closeRevokedSessions ?? true
+    const close = config.auth.closeRevokedSessions
     for (const r of findRevokedSessions(live, next, crls)) {
       const fields = { client: clean(r.client.id), user: clean(r.credential.user), ip: normalizeIp(r.client.ip), listener: r.client.listener, why: r.why }
       if (!close) { log.warn('session kept: credential revoked (auth.closeRevokedSessions is false)', fields); continue }

@@ -24,7 +24,7 @@ export interface LockoutOptions {
   /** CIDR ranges never banned (the operator's own hosts). */
   ignore: readonly string[]
   /** IPv6 addresses are counted and banned per prefix of this length (an attacker holds a whole /64); 128 = per address. */
-  ipv6Prefix?: number
+  ipv6Prefix: number
 }
 
 /** One ban, as stored and listed. */
@@ -99,7 +99,7 @@ export class Lockout {
   /** The counting and ban key: the address, or its IPv6 prefix. */
   keyOf (rawIp: string): string {
     const ip = normalizeIp(rawIp)
-    const prefix = this.options.ipv6Prefix ?? 64
+    const prefix = this.options.ipv6Prefix
     if (!ip.includes(':') || prefix >= 128) return ip
     if (ip.includes('/')) return ip // already a prefix (unban of a listed key)
     const net = parseCidr(`${ip}/${prefix}`)

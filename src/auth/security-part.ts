@@ -1,6 +1,6 @@
 // Adapts attachSecurity to the broker's part interface (src/parts.ts): the
 // security sublevel of the store holds bans and client-id bindings.
-import type { AttachPart } from '../broker.ts'
+import type { AttachPart } from '../part-context.ts'
 import { attachSecurity, type SecurityStore } from './attach-security.ts'
 
 /** The security part for startBroker(config, logger, [securityPart, ...]). */

@@ -5,6 +5,8 @@ import { readFile } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { EdgemqError, ERROR_CODES } from '../errors.ts'
 import type { EdgemqConfig } from '../config/types.ts'
+import { optionDefault } from '../config/option-default.ts'
+import { BRIDGE_FIELDS } from './bridge-options.ts'
 import { parseSealRules } from '../crypto/crypto-options.ts'
 import type { SealRuleConfig } from '../crypto/topic-sealer.ts'
 import { checkBridgeItems, parseSection, type BridgeAuth, type BridgeSections, type BridgeTls } from './bridge-sections.ts'
@@ -65,19 +67,20 @@ function bridgeSpecsFrom (items: unknown, problems: string[]): BridgeSpec[] {
     const tlsWanted = urls.some((u) => /^(mqtts|tls|ssl|wss):/.test(u))
     if (!tlsWanted && (sections.tls.ca !== undefined || sections.tls.cert !== undefined)) local.push('sets tls files but no url is mqtts:// or wss://')
     for (const p of local) problems.push(`${at}${name === '' ? '' : ` (${name})`}: ${p}`)
-    const num = (v: unknown, d: number): number => typeof v === 'number' ? v : d
+    // a bridge built without the config loader (tests, ctl) gets the table's defaults
+    const num = (v: unknown, field: string): number => typeof v === 'number' ? v : optionDefault(BRIDGE_FIELDS, field) as number
     return {
       ...sections,
       name,
       urls,
       protocolVersion: b.protocolVersion === 4 ? 4 : 5,
       clientId: typeof b.clientId === 'string' ? b.clientId : defaultClientId(name),
-      keepalive: num(b.keepalive, 60_000),
+      keepalive: num(b.keepalive, 'keepalive'),
       cleanSession: b.cleanSession === true,
-      sessionExpiry: num(b.sessionExpiry, 7 * 86_400_000),
-      connectTimeout: num(b.connectTimeout, 30_000),
-      maxPacketSize: num(b.maxPacketSize, 1024 * 1024),
-      maxInflight: num(b.maxInflight, 32),
+      sessionExpiry: num(b.sessionExpiry, 'sessionExpiry'),
+      connectTimeout: num(b.connectTimeout, 'connectTimeout'),
+      maxPacketSize: num(b.maxPacketSize, 'maxPacketSize'),
+      maxInflight: num(b.maxInflight, 'maxInflight'),
       enabled: b.enabled !== false
     }
   })

@@ -1,6 +1,6 @@
 // The bridge as a part of the broker: adapts the composition root's
 // PartContext to attachBridges (one line in src/parts.ts wires it in).
-import type { AttachPart, PartHandle } from '../broker.ts'
+import type { AttachPart, PartHandle } from '../part-context.ts'
 import { attachBridges, type BridgesHandle } from './attach-bridges.ts'
 import { bridgeSysMessages } from './bridge-sys-topics.ts'
 import { registerBridgeMetrics } from './bridge-metrics.ts'

@@ -16,6 +16,7 @@ import type { LocalBroker } from './local-broker.ts'
 import { findInboundRule, findOutboundRule, matchTopic, remoteFilter, toLocalTopic, toRemoteTopic } from './topic-rules.ts'
 import { dialUpstream } from './upstream-stream.ts'
 import type { QueueEntry } from './bridge-queue.ts'
+import { isFailureCode } from '../reason-codes.ts'
 
 /** MQTT 5 user property naming the gateway that forwarded a message (hop marker). */
 export const HOP_PROPERTY = 'edgemq-bridge'
@@ -340,7 +341,7 @@ export class Bridge {
         this.inflight.delete(entry)
         if (err !== undefined && err !== null) {
           const code = (err as { code?: number }).code
-          if (typeof code === 'number' && code >= 0x80) {
+          if (typeof code === 'number' && isFailureCode(code)) {
             // The upstream refused this message (v5 PUBACK/PUBREC reason code): resending would block the queue forever.
             this.counters.rejectedUpstream++
             this.noteError(`upstream refused ${msg.topic}: ${err.message}`)

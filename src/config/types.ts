@@ -1,4 +1,5 @@
 // The validated, frozen config every part reads. Sizes are bytes, durations ms.
+import type { OptionValues } from './option-types.ts'
 
 /** One network listener. */
 export interface ListenerConfig {
@@ -20,34 +21,26 @@ export interface ListenerConfig {
 }
 
 /** Durability policy of the store. */
-export type SyncMode = 'always' | 'batch' | 'never'
+export type SyncMode = OptionValues['persistence']['sync']
 
-/** The whole config. Parts beyond the core add their own sections. */
+/**
+ * The whole config. Every value the option table defines is typed from it
+ * (src/config/option-types.ts, generated), so a default exists only in its
+ * table row: code reads `config.limits.maxQueuedMessages` as a number, never
+ * with a fallback of its own. Parts beyond the core add their own sections.
+ */
 export interface EdgemqConfig {
   board: string
   listeners: ListenerConfig[]
-  persistence: { path: string, sync: SyncMode, syncInterval: number, cacheSize: number, writeBufferSize: number, maxQueuedBytes?: number, queueDiskShare: number, encryptionKeyFile?: string }
-  limits: {
-    maxPacketSize: number
-    maxConnections: number
-    connectTimeout: number
-    keepaliveMax: number
-    keepaliveStrict: boolean
-    tcpKeepaliveIdle: number
-    sendTopicAliases: boolean
-    topicAliasBudget: number
-    maxInflight: number
-    maxTopicLevels: number
-    maxTopicLength: number
-    topicAliasMaximum: number
-    sessionExpiryMax: number
-    drainTimeout: number
-    maxClientIdLength: number
-    [extra: string]: unknown
-  }
-  runtime: { maxOldSpace: number, maxSemiSpace: number }
-  logging: { level: 'debug' | 'info' | 'warn' | 'error' }
-  sys: { interval: number }
-  /** Sections of later parts: auth, acl, throttle, bridges, control, crypto. */
+  persistence: OptionValues['persistence']
+  limits: OptionValues['limits'] & { [extra: string]: unknown }
+  runtime: OptionValues['runtime']
+  logging: OptionValues['logging']
+  sys: OptionValues['sys']
+  control?: OptionValues['control']
+  auth: OptionValues['auth']
+  memory: OptionValues['memory']
+  throttle: OptionValues['throttle']
+  /** Sections typed by their parts: acl, bridges, crypto. */
   [section: string]: unknown
 }

@@ -76,7 +76,7 @@ export function installCheckConnect (aedes: unknown, mqttPacket: unknown, option
       options.onRefused?.(problem)
       client.pause()
       if (packet.protocolVersion === 5) mod.writeToStream({ cmd: 'connack', sessionPresent: false, reasonCode: problem.reasonCode }, client.conn, { protocolVersion: 5 })
-      // No error: a destroy without one ends the socket once the CONNACK is flushed (aedes-v5-shims flushBeforeClose).
+      // No error: a destroy without one ends the socket once the CONNACK is flushed (src/engine/flush-before-close.ts).
       client.conn.destroy()
       return false
     })

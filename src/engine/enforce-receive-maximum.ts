@@ -15,10 +15,11 @@
 // Canary: test/engine/enforce-receive-maximum.test.ts.
 import type { Duplex } from 'node:stream'
 import type { EventEmitter } from 'node:events'
+import { isFailureCode, REASON } from '../reason-codes.ts'
 import { watchWrittenPackets } from './watch-written-packets.ts'
 import { interceptParsedPackets } from './intercept-parsed-packets.ts'
 
-const REASON_RECEIVE_MAXIMUM_EXCEEDED = 0x93
+const REASON_RECEIVE_MAXIMUM_EXCEEDED = REASON.RECEIVE_MAXIMUM_EXCEEDED
 
 type AnyPacket = Record<string, any> & { cmd: string }
 
@@ -60,7 +61,7 @@ export class InboundWindow {
 
 /** Whether a written packet ends an inbound QoS 1/2 flow. */
 function endsInboundFlow (packet: AnyPacket): boolean {
-  return packet.cmd === 'puback' || packet.cmd === 'pubcomp' || (packet.cmd === 'pubrec' && (packet.reasonCode ?? 0) >= 0x80)
+  return packet.cmd === 'puback' || packet.cmd === 'pubcomp' || (packet.cmd === 'pubrec' && isFailureCode(packet.reasonCode ?? 0))
 }
 
 const windows = new WeakMap<object, InboundWindow>()

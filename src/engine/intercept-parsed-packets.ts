@@ -6,7 +6,7 @@
 //   server's Receive Maximum, bad acknowledgements, CONNECT checks) put a
 //   filter in front of aedes's listeners with these two functions; a filter
 //   returns false when it has dealt with the packet (closed the connection),
-//   and aedes's listeners then never see it. src/protocol/aedes-v5-shims.ts
+//   and aedes's listeners then never see it. src/engine/guard-parser.ts
 //   wraps the same events its own way (its guard runs after these filters).
 // Canary: test/engine/enforce-receive-maximum.test.ts (the parser events).
 import type { EventEmitter } from 'node:events'

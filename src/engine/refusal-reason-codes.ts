@@ -20,8 +20,9 @@
 // Nothing else is touched: an ACL refusal stays 0x87, and 3.1.1 has no reason
 // codes (its SUBACK says 0x80, and aedes closes a 3.1.1 connection whose
 // PUBLISH is refused). Guarded by test/engine/refusal-reason-codes.test.ts.
+import { REASON } from '../reason-codes.ts'
 
-const NOT_AUTHORIZED = 0x87
+const NOT_AUTHORIZED = REASON.NOT_AUTHORIZED
 
 type Packet = Record<string, unknown> & { cmd: string }
 type WriteToStream = (packet: unknown, stream: unknown, opts?: { protocolVersion?: number }) => boolean

@@ -3,7 +3,7 @@
 //
 // What aedes does (2.0.0-beta.1, lib/client.js): it has no shared
 // subscriptions (it refuses $share with 0x9E), so edgemq's shim
-// (src/protocol/aedes-v5-shims.ts) gives each message of a share group to ONE
+// (src/engine/serve-shared-subscriptions.ts) gives each message of a share group to ONE
 // member through that member's `client.deliverQoS` / `client.deliver0`.
 // Inside those, aedes calls `broker.authorizeForward` synchronously
 // (getToForwardPacket) and, when it answers null (edgemq's deliver hooks:

@@ -4,7 +4,7 @@
 // (subscriptions, filters per SUBSCRIBE, retained quota, unreleased QoS 2,
 // packet size overrides), QoS 0 shedding for slow consumers, per-listener
 // connection caps and rates, and the process-wide memory budget.
-import type { AttachPart, PartContext, PartHandle } from '../broker.ts'
+import type { AttachPart, PartContext, PartHandle } from '../part-context.ts'
 import { ALLOW, deny, type ClientInfo, type Decision, type PublishInfo } from '../broker-hooks.ts'
 import type { EdgemqConfig, ListenerConfig } from '../config/types.ts'
 import { EdgemqError, ERROR_CODES } from '../errors.ts'
@@ -14,7 +14,8 @@ import { MemoryBudget, pickHeaviestClients, type MemoryState } from './memory-bu
 import { createMemoryProbe, effectiveUse, type MemorySample } from './memory-probe.ts'
 import { RetainedLedger } from './retained-ledger.ts'
 import { readTenantSettings, TenantQuotas } from './tenant-quotas.ts'
-import { UnreleasedQos2, watchIncomingStore } from './unreleased-qos2.ts'
+import { UnreleasedQos2 } from './unreleased-qos2.ts'
+import type { LimitsCounters } from './limits-counters.ts'
 import { readLimitsSettings, readThrottleSettings, type LimitsSettings } from './limits-settings.ts'
 import { registerLimitsMetrics } from './limits-metrics.ts'
 
@@ -23,8 +24,6 @@ export interface DeliverInfo { qos: number, payload?: Buffer | string }
 
 /** Hooks the limits part uses when the composition root provides them (see docs/limits.md "wiring"). */
 interface OptionalHooks {
-  /** PUBREL received: the client released a QoS 2 message. */
-  qos2Released?: Array<(client: ClientInfo, messageId: number) => void>
   /** UNSUBSCRIBE of one filter. */
   unsubscribe?: Array<(client: ClientInfo, filter: string) => void>
 }
@@ -48,21 +47,7 @@ interface ClientState {
   shedQos0: number
 }
 
-/** Counters for `edgemq ctl limits.get` and $SYS. */
-export interface LimitsCounters {
-  refusedMemory: number
-  refusedListenerRate: number
-  refusedListenerCap: number
-  shedQos0: number
-  outboundDropped: number
-  retainedRefused: number
-  subscriptionsRefused: number
-  packetTooLarge: number
-  qos2Exceeded: number
-  qos2Expired: number
-  disconnectedHeavy: number
-  throttledMs: number
-}
+export type { LimitsCounters } from './limits-counters.ts'
 
 // Longest single hold of one PUBLISH: the rest of a large debt delays the next packets instead, so the
 // socket is read (and aedes's keepalive timer sees traffic) at least this often while the rate holds.
@@ -89,18 +74,16 @@ export async function createLimits (ctx: PartContext, options: { probe?: () => M
   const counters: LimitsCounters = { refusedMemory: 0, refusedListenerRate: 0, refusedListenerCap: 0, shedQos0: 0, outboundDropped: 0, retainedRefused: 0, subscriptionsRefused: 0, packetTooLarge: 0, qos2Exceeded: 0, qos2Expired: 0, disconnectedHeavy: 0, throttledMs: 0 }
   const hooks = ctx.hooks
   const optional = hooks as typeof hooks & OptionalHooks
-  // Unreleased QoS 2: from the core's PUBREL hook when it has one, else from the store calls aedes makes.
+  // Unreleased QoS 2: the engine reports each stored and released message.
   const qos2 = new UnreleasedQos2(now)
-  let dropQos2: ((clientId: string, messageId: number) => Promise<void>) | undefined
-  let unwatchQos2: (() => void) | undefined
-  const qos2FromHook = Array.isArray(optional.qos2Released)
-  if (qos2FromHook) {
-    optional.qos2Released?.push((info, messageId) => { qos2.released(info.id, messageId) })
-  } else {
-    const watch = watchIncomingStore(ctx.store.aedesPersistence, qos2)
-    if (watch === undefined) log.info('limits.maxUnreleasedQos2 not enforced: neither hooks.qos2Released nor the store\'s incoming calls are available')
-    dropQos2 = watch?.drop
-    unwatchQos2 = watch?.unwrap
+  const onQos2Stored = (clientId: string, messageId: number): void => { qos2.stored(clientId, messageId) }
+  const onQos2Released = (clientId: string, messageId: number): void => { qos2.released(clientId, messageId) }
+  hooks.qos2Stored.push(onQos2Stored)
+  hooks.qos2Released.push(onQos2Released)
+  const dropQos2 = ctx.store.dropUnreleasedQos2
+  const unwatchQos2 = (): void => {
+    hooks.qos2Stored.splice(hooks.qos2Stored.indexOf(onQos2Stored) >>> 0, 1)
+    hooks.qos2Released.splice(hooks.qos2Released.indexOf(onQos2Released) >>> 0, 1)
   }
 
   // In the background: attaching must not hold the start (the listeners are already open).
@@ -219,12 +202,11 @@ export async function createLimits (ctx: PartContext, options: { probe?: () => M
       if (qos2.count(info.id) >= settings.maxUnreleasedQos2) {
         counters.qos2Exceeded++
         // [MQTT-3.3.4-8] more unacknowledged QoS 2 than allowed: DISCONNECT 0x93 Receive Maximum exceeded.
-        info.connection.close(0x93, `more than limits.maxUnreleasedQos2 (${settings.maxUnreleasedQos2}) QoS 2 messages without PUBREL`)
-        return deny(0x93, 'too many unreleased QoS 2 messages')
+        info.connection.close(REASON.RECEIVE_MAXIMUM_EXCEEDED, `more than limits.maxUnreleasedQos2 (${settings.maxUnreleasedQos2}) QoS 2 messages without PUBREL`)
+        return deny(REASON.RECEIVE_MAXIMUM_EXCEEDED, 'too many unreleased QoS 2 messages')
       }
-      const messageId = (msg as PublishInfo & { messageId?: number }).messageId
-      if (qos2FromHook && typeof messageId === 'number') qos2.stored(info.id, messageId)
-      else qos2.admit(info.id)
+      // counted now; the engine's qos2Stored hook says when it is in the store
+      qos2.admit(info.id)
     }
     return checkRetained(info, msg)
   }
@@ -326,7 +308,7 @@ export async function createLimits (ctx: PartContext, options: { probe?: () => M
     // Unreleased QoS 2 past their expiry are dropped from the store.
     for (const { clientId, messageId } of qos2.expire(settings.qos2Expiry)) {
       counters.qos2Expired++
-      void dropQos2?.(clientId, messageId).catch(() => {})
+      void dropQos2(clientId, messageId).catch(() => {})
     }
     const heavy = [...states.values()].map((s) => ({ id: s.info.id, weight: s.info.connection.pendingWrite() + s.readSinceCheck, s }))
     for (const s of states.values()) s.readSinceCheck = 0
@@ -394,7 +376,7 @@ export async function createLimits (ctx: PartContext, options: { probe?: () => M
         undo: () => { applySettings(before.config, before.settings, before.throttle) }
       }
     },
-    close: async () => { clearInterval(timer); unwatchQos2?.() }
+    close: async () => { clearInterval(timer); unwatchQos2() }
   }
 }
 
@@ -466,10 +448,8 @@ export function unknownThrottleListeners (names: readonly string[], listeners: r
 
 /** Counts the retained messages already in the store (their owners are unknown after a restart). */
 async function seedRetained (ctx: PartContext, ledger: RetainedLedger, log: PartContext['logger']): Promise<void> {
-  const p = ctx.store.aedesPersistence as { createRetainedStream?: (pattern: string) => AsyncIterable<{ topic: string, payload?: Buffer }> } | undefined
-  if (typeof p?.createRetainedStream !== 'function') return
   try {
-    for await (const packet of p.createRetainedStream('#')) ledger.apply(packet.topic, packet.payload?.length ?? 0, undefined)
+    for await (const packet of ctx.store.retainedMessages('#')) ledger.apply(packet.topic, packet.payload?.length ?? 0, undefined)
   } catch (err) {
     log.warn('cannot count stored retained messages', { error: (err as Error).message })
   }

@@ -4,7 +4,7 @@
 // part keeps plain counters; these readers run only at scrape time.
 import type { Observatory } from '../observability/observatory.ts'
 import type { Throttle } from '../throttle/throttle.ts'
-import type { LimitsCounters } from './attach-limits.ts'
+import type { LimitsCounters } from './limits-counters.ts'
 import type { MemoryBudget } from './memory-budget.ts'
 import type { MemorySample } from './memory-probe.ts'
 import type { RetainedLedger } from './retained-ledger.ts'

@@ -30,33 +30,34 @@ const MiB = 1024 * 1024
 
 /** The limits of `config`; `cgroupLimit` (bytes) lowers the marks when the process runs under a smaller cap. */
 export function readLimitsSettings (config: EdgemqConfig, cgroupLimit?: number): LimitsSettings {
+  // Every value comes from the loaded config, which has each option's default
+  // from its table row (src/limits/limits-options.ts): no fallback here.
   const l = config.limits
-  const num = (v: unknown, fallback: number): number => typeof v === 'number' ? v : fallback
-  const mem = (config.memory ?? {}) as Record<string, unknown>
+  const mem = config.memory
   let boardCap = 0
   try { boardCap = getBoard(config.board).memoryCapMiB * MiB } catch { boardCap = 0 }
   const capBytes = cgroupLimit !== undefined && cgroupLimit > 0 && (boardCap === 0 || cgroupLimit < boardCap) ? cgroupLimit : boardCap
   const cap = capBytes > 0 ? capBytes : Number.MAX_SAFE_INTEGER
   // A configured mark above what the cap allows would never fire before the OOM killer: clamp it.
-  const softMark = Math.floor(Math.min(num(mem.softMark, cap * SOFT_FRACTION), cap * 0.9))
-  const hardMark = Math.floor(Math.max(softMark, Math.min(num(mem.hardMark, cap * HARD_FRACTION), cap * 0.95)))
+  const softMark = Math.floor(Math.min(mem.softMark ?? cap * SOFT_FRACTION, cap * 0.9))
+  const hardMark = Math.floor(Math.max(softMark, Math.min(mem.hardMark ?? cap * HARD_FRACTION, cap * 0.95)))
   return {
-    maxQueuedMessages: num(l.maxQueuedMessages, 0),
-    maxQueuedBytes: num(l.maxQueuedBytes, 8 * MiB),
-    maxSubscriptionsPerClient: num(l.maxSubscriptionsPerClient, 1000),
-    maxFiltersPerSubscribe: num(l.maxFiltersPerSubscribe, 100),
-    maxRetainedMessages: num(l.maxRetainedMessages, 100_000),
-    maxRetainedBytes: num(l.maxRetainedBytes, 64 * MiB),
-    maxRetainedMessagesPerClient: num(l.maxRetainedMessagesPerClient, 1000),
-    maxRetainedBytesPerClient: num(l.maxRetainedBytesPerClient, MiB),
-    maxUnreleasedQos2: num(l.maxUnreleasedQos2, 100),
-    qos2Expiry: num(l.qos2Expiry, 300_000),
+    maxQueuedMessages: l.maxQueuedMessages,
+    maxQueuedBytes: l.maxQueuedBytes,
+    maxSubscriptionsPerClient: l.maxSubscriptionsPerClient,
+    maxFiltersPerSubscribe: l.maxFiltersPerSubscribe,
+    maxRetainedMessages: l.maxRetainedMessages,
+    maxRetainedBytes: l.maxRetainedBytes,
+    maxRetainedMessagesPerClient: l.maxRetainedMessagesPerClient,
+    maxRetainedBytesPerClient: l.maxRetainedBytesPerClient,
+    maxUnreleasedQos2: l.maxUnreleasedQos2,
+    qos2Expiry: l.qos2Expiry,
     maxPacketSize: l.maxPacketSize,
     memory: {
       softMark,
       hardMark,
-      checkInterval: num(mem.checkInterval, 500),
-      slowConsumerBytes: num(mem.slowConsumerBytes, 64 * 1024),
+      checkInterval: mem.checkInterval,
+      slowConsumerBytes: mem.slowConsumerBytes,
       capBytes
     }
   }
@@ -64,17 +65,12 @@ export function readLimitsSettings (config: EdgemqConfig, cgroupLimit?: number):
 
 /** The throttle.* section of `config`. */
 export function readThrottleSettings (config: EdgemqConfig): ThrottleSettings {
-  const t = (config.throttle ?? {}) as Record<string, Record<string, unknown> | undefined>
-  const n = (v: unknown): number => typeof v === 'number' ? v : 0
+  const t = config.throttle
   return {
-    global: { inboundBytesPerSecond: n(t.global?.inboundBytesPerSecond), inboundMessagesPerSecond: n(t.global?.inboundMessagesPerSecond) },
-    client: {
-      inboundBytesPerSecond: n(t.client?.inboundBytesPerSecond),
-      inboundMessagesPerSecond: n(t.client?.inboundMessagesPerSecond),
-      outboundBytesPerSecond: n(t.client?.outboundBytesPerSecond)
-    },
-    groups: (t.groups ?? {}) as ThrottleSettings['groups'],
-    listeners: (t.listeners ?? {}) as ThrottleSettings['listeners'],
-    burstSeconds: typeof t.burstSeconds === 'number' ? t.burstSeconds : 1
+    global: { ...t.global },
+    client: { ...t.client },
+    groups: t.groups as ThrottleSettings['groups'],
+    listeners: t.listeners as ThrottleSettings['listeners'],
+    burstSeconds: t.burstSeconds
   }
 }

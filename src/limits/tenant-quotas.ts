@@ -73,9 +73,10 @@ export const TENANT_QUOTA_OPTIONS: readonly OptionSpec[] = [
 export function readTenantSettings (config: EdgemqConfig): TenantSettings {
   const l = config.limits as unknown as Record<string, unknown>
   const num = (v: unknown, fallback: number): number => typeof v === 'number' ? v : fallback
-  const retainedMessages = num(l.maxRetainedMessages, 100_000)
-  const retainedBytes = num(l.maxRetainedBytes, 64 * 1024 * 1024)
-  const perClientSubs = num(l.maxSubscriptionsPerClient, 1000)
+  // the loaded config has each option's table default (src/limits/limits-options.ts)
+  const retainedMessages = config.limits.maxRetainedMessages
+  const retainedBytes = config.limits.maxRetainedBytes
+  const perClientSubs = config.limits.maxSubscriptionsPerClient
   const groups = new Map<string, TenantCaps>()
   for (const [name, raw] of Object.entries((l.groupQuotas ?? {}) as Record<string, Partial<TenantCaps>>)) {
     groups.set(name, { maxRetainedMessages: raw.maxRetainedMessages ?? 0, maxRetainedBytes: raw.maxRetainedBytes ?? 0, maxSubscriptions: raw.maxSubscriptions ?? 0 })

@@ -63,38 +63,3 @@ export class UnreleasedQos2 {
     return out
   }
 }
-
-/** The two aedes-persistence calls watched (duck-typed: no aedes types here). */
-interface IncomingStore {
-  incomingStorePacket?: (client: { id: string }, packet: { messageId?: number }) => Promise<void>
-  incomingDelPacket?: (client: { id: string }, packet: { messageId?: number }) => Promise<void>
-}
-
-/**
- * Wraps the store's incomingStorePacket / incomingDelPacket so `tracker` sees
- * every stored and released QoS 2 message. Returns the unwrap function and the
- * original delete (used to drop expired messages); undefined when the store
- * lacks those calls.
- */
-export function watchIncomingStore (store: unknown, tracker: UnreleasedQos2): { unwrap: () => void, drop: (clientId: string, messageId: number) => Promise<void> } | undefined {
-  const s = store as IncomingStore | undefined
-  if (typeof s?.incomingStorePacket !== 'function' || typeof s.incomingDelPacket !== 'function') return undefined
-  const hadOwn = { store: Object.hasOwn(s, 'incomingStorePacket'), del: Object.hasOwn(s, 'incomingDelPacket') }
-  const originalStore = s.incomingStorePacket
-  const originalDel = s.incomingDelPacket
-  s.incomingStorePacket = async function (client, packet) {
-    await originalStore.call(this, client, packet)
-    if (typeof packet.messageId === 'number') tracker.stored(client.id, packet.messageId)
-  }
-  s.incomingDelPacket = async function (client, packet) {
-    if (typeof packet.messageId === 'number') tracker.released(client.id, packet.messageId)
-    await originalDel.call(this, client, packet)
-  }
-  return {
-    unwrap: () => {
-      if (hadOwn.store) s.incomingStorePacket = originalStore; else delete s.incomingStorePacket
-      if (hadOwn.del) s.incomingDelPacket = originalDel; else delete s.incomingDelPacket
-    },
-    drop: async (clientId, messageId) => { await originalDel.call(s, { id: clientId }, { messageId }) }
-  }
-}

@@ -1,6 +1,7 @@
 // Checks aedes and mqtt-packet do not make: strings the spec forbids and
 // lengths the config bounds. Each returns a problem, or undefined when fine.
 
+import { REASON } from '../reason-codes.ts'
 interface TopicLimits { maxTopicLength: number, maxTopicLevels: number, maxClientIdLength?: number }
 
 // [MQTT-1.5.4-2] U+0000 is never allowed; [MQTT-1.5.4-1] ill-formed UTF-8 closes
@@ -17,12 +18,12 @@ const FORBIDDEN = /[\u0000-\u001f\u007f-\u009f\ufffd]/
  * 0x85 client identifier not valid (3.1.1: 2) or 0x86 bad user name or
  * password (3.1.1: 4). The connection closes after the CONNACK [MQTT-3.2.2-7].
  */
-export function checkConnectIdentity (packet: { clientId?: string, username?: string }, limits: { maxClientIdLength?: number }): { reasonCode: 0x85 | 0x86, reason: string } | undefined {
-  if (packet.clientId !== undefined && FORBIDDEN.test(packet.clientId)) return { reasonCode: 0x85, reason: 'client id has a control character or ill-formed UTF-8' }
+export function checkConnectIdentity (packet: { clientId?: string, username?: string }, limits: { maxClientIdLength?: number }): { reasonCode: typeof REASON.CLIENT_IDENTIFIER_NOT_VALID | typeof REASON.BAD_USER_NAME_OR_PASSWORD, reason: string } | undefined {
+  if (packet.clientId !== undefined && FORBIDDEN.test(packet.clientId)) return { reasonCode: REASON.CLIENT_IDENTIFIER_NOT_VALID, reason: 'client id has a control character or ill-formed UTF-8' }
   if (limits.maxClientIdLength !== undefined && packet.clientId !== undefined && Buffer.byteLength(packet.clientId) > limits.maxClientIdLength) {
-    return { reasonCode: 0x85, reason: `client id longer than limits.maxClientIdLength (${limits.maxClientIdLength} bytes)` }
+    return { reasonCode: REASON.CLIENT_IDENTIFIER_NOT_VALID, reason: `client id longer than limits.maxClientIdLength (${limits.maxClientIdLength} bytes)` }
   }
-  if (packet.username !== undefined && FORBIDDEN.test(packet.username)) return { reasonCode: 0x86, reason: 'user name has a control character or ill-formed UTF-8' }
+  if (packet.username !== undefined && FORBIDDEN.test(packet.username)) return { reasonCode: REASON.BAD_USER_NAME_OR_PASSWORD, reason: 'user name has a control character or ill-formed UTF-8' }
   return undefined
 }
 

@@ -1,6 +1,7 @@
 // Starts one listener (tcp, tls, ws, wss) and hands every accepted connection,
-// as a duplex stream with its peer address, to `onConnection`; an http/https
-// listener hands each request to `request` instead (src/observability/http-app.ts).
+// as a duplex stream with its peer address and its frame guard
+// (src/listeners/frame-guard.ts), to `onConnection`; an http/https listener
+// hands each request to `request` instead (src/observability/http-app.ts).
 import { readFile } from 'node:fs/promises'
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
@@ -11,6 +12,7 @@ import { WebSocketServer, createWebSocketStream } from 'ws'
 import { EdgemqError, ERROR_CODES } from '../errors.ts'
 import { resolveClientAddress } from './proxy-protocol.ts'
 import type { ListenerConfig } from '../config/types.ts'
+import { guardFrames, type FrameGuard } from './frame-guard.ts'
 import { revocationKeyOf } from '../auth/revocation-list.ts'
 
 /** What a listener knows about a new connection. */
@@ -22,6 +24,8 @@ export interface IncomingConnection {
   port: number
   /** The verified client certificate (tls/wss with requestCertificate), if any. */
   certificate?: { subjectCN?: string, subjectAltNames: string[], fingerprint256: string, revocationKey?: string }
+  /** The frame guard on this connection's stream (set onOversize to close it your way). */
+  frames: FrameGuard
 }
 
 /** A started listener. */
@@ -84,13 +88,19 @@ export interface ListenerHandlers {
   /** false closes the socket at once: IP rules, bans and caps cost no handshake. */
   accept: (peer: { ip: string, port: number }) => boolean
   connection: (conn: IncomingConnection) => void
+  /** limits.maxPacketSize now (the frame guard reads it at each packet; a reload applies). */
+  maxPacketSize: () => number
   /** Requests of an http/https listener (the peer already passed `accept`). */
   request?: (req: IncomingMessage, res: ServerResponse) => void
 }
 
 /** Starts a listener; rejects with a clear error when it cannot bind. */
-export async function startListener (config: ListenerConfig, handlers: ListenerHandlers, maxPayload: number): Promise<RunningListener> {
-  const onConnection = handlers.connection
+export async function startListener (config: ListenerConfig, handlers: ListenerHandlers): Promise<RunningListener> {
+  // Every connection passes the frame guard before the engine reads it.
+  const onConnection = (conn: Omit<IncomingConnection, 'frames'>): void => {
+    handlers.connection({ ...conn, frames: guardFrames(conn.stream, handlers.maxPacketSize) })
+  }
+  const maxPayload = handlers.maxPacketSize()
   const tls = config.type === 'tls' || config.type === 'wss' || config.type === 'https' ? await loadTlsOptions(config) : undefined
   let server: NetServer | HttpServer
   const sockets = new Set<Socket>()

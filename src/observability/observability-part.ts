@@ -7,7 +7,7 @@
 import { readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
-import type { AttachPart } from '../broker.ts'
+import type { AttachPart } from '../part-context.ts'
 import { getBoard } from '../config/boards.ts'
 import type { EdgemqConfig } from '../config/types.ts'
 import { CertificateReader } from './certificate-expiry.ts'

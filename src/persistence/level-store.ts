@@ -4,7 +4,7 @@ import { statfs } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import type { EdgemqConfig } from '../config/types.ts'
 import type { Logger } from '../observability/logger.ts'
-import type { Store, Sublevel } from '../store.ts'
+import type { Store, Sublevel } from '../store-contract.ts'
 import { createLevelPersistence, type LevelPersistence } from './level-persistence.ts'
 import type { StoredPacket } from './record-codec.ts'
 import type { ValueCipher } from './store-context.ts'
@@ -29,6 +29,8 @@ export async function openLevelStore (config: EdgemqConfig, logger: Logger, opti
     journalDone: async (clientId, packet) => { await p.journalDone(clientId, packet as StoredPacket) },
     replayJournal: async (publish) => { await p.replayJournal(publish) },
     sessions: { hasSession: (clientId) => p.hasSession(clientId), rememberSession: async (clientId) => { await p.rememberSession(clientId) } },
+    dropUnreleasedQos2: async (clientId, messageId) => { await p.incomingDelPacket({ id: clientId }, { messageId }) },
+    retainedMessages: (filter) => p.createRetainedStream(filter) as AsyncIterable<{ topic: string, payload?: Buffer }>,
     stats: () => {
       const s = p.stats()
       return {
@@ -61,11 +63,10 @@ export const QUEUE_BYTES_FLOOR = 128 * 1024 * 1024
  * percent of the data partition (`partition` bytes), at least QUEUE_BYTES_FLOOR.
  */
 export function queueLimitsOf (config: EdgemqConfig, partition = 0): { maxMessages: number, maxBytes: number } {
-  const limits = config.limits as Record<string, unknown>
   const set = config.persistence.maxQueuedBytes
-  const share = typeof config.persistence.queueDiskShare === 'number' ? config.persistence.queueDiskShare : 10
+  const share = config.persistence.queueDiskShare
   const maxBytes = typeof set === 'number' ? numberOr0(set) : Math.max(QUEUE_BYTES_FLOOR, Math.floor(partition * share / 100))
-  return { maxMessages: numberOr0(limits.maxQueuedMessages), maxBytes }
+  return { maxMessages: config.limits.maxQueuedMessages, maxBytes }
 }
 
 /** Size of the file system holding `path` (the nearest existing ancestor); 0 when it cannot be read. */

@@ -4,12 +4,13 @@
 // accepts will QoS 3, a 3.1.1 password without a user name, and a v5 Maximum
 // Packet Size of 0. Pure: the caller passes the Remaining Length the same
 // CONNECT encodes to (src/engine/check-connect.ts asks mqtt-packet).
+import { REASON } from '../reason-codes.ts'
 import { checkConnectProperties, reasonCodeOfProblem } from './v5-packet-checks.ts'
 
 /** What is wrong with a CONNECT: the v5 CONNACK reason code and the reason. */
 export interface ConnectProblem {
   /** 0x81 Malformed Packet or 0x82 Protocol Error (3.1.1 clients are closed without a CONNACK). */
-  reasonCode: 0x81 | 0x82
+  reasonCode: typeof REASON.MALFORMED_PACKET | typeof REASON.PROTOCOL_ERROR
   reason: string
 }
 
@@ -33,23 +34,25 @@ export function checkConnectPacket (packet: ParsedConnect, encodedLength?: numbe
   if (packet.cmd !== 'connect') return undefined
   const version = packet.protocolVersion ?? 4
   if (packet.will !== undefined && packet.will !== null && packet.will.qos === 3) {
-    return { reasonCode: 0x81, reason: 'will QoS 3 [MQTT-3.1.2-14]' }
+    return { reasonCode: REASON.MALFORMED_PACKET, reason: 'will QoS 3 [MQTT-3.1.2-14]' }
   }
   if (version < 5 && packet.password !== undefined && packet.username === undefined) {
-    return { reasonCode: 0x81, reason: 'password flag without the user name flag [MQTT-3.1.2-22]' }
+    return { reasonCode: REASON.MALFORMED_PACKET, reason: 'password flag without the user name flag [MQTT-3.1.2-22]' }
   }
   if (version === 5 && packet.properties?.maximumPacketSize === 0) {
-    return { reasonCode: 0x82, reason: 'Maximum Packet Size 0 (MQTT 5.0 §3.1.2.11.4)' }
+    return { reasonCode: REASON.PROTOCOL_ERROR, reason: 'Maximum Packet Size 0 (MQTT 5.0 §3.1.2.11.4)' }
   }
   if (version === 5) {
-    // A property twice, one CONNECT or a will may not carry, a bad string or value: CONNACK
-    // 0x81 / 0x82 (a Session Expiry Interval twice killed the process before this check).
+    // MQTT 5.0 §3.1.2.11, §3.1.3.2: a property twice (mqtt-packet makes it an array; a
+    // repeated Session Expiry Interval made aedes arm a timer with an array and the process
+    // died when the connection closed), one CONNECT or a will may not carry, a bad string or
+    // value: CONNACK 0x82 / 0x81.
     const props = checkConnectProperties(packet as Parameters<typeof checkConnectProperties>[0])
     if (props !== undefined) return { reasonCode: reasonCodeOfProblem(props), reason: props }
   }
   const expected = encodedLength
   if (expected !== undefined && typeof packet.length === 'number' && packet.length > expected) {
-    return { reasonCode: 0x81, reason: `${packet.length - expected} bytes after the fields the flags announce: a user name or password without its flag [MQTT-3.1.2-18] [MQTT-3.1.2-20]` }
+    return { reasonCode: REASON.MALFORMED_PACKET, reason: `${packet.length - expected} bytes after the fields the flags announce: a user name or password without its flag [MQTT-3.1.2-18] [MQTT-3.1.2-20]` }
   }
   return undefined
 }

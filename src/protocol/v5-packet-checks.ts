@@ -3,7 +3,6 @@
 // (e.g. a PUBLISH ending right after the Response Topic identifier 0x08) to
 // null; aedes then calls null.indexOf() and the TypeError takes the whole
 // process down. Found on this project: one 8-byte PUBLISH killed the broker.
-import mqttPacket from 'mqtt-packet'
 import { REASON } from '../reason-codes.ts'
 
 // mqtt-packet decodes ill-formed UTF-8 to U+FFFD, so U+FFFD stands for it.
@@ -43,8 +42,6 @@ const PROTOCOL_VALUES: ReadonlyArray<[string, (v: unknown) => boolean, string]> 
   ['payloadFormatIndicator', (v) => typeof v === 'number', 'must be 0 or 1'], // §3.3.2.3.2
   ['receiveMaximum', (v) => v === 0, 'must not be 0'], // §3.1.2.11.3
   ['maximumPacketSize', (v) => v === 0, 'must not be 0'], // §3.1.2.11.4
-  // (A Topic Alias of 0 [MQTT-3.3.2-8] is left to aedes's alias resolution, which closes
-  // with 0x94 Topic Alias invalid as §3.3.2.3.4 names for an alias out of range.)
   ['subscriptionIdentifier', (v) => v === 0, 'must not be 0'] // §3.8.2.1.2
 ]
 
@@ -121,33 +118,10 @@ function checkProperties (properties: Record<string, unknown> | null | undefined
  * only sees these through authorizePublish, which for a v5 client drops the
  * message and keeps the connection open.
  */
-export function checkPacketStrings (packet: { cmd: string, topic?: unknown, qos?: number, messageId?: number, subscriptions?: Array<{ topic?: unknown }>, unsubscriptions?: unknown[] }): string | undefined {
+export function checkPacketStrings (packet: { cmd: string, topic?: unknown, subscriptions?: Array<{ topic?: unknown }>, unsubscriptions?: unknown[] }): string | undefined {
   const bad = (s: unknown): boolean => typeof s === 'string' && MALFORMED_STRING.test(s)
-  // [MQTT-2.3.1-1] a QoS 1/2 PUBLISH needs a non-zero packet identifier
-  if (packet.cmd === 'publish' && (packet.qos ?? 0) > 0 && packet.messageId === 0) return 'publish: packet identifier 0 [MQTT-2.3.1-1]'
-  // [MQTT-3.10.3-2] an UNSUBSCRIBE names at least one filter
-  if (packet.cmd === 'unsubscribe' && (packet.unsubscriptions?.length ?? 0) === 0) return 'unsubscribe: no topic filter [MQTT-3.10.3-2]'
-  // [MQTT-4.7.1-1] a filter whose wildcards are misplaced is malformed
-  if (packet.cmd === 'subscribe' && packet.subscriptions?.some((s) => typeof s.topic === 'string' && badFilter(s.topic)) === true) return 'subscribe: malformed topic filter [MQTT-4.7.1-1]'
-  if (packet.cmd === 'unsubscribe' && packet.unsubscriptions?.some((t) => typeof t === 'string' && badFilter(t)) === true) return 'unsubscribe: malformed topic filter [MQTT-4.7.1-1]'
   if (packet.cmd === 'publish' && bad(packet.topic)) return 'topic name has U+0000 or ill-formed UTF-8'
   if (packet.cmd === 'subscribe' && packet.subscriptions?.some((s) => bad(s.topic)) === true) return 'topic filter has U+0000 or ill-formed UTF-8'
   if (packet.cmd === 'unsubscribe' && packet.unsubscriptions?.some(bad) === true) return 'topic filter has U+0000 or ill-formed UTF-8'
   return undefined
-}
-
-/** Bytes an outgoing PUBLISH takes on the wire (fixed header included), for a client's Maximum Packet Size [MQTT-3.1.2-24]. */
-export function publishWireSize (packet: { topic: string, payload: Buffer | string, qos: number, retain?: boolean, properties?: Record<string, unknown> }, protocolVersion: 3 | 4 | 5): number {
-  try {
-    return mqttPacket.generate({ cmd: 'publish', topic: packet.topic, payload: packet.payload, qos: packet.qos as 0 | 1 | 2, retain: packet.retain === true, dup: false, messageId: packet.qos > 0 ? 1 : undefined, properties: protocolVersion === 5 ? packet.properties : undefined } as unknown as mqttPacket.Packet, { protocolVersion }).length
-  } catch {
-    return Number.POSITIVE_INFINITY // what cannot be serialized cannot be sent
-  }
-}
-
-/** Whether a topic filter misplaces a wildcard: # not alone as the last level, + not alone in its level [MQTT-4.7.1-2] [MQTT-4.7.1-3]. */
-function badFilter (filter: string): boolean {
-  // $share/<name>/<filter>: a bad share name is the shared-subscription shim's to refuse (SUBACK 0x8F, [MQTT-4.8.2-2])
-  const levels = filter.startsWith('$share/') ? filter.split('/').slice(2) : filter.split('/')
-  return levels.some((l, i) => (l.includes('#') && (l !== '#' || i !== levels.length - 1)) || (l.includes('+') && l !== '+'))
 }

@@ -7,7 +7,7 @@ import { Level } from 'level'
 import { Lockout, type LockoutOptions, type BanStore } from '../../src/auth/lockout.ts'
 import { createLogger, silentLogger } from '../../src/observability/logger.ts'
 
-const OPTS: LockoutOptions = { enabled: true, window: 60_000, ipFailures: 3, userFailures: 5, banTime: 10_000, maxBanTime: 40_000, ignore: [] }
+const OPTS: LockoutOptions = { enabled: true, window: 60_000, ipFailures: 3, userFailures: 5, banTime: 10_000, maxBanTime: 40_000, ignore: [], ipv6Prefix: 64 }
 
 async function withDb (fn: (store: BanStore, reopen: () => Promise<BanStore>) => Promise<void>): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'edgemq-lock-'))

@@ -8,7 +8,7 @@ import { Level } from 'level'
 import mqtt, { type MqttClient, type IClientOptions } from 'mqtt'
 import { attachBridgesPart, type BridgePartHandle } from '../../src/bridge/bridge-part.ts'
 import type { BridgeStore } from '../../src/bridge/bridge-store.ts'
-import type { AttachPart } from '../../src/broker.ts'
+import type { AttachPart } from '../../src/part-context.ts'
 import { startBrokerInProcess, type InProcessBroker } from '../helpers/broker-process.ts'
 import type { Logger } from '../../src/observability/logger.ts'
 

@@ -43,6 +43,11 @@ export const INTENDED_DIFFERENCES: Record<string, { mosquitto: unknown, edgemq?:
     edgemq: { max: 20, withinMax: true, other: ['disconnect 147'], closed: true },
     why: 'Mosquitto bug: MQTT 5.0 §3.3.4 has the server answer a client over its Receive Maximum with DISCONNECT 0x93 (Receive Maximum exceeded); 2.0.11 refuses the extra message with PUBREC 0x97 (quota exceeded) and keeps the connection'
   },
+  'connect: v5 Session Expiry Interval given twice is a protocol error': {
+    mosquitto: { got: [], closed: true },
+    edgemq: { got: ['connack 130 sp0'], closed: true },
+    why: 'spec choice: MQTT 5.0 §4.13.1 lets the server send CONNACK 0x82 before closing; edgemq tells the client why (docs/mqtt5.md, "Where the spec leaves a choice"), Mosquitto closes without a CONNACK'
+  },
   'v5: a Response Topic with a wildcard is closed [MQTT-3.3.2-14]': {
     mosquitto: { got: ['puback 16'], closed: false },
     edgemq: { got: [], closed: true },
@@ -72,11 +77,6 @@ export const INTENDED_DIFFERENCES: Record<string, { mosquitto: unknown, edgemq?:
     mosquitto: { got: [], closed: true },
     edgemq: { got: ['connack 130 sp0'], closed: true },
     why: 'spec choice: both close; [MQTT-3.1.4-1] lets the server send a CONNACK >= 0x80 first, and edgemq does (0x82 protocol error) so the client can log why'
-  },
-  'connect: v5 Session Expiry Interval given twice is a protocol error': {
-    mosquitto: { got: [], closed: true },
-    edgemq: { got: ['connack 130 sp0'], closed: true },
-    why: 'spec choice: both close; [MQTT-3.1.4-1] lets the server send a CONNACK >= 0x80 first, and edgemq does (0x82 protocol error: a property twice, MQTT 5.0 §2.2.2.2) so the client can log why'
   },
   'v5: a Topic Alias of 0 is a protocol error [MQTT-3.3.2-8]': {
     mosquitto: { got: ['disconnect 129'], closed: true },

@@ -6,7 +6,8 @@ import * as assert from 'uvu/assert'
 import { createServer, connect, type Socket } from 'node:net'
 import { once } from 'node:events'
 import mqttPacket from 'mqtt-packet'
-import { PublishEncoder, installPublishEncoder, type EncodablePacket } from '../../src/core/publish-encoder.ts'
+import { PublishEncoder, type EncodablePacket } from '../../src/core/publish-encoder.ts'
+import { installPublishEncoder } from '../../src/engine/install-publish-encoder.ts'
 
 const reference = (packet: EncodablePacket): Buffer => mqttPacket.generate(packet as mqttPacket.Packet, { protocolVersion: 4 })
 const asBuffer = (e: Buffer | [Buffer, Buffer] | undefined): Buffer => {

@@ -4,6 +4,7 @@
 import { readFile, writeFile } from 'node:fs/promises'
 import { OPTION_TABLE } from '../../src/config/option-table.ts'
 import { renderBoardTable, renderOptionTable } from '../../src/config/render-options.ts'
+import { OPTION_TYPES_FILE, renderOptionTypes } from '../../src/config/render-option-types.ts'
 
 /** Sections by marker name. */
 export function generatedSections (): Record<string, string> {
@@ -26,4 +27,7 @@ if (process.argv[1]?.endsWith('generated-docs.ts')) {
   const text = await readFile(path, 'utf8')
   await writeFile(path, applySections(text, generatedSections()))
   console.log('README.md: generated sections updated')
+  // the config value types come from the same table (test/config/option-defaults.test.ts)
+  await writeFile(new URL(`../../${OPTION_TYPES_FILE}`, import.meta.url), renderOptionTypes(OPTION_TABLE))
+  console.log(`${OPTION_TYPES_FILE}: regenerated`)
 }

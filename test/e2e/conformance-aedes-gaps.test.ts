@@ -1,5 +1,5 @@
 // What plain aedes 2.0.0-beta.1 (no edgemq, no shims) still gets wrong, each
-// gap closed by src/protocol/aedes-v5-shims.ts and listed in docs/mqtt5.md.
+// gap closed by src/engine/install-v5-shims.ts (one override per file in src/engine/) and listed in docs/mqtt5.md.
 // These tests assert the gap: when one fails after an aedes upgrade, aedes
 // fixed it, and the matching shim (and this test) can go.
 import { suite } from 'uvu'

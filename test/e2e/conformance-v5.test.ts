@@ -1,6 +1,6 @@
 // MQTT 5.0 conformance on real sockets, written from the normative statements
 // of the OASIS standard; each test names its clause. Features aedes 2.0.0-beta.1
-// lacks and edgemq's shims add (src/protocol/aedes-v5-shims.ts) are marked
+// lacks and edgemq's shims add (src/engine/install-v5-shims.ts and one override per file beside it) are marked
 // "(shim)"; docs/mqtt5.md lists which test proves which feature.
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'

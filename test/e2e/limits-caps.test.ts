@@ -4,7 +4,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { connect } from 'node:net'
-import type { AttachPart } from '../../src/broker.ts'
+import type { AttachPart } from '../../src/part-context.ts'
 import { ALLOW } from '../../src/broker-hooks.ts'
 import { attachLimits } from '../../src/limits/attach-limits.ts'
 import { RawMqtt } from '../helpers/raw-mqtt.ts'

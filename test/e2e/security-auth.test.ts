@@ -110,7 +110,7 @@ test('a reload with a broken password file changes nothing', async () => {
   await writeFile(bad, 'garbage-line\n', { mode: 0o600 })
   await chmod(bad, 0o600)
   try {
-    await b.broker.reload({ ...b.broker.config, auth: { passwordFile: bad, lockout: { ipFailures: 1000 } } })
+    await b.broker.reload({ ...b.broker.config, auth: { ...b.broker.config.auth, passwordFile: bad, lockout: { ...b.broker.config.auth.lockout, ipFailures: 1000 } } })
     assert.unreachable('reload should fail')
   } catch (err) {
     assert.match((err as Error).message, /broken:1: password line must be user:hash/)

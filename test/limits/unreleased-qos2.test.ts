@@ -1,6 +1,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { UnreleasedQos2, watchIncomingStore } from '../../src/limits/unreleased-qos2.ts'
+import { UnreleasedQos2 } from '../../src/limits/unreleased-qos2.ts'
+import { watchIncomingStore } from '../../src/engine/watch-incoming-store.ts'
 
 test('counts stored QoS 2 per client until released; a repeated id counts once', () => {
   const t = new UnreleasedQos2(() => 0)

@@ -1,4 +1,4 @@
-// With disableCounterDedupe (src/persistence/delivery-order.ts) an online
+// With disableCounterDedupe (src/engine/disable-counter-dedupe.ts) an online
 // persistent subscriber receives every QoS 1/2 message even when publishes
 // finish out of order (retained ones take one more write). Without it aedes
 // dropped every retained message of this stream (6/6 in our runs).
@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import mqtt from 'mqtt'
-import { disableCounterDedupe } from '../../src/persistence/delivery-order.ts'
+import { disableCounterDedupe } from '../../src/engine/disable-counter-dedupe.ts'
 import { killBroker, startBroker, type BrokerProcess } from './broker-process.ts'
 import { waitFor } from './kill9-scenario.ts'
 

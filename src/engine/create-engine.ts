@@ -1,0 +1,362 @@
+// The engine: aedes 2.0.0-beta.1 built from the config, with its callbacks and
+// events translated into edgemq's hook lists (src/broker-hooks.ts) and every
+// override of its internals installed (each in its own file of this folder,
+// listed in docs/engine.md). Nothing outside src/engine/ sees an aedes,
+// mqemitter or mqtt-packet object: the composition root gets an Engine, the
+// parts get hook lists and the store contract.
+import { Aedes, type AedesPublishPacket, type Client, type Subscription } from 'aedes'
+import mqttPacket from 'mqtt-packet'
+import { ALLOW, type BrokerHooks, type ClientConnection, type ClientInfo, type Decision, type DeliveryInfo, type PublishInfo } from '../broker-hooks.ts'
+import type { EdgemqConfig } from '../config/types.ts'
+import { boundKeepalive } from '../core/keepalive-bound.ts'
+import { isPending, runDecisions } from '../core/run-decisions.ts'
+import { runConnectHooks, runSubscribeHooks } from '../core/run-hooks.ts'
+import { checkConnectStrings, checkTopicFilter, checkTopicName } from '../listeners/packet-checks.ts'
+import type { IncomingConnection } from '../listeners/start-listener.ts'
+import type { Logger } from '../observability/logger.ts'
+import type { PacketCounters } from '../observability/core-metrics.ts'
+import type { LocalBrokerApi } from '../part-context.ts'
+import { installV5Shims } from './install-v5-shims.ts'
+import { CONNACK_V3, REASON, toConnackReturnCode } from '../reason-codes.ts'
+import type { Store } from '../store-contract.ts'
+import { connectionControls } from './connection-controls.ts'
+import { guardEmitterRecursion } from './guard-emitter-recursion.ts'
+import { installPublishEncoder } from './install-publish-encoder.ts'
+import { setMaximumPacketSize } from './set-maximum-packet-size.ts'
+import { setServerKeepAlive } from './set-server-keep-alive.ts'
+import { useFifoEmitterQueues } from './use-fifo-emitter-queues.ts'
+import { watchIncomingStore } from './watch-incoming-store.ts'
+import { installStripWillProperties } from './strip-will-properties.ts'
+import { installMergeOverlappingDeliveries } from './merge-overlapping-deliveries.ts'
+import { installEnforceReceiveMaximum } from './enforce-receive-maximum.ts'
+import { installCloseOnBadAcks } from './close-on-bad-acks.ts'
+import { installCheckConnect } from './check-connect.ts'
+import { acknowledgeAndDrop } from './drop-denied-publish.ts'
+import { installClearInboundDup } from './clear-inbound-dup.ts'
+import { installBoundPropertyBlocks } from './bound-property-blocks.ts'
+import { installConnackSessionPresent } from './connack-session-present.ts'
+import { installSendTopicAliases } from './send-topic-aliases.ts'
+import { installRefusalReasonCodes, noteRefusedPublish, noteRefusedSubscription, watchClientSubscribes } from './refusal-reason-codes.ts'
+
+/** Counters the engine adds to (the broker's $SYS and `edgemq ctl stats` read them). */
+export interface EngineCounters {
+  connectionsRefused: number
+  messagesReceived: number
+  malformedClosed: number
+  /** PUBLISH packets the ACL denied ($SYS messages/denied). */
+  publishDenied: number
+  /** Connections closed by the frame guard for a packet over limits.maxPacketSize. */
+  oversizeRefused: number
+}
+
+/** What the engine is built from. */
+export interface EngineDeps {
+  /** The config in force (a reload swaps what this returns). */
+  config: () => EdgemqConfig
+  hooks: BrokerHooks
+  store: Store
+  logger: Logger
+  counters: EngineCounters
+  /** Per-QoS message and byte counts: plain numbers bumped on the packet path, read at scrape time. */
+  packets: PacketCounters
+}
+
+/** The protocol engine as the composition root sees it. */
+export interface Engine {
+  /** Serves one connection a listener accepted; returns its controls for the parts. */
+  handle: (conn: IncomingConnection, listener: string) => ClientConnection
+  /** Publishing and subscribing inside the broker ($SYS, bridge). */
+  local: LocalBrokerApi
+  /** Routes a stored packet as if it had just been published (journal replay). */
+  publishStored: (packet: unknown) => Promise<void>
+  connectedClients: () => number
+  /** Applies a reloaded limits.maxPacketSize. */
+  setMaxPacketSize: (bytes: number) => void
+  /** Counters of the MQTT 5 protocol layer, for $SYS/broker/protocol/. */
+  protocolStats: () => Record<string, number>
+  /** Closes every client and stops the engine (the store's in-flight writes finish first). */
+  close: () => Promise<void>
+}
+
+/** Per-connection state edgemq keeps on the aedes client object. */
+interface ClientState {
+  info: ClientInfo
+  listener: string
+  /** Set when a 3.1.1 CONNECT's keepalive is out of bounds: refused with CONNACK 2. */
+  refuseKeepalive?: string
+  /** From the CONNECT, kept for the connect hooks. */
+  connect?: { clean: boolean, keepalive: number, will?: { topic: string, payload: Buffer, qos: number, retain: boolean } }
+}
+
+const STATE = Symbol('edgemq')
+type EdgemqClient = Client & { [STATE]?: ClientState }
+type Done = (err?: Error | null) => void
+type ConnectPacket = { clientId: string, username?: string, protocolVersion?: number, clean?: boolean, keepalive?: number, will?: { topic: string, payload: Buffer, qos: number, retain: boolean } | null }
+
+/** Builds and starts the engine (aedes with edgemq's hooks and overrides). */
+export async function createEngine (deps: EngineDeps): Promise<Engine> {
+  const { hooks, store, counters, packets } = deps
+  const log = deps.logger
+  const config = deps.config()
+  let aedesId = ''
+
+  // Durable hand-offs before the acknowledgement (bridge queue, journal). A
+  // hook that has nothing to do returns nothing, so a QoS 0 message, or a
+  // QoS 1 one no crash could lose, is acknowledged in the same turn (no
+  // promise per message).
+  const publishFailed = (packet: AedesPublishPacket, done: Done, err: Error): void => {
+    log.error('publish refused: store failed', { error: err.message, topic: packet.topic })
+    done(err)
+  }
+  const handOff = async (pending: Array<Promise<void>> | undefined, journalFor: EdgemqClient | null, packet: AedesPublishPacket): Promise<void> => {
+    if (pending !== undefined) await Promise.all(pending)
+    if (journalFor !== null) await store.journalIncoming(journalFor.id, packet)
+  }
+  const publishDecided = (decision: Decision, state: ClientState | undefined, msg: PublishInfo, packet: AedesPublishPacket, client: EdgemqClient | null, done: Done): void => {
+    if (!decision.ok) {
+      if (decision.reasonCode === REASON.NOT_AUTHORIZED) {
+        counters.publishDenied++
+        log.info('publish denied', { client: client?.id, topic: packet.topic, reason: decision.reason })
+        // [MQTT-3.3.5-2] a 3.1.1 client is acknowledged and the message dropped (auth.deniedPublish)
+        if (client !== null && (client.version ?? 4) < 5 && !msg.isWill && (deps.config().auth as { deniedPublish?: string } | undefined)?.deniedPublish !== 'disconnect') {
+          acknowledgeAndDrop(client, packet, done)
+          return
+        }
+      }
+      if (client !== null) noteRefusedPublish(client.conn, packet.messageId, decision.reasonCode) // 0x97 quota, not aedes's 0x87
+      done(new Error(decision.reason))
+      return
+    }
+    let pending: Array<Promise<void>> | undefined
+    for (const h of hooks.beforeAck) {
+      const r = h(state?.info, msg)
+      if (r !== undefined) (pending ??= []).push(r)
+    }
+    const journal = packet.qos > 0 && client !== null && (store.needsJournal?.(packet) ?? true)
+    if (pending === undefined && !journal) {
+      counters.messagesReceived++
+      packets.received[packet.qos]++
+      packets.receivedBytes[packet.qos] += msg.payload.length
+      done(null)
+      return
+    }
+    void handOff(pending, journal ? client : null, packet).then(() => { counters.messagesReceived++; packets.received[packet.qos]++; packets.receivedBytes[packet.qos] += msg.payload.length; done(null) }, (err: Error) => { publishFailed(packet, done, err) })
+  }
+
+  const preConnect = (client: EdgemqClient, packet: ConnectPacket, done: (err: Error | null, ok: boolean) => void): void => {
+    const state = client[STATE]
+    if (state === undefined) { done(new Error('unknown connection'), false); return }
+    const limits = deps.config().limits
+    // [MQTT-1.5.4-2] no U+0000; control characters and ill-formed UTF-8 are refused too (CVE-2017-7653)
+    // A bad client id or user name is refused later, at CONNACK (0x85 / 0x86), by the connect hooks.
+    const problem = checkConnectStrings({ will: packet.will }, limits)
+    if (problem !== undefined) {
+      counters.malformedClosed++
+      log.info('connection closed: malformed CONNECT', { ip: state.info.ip, listener: state.listener, reason: problem })
+      done(Object.assign(new Error(problem), { returnCode: CONNACK_V3.IDENTIFIER_REJECTED }), false)
+      return
+    }
+    const bound = boundKeepalive(packet.keepalive ?? 0, packet.protocolVersion ?? 4, limits.keepaliveMax, limits.keepaliveStrict)
+    if (bound !== undefined) {
+      if ('serverKeepAlive' in bound) setServerKeepAlive(client, bound.serverKeepAlive)
+      else state.refuseKeepalive = bound.refuse
+    }
+    const will = packet.will ?? undefined
+    state.connect = { clean: packet.clean ?? true, keepalive: packet.keepalive ?? 0, will: will === undefined ? undefined : { topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain } }
+    done(null, true)
+  }
+
+  const authenticate = (client: EdgemqClient, username: string | undefined, password: Buffer | undefined, done: (err: (Error & { returnCode?: number }) | null, ok: boolean) => void): void => {
+    const state = client[STATE]
+    if (state === undefined) { done(Object.assign(new Error('unknown connection'), { returnCode: CONNACK_V3.SERVER_UNAVAILABLE }), false); return }
+    const info = state.info
+    if (state.refuseKeepalive !== undefined) {
+      log.info('connection refused', { ip: info.ip, listener: state.listener, reason: state.refuseKeepalive })
+      done(Object.assign(new Error(state.refuseKeepalive), { returnCode: CONNACK_V3.IDENTIFIER_REJECTED }), false)
+      return
+    }
+    info.id = client.id
+    info.protocolVersion = client.version ?? 4
+    const req = {
+      client: info,
+      username,
+      password,
+      cleanStart: state.connect?.clean ?? true,
+      keepalive: state.connect?.keepalive ?? 0,
+      will: state.connect?.will
+    }
+    void runConnectHooks(hooks, req).then((decision) => {
+      if (decision.ok) { done(null, true); return }
+      for (const h of hooks.connectFailed) h(req, decision)
+      log.info('connection refused', { ip: info.ip, client: client.id, listener: state.listener, reason: decision.reason })
+      done(Object.assign(new Error(decision.reason), { returnCode: toConnackReturnCode(decision.reasonCode), reasonCode: decision.reasonCode }), false)
+    }, (err: Error) => {
+      log.error('authentication failed with an error', { ip: info.ip, error: err.message })
+      done(Object.assign(new Error('server unavailable'), { returnCode: CONNACK_V3.SERVER_UNAVAILABLE }), false)
+    })
+  }
+
+  const authorizePublish = (client: EdgemqClient | null, packet: AedesPublishPacket, done: Done): void => {
+    const state = client?.[STATE]
+    const problem = checkTopicName(packet.topic, deps.config().limits)
+    if (problem !== undefined) { done(new Error(problem)); return }
+    // Nobody publishes into $SYS: the broker listens there itself (aedes #622).
+    if (packet.topic.startsWith('$SYS')) { done(new Error('publishing to $SYS is not allowed')); return }
+    const msg: PublishInfo = { topic: packet.topic, qos: packet.qos, retain: packet.retain, payload: packet.payload as Buffer, isWill: client !== null && (client as unknown as { will?: unknown }).will === packet }
+    // Synchronous while every publish hook answers synchronously (see src/core/run-decisions.ts).
+    let decision: Decision | Promise<Decision>
+    try {
+      decision = state === undefined ? ALLOW : runDecisions(hooks.publish, state.info, msg)
+    } catch (err) {
+      publishFailed(packet, done, err as Error)
+      return
+    }
+    if (isPending(decision)) decision.then((d) => { publishDecided(d, state, msg, packet, client, done) }, (err: Error) => { publishFailed(packet, done, err) })
+    else publishDecided(decision, state, msg, packet, client, done)
+  }
+
+  const authorizeSubscribe = (client: EdgemqClient, sub: Subscription, done: (err: Error | null, sub: Subscription | null) => void): void => {
+    const state = client[STATE]
+    const problem = checkTopicFilter(sub.topic, deps.config().limits)
+    if (problem !== undefined) { done(new Error(problem), null); return }
+    if (state === undefined) { done(null, null); return }
+    void runSubscribeHooks(hooks, state.info, sub.topic, sub.qos).then((decision) => {
+      if (!decision.ok) {
+        noteRefusedSubscription(sub, decision.reasonCode)
+        log.info('subscription refused', { client: client.id, filter: sub.topic, reason: decision.reason })
+        done(null, null) // SUBACK failure: 0x80 (v3) / Not authorized (v5), chosen by aedes
+        return
+      }
+      done(null, sub)
+    }, (err: Error) => { done(err, null) })
+  }
+
+  const authorizeForward = (client: EdgemqClient, packet: AedesPublishPacket): AedesPublishPacket | null => {
+    // aedes's own $SYS/<id>/new/clients etc. carry client ids: never delivered.
+    if (packet.topic.startsWith('$SYS/') && packet.topic.startsWith(`$SYS/${aedesId}/`) && !packet.topic.endsWith('/heartbeat')) return null
+    const state = client[STATE]
+    if (state === undefined) return packet
+    for (const h of hooks.deliver) if (!h(state.info, packet.topic, packet as DeliveryInfo)) return null
+    packets.sent[packet.qos]++
+    packets.sentBytes[packet.qos] += (packet.payload as Buffer).length
+    return packet
+  }
+
+  const published = (packet: AedesPublishPacket, client: EdgemqClient | null, done: Done): void => {
+    if (packet.qos > 0 && client !== null && client !== undefined) {
+      store.journalDone(client.id, packet).then(() => done(null), (err: Error) => done(err))
+      return
+    }
+    done(null)
+  }
+
+  const aedes = new Aedes({
+    persistence: store.aedesPersistence,
+    concurrency: 1000,
+    connectTimeout: config.limits.connectTimeout,
+    keepaliveLimit: 0, // edgemq bounds keepalive itself (preConnect, src/core/keepalive-bound.ts)
+    maxClientsIdLength: config.limits.maxClientIdLength,
+    maxTopicLevels: config.limits.maxTopicLevels,
+    topicAliasMaximum: config.limits.topicAliasMaximum,
+    maximumPacketSize: config.limits.maxPacketSize,
+    receiveMaximum: config.limits.maxInflight,
+    sessionExpiryIntervalLimit: Math.floor(config.limits.sessionExpiryMax / 1000),
+    pendingSessionsLimit: config.limits.maxConnections,
+    drainTimeout: config.limits.drainTimeout,
+    heartbeatInterval: config.sys.interval > 0 ? config.sys.interval : 60_000,
+    queueLimit: 42,
+    preConnect,
+    authenticate,
+    authorizePublish,
+    authorizeSubscribe,
+    authorizeForward,
+    published
+  } as unknown as ConstructorParameters<typeof Aedes>[0])
+  aedesId = aedes.id
+  // QoS 2 messages stored and released, for limits.maxUnreleasedQos2 (hook lists, no aedes types).
+  watchIncomingStore(store.aedesPersistence, {
+    stored: (clientId, messageId) => { for (const h of hooks.qos2Stored) h(clientId, messageId) },
+    released: (clientId, messageId) => { for (const h of hooks.qos2Released) h(clientId, messageId) }
+  })
+
+  aedes.on('clientReady', (client: EdgemqClient) => {
+    const state = client[STATE]
+    if (state !== undefined) for (const h of hooks.connected) h(state.info)
+  })
+  aedes.on('clientDisconnect', (client: EdgemqClient) => {
+    const state = client[STATE]
+    if (state !== undefined) for (const h of hooks.disconnected) h(state.info)
+  })
+  aedes.on('unsubscribe', (filters: string[], client: EdgemqClient) => {
+    const state = client?.[STATE]
+    if (state !== undefined) for (const f of filters) for (const h of hooks.unsubscribe) h(state.info, f)
+  })
+  aedes.on('clientError', (client: EdgemqClient, err: Error) => {
+    log.debug('client error', { client: client?.id, error: err.message })
+  })
+  aedes.on('connectionError', (client: EdgemqClient, err: Error) => {
+    log.debug('connection error', { ip: client?.[STATE]?.info.ip, error: err.message })
+  })
+  const mq = (aedes as unknown as { mq: object }).mq
+  guardEmitterRecursion(mq)
+  useFifoEmitterQueues(mq)
+  await aedes.listen()
+  const shims = installV5Shims(aedes, {
+    logger: log,
+    onMalformed: () => { counters.malformedClosed++ },
+    mayReceive: (client, topic) => { const s = (client as EdgemqClient)[STATE]; return s === undefined || hooks.readable.every((h) => h(s.info, topic)) }
+  })
+  installStripWillProperties(aedes) // a will PUBLISH carries no Will Delay Interval (MQTT 5.0 §3.3.2.3)
+  installMergeOverlappingDeliveries(aedes) // overlapping subscriptions: one copy at the highest QoS [MQTT-3.3.5-1]
+  // One buffer per outgoing 3.1.1 PUBLISH/ack, shared by every subscriber of a QoS 0 message.
+  installPublishEncoder(mqttPacket as unknown as Parameters<typeof installPublishEncoder>[0])
+  installRefusalReasonCodes(mqttPacket as unknown as Parameters<typeof installRefusalReasonCodes>[0])
+  // The Receive Maximum of CONNACK holds for what v5 clients send (0x93 past it) [MQTT-3.3.4-9].
+  installEnforceReceiveMaximum(aedes, mqttPacket, { onExceeded: (clientId, max) => { log.info('connection closed: receive maximum exceeded', { client: clientId ?? undefined, max }) } })
+  // PUBACK/PUBREC/PUBREL/PUBCOMP that break the protocol close the connection (v5: 0x81/0x82 first).
+  installCloseOnBadAcks(aedes, mqttPacket, { onClosed: (clientId, problem) => { counters.malformedClosed++; log.info('connection closed: bad acknowledgement', { client: clientId ?? undefined, reason: problem.reason }) } })
+  // CONNECTs the spec refuses: will QoS 3, user name/password without flags, bad protocol level (CONNACK 1), ...
+  installCheckConnect(aedes, mqttPacket, { onRefused: (problem) => { counters.malformedClosed++; log.info('connection closed: CONNECT refused', { reason: problem.reason }) } })
+  installClearInboundDup(aedes) // a publisher's DUP=1 is not passed on to subscribers [MQTT-3.3.1-3]
+  installBoundPropertyBlocks(mqttPacket) // a v5 property read past its block is malformed; a one-byte property 2 is kept for the checks
+  // A persistent session without subscriptions is resumed with Session Present 1 [MQTT-3.2.2-2].
+  if (store.sessions !== undefined) installConnackSessionPresent(aedes, mqttPacket, store.sessions, (err) => { log.error('session marker not stored', { error: err.message }) })
+  // Topic aliases for v5 clients that allow them (MQTT 5.0 §3.3.2.3.4); last, so it sees each PUBLISH as written.
+  installSendTopicAliases(aedes, mqttPacket, () => ({ enabled: deps.config().limits.sendTopicAliases, budget: deps.config().limits.topicAliasBudget }))
+
+  const publish = async (packet: unknown): Promise<void> => {
+    await new Promise<void>((resolve, reject) => aedes.publish(packet as AedesPublishPacket, (err?: Error) => { if (err) reject(err); else resolve() }))
+  }
+  const local: LocalBrokerApi = {
+    publish: async (msg) => {
+      await publish({ cmd: 'publish', topic: msg.topic, payload: msg.payload, qos: msg.qos, retain: msg.retain, dup: false, properties: msg.properties })
+    },
+    subscribe: async (filter, onMessage) => {
+      const fn = (packet: AedesPublishPacket, cb: () => void): void => {
+        onMessage({ topic: packet.topic, payload: packet.payload as Buffer, qos: packet.qos, retain: packet.retain, properties: (packet as unknown as { properties?: Record<string, unknown> }).properties })
+        cb()
+      }
+      await new Promise<void>((resolve) => aedes.subscribe(filter, fn, () => resolve()))
+      return async () => { await new Promise<void>((resolve) => aedes.unsubscribe(filter, fn, () => resolve())) }
+    }
+  }
+
+  return {
+    handle: (conn, listener) => {
+      const client = aedes.handle(conn.stream, undefined as never) as EdgemqClient
+      watchClientSubscribes(client)
+      const connection = connectionControls(client, conn)
+      const info: ClientInfo = { id: '', ip: conn.ip, port: conn.port, listener, protocolVersion: 4, groups: [], certificate: conn.certificate, overrides: {}, connection }
+      client[STATE] = { listener, info }
+      // once per opened connection, whatever happened before (per-connection state is freed here)
+      conn.socket.once('close', () => { for (const h of hooks.closed) h(info) })
+      return connection
+    },
+    local,
+    publishStored: publish,
+    connectedClients: () => aedes.connectedClients,
+    setMaxPacketSize: (bytes) => { setMaximumPacketSize(aedes, bytes) },
+    protocolStats: () => shims.stats(),
+    close: async () => { await new Promise<void>((resolve) => aedes.close(() => resolve())) }
+  }
+}

@@ -1,0 +1,70 @@
+// Override: the 'packet' and 'error' listeners of a client's parser
+// (client._parser, mqtt-packet's parser, whose 'packet' listener is aedes's
+// enqueue → handle).
+// What aedes does: handles every parsed packet, and a throw inside its
+//   handling (a malformed v5 property: a Response Topic without its string)
+//   escaped the socket's 'readable' handler and killed the process; a parse
+//   error closes the connection bare; a wildcard in a v5 topic name closes it
+//   bare; shared subscriptions are refused; acknowledgements are not counted.
+// What edgemq does instead, before aedes's own listener runs:
+//   - a packet with ill-formed v5 properties or strings, or one whose handling
+//     throws, closes only that connection (v5: DISCONNECT 0x81) [MQTT-4.13.1-1];
+//   - a parse error from a connected v5 client gets 0x81 before the close;
+//   - [MQTT-3.3.2-2] a wildcard in a v5 topic name gets DISCONNECT 0x90;
+//   - PUBACK, PUBCOMP and failed PUBRECs free a Receive Maximum slot;
+//   - SUBSCRIBE/UNSUBSCRIBE naming a shared subscription go to
+//     serve-shared-subscriptions.ts, in aedes's batch order (_parsingBatch /
+//     _nextBatch), after the CONNACK.
+// Canary: test/engine/v5-shim-internals.test.ts (_parser has one 'packet' and
+//   an 'error' listener; _parsingBatch counts; _nextBatch resumes reading).
+import { checkPacketProperties, checkPacketStrings } from '../protocol/v5-packet-checks.ts'
+import { isFailureCode, REASON } from '../reason-codes.ts'
+import { closeMalformed } from './close-malformed.ts'
+import { afterAck } from './outbound-flow.ts'
+import { namesSharedFilter, type SharedSubscriptionServer } from './serve-shared-subscriptions.ts'
+import type { AnyPacket, ClientShim, ShimmedClient, V5ShimContext } from './v5-shim-context.ts'
+
+/** Puts edgemq's checks in front of aedes's packet handling for one client. */
+export function guardParser (ctx: V5ShimContext, client: ShimmedClient, state: ClientShim, shares: SharedSubscriptionServer): void {
+  const parser = client._parser
+  const listeners = parser.listeners('packet') as Array<(packet: AnyPacket) => void>
+  parser.removeAllListeners('packet')
+  parser.on('packet', function onPacket (this: unknown, packet: AnyPacket) {
+    try {
+      const problem = checkPacketProperties(packet) ?? checkPacketStrings(packet)
+      if (problem !== undefined) { closeMalformed(ctx, client, problem); return }
+      if (packet.cmd === 'publish' && client.version === 5 && typeof packet.topic === 'string' && (packet.topic.includes('+') || packet.topic.includes('#'))) {
+        // [MQTT-3.3.2-2] a wildcard in a topic name: v5 hears 0x90 before the close
+        // (aedes closed it bare); v3 clients keep aedes's plain close.
+        ctx.log?.info('connection closed: wildcard in a topic name', { client: client.id ?? undefined })
+        client.pause()
+        client.disconnect({ reasonCode: REASON.TOPIC_NAME_INVALID })
+        return
+      }
+      if (packet.cmd === 'puback' || packet.cmd === 'pubcomp' || (packet.cmd === 'pubrec' && isFailureCode(packet.reasonCode ?? 0))) {
+        afterAck(state)
+      }
+      if (namesSharedFilter(packet)) {
+        client._parsingBatch++
+        const run = (): void => {
+          const step = packet.cmd === 'subscribe' ? shares.subscribe : shares.unsubscribe
+          step(client, packet).then(() => client._nextBatch(), (err: Error) => client._nextBatch(err))
+        }
+        if (client.connackSent) run()
+        else client.once('connected', run)
+        return
+      }
+      for (const l of listeners) l.call(this, packet)
+    } catch (err) {
+      // aedes threw while handling one packet: that connection ends, the process lives.
+      closeMalformed(ctx, client, `packet handling failed: ${(err as Error).message}`)
+    }
+  })
+  // A parse error from a connected v5 client gets 0x81 before the close [MQTT-4.13.1-1].
+  const errorListeners = parser.listeners('error') as Array<(err: Error) => void>
+  parser.removeAllListeners('error')
+  parser.on('error', (err: Error) => {
+    if (client.version === 5 && client.connackSent && !client.closed) closeMalformed(ctx, client, err.message)
+    else for (const l of errorListeners) l(err)
+  })
+}

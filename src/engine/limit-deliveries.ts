@@ -1,0 +1,69 @@
+// Override: a client's deliver0 / deliverQoS (the functions aedes's emitter
+// calls to send one message to one subscriber).
+// What aedes does: sends every delivery at the QoS it finds by looking the
+//   client's subscription up by the message's topic (so a wildcard
+//   subscription, a/# granted QoS 1, got QoS 2 messages at QoS 2), whatever
+//   its size, and with no bound on unacknowledged QoS 1/2 messages.
+// What edgemq does instead:
+//   - [MQTT-3.8.4-6] [MQTT-3.3.5-1] never above the granted QoS (the highest
+//     granted by a matching filter; shared deliveries are already capped);
+//   - [MQTT-3.1.2-25] a PUBLISH over the client's Maximum Packet Size is
+//     discarded as if delivered;
+//   - [MQTT-3.3.4-7] no more than the client's Receive Maximum unacknowledged
+//     QoS 1/2 PUBLISH packets; more are held (bounded) until a slot frees.
+// Canary: test/engine/v5-shim-internals.test.ts (deliver0 and deliverQoS are
+//   own functions of each client; subscriptions is keyed by filter).
+import { topicMatches } from '../persistence/topic-filter.ts'
+import { sendCounted, windowOf } from './outbound-flow.ts'
+import { publishWireSize } from './publish-wire-size.ts'
+import { noop, SHARED_DELIVERY, type AnyPacket, type ClientShim, type ShimmedClient, type V5ShimContext } from './v5-shim-context.ts'
+
+/** Wraps the client's deliver0 and deliverQoS with the granted QoS, its Maximum Packet Size and its Receive Maximum. */
+export function limitDeliveries (ctx: V5ShimContext, client: ShimmedClient, state: ClientShim): void {
+  const deliver0 = client.deliver0
+  const deliverQoS = client.deliverQoS
+  const tooBig = (packet: AnyPacket): boolean => {
+    const max = client.version === 5 ? client.maximumPacketSize : undefined
+    if (max === undefined || max <= 0) return false
+    // [MQTT-3.1.2-25] a PUBLISH over the client's limit is discarded as if delivered.
+    const big = publishWireSize(packet as unknown as { topic: string, payload: Buffer, qos: number }, 5) > max
+    if (big) ctx.counters.oversizeDropped++
+    return big
+  }
+  client.deliver0 = (packet, cb) => {
+    if (tooBig(packet)) { setImmediate(cb); return }
+    deliver0(packet, cb)
+  }
+  client.deliverQoS = (packet, cb) => {
+    // [MQTT-3.8.4-6] [MQTT-3.3.5-1] never above the granted QoS: aedes looks the
+    // subscription up by the message's topic, so a wildcard subscription
+    // (a/# granted QoS 1) got QoS 2 messages at QoS 2. Retained messages sent
+    // on SUBSCRIBE took the same path. Shared deliveries are already capped.
+    if (packet.qos > 0 && packet[SHARED_DELIVERY] !== true) {
+      const granted = maxGrantedQos(client.subscriptions, packet.topic)
+      if (granted >= 0 && granted < packet.qos) packet.qos = granted
+    }
+    if (packet.qos === 0 || client.version !== 5) { deliverQoS(packet, cb); return }
+    if (tooBig(packet)) { setImmediate(cb); return }
+    const window = windowOf(ctx, client, state)
+    if (!window.hasRoom()) {
+      // Held in RAM until a PUBACK/PUBCOMP frees a slot; the callback runs now
+      // so one slow client never stalls the broker's fan-out.
+      if (!window.hold(packet)) { ctx.counters.flowDropped++; ctx.log?.warn('delivery dropped: client receive maximum reached and its queue is full', { client: client.id ?? undefined, queued: ctx.flowQueueLimit }) }
+      setImmediate(cb)
+      return
+    }
+    sendCounted(state, deliverQoS, packet, cb)
+  }
+  state.send = (packet) => { sendCounted(state, deliverQoS, packet, noop) }
+}
+
+/** The highest QoS granted by the client's subscriptions that match a topic, -1 when none matches. */
+export function maxGrantedQos (subscriptions: Record<string, unknown>, topic: string): number {
+  let max = -1
+  for (const filter in subscriptions) {
+    const qos = (subscriptions[filter] as { qos?: number }).qos ?? 0
+    if (qos > max && topicMatches(filter, topic)) max = qos
+  }
+  return max
+}

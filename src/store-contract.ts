@@ -1,0 +1,42 @@
+// The store contract: what the composition root and the parts may use of the
+// store, with no implementation behind it. src/store.ts opens the LevelDB
+// implementation (src/persistence/level-store.ts), which implements this
+// contract; both import it from here, so neither imports the other back.
+import type { Level } from 'level'
+import type { EdgemqConfig } from './config/types.ts'
+
+/** A namespaced key/value store inside the one LevelDB. */
+export type Sublevel = ReturnType<Level<string, Buffer>['sublevel']>
+
+/** The store the composition root uses. */
+export interface Store {
+  /** The object aedes takes as `persistence`. */
+  aedesPersistence: unknown
+  /** A namespace for a part (bans, bridge queues), values as Buffers. */
+  sublevel: (name: string) => Sublevel
+  /** Whether writes are synced before acknowledgements ('always'), periodically, or never. */
+  syncMode: EdgemqConfig['persistence']['sync']
+  /** Records an incoming QoS 1/2 message durably before it is acknowledged. */
+  journalIncoming: (clientId: string, packet: unknown) => Promise<void>
+  /**
+   * Whether an accepted QoS 1/2 message needs the journal before its
+   * acknowledgement (QoS 2, retained, or a persistent session subscribes to
+   * its topic). Absent: always. A message only clean sessions receive is lost
+   * with them in a crash anyway, so journaling it protects nothing.
+   */
+  needsJournal?: (packet: { topic: string, qos: number, retain: boolean }) => boolean
+  /** Marks a journaled message as routed and persisted. */
+  journalDone: (clientId: string, packet: unknown) => Promise<void>
+  /** Re-publishes journaled messages a crash left behind. */
+  replayJournal: (publish: (packet: unknown) => Promise<void>) => Promise<void>
+  /** Removes an incoming QoS 2 message that waited too long for its PUBREL (limits.qos2Expiry). */
+  dropUnreleasedQos2: (clientId: string, messageId: number) => Promise<void>
+  /** The retained messages in the store whose topics match `filter`. */
+  retainedMessages: (filter: string) => AsyncIterable<{ topic: string, payload?: Buffer }>
+  /** Persistent sessions (kept without subscriptions too [MQTT-3.2.2-2], src/engine/connack-session-present.ts); absent: only aedes's view (its subscriptions). */
+  sessions?: { hasSession: (clientId: string) => boolean, rememberSession: (clientId: string) => Promise<void> }
+  stats: () => Record<string, number>
+  /** Applies a reloaded config's offline-queue bounds (limits.maxQueuedMessages, maxQueuedBytes). */
+  setQueueLimits: (config: EdgemqConfig) => void
+  close: () => Promise<void>
+}
