@@ -39,6 +39,8 @@ export interface ClientConnection {
   pendingWrite: () => number
   /** Closes the connection; v5 clients get DISCONNECT with the reason code first. */
   close: (reasonCode: number, reason: string) => void
+  /** Whether the socket is still open (a login waiting for a hash slot whose client hung up is dropped). */
+  isOpen?: () => boolean
 }
 
 /** A socket that has just been accepted, before any byte of MQTT is read. */
@@ -54,6 +56,8 @@ export interface ConnectRequest {
   username?: string
   password?: Buffer
   cleanStart: boolean
+  /** MQTT 5 Session Expiry Interval from the CONNECT, seconds (0 or absent: the session ends with the connection) [MQTT-3.1.2.11.2]. */
+  sessionExpiry?: number
   keepalive: number
   will?: { topic: string, payload: Buffer, qos: number, retain: boolean }
 }

@@ -71,7 +71,7 @@ const CLOSE_GRACE_MS = 2_000
 
 /** Starts the broker from a validated config. */
 export async function startBroker (config: EdgemqConfig, logger: Logger, parts: readonly AttachPart[] = []): Promise<EdgemqBroker> {
-  const core: Core = { hooks: createBrokerHooks(), log: logger.child('broker'), observe: new Observatory(), packets: createPacketCounters(), config, openSockets: 0, counters: { connectionsRefused: 0, messagesReceived: 0, malformedClosed: 0, publishDenied: 0, oversizeRefused: 0 } }
+  const core: Core = { hooks: createBrokerHooks(), log: logger.child('broker'), observe: new Observatory(), packets: createPacketCounters(), config, openSockets: 0, counters: { connectionsRefused: 0, messagesReceived: 0, malformedClosed: 0, publishDenied: 0, oversizeRefused: 0, queueFullRefused: 0 } }
   const opened: Opened = { handles: [], partNames: [], listeners: new Map(), storeOpen: false }
   try {
     const store = opened.store = await openStore(config, logger.child('persistence'))
@@ -82,7 +82,7 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
     const control = opened.control = new ControlServer(logger.child('control'))
     await attachParts(parts, { config, hooks: core.hooks, store, logger, control, local: engine.local, observe: core.observe }, opened)
     addAnonymousFloor(core)
-    opened.sys = startSysTopics(core, engine, opened.handles)
+    opened.sys = startSysTopics(core, engine, store, opened.handles)
     await openControl(control, core, engine, store)
     registerCoreMetrics(core.observe, { hooks: core.hooks, packets: core.packets, counters: core.counters, openSockets: () => core.openSockets, storeOpen: () => opened.storeOpen, config: () => core.config, bound: (name) => opened.listeners.get(name)?.address })
     // Listeners open last: no client is served before authentication, the ACL
@@ -140,17 +140,29 @@ function addAnonymousFloor (core: Core): void {
 }
 
 /** Step: $SYS/broker/ values, the core's and each part's, every sys.interval. */
-function startSysTopics (core: Core, engine: Engine, handles: readonly PartHandle[]): SysTopics {
+function startSysTopics (core: Core, engine: Engine, store: Store, handles: readonly PartHandle[]): SysTopics {
   // Counts come from the metrics registry (SYS_FROM_METRICS); these are the rest.
   const sys = new SysTopics(engine.local, () => ({
     'connections/malformed': core.counters.malformedClosed,
     'connections/oversize': core.counters.oversizeRefused,
     'messages/denied': core.counters.publishDenied,
+    'messages/refused-queue-full': core.counters.queueFullRefused,
+    ...storeSysValues(store.stats()),
     ...prefixKeys('protocol/', engine.protocolStats()),
     ...Object.assign({}, ...handles.map((h) => h.sysValues?.() ?? {})) as Record<string, number | string>
   }), core.observe.metrics)
   sys.start(core.config.sys.interval)
   return sys
+}
+
+/** The store's figures an operator watches in $SYS: damage (quarantined, write failures) and loss (queue drops). */
+function storeSysValues (s: Record<string, number>): Record<string, number> {
+  return {
+    'store/quarantined': s.persistenceQuarantined ?? 0,
+    'store/write-failures': s.persistenceWriteFailures ?? 0,
+    'store/queue-dropped': s.persistenceQueueDropped ?? 0,
+    'store/journal-replayed': s.persistenceJournalReplayed ?? 0
+  }
 }
 
 /** Step: the local control socket (`edgemq ctl`), with the core's commands. */

@@ -25,6 +25,11 @@ export interface Store {
    * with them in a crash anyway, so journaling it protects nothing.
    */
   needsJournal?: (packet: { topic: string, qos: number, retain: boolean }) => boolean
+  /**
+   * Whether the offline queue of one of the message's persistent subscribers
+   * is full (limits.queueFullPolicy refuse-new decides before the PUBACK). Absent: never.
+   */
+  queueFull?: (packet: { topic: string, payload: unknown }) => boolean
   /** Marks a journaled message as routed and persisted. */
   journalDone: (clientId: string, packet: unknown) => Promise<void>
   /** Re-publishes journaled messages a crash left behind. */

@@ -90,6 +90,8 @@ Environment=EDGEMQ_NO_REEXEC=1
 # edgemq version reports the board the package was built for.
 Environment=EDGEMQ_BOARD=${board.name}
 Environment=NODE_ENV=production
+# Returns scrypt's blocks to the OS after each login (src/cli/malloc-env.ts).
+Environment=MALLOC_MMAP_THRESHOLD_=131072
 WorkingDirectory=${INSTALL_PATHS.dataDir}
 ExecStart=${execStartLine(boardHeap(board))}
 ExecStartPost=${readyCheckLine(options.readyTargets)}

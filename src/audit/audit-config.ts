@@ -9,7 +9,9 @@ import { isLoopback } from '../config/load-config.ts'
 import { loadAcl } from '../acl/load-acl.ts'
 import type { AclPolicy } from '../acl/acl-policy.ts'
 import { parsePasswordFile } from '../auth/password-file.ts'
-import { weaknessOf, type PasswordHash } from '../auth/password-hash.ts'
+import { SCRYPT_DEFAULTS, weaknessOf, type PasswordHash } from '../auth/password-hash.ts'
+import type { PasswordEntry } from '../auth/password-file.ts'
+import { compareWithBoard, describeScrypt } from '../auth/scrypt-cost.ts'
 import { costClassOf } from '../auth/login-cost.ts'
 import { checkStorePrivacy } from '../persistence/check-store-access.ts'
 import { parseCidr, rangeContains, parseIp } from '../listeners/ip-filter.ts'
@@ -44,7 +46,7 @@ function allPrivate (allow: readonly string[]): boolean {
 export async function auditConfig (config: EdgemqConfig): Promise<Finding[]> {
   const out: Finding[] = []
   const add = (severity: Severity, check: string, where: string, message: string, fix: string): void => { out.push({ severity, check, where, message, fix }) }
-  const auth = (config.auth ?? {}) as { passwordFile?: string, aclFile?: string, lockout?: { enabled?: boolean } }
+  const auth = (config.auth ?? {}) as { passwordFile?: string, aclFile?: string, lockout?: { enabled?: boolean }, scryptN?: number }
   const publicListeners = config.listeners.filter((l) => !isLoopback(l.host))
 
   for (const l of config.listeners) auditListener(l, add)
@@ -83,8 +85,10 @@ export async function auditConfig (config: EdgemqConfig): Promise<Finding[]> {
       const weak = entries.map((e) => ({ e, w: weaknessOf(e.hash) })).filter((x) => x.w !== undefined)
       const legacy = weak.filter((x) => x.e.hash.scheme === 'sha512')
       if (legacy.length > 0) add('high', 'password-legacy-hash', auth.passwordFile, `${legacy.length} user(s) with ${legacy[0].w ?? ''}, e.g. ${legacy[0].e.user} (line ${legacy[0].e.line})`, `set their passwords again: edgemq passwd ${auth.passwordFile} USER`)
-      const slow = weak.filter((x) => x.e.hash.scheme !== 'sha512')
+      // scrypt is rated against the board's auth.scryptN below, not against one absolute figure
+      const slow = weak.filter((x) => x.e.hash.scheme === 'pbkdf2-sha512')
       if (slow.length > 0) add('medium', 'password-weak-hash', auth.passwordFile, `${slow.length} user(s) with ${slow[0].w ?? ''}, e.g. ${slow[0].e.user} (line ${slow[0].e.line})`, `set their passwords again with edgemq passwd (scrypt): edgemq passwd ${auth.passwordFile} USER`)
+      auditHashCost(entries, auth.scryptN ?? SCRYPT_DEFAULTS.N, auth.passwordFile, add)
       const mix = describeHashMix(entries.map((e) => e.hash))
       if (mix !== undefined) {
         // Failed logins are padded to the strongest class (src/auth/login-cost.ts), so the mix no longer leaks
@@ -177,6 +181,29 @@ export function formatFindings (findings: readonly Finding[]): string {
   const widths = head.map((h, i) => Math.min(60, Math.max(h.length, ...rows.map((r) => r[i].length))))
   const line = (r: string[]): string => r.map((c, i) => i === r.length - 1 ? c : c.padEnd(widths[i])).join('  ')
   return [line(head), ...rows.map(line)].join('\n') + '\n'
+}
+
+/**
+ * scrypt hashes far cheaper or dearer than the board's auth.scryptN (issue 16):
+ * cheaper makes a stolen file cheaper to crack; dearer makes every login on
+ * this board hold more memory and time than it was tuned for (a reconnect
+ * storm, the memory cap).
+ */
+function auditHashCost (entries: readonly PasswordEntry[], boardN: number, file: string, add: (severity: Severity, check: string, where: string, message: string, fix: string) => void): void {
+  const rated = entries.map((e) => ({ e, c: compareWithBoard(e.hash, boardN) })).filter((x) => x.c !== undefined)
+  const cheap = rated.filter((x) => x.c?.verdict === 'cheaper')
+  const dear = rated.filter((x) => x.c?.verdict === 'dearer')
+  const show = (x: { e: PasswordEntry }): string => x.e.hash.scheme === 'scrypt' ? describeScrypt(x.e.hash.N, x.e.hash.r) : ''
+  if (cheap.length > 0) {
+    add('medium', 'password-cost-below-board', file,
+      `${cheap.length} user(s) hashed with scrypt ${show(cheap[0])}, ${cheap[0].c?.factor ?? 0}x cheaper to crack offline than this board's auth.scryptN ${describeScrypt(boardN)}, e.g. ${cheap[0].e.user} (line ${cheap[0].e.line})`,
+      `set their passwords again on this board: edgemq passwd ${file} USER`)
+  }
+  if (dear.length > 0) {
+    add('low', 'password-cost-above-board', file,
+      `${dear.length} user(s) hashed with scrypt ${show(dear[0])}, ${dear[0].c?.factor ?? 0}x the memory and time per login of this board's auth.scryptN ${describeScrypt(boardN)}, e.g. ${dear[0].e.user} (line ${dear[0].e.line}): logins after a reboot queue longer and each holds more of the memory cap`,
+      `set their passwords again on this board (edgemq passwd ${file} USER), or raise auth.scryptN if the board can afford it`)
+  }
 }
 
 /** "scrypt N=16384 r=8 (12 users), $7$ 101 iterations (1 user)" when a file holds more than one hash class; else undefined. */

@@ -4,7 +4,7 @@
 // nothing and connected clients stay (their next message is checked against
 // the new rules).
 import { ALLOW, deny, type BrokerHooks, type ClientInfo, type ConnectRequest, type Decision } from '../broker-hooks.ts'
-import type { EdgemqConfig } from '../config/types.ts'
+import type { EdgemqConfig, ListenerConfig } from '../config/types.ts'
 import type { Logger } from '../observability/logger.ts'
 import { REASON } from '../reason-codes.ts'
 import { canRead, canSubscribe, canWrite, compileAcl, groupsOf, type CompiledAcl } from '../acl/acl-policy.ts'
@@ -20,7 +20,11 @@ import { loadPasswordFile } from './password-file.ts'
 import { costClassOf, FailedLoginFloor, pickDecoy } from './login-cost.ts'
 import type { PreparedReload } from '../reload-transaction.ts'
 import { decoyHash } from './password-hash.ts'
-import { VerifyQueue } from './verify-queue.ts'
+import { RecentSuccesses } from './login-trust.ts'
+import { PasswordVerifier } from './password-verifier.ts'
+import { forgetChangedUsers } from './forget-changed-users.ts'
+import { VerificationCache } from './verification-cache.ts'
+import { WaitingRoom } from './waiting-room.ts'
 import type { Observatory } from '../observability/observatory.ts'
 import { registerSecurityMetrics, type SecurityCounters } from './security-metrics.ts'
 
@@ -58,6 +62,8 @@ export interface SecurityHandle {
   close: () => Promise<void>
   /** The lockout (for tests and the control commands). */
   readonly lockout: Lockout
+  /** Verification cache, waiting room and their counters (for tests and $SYS). */
+  readonly verifier: PasswordVerifier
 }
 
 /** Lockout settings of a config (each default is its row in src/auth/auth-options.ts). */
@@ -104,12 +110,20 @@ export async function attachSecurity (ctx: SecurityContext): Promise<SecurityHan
   await lockout.load()
   await bindings.load()
   const gate = new ConnectionGate(ctx.config.listeners, lockout, monotonic)
-  const queue = new VerifyQueue({
-    maxConcurrent: auth.maxConcurrentVerifications,
-    maxQueued: auth.maxQueuedVerifications,
-    maxPerKey: auth.maxVerificationsPerIp
+  const slots = auth.maxConcurrentVerifications ?? 2
+  const room = new WaitingRoom({
+    slots,
+    reservedSlots: Math.min(auth.reservedVerifications ?? 1, slots - 1),
+    size: auth.maxQueuedVerifications ?? 256,
+    // a login waiting longer than the connect timeout would outlive what the client waits for
+    maxWait: Math.min(auth.verificationWait ?? 5000, ctx.config.limits.connectTimeout)
   })
-  const authenticator = new Authenticator(() => state, { lockout, gate, bindings, queue })
+  const cache = new VerificationCache(auth.verificationCacheSize ?? 1000)
+  const verifier = new PasswordVerifier(cache, room)
+  // "recent" success: as long as the lockout remembers failures
+  const successes = new RecentSuccesses(lockoutOptionsOf(ctx.config).window, monotonic)
+  const perIpCap = (l: ListenerConfig | undefined): number | undefined => auth.maxVerificationsPerIp ?? (l?.maxConnectionsPerIp as number | undefined)
+  const authenticator = new Authenticator(() => state, { lockout, gate, bindings, verifier, successes, perIpCap })
   const refusals = new WeakMap<Decision, Refusal>()
   // Plain counters, bumped only on a refusal (never on the allow path), read at scrape time.
   const counters: SecurityCounters = { authFailures: 0, lockouts: 0, aclPublishDenied: 0, aclSubscribeDenied: 0 }
@@ -209,15 +223,10 @@ export async function attachSecurity (ctx: SecurityContext): Promise<SecurityHan
 
   if (ctx.observe !== undefined) {
     registerSecurityMetrics(ctx.observe, { counters, lockout, now })
-    // HTTP Basic on the http listeners: the same verifier, queue, bans and Fail2Ban line as MQTT.
+    // HTTP Basic on the http listeners: the same verifier, waiting room, cache, bans and Fail2Ban line as MQTT.
     ctx.observe.setUserVerifier(async (ip, listener, user, password) => {
-      let r
-      try {
-        r = await authenticator.verifyUser(ip, user, password)
-      } catch (err) {
-        if ((err as Error).name === 'VerifyQueueFull') return { ok: false, busy: true }
-        throw err
-      }
+      // a full waiting room comes back as a 'busy' refusal
+      const r = await authenticator.verifyUser(ip, user, password)
       if (r.ok) return r
       if (r.refusal.word === 'busy') return { ok: false, busy: true }
       const fields = { ip: normalizeIp(ip), user: clean(user), client: '-', listener, reason: r.refusal.word }
@@ -257,9 +266,11 @@ export async function attachSecurity (ctx: SecurityContext): Promise<SecurityHan
     const before = { config: current, state }
     return {
       commit: async () => {
+        // changed or deleted users lose their cached verification (a cache is only a cache: undo need not restore it)
+        const forgotten = forgetChangedUsers(state.passwords, next.passwords)
         apply(config, next)
         await closeRevoked(config, next)
-        log.info('security reloaded', { passwords: next.passwords?.users.size ?? 0, acl: next.acl === undefined ? 'none' : `${next.acl.rules.length} rules` })
+        log.info('security reloaded', { passwords: next.passwords?.users.size ?? 0, acl: next.acl === undefined ? 'none' : `${next.acl.rules.length} rules`, verificationsForgotten: forgotten })
       },
       // a new generation, so per-client ACLs compiled meanwhile are rebuilt
       undo: () => { apply(before.config, { ...before.state, generation: state.generation + 1 }) }
@@ -270,6 +281,7 @@ export async function attachSecurity (ctx: SecurityContext): Promise<SecurityHan
     lockout,
     reload: async (config) => { await (await prepareReload(config)).commit() },
     prepareReload,
-    close: async () => { clearInterval(prune); ctx.observe?.setUserVerifier(undefined); await lockout.flush() }
+    verifier,
+    close: async () => { clearInterval(prune); cache.close(); ctx.observe?.setUserVerifier(undefined); await lockout.flush() }
   }
 }

@@ -42,14 +42,35 @@ export const AUTH_OPTIONS: readonly OptionSpec[] = [
     reason: 'leaves threadpool threads for LevelDB; each scrypt holds 16 MiB while it runs'
   },
   {
-    key: 'auth.maxQueuedVerifications', type: 'int', unit: 'logins', default: 32, min: 0, max: 10_000, reload: 'restart', board: true,
-    doc: 'Logins that may wait for a hash slot; beyond, CONNECT is refused at once with 0x89 server busy',
-    reason: 'a login burst costs bounded memory and never delays the event loop'
+    key: 'auth.maxQueuedVerifications', type: 'int', unit: 'logins', default: 256, min: 0, max: 10_000, reload: 'restart', board: true,
+    doc: 'Logins that may wait for a verification slot (the waiting room); beyond, CONNECT is refused with 0x89 Server busy (3.1.1: 3 Server unavailable)',
+    reason: 'a waiting login costs a few hundred bytes beside its socket; a gateway\'s devices reconnecting after a reboot fit, and a cache hit or an identical login in flight needs no place'
   },
   {
-    key: 'auth.maxVerificationsPerIp', type: 'int', unit: 'logins', default: 2, min: 1, max: 1000, reload: 'restart',
-    doc: 'Logins from one IP that may be hashing or waiting at once',
-    reason: 'one attacking IP cannot take the queue from everybody else'
+    key: 'auth.maxVerificationsPerIp', type: 'int', unit: 'logins', min: 1, max: 100_000, reload: 'restart',
+    doc: 'Logins from one IP that may be waiting or hashing at once',
+    reason: 'unset: the listener\'s maxConnectionsPerIp (devices behind one NAT all get their turn; the round-robin across addresses keeps them from delaying other addresses)'
+  },
+  {
+    key: 'auth.reservedVerifications', type: 'int', unit: 'hashes', default: 1, min: 0, max: 64, reload: 'restart',
+    doc: 'Verification slots only trusted logins may use (a verified client certificate, an address with a recent success or with no recent failure)',
+    reason: 'wrong logins from many addresses cannot take every slot from real users (issue 14); the other slots stay open to everybody'
+  },
+  {
+    key: 'auth.verificationWait', type: 'duration', unit: 'ms', default: '5s', min: 100, max: 300_000, reload: 'restart',
+    doc: 'Longest wait of a login for a verification slot before 0x89 Server busy (never longer than limits.connectTimeout)',
+    reason: 'two slots at 40 ms per scrypt serve about 250 distinct logins in 5 s on x86; a device waits instead of backing off and retrying'
+  },
+  {
+    key: 'auth.verificationCacheSize', type: 'int', unit: 'users', default: 1000, min: 0, max: 1_000_000, reload: 'restart',
+    doc: 'Users whose last successful login is remembered (a keyed digest, no password), so the same password again costs an HMAC instead of a KDF run; 0 = off',
+    reason: 'about 150 bytes per user: 1,000 covers a gateway\'s password file in 150 KB; least recently used go first'
+  },
+  {
+    key: 'auth.scryptN', type: 'int', unit: 'N', default: 16_384, min: 1024, max: 1_048_576, reload: 'live', board: true,
+    check: (v) => typeof v === 'number' && (v & (v - 1)) === 0 ? undefined : 'must be a power of two',
+    doc: 'scrypt cost of new hashes (`edgemq passwd`): memory 128 x N x 8 bytes per verification; `edgemq audit` compares the file with it',
+    reason: 'RFC 7914\'s interactive-login figure (16 MiB, ~40 ms on x86); boards set it from their speed and memory (docs/security.md)'
   },
   {
     key: 'auth.lockout.enabled', type: 'bool', default: true, reload: 'live',

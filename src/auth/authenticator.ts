@@ -11,8 +11,10 @@ import type { ClientIdBindings } from './client-id-bindings.ts'
 import type { ConnectionGate } from './connection-gate.ts'
 import type { Lockout } from './lockout.ts'
 import { checkUsername, type PasswordFile } from './password-file.ts'
-import { verifyPassword, type PasswordHash } from './password-hash.ts'
-import { VerifyQueue, VerifyQueueFull } from './verify-queue.ts'
+import type { PasswordHash } from './password-hash.ts'
+import { isTrustedLogin, type RecentSuccesses } from './login-trust.ts'
+import type { PasswordVerifier } from './password-verifier.ts'
+import { WaitingRoomRefusal } from './waiting-room.ts'
 import { costClassOf, padFailure, type FailedLoginFloor } from './login-cost.ts'
 
 /** Everything a reload swaps at once. */
@@ -56,7 +58,15 @@ export class Authenticator {
 
   constructor (
     private readonly getState: () => SecurityState,
-    private readonly deps: { lockout: Lockout, gate: ConnectionGate, bindings: ClientIdBindings, queue: VerifyQueue }
+    private readonly deps: {
+      lockout: Lockout
+      gate: ConnectionGate
+      bindings: ClientIdBindings
+      verifier: PasswordVerifier
+      successes: RecentSuccesses
+      /** Most logins one address may have waiting or hashing (undefined: no cap of its own). */
+      perIpCap: (listener: ListenerConfig | undefined) => number | undefined
+    }
   ) {}
 
   /** Decides a CONNECT; on success sets client.username and client.groups. */
@@ -95,7 +105,7 @@ export class Authenticator {
       if (name === undefined || checkUsername(name) !== undefined) return refuse(REASON.NOT_AUTHORIZED, 'certificate-identity', true, `the certificate has no usable ${fromCert === 'cn' ? 'CN' : 'SAN'}`)
       if (req.username !== undefined && req.username !== name) return refuse(REASON.BAD_USER_NAME_OR_PASSWORD, 'certificate-mismatch', true, 'user name differs from the certificate identity')
       if (listener?.requirePassword === true) {
-        const r = await this.checkPassword(state, ip, name, req.password)
+        const r = await this.checkPassword(state, ip, name, req.password, listener, true, c.connection)
         if (r !== undefined) return r
         passwordHash = state.passwords?.users.get(name)?.text
       }
@@ -105,7 +115,7 @@ export class Authenticator {
         // Nothing to verify a user name against: never trust a claimed name for the ACL.
         if (listener?.allowAnonymous !== true) return refuse(REASON.BAD_USER_NAME_OR_PASSWORD, 'no-password-file', true, 'no password file is configured (auth.passwordFile)')
       } else {
-        const r = await this.checkPassword(state, ip, req.username, req.password)
+        const r = await this.checkPassword(state, ip, req.username, req.password, listener, c.certificate !== undefined, c.connection)
         if (r !== undefined) return r
         user = req.username
         passwordHash = state.passwords.users.get(user)?.text
@@ -129,7 +139,8 @@ export class Authenticator {
       if (!canWrite(acl, req.will.topic)) return refuse(REASON.NOT_AUTHORIZED, 'will-not-authorized', false, `will topic ${req.will.topic} is not writable for this client`)
     }
     // Bound now, not when the client is ready: a rival CONNECT may arrive between CONNACK and clientReady.
-    if (state.bindClientIds && c.id !== '') this.deps.bindings.bind(c.id, user)
+    // a session that ends with the connection binds in memory only: no disk write on the clean-session path
+    if (state.bindClientIds && c.id !== '') this.deps.bindings.bind(c.id, user, !req.cleanStart || (req.sessionExpiry ?? 0) > 0)
     if (user !== undefined || c.certificate !== undefined) this.credentials.set(c, { user, passwordHash, certificate: c.certificate?.revocationKey })
     return ALLOW
   }
@@ -145,30 +156,46 @@ export class Authenticator {
     if (this.deps.lockout.bannedUntil(addr) !== undefined) return { ok: false, refusal: { decision: deny(REASON.BANNED, 'banned'), word: 'banned', counts: false } }
     if (checkUsername(user) !== undefined) return { ok: false, refusal: { decision: deny(REASON.BAD_USER_NAME_OR_PASSWORD, 'bad user name'), word: 'bad-username', counts: true } }
     if (state.passwords === undefined) return { ok: false, refusal: { decision: deny(REASON.BAD_USER_NAME_OR_PASSWORD, 'no password file'), word: 'no-password-file', counts: true } }
-    const r = await this.checkPassword(state, addr, user, password)
+    // no listener of its own (per-IP places: auth.maxVerificationsPerIp), no certificate, no socket to watch
+    const r = await this.checkPassword(state, addr, user, password, undefined, false, undefined)
     if (r !== undefined) return { ok: false, refusal: r }
     return { ok: true, groups: groupsOf(state.acl, user) }
   }
 
   /** undefined when the password is right; a refusal otherwise. */
-  private async checkPassword (state: SecurityState, ip: string, user: string, password: Buffer | undefined): Promise<Refusal | undefined> {
+  private async checkPassword (state: SecurityState, ip: string, user: string, password: Buffer | undefined, listener: ListenerConfig | undefined, hasCertificate: boolean, connection: ClientInfo['connection'] | undefined): Promise<Refusal | undefined> {
     const entry = state.passwords?.users.get(user)
+    const { lockout, successes, verifier } = this.deps
+    const known = hasCertificate || successes.has(ip)
+    const ticket = {
+      key: lockout.keyOf(ip),
+      trusted: isTrustedLogin({ ip, hasCertificate }, { successes, recentFailures: (a) => lockout.recentFailures(a) }),
+      known,
+      // an address whose first wrong password was verified while its other logins waited loses its trust
+      demoted: () => !known && lockout.recentFailures(ip) > 0,
+      perKeyCap: this.deps.perIpCap(listener),
+      // a flood banned while it waited costs no further hash; nor does a client that hung up
+      stillWanted: () => lockout.bannedUntil(ip) === undefined && (connection?.isOpen?.() ?? true)
+    }
     let ok: boolean
-    let tookMs = 0
+    const t0 = performance.now()
     try {
-      ok = await this.deps.queue.run(ip, async () => {
-        const t0 = performance.now()
-        const match = await verifyPassword(password ?? Buffer.alloc(0), entry?.hash ?? state.decoy)
-        tookMs = performance.now() - t0
+      ok = await verifier.verify(user, entry, state.decoy, password, ticket, (kdfMs) => {
         // Checks of the decoy's class (unknown users and users of the strongest class) keep the floor current.
-        if (entry === undefined || costClassOf(entry.hash) === state.floorClass) state.floor.record(tookMs)
-        return match && entry !== undefined && password !== undefined
+        if (entry === undefined || costClassOf(entry.hash) === state.floorClass) state.floor.record(kdfMs)
       })
     } catch (err) {
-      if (err instanceof VerifyQueueFull) return { decision: deny(REASON.SERVER_BUSY, 'too many logins in progress'), word: 'busy', counts: false }
+      // 0x89 Server busy (3.1.1: 3 Server unavailable): retry later; not a failure toward a ban.
+      if (err instanceof WaitingRoomRefusal && err.why === 'abandoned' && lockout.bannedUntil(ip) !== undefined) return { decision: deny(REASON.BANNED, 'banned'), word: 'banned', counts: false }
+      if (err instanceof WaitingRoomRefusal) return { decision: deny(REASON.SERVER_BUSY, `too many logins in progress (${err.message})`), word: 'busy', counts: false }
       throw err
     }
-    if (ok) return undefined
+    // Time since the check began (a wait for a slot or for an identical check included): the floor pads the rest.
+    const tookMs = performance.now() - t0
+    if (ok) {
+      successes.record(ip)
+      return undefined
+    }
     // A cheaper hash's failure waits out the strongest class's cost (src/auth/login-cost.ts), after the slot is freed.
     await padFailure(state.floor, tookMs)
     return { decision: deny(REASON.BAD_USER_NAME_OR_PASSWORD, 'bad user name or password'), word: entry === undefined ? 'unknown-user' : 'bad-password', counts: true }

@@ -96,6 +96,16 @@ export class Lockout {
     return ban !== undefined && ban.until > this.deps.now() ? ban : undefined
   }
 
+  /** Failures of this address (or IPv6 prefix) within the window: the waiting room trusts addresses with none. */
+  recentFailures (rawIp: string): number {
+    const list = this.ipFailures.get(this.keyOf(rawIp))
+    if (list === undefined) return 0
+    const from = this.deps.now() - this.options.window
+    let n = 0
+    for (const t of list) if (t > from) n++
+    return n
+  }
+
   /** The counting and ban key: the address, or its IPv6 prefix. */
   keyOf (rawIp: string): string {
     const ip = normalizeIp(rawIp)

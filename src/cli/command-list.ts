@@ -9,6 +9,7 @@ import { sealCommand } from './commands/seal.ts'
 import { openCommand } from './commands/open.ts'
 import { throttleCommand } from './commands/throttle.ts'
 import { importMosquittoCommand } from './commands/import-mosquitto.ts'
+import { storeCommand } from './commands/store.ts'
 
 /** All commands. */
 export const COMMANDS: CliCommand[] = [
@@ -19,5 +20,6 @@ export const COMMANDS: CliCommand[] = [
   sealCommand,
   openCommand,
   throttleCommand,
-  importMosquittoCommand
+  importMosquittoCommand,
+  storeCommand
 ]

@@ -13,6 +13,7 @@
 //   PID left the broker running with the port and the LevelDB lock).
 import { spawn } from 'node:child_process'
 import type { EdgemqConfig } from '../config/types.ts'
+import { withMallocSettings } from './malloc-env.ts'
 
 /** The Node flags a config asks for. */
 export function heapFlags (config: EdgemqConfig): string[] {
@@ -39,7 +40,7 @@ function commandLineWith (flags: readonly string[]): string[] {
  * exit code (signals in, exit code out).
  */
 export async function reexecWithFlags (flags: readonly string[]): Promise<number> {
-  const env = { ...process.env, EDGEMQ_NO_REEXEC: '1' }
+  const env = withMallocSettings({ ...process.env, EDGEMQ_NO_REEXEC: '1' })
   const execve = (process as unknown as { execve?: Execve }).execve
   if (typeof execve === 'function') execve(process.execPath, [process.execPath, ...commandLineWith(flags)], env)
   const child = spawn(process.execPath, commandLineWith(flags), {

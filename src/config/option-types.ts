@@ -59,6 +59,8 @@ export interface OptionValues {
     maxQueuedMessages: number
     /** Bytes waiting on a connected client's socket above which QoS 0 to it is shed (0 = no cap); offline queues are bounded by persistence.maxQueuedBytes (bytes) */
     maxQueuedBytes: number
+    /** When an offline queue is full: drop-oldest makes room by dropping its oldest queued message; refuse-new keeps the queue and refuses the new message (an MQTT 5 publisher gets PUBACK/PUBREC 0x97 quota exceeded before anything is accepted; a 3.1.1 publisher cannot be told, the new message is dropped for that subscriber and counted) */
+    queueFullPolicy: 'drop-oldest' | 'refuse-new'
     /** Most topic filters one connection may hold; the excess gets SUBACK 0x80 / 0x97 (0 = no cap) (filters) */
     maxSubscriptionsPerClient: number
     /** Most filters granted from one SUBSCRIBE packet; the excess gets a failure reason code (0 = no cap) (filters) */
@@ -115,10 +117,18 @@ export interface OptionValues {
     closeRevokedSessions: boolean
     /** Password hashes computed at once (on the libuv threadpool) (hashes) */
     maxConcurrentVerifications: number
-    /** Logins that may wait for a hash slot; beyond, CONNECT is refused at once with 0x89 server busy (logins) */
+    /** Logins that may wait for a verification slot (the waiting room); beyond, CONNECT is refused with 0x89 Server busy (3.1.1: 3 Server unavailable) (logins) */
     maxQueuedVerifications: number
-    /** Logins from one IP that may be hashing or waiting at once (logins) */
-    maxVerificationsPerIp: number
+    /** Logins from one IP that may be waiting or hashing at once (logins) */
+    maxVerificationsPerIp?: number
+    /** Verification slots only trusted logins may use (a verified client certificate, an address with a recent success or with no recent failure) (hashes) */
+    reservedVerifications: number
+    /** Longest wait of a login for a verification slot before 0x89 Server busy (never longer than limits.connectTimeout) (ms) */
+    verificationWait: number
+    /** Users whose last successful login is remembered (a keyed digest, no password), so the same password again costs an HMAC instead of a KDF run; 0 = off (users) */
+    verificationCacheSize: number
+    /** scrypt cost of new hashes (`edgemq passwd`): memory 128 x N x 8 bytes per verification; `edgemq audit` compares the file with it (N) */
+    scryptN: number
     lockout: {
       /** Ban IPs after repeated authentication failures */
       enabled: boolean

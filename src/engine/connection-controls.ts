@@ -24,6 +24,7 @@ export function connectionControls (client: object, conn: Pick<IncomingConnectio
     bytesRead: () => socket.bytesRead,
     bytesWritten: () => socket.bytesWritten,
     pendingWrite: () => socket.writableLength + (conn.stream === socket ? 0 : conn.stream.writableLength),
+    isOpen: () => !socket.destroyed,
     close: (reasonCode, reason) => {
       // Every v5 close goes through disconnect(): aedes sends the DISCONNECT
       // when the client is connected and only closes otherwise, and the

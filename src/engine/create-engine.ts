@@ -36,6 +36,7 @@ import { installClearInboundDup } from './clear-inbound-dup.ts'
 import { installBoundPropertyBlocks } from './bound-property-blocks.ts'
 import { installConnackSessionPresent } from './connack-session-present.ts'
 import { installSendTopicAliases } from './send-topic-aliases.ts'
+import { setRefusalReasonCode } from './connack-reason-code.ts'
 import { installRefusalReasonCodes, noteRefusedPublish, noteRefusedSubscription, watchClientSubscribes } from './refusal-reason-codes.ts'
 
 /** Counters the engine adds to (the broker's $SYS and `edgemq ctl stats` read them). */
@@ -47,6 +48,8 @@ export interface EngineCounters {
   publishDenied: number
   /** Connections closed by the frame guard for a packet over limits.maxPacketSize. */
   oversizeRefused: number
+  /** QoS 1/2 PUBLISHes of v5 clients refused with 0x97 because a subscriber's offline queue is full (limits.queueFullPolicy refuse-new). */
+  queueFullRefused: number
 }
 
 /** What the engine is built from. */
@@ -85,13 +88,13 @@ interface ClientState {
   /** Set when a 3.1.1 CONNECT's keepalive is out of bounds: refused with CONNACK 2. */
   refuseKeepalive?: string
   /** From the CONNECT, kept for the connect hooks. */
-  connect?: { clean: boolean, keepalive: number, will?: { topic: string, payload: Buffer, qos: number, retain: boolean } }
+  connect?: { clean: boolean, sessionExpiry?: number, keepalive: number, will?: { topic: string, payload: Buffer, qos: number, retain: boolean } }
 }
 
 const STATE = Symbol('edgemq')
 type EdgemqClient = Client & { [STATE]?: ClientState }
 type Done = (err?: Error | null) => void
-type ConnectPacket = { clientId: string, username?: string, protocolVersion?: number, clean?: boolean, keepalive?: number, will?: { topic: string, payload: Buffer, qos: number, retain: boolean } | null }
+type ConnectPacket = { clientId: string, username?: string, protocolVersion?: number, clean?: boolean, keepalive?: number, properties?: { sessionExpiryInterval?: number }, will?: { topic: string, payload: Buffer, qos: number, retain: boolean } | null }
 
 /** Builds and starts the engine (aedes with edgemq's hooks and overrides). */
 export async function createEngine (deps: EngineDeps): Promise<Engine> {
@@ -125,6 +128,13 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
       }
       if (client !== null) noteRefusedPublish(client.conn, packet.messageId, decision.reasonCode) // 0x97 quota, not aedes's 0x87
       done(new Error(decision.reason))
+      return
+    }
+    // limits.queueFullPolicy refuse-new: a v5 publisher hears 0x97 before anything is accepted
+    if (packet.qos > 0 && client !== null && (client.version ?? 4) === 5 && store.queueFull?.(packet) === true) {
+      counters.queueFullRefused++
+      noteRefusedPublish(client.conn, packet.messageId, REASON.QUOTA_EXCEEDED)
+      done(new Error('an offline queue of a subscriber is full (limits.queueFullPolicy: refuse-new)'))
       return
     }
     let pending: Array<Promise<void>> | undefined
@@ -162,7 +172,7 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
       else state.refuseKeepalive = bound.refuse
     }
     const will = packet.will ?? undefined
-    state.connect = { clean: packet.clean ?? true, keepalive: packet.keepalive ?? 0, will: will === undefined ? undefined : { topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain } }
+    state.connect = { clean: packet.clean ?? true, sessionExpiry: packet.properties?.sessionExpiryInterval, keepalive: packet.keepalive ?? 0, will: will === undefined ? undefined : { topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain } }
     done(null, true)
   }
 
@@ -182,6 +192,7 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
       username,
       password,
       cleanStart: state.connect?.clean ?? true,
+      sessionExpiry: state.connect?.sessionExpiry,
       keepalive: state.connect?.keepalive ?? 0,
       will: state.connect?.will
     }
@@ -189,6 +200,7 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
       if (decision.ok) { done(null, true); return }
       for (const h of hooks.connectFailed) h(req, decision)
       log.info('connection refused', { ip: info.ip, client: client.id, listener: state.listener, reason: decision.reason })
+      setRefusalReasonCode(client, decision.reasonCode) // v5 CONNACK: this code, not aedes's mapping of the 3.1.1 one
       done(Object.assign(new Error(decision.reason), { returnCode: toConnackReturnCode(decision.reasonCode), reasonCode: decision.reasonCode }), false)
     }, (err: Error) => {
       log.error('authentication failed with an error', { ip: info.ip, error: err.message })

@@ -16,6 +16,11 @@ export const LIMITS_OPTIONS: readonly OptionSpec[] = [
     reason: 'a slow consumer (failure-modes row 16) otherwise buffers every message in broker memory until drainTimeout'
   },
   {
+    key: 'limits.queueFullPolicy', type: 'enum', values: ['drop-oldest', 'refuse-new'], default: 'drop-oldest', reload: 'live', board: true,
+    doc: 'When an offline queue is full: drop-oldest makes room by dropping its oldest queued message; refuse-new keeps the queue and refuses the new message (an MQTT 5 publisher gets PUBACK/PUBREC 0x97 quota exceeded before anything is accepted; a 3.1.1 publisher cannot be told, the new message is dropped for that subscriber and counted)',
+    reason: 'drop-oldest matches Mosquitto and keeps the freshest data for a returning sensor dashboard; refuse-new is for operators who must not lose what a queue already holds and whose publishers speak MQTT 5'
+  },
+  {
     key: 'limits.maxSubscriptionsPerClient', type: 'int', unit: 'filters', default: 1000, min: 0, reload: 'live', board: true,
     doc: 'Most topic filters one connection may hold; the excess gets SUBACK 0x80 / 0x97 (0 = no cap)',
     reason: 'failure-modes row 11: every filter is held in the RAM trie and persisted; aedes has no cap'

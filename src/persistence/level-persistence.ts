@@ -31,6 +31,8 @@ export interface LevelPersistenceOptions {
   /** Per-client caps of the offline queues (limits.maxQueuedMessages / maxQueuedBytes); 0 or absent = no cap. */
   maxQueuedMessages?: number
   maxQueuedBytes?: number
+  /** limits.queueFullPolicy refuse-new: a full queue refuses new messages instead of dropping its oldest. */
+  refuseNewWhenFull?: boolean
 }
 
 /** A client as aedes passes it (only the id is used). */
@@ -56,6 +58,8 @@ export interface PersistenceStats {
   writeBatches: number
   writeOps: number
   syncs: number
+  /** Batches LevelDB refused (full disk, I/O error). */
+  writeFailures: number
   /** Wall-clock ms of the start of the last synced batch. */
   lastSyncAt: number | undefined
   /** Seconds in synced batches, all and the last one. */
@@ -98,7 +102,7 @@ export class LevelPersistence {
     this.queue = new WriteQueue({ db: this.db, mode: options.sync, syncInterval: options.syncInterval, logger: this.logger, syncMarkerKey: metaKey('lastSync') })
     this.ctx = new StoreContext({ db: this.db, queue: this.queue, logger: this.logger, cipher: options.valueCipher })
     this.outgoing = new OutgoingStore(this.ctx)
-    this.outgoing.setQueueLimits({ maxMessages: options.maxQueuedMessages ?? 0, maxBytes: options.maxQueuedBytes ?? 0 })
+    this.outgoing.setQueueLimits({ maxMessages: options.maxQueuedMessages ?? 0, maxBytes: options.maxQueuedBytes ?? 0, refuseNew: options.refuseNewWhenFull })
     this.journal = new IncomingJournal(this.ctx)
     this.opening = openStore(this.db, this.logger).then((outcome) => { this.outcome = outcome; return outcome })
     this.opening.catch(() => {}) // reported by ready()/setup()
@@ -125,6 +129,7 @@ export class LevelPersistence {
     await this.loadSubscriptions()
     for await (const key of this.db.keys(prefixRange(Buffer.of(KIND.WILL)))) this.willOwners.add(readClientId(key))
     for await (const key of this.db.keys(prefixRange(Buffer.of(KIND.SESSION)))) this.sessionOwners.add(readClientId(key))
+    await this.outgoing.loadQueueHolders() // a CONNECT of a client with no queue then costs no iterator
     this.logger.info('store open', { path: this.options.path, status: outcome.status, sync: this.options.sync, subscriptions: this.subs.counts().subsCount, quarantined: this.ctx.quarantined })
   }
 
@@ -414,6 +419,7 @@ export class LevelPersistence {
       writeBatches: q.batches,
       writeOps: q.ops,
       syncs: q.syncs,
+      writeFailures: q.failures,
       lastSyncAt: q.lastSyncAt,
       syncSeconds: q.syncSeconds,
       lastSyncSeconds: q.lastSyncSeconds
@@ -425,8 +431,19 @@ export class LevelPersistence {
    * on a config reload; applies from the next enqueue (a now-smaller queue is
    * trimmed by its next enqueue).
    */
-  setQueueLimits (limits: { maxMessages: number, maxBytes: number }): void {
+  setQueueLimits (limits: { maxMessages: number, maxBytes: number, refuseNew?: boolean }): void {
     this.outgoing.setQueueLimits(limits)
+  }
+
+  /**
+   * Whether a message of `bytes` for `topic` would not fit in the offline queue
+   * of one of its persistent subscribers (figures loaded in this process;
+   * synchronous, for the decision before a PUBACK under refuse-new).
+   */
+  queueFull (topic: string, bytes: number): boolean {
+    if (!this.outgoing.bounds.enabled || this.outgoing.bounds.limits.refuseNew !== true) return false
+    for (const sub of this.subs.match(topic)) if (this.outgoing.bounds.wouldOverflow(sub.clientId, bytes)) return true
+    return false
   }
 
   /** Approximate bytes on disk per kind of record (LevelDB estimates; cheap, async). */

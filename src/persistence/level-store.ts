@@ -17,7 +17,7 @@ export async function openLevelStore (config: EdgemqConfig, logger: Logger, opti
   const partition = await partitionBytes(config.persistence.path)
   const caps = queueLimitsOf(config, partition)
   logger.info('offline queue bounds', { maxBytesPerClient: caps.maxBytes, maxMessagesPerClient: caps.maxMessages, partitionBytes: partition, source: config.persistence.maxQueuedBytes === undefined ? `${config.persistence.queueDiskShare}% of the data partition, at least 128 MB` : 'persistence.maxQueuedBytes' })
-  const p = createLevelPersistence({ ...config.persistence, logger, valueCipher: options.valueCipher, maxQueuedMessages: caps.maxMessages, maxQueuedBytes: caps.maxBytes })
+  const p = createLevelPersistence({ ...config.persistence, logger, valueCipher: options.valueCipher, maxQueuedMessages: caps.maxMessages, maxQueuedBytes: caps.maxBytes, refuseNewWhenFull: caps.refuseNew })
   await p.ready()
   return {
     persistence: p,
@@ -26,6 +26,8 @@ export async function openLevelStore (config: EdgemqConfig, logger: Logger, opti
     syncMode: config.persistence.sync,
     journalIncoming: async (clientId, packet) => { await p.journalIncoming(clientId, packet as StoredPacket) },
     needsJournal: (packet) => p.needsJournal(packet.topic, packet.qos, packet.retain),
+    // the stored record is the payload, the topic and ~60 bytes of header (docs/persistence.md)
+    queueFull: (packet) => p.queueFull(packet.topic, byteLength(packet.payload) + packet.topic.length + 64),
     journalDone: async (clientId, packet) => { await p.journalDone(clientId, packet as StoredPacket) },
     replayJournal: async (publish) => { await p.replayJournal(publish) },
     sessions: { hasSession: (clientId) => p.hasSession(clientId), rememberSession: async (clientId) => { await p.rememberSession(clientId) } },
@@ -43,6 +45,7 @@ export async function openLevelStore (config: EdgemqConfig, logger: Logger, opti
         persistenceWriteBatches: s.writeBatches,
         persistenceWriteOps: s.writeOps,
         persistenceSyncs: s.syncs,
+        persistenceWriteFailures: s.writeFailures,
         persistenceSyncSeconds: s.syncSeconds,
         persistenceLastSyncSeconds: s.lastSyncSeconds,
         persistenceLastSyncAt: s.lastSyncAt ?? 0
@@ -62,11 +65,15 @@ export const QUEUE_BYTES_FLOOR = 128 * 1024 * 1024
  * persistence.maxQueuedBytes, or when that is unset, persistence.queueDiskShare
  * percent of the data partition (`partition` bytes), at least QUEUE_BYTES_FLOOR.
  */
-export function queueLimitsOf (config: EdgemqConfig, partition = 0): { maxMessages: number, maxBytes: number } {
+export function queueLimitsOf (config: EdgemqConfig, partition = 0): { maxMessages: number, maxBytes: number, refuseNew: boolean } {
   const set = config.persistence.maxQueuedBytes
   const share = config.persistence.queueDiskShare
   const maxBytes = typeof set === 'number' ? numberOr0(set) : Math.max(QUEUE_BYTES_FLOOR, Math.floor(partition * share / 100))
-  return { maxMessages: config.limits.maxQueuedMessages, maxBytes }
+  return { maxMessages: config.limits.maxQueuedMessages, maxBytes, refuseNew: config.limits.queueFullPolicy === 'refuse-new' }
+}
+
+function byteLength (payload: unknown): number {
+  return typeof payload === 'string' ? Buffer.byteLength(payload) : (payload as { length?: number } | null)?.length ?? 0
 }
 
 /** Size of the file system holding `path` (the nearest existing ancestor); 0 when it cannot be read. */

@@ -47,6 +47,12 @@ export function createRootLevel (path: string, options: { cacheSize: number, wri
   return db
 }
 
+/** Whether a store folder holds LevelDB data files (tables, logs, a manifest) but no CURRENT file. */
+async function lacksCurrent (path: string): Promise<boolean> {
+  const names = await readdir(path).catch(() => [] as string[])
+  return !names.includes('CURRENT') && names.some((n) => /^MANIFEST-\d+$|\.(ldb|sst|log)$/.test(n) && n !== 'LOG')
+}
+
 /** How a store is repaired (LevelDB's RepairDB); tests inject a failing one to reach the move-aside path. */
 export type RepairStore = (path: string) => Promise<void>
 
@@ -80,6 +86,19 @@ export async function openStore (db: RootLevel, logger: Logger, now: () => Date 
   }
   let status: OpenOutcome['status'] = 'opened'
   let movedTo: string | undefined
+  // A store with data files but no CURRENT: LevelDB would start a new, empty
+  // database over them and later delete the tables as obsolete (measured: a
+  // compacted subscription was gone, status "created"). RepairDB rebuilds the
+  // manifest from the tables and logs instead (issue 11).
+  if (existed && await lacksCurrent(path)) {
+    logger.error('store has data files but no CURRENT file, attempting repair', { path })
+    try {
+      await repair(path)
+      status = 'repaired'
+    } catch (err) {
+      throw environmentError(path, err as Error)
+    }
+  }
   try {
     await db.open()
   } catch (err) {

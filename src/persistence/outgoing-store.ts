@@ -12,7 +12,7 @@ import type { Readable } from 'node:stream'
 import { decodeOutgoingState, decodePacket, encodeOutgoingState, encodePacket, isRoutablePublish, type OutgoingState, type StoredPacket } from './record-codec.ts'
 import { ClientQueue, QueueBounds } from './queue-bounds.ts'
 import type { StoreContext } from './store-context.ts'
-import { clientPrefix, KIND, prefixRange, readSeqAtEnd, seqKey } from './store-keys.ts'
+import { clientPrefix, KIND, prefixRange, readClientId, readSeqAtEnd, seqKey } from './store-keys.ts'
 import type { WriteOp } from './write-queue.ts'
 
 interface Entry {
@@ -119,8 +119,46 @@ export class OutgoingStore {
   /** Queue replays coming or running, per client (see DrainTurn). */
   private readonly drains = new Map<string, DrainTurn>()
 
+  /**
+   * Clients that may have queued messages or delivery states on disk: loaded
+   * at setup (one seek per client, not a read of every message) and added to
+   * on every write of a queue key. A client not in it (every clean-session
+   * device) connects without a LevelDB iterator: in a reconnect storm of 1,000
+   * clients the two iterators per CONNECT were the largest transient memory
+   * after the sockets themselves (issue 16). Ids are never removed: the set is
+   * bounded by the clients that ever held a queue.
+   */
+  private holders: Set<string> | undefined
+
   constructor (ctx: StoreContext) {
     this.ctx = ctx
+  }
+
+  /** Loads the ids of clients holding queue keys (call once at setup, before clients connect). */
+  async loadQueueHolders (): Promise<void> {
+    const holders = new Set<string>()
+    for (const kind of [KIND.OUT, KIND.OUT_STATE]) {
+      const it = this.ctx.db.keys(prefixRange(Buffer.of(kind)))
+      try {
+        for (;;) {
+          const key = await it.next()
+          if (key === undefined) break
+          const id = readClientId(key)
+          holders.add(id)
+          const next = prefixRange(clientPrefix(kind, id))
+          if (!('lt' in next)) break
+          it.seek(next.lt) // skip the rest of this client's keys
+        }
+      } finally {
+        await it.close()
+      }
+    }
+    this.holders = holders
+  }
+
+  /** Whether a client may have anything queued (true until loadQueueHolders ran). */
+  mayHoldQueue (clientId: string): boolean {
+    return this.holders === undefined || this.holders.has(clientId)
   }
 
   /**
@@ -148,7 +186,7 @@ export class OutgoingStore {
   }
 
   /** Sets the per-client caps of the offline queues (0 = no cap); takes effect at the next enqueue. */
-  setQueueLimits (limits: { maxMessages: number, maxBytes: number }): void {
+  setQueueLimits (limits: { maxMessages: number, maxBytes: number, refuseNew?: boolean }): void {
     this.bounds.setLimits(limits)
   }
 
@@ -164,6 +202,7 @@ export class OutgoingStore {
         const q = bounded ? this.bounds.get(clientId) : undefined
         if (q !== undefined && !this.makeRoom(clientId, q, value.length, ops)) continue
         const seq = this.ctx.allocSeq()
+        this.holders?.add(clientId)
         ops.push({ type: 'put', key: seqKey(clientPrefix(KIND.OUT, clientId), seq), value })
         q?.add(seq, value.length)
         if (this.isOnline(clientId)) this.index(clientId).add({ seq, packet: norm, counterKey: ck, stateStored: false })
@@ -273,7 +312,7 @@ export class OutgoingStore {
   async update (clientId: string, packet: StoredPacket): Promise<void> {
     const idx = this.index(clientId)
     if (packet.cmd !== 'pubrel' && this.drains.size > 0 && await this.waitForDrain(clientId, packet, counterKeyOf(packet))) return
-    const messageId = packet.messageId as number
+    let messageId = packet.messageId as number
     if (packet.cmd !== 'pubrel') {
       const ck = counterKeyOf(packet)
       const turn = this.drains.get(clientId)
@@ -297,6 +336,24 @@ export class OutgoingStore {
         if (dropped !== undefined) { await this.restore(clientId, dropped, packet); return }
         const entry = idx.byCounter.get(ck) ?? await this.scan(clientId, (e) => e.counterKey === ck)
         if (entry !== undefined) {
+          // One message, one packet id: a copy already sent under another id
+          // (the queue replay and a live delivery racing) goes out as a resend
+          // of that id, which the receiver deduplicates [MQTT-3.3.1-1] [MQTT-4.3.3-2].
+          if (entry.messageId !== undefined && entry.messageId !== messageId && entry.pubrel !== true && idx.byMessageId.get(entry.messageId) === entry) {
+            packet.messageId = entry.messageId
+            packet.dup = true
+            return
+          }
+          // aedes numbers packet ids per connection from 1, whatever the
+          // session still has in flight (ids kept across a reconnect or a
+          // restart): an id another inflight message of this client holds is
+          // replaced by a free one [MQTT-2.2.1-3]. Two QoS 2 messages under
+          // one id reach the receiver as one, or one twice.
+          const holder = idx.byMessageId.get(messageId)
+          if (holder !== undefined && holder !== entry) {
+            messageId = freePacketId(idx, messageId)
+            packet.messageId = messageId
+          }
           if (entry.messageId !== undefined && idx.byMessageId.get(entry.messageId) === entry) idx.byMessageId.delete(entry.messageId)
           entry.messageId = messageId
           idx.add(entry)
@@ -413,7 +470,9 @@ export class OutgoingStore {
     const cleared = this.clearedDuringDrain.get(clientId) ?? new Set<number>()
     this.clearedDuringDrain.set(clientId, cleared)
     try {
-      for await (const packet of this.entries(clientId, true)) {
+      // a client with nothing queued reads nothing; its turn still ends below
+      const queued = this.mayHoldQueue(clientId) ? this.entries(clientId, true) : []
+      for await (const packet of queued) {
         const entry = (packet as { [ENTRY]?: Entry })[ENTRY]
         if (entry !== undefined && cleared.has(entry.seq)) continue
         const payload = packet.payload
@@ -456,6 +515,7 @@ export class OutgoingStore {
   }
 
   private statePut (clientId: string, seq: number, state: OutgoingState): WriteOp {
+    this.holders?.add(clientId)
     return { type: 'put', key: seqKey(clientPrefix(KIND.OUT_STATE, clientId), seq), value: this.ctx.seal(encodeOutgoingState(state)) }
   }
 
@@ -532,6 +592,16 @@ export class OutgoingStore {
     }
     while (p < pubrels.length) yield pubrelEntry(pubrels[p++])
   }
+}
+
+/** The next packet id after `from` (1..65535, wrapping) that no indexed message of the client holds. */
+function freePacketId (idx: ClientIndex, from: number): number {
+  let id = from
+  for (let i = 0; i < 65535; i++) {
+    id = id >= 65535 ? 1 : id + 1
+    if (!idx.byMessageId.has(id)) return id
+  }
+  return from // 65,535 messages in flight: the receive maximum never allows it
 }
 
 // Links a streamed packet to its index entry without becoming one of its fields.

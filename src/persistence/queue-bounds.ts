@@ -18,6 +18,8 @@ const MAX_RECENTLY_DROPPED = 4096
 export interface QueueBoundLimits {
   maxMessages: number
   maxBytes: number
+  /** limits.queueFullPolicy refuse-new: a full queue refuses the new message instead of dropping its oldest. */
+  refuseNew?: boolean
 }
 
 interface Tracked {
@@ -69,6 +71,7 @@ export class ClientQueue {
     let bytes = this.bytes
     const over = (): boolean => (maxMessages > 0 && count + 1 > maxMessages) || (maxBytes > 0 && bytes + incoming > maxBytes)
     if (!over()) return { drop: [], accept: true }
+    if (limits.refuseNew === true) return { drop: [], accept: false }
     const drop: number[] = []
     for (const [seq, item] of this.items) {
       if (item.inflight) continue
@@ -106,13 +109,21 @@ export class QueueBounds {
 
   /** Changes the caps (reload); turning them off forgets every tracked figure. */
   setLimits (limits: QueueBoundLimits): void {
-    this.limits = { maxMessages: Math.max(0, Math.floor(limits.maxMessages)), maxBytes: Math.max(0, Math.floor(limits.maxBytes)) }
+    this.limits = { maxMessages: Math.max(0, Math.floor(limits.maxMessages)), maxBytes: Math.max(0, Math.floor(limits.maxBytes)), refuseNew: limits.refuseNew === true }
     if (!this.enabled) { this.clients.clear(); this.loading.clear(); this.recentlyDropped.clear() }
   }
 
   /** The figures of a client, when loaded. */
   get (clientId: string): ClientQueue | undefined {
     return this.clients.get(clientId)
+  }
+
+  /** Whether a message of `bytes` would not fit in the loaded queue of `clientId` (figures not loaded yet: it fits). */
+  wouldOverflow (clientId: string, bytes: number): boolean {
+    const q = this.clients.get(clientId)
+    if (q === undefined || !this.enabled) return false
+    const { maxMessages, maxBytes } = this.limits
+    return (maxMessages > 0 && q.count + 1 > maxMessages) || (maxBytes > 0 && q.bytes + bytes > maxBytes)
   }
 
   /** Whether a client still needs its load scan. */

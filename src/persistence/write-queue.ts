@@ -71,6 +71,8 @@ export interface WriteQueueStats {
   ops: number
   syncs: number
   lastSyncAt: number | undefined
+  /** Batches LevelDB refused (full disk, I/O error): their writers were told, nothing was acknowledged on them. */
+  failures: number
   /** Seconds spent in synced batches (for the mean sync latency) and in the last one. */
   syncSeconds: number
   lastSyncSeconds: number
@@ -94,7 +96,7 @@ export class WriteQueue {
   private timer: NodeJS.Timeout | undefined
   private closed = false
   private gates = 0
-  readonly counters: WriteQueueStats = { batches: 0, ops: 0, syncs: 0, lastSyncAt: undefined, syncSeconds: 0, lastSyncSeconds: 0 }
+  readonly counters: WriteQueueStats = { batches: 0, ops: 0, syncs: 0, lastSyncAt: undefined, failures: 0, syncSeconds: 0, lastSyncSeconds: 0 }
 
   private readonly syncMarkerKey: unknown
 
@@ -282,6 +284,7 @@ export class WriteQueue {
         }
         for (const w of waiters) w.resolve()
       }, (err: Error) => {
+        this.counters.failures++
         this.logger.error('write failed', { ops: ops.length, error: err.message })
         for (const w of waiters) w.reject(err)
       })

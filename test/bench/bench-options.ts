@@ -3,7 +3,7 @@
 import { BROKER_KINDS, DEFAULT_EDGEMQ_CMD, type BrokerKind } from './broker-kinds.ts'
 
 /** Scenario names, in the order they run. */
-export const SCENARIOS = ['idle', 'fan-in', 'fan-out', 'latency', 'drain', 'disk'] as const
+export const SCENARIOS = ['idle', 'fan-in', 'fan-out', 'latency', 'drain', 'disk', 'storm'] as const
 /** One of SCENARIOS. */
 export type ScenarioName = typeof SCENARIOS[number]
 
@@ -24,6 +24,10 @@ export interface Counts {
   drainTimeoutMs: number
   diskSessions: number
   diskMessages: number
+  /** Reconnect storm: password clients, their users and source addresses (issue 16). */
+  stormClients: number
+  stormUsers: number
+  stormAddresses: number
 }
 
 /** quick: the whole run in under 2 minutes on 2 cores. */
@@ -41,7 +45,10 @@ export const QUICK_COUNTS: Counts = {
   drainMessages: 10_000,
   drainTimeoutMs: 30_000,
   diskSessions: 100,
-  diskMessages: 10_000
+  diskMessages: 10_000,
+  stormClients: 1_000,
+  stormUsers: 50,
+  stormAddresses: 250
 }
 
 /** full: the figures the targets are stated for (10k idle, 100k drained). */
@@ -59,7 +66,10 @@ export const FULL_COUNTS: Counts = {
   drainMessages: 100_000,
   drainTimeoutMs: 300_000,
   diskSessions: 100,
-  diskMessages: 100_000
+  diskMessages: 100_000,
+  stormClients: 1_000,
+  stormUsers: 50,
+  stormAddresses: 250
 }
 
 /** Everything the command line can set. */

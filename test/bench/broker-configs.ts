@@ -12,6 +12,8 @@ export interface BrokerSettings {
   dir: string
   /** Outgoing QoS 1 window per client: the board profile's limits.maxInflight. */
   maxInflight: number
+  /** A password file in the broker's own format (made by its own tool); clients must log in. */
+  passwordFile?: string
 }
 
 /**
@@ -35,6 +37,10 @@ export function renderMosquittoConfig (settings: BrokerSettings): string {
     // Run as the harness's user: the persistence directory is a private temp dir.
     'user root'
   ]
+  if (settings.passwordFile !== undefined) {
+    lines[2] = 'allow_anonymous false'
+    lines.push(`password_file ${settings.passwordFile}`)
+  }
   if (settings.persistence) {
     // autosave_interval stays at its default (1800 s): the database is written on exit.
     lines.push('persistence true', `persistence_location ${settings.dir}/`, 'persistence_file mosquitto.db')
@@ -54,6 +60,7 @@ export function renderEdgemqConfig (settings: BrokerSettings, board: string): st
     `persistence: { path: ${JSON.stringify(settings.dir + '/data')}, sync: batch }`,
     'limits: { maxConnections: 20000 }',
     'logging: { level: warn }',
+    ...(settings.passwordFile === undefined ? [] : [`auth: { passwordFile: ${JSON.stringify(settings.passwordFile)} }`]),
     ''
   ].join('\n')
 }

@@ -5,6 +5,7 @@ import { closeIdle, countClosedIdle, openIdle } from './loads/idle-load.ts'
 import { runFlow } from './loads/flow-load.ts'
 import { runLatency } from './loads/latency-load.ts'
 import { drainSessions, queueMessages, setupSessions } from './loads/session-load.ts'
+import { storm, stormDisconnect } from './loads/storm-load.ts'
 
 /** The loads the harness can ask for, by name. */
 export const LOADS = {
@@ -15,7 +16,9 @@ export const LOADS = {
   runLatency,
   setupSessions,
   queueMessages,
-  drainSessions
+  drainSessions,
+  storm,
+  stormDisconnect
 }
 
 /** A load's name. */

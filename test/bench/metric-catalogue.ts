@@ -32,7 +32,18 @@ export const METRICS: readonly MetricSpec[] = [
   { key: 'drain.seconds', label: 'drain queued QoS 1 after restart', unit: 's', better: 'lower', target: { ratio: 2.0 } },
   { key: 'drain.restartMs', label: 'drain: restart to listening', unit: 'ms', better: 'lower' },
   { key: 'disk.bytesPerMsg', label: 'disk: bytes written per QoS 1 msg', unit: 'B', better: 'lower' },
-  { key: 'disk.bytesPerMsgRunning', label: 'disk: same, before shutdown', unit: 'B', better: 'lower' }
+  { key: 'disk.bytesPerMsgRunning', label: 'disk: same, before shutdown', unit: 'B', better: 'lower' },
+  { key: 'storm.allConnectedS', label: 'storm: 1k password logins / 250 addr, all in', unit: 's', better: 'lower', target: { max: 5 } },
+  { key: 'storm.gaveUp', label: 'storm: clients that gave up (20 tries)', unit: '', better: 'lower', target: { max: 0 } },
+  { key: 'storm.refusals', label: 'storm: refusals on the way', unit: '', better: 'lower', target: { max: 1000 } },
+  { key: 'storm.connackP50', label: 'storm: CONNACK latency p50', unit: 'ms', better: 'lower' },
+  { key: 'storm.connackP99', label: 'storm: CONNACK latency p99', unit: 'ms', better: 'lower' },
+  { key: 'storm.secondS', label: 'storm: second storm (broker up), all in', unit: 's', better: 'lower', target: { max: 1.5 } },
+  { key: 'storm.secondGaveUp', label: 'storm: second storm, clients that gave up', unit: '', better: 'lower', target: { max: 0 } },
+  { key: 'storm.oneAddressS', label: 'storm: 1k from one address, all in', unit: 's', better: 'lower' },
+  { key: 'storm.oneAddressGaveUp', label: 'storm: one address, clients that gave up', unit: '', better: 'lower', target: { max: 0 } },
+  { key: 'storm.peakRss', label: 'storm: peak RSS, rpi-zero-2w cgroup', unit: 'MiB', better: 'lower', target: { max: 112 } },
+  { key: 'storm.cgroupPeak', label: 'storm: cgroup peak incl. page cache', unit: 'MiB', better: 'lower' }
 ]
 
 /** value / Mosquitto's value, or undefined when either is missing or Mosquitto's is 0. */

@@ -22,6 +22,7 @@ import { runFanInScenario, runFanOutScenario } from './scenarios/flow-scenario.t
 import { runLatencyScenario } from './scenarios/latency-scenario.ts'
 import { runDrainScenario } from './scenarios/drain-scenario.ts'
 import { runDiskScenario } from './scenarios/disk-scenario.ts'
+import { runStormScenario } from './scenarios/storm-scenario.ts'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 /** Brokers on one core, the load generator (and this process) on the other. */
@@ -37,7 +38,8 @@ const RUNS: Record<ScenarioName, ScenarioRun> = {
   'fan-out': runFanOutScenario,
   latency: runLatencyScenario,
   drain: runDrainScenario,
-  disk: runDiskScenario
+  disk: runDiskScenario,
+  storm: runStormScenario
 }
 
 function log (message: string): void {
@@ -161,15 +163,17 @@ async function main (): Promise<void> {
       worker = await LoadClient.start(ROOT, LOAD_CORES, launchContext.nofile, options.nice)
     }
     const context: ScenarioContext = {
+      root: ROOT,
       kind,
       counts,
       worker,
       maxInflight,
       log,
-      startBroker: async ({ persistence }) => {
+      startBroker: async ({ persistence, passwordFile, board, wrap }) => {
         const dir = join(tmpRoot, `${String(++runIndex).padStart(3, '0')}-${scenario}-${kind}`)
         await mkdir(dir, { recursive: true })
-        const launch = await prepareLaunch(kind, { port: await freePort(), httpPort: kind === 'edgemq-scraped' ? await freePort() : undefined, persistence, dir, maxInflight }, launchContext)
+        const prepared = await prepareLaunch(kind, { port: await freePort(), httpPort: kind === 'edgemq-scraped' ? await freePort() : undefined, persistence, dir, maxInflight, passwordFile }, board === undefined ? launchContext : { ...launchContext, board })
+        const launch: typeof prepared = wrap === undefined ? prepared : { ...prepared, ...wrap(prepared) }
         const broker = await BrokerProcess.start(launch)
         brokers.push(broker)
         // edgemq-scraped: /metrics every second during the whole scenario (15 times

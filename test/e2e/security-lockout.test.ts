@@ -94,9 +94,9 @@ test('under a flood of 2,000 wrong passwords from 127.0.0.1, the IP is banned af
   const banned = b.logs.filter((l) => / warn auth: banned ip=127\.0\.0\.1 until=\S+ failures=10$/.test(l))
   assert.is(banned.length, 1, 'banned once')
   assert.is(attackStats.attempts, TOTAL, JSON.stringify(attackStats))
-  // The failures counted before the ban plus the few already hashing when it fell (2 per IP may hash or wait).
+  // The failures counted before the ban plus the few already hashing when it fell (the slots hashing when it fell; its waiters are then turned away without a hash).
   assert.ok(attackStats.hashed >= 10 && attackStats.hashed <= 12, `hashed ${attackStats.hashed}`)
-  // Every other attempt cost no hash: refused busy (per-IP bound) before the ban, closed at accept after it.
+  // Every other attempt cost no hash: turned away in the waiting room once banned, closed at accept after it.
   assert.is(attackStats.closedAtAccept + attackStats.busy + attackStats.bannedAtConnect + attackStats.hashed, TOTAL, JSON.stringify(attackStats))
   assert.ok(attackStats.closedAtAccept > 0 && attackStats.legitLogins >= 1, JSON.stringify(attackStats))
   console.log(`attack: ${JSON.stringify(attackStats)}`)

@@ -134,6 +134,43 @@ test('a store that does not open (CURRENT garbled) is repaired and keeps its dat
   await p2.close()
 })
 
+test('a store whose CURRENT file is missing is repaired and keeps its data', async () => {
+  const path = fresh()
+  const p = open(path)
+  await p.setup({ id: 'b1' })
+  await p.addSubscriptions({ id: 'c1' }, [{ topic: 'kept-without-current', qos: 1 }])
+  await p.close()
+  // into table files (not only the log), as on a gateway that has run a while
+  await raw(path, async (db) => { await db.compactRange(Buffer.alloc(0), Buffer.alloc(8, 0xff)) })
+  rmSync(join(path, 'CURRENT'))
+  const lines: string[] = []
+  const p2 = open(path, lines)
+  await p2.setup({ id: 'b2' })
+  // before the fix: status "created" and the subscription gone (LevelDB started an empty store over the tables)
+  assert.is(p2.stats().open, 'repaired')
+  assert.equal((await p2.subscriptionsByClient({ id: 'c1' })).map((s) => s.topic), ['kept-without-current'])
+  assert.ok(lines.some((l) => /error persistence: /.test(l)), 'the damage is logged: ' + lines.join('\n'))
+  await p2.close()
+})
+
+test('a LevelDB log truncated in its last record (a torn write) opens; the records before the tear are kept', async () => {
+  const path = fresh()
+  const p = open(path)
+  await p.setup({ id: 'b1' })
+  for (let i = 0; i < 20; i++) await p.storeRetained({ cmd: 'publish', topic: `torn/${i}`, payload: Buffer.from(`v${i}`.padEnd(200, '.')), qos: 0, retain: true })
+  await p.close()
+  const log = readdirSync(path).filter((f) => f.endsWith('.log')).sort().pop()
+  assert.ok(log !== undefined, 'no LevelDB log file: ' + readdirSync(path).join(','))
+  const bytes = readFileSync(join(path, log!))
+  writeFileSync(join(path, log!), bytes.subarray(0, bytes.length - 150)) // the last record is cut in half
+  const p2 = open(path)
+  await p2.setup({ id: 'b2' })
+  const kept = (await list(p2.createRetainedStream('torn/+'))).map((m) => m.topic as string)
+  assert.ok(kept.length >= 15, `only ${kept.length} of 20 records survived a 150-byte tear: ${kept.join(',')}`)
+  assert.not.ok(kept.includes('torn/19') && kept.length === 20, 'the torn record cannot have survived whole')
+  await p2.close()
+})
+
 test('a path that is a file is refused and left as it was, never moved aside as if it were a damaged store', async () => {
   const path = fresh()
   writeFileSync(path, 'this is a file, not a LevelDB folder')

@@ -8,6 +8,8 @@ import type { CliCommand, CliIo } from '../cli-command.ts'
 import { EdgemqError, ERROR_CODES } from '../../errors.ts'
 import { checkUsername, parsePasswordFile, writeFileAtomic } from '../../auth/password-file.ts'
 import { hashPassword } from '../../auth/password-hash.ts'
+import { describeScrypt } from '../../auth/scrypt-cost.ts'
+import { loadEffectiveConfig } from '../load-effective-config.ts'
 
 /** Reads one line from a stream (no echo when it is a TTY). */
 async function readSecret (io: CliIo, prompt: string): Promise<string> {
@@ -46,8 +48,14 @@ export const passwdCommand: CliCommand = {
        edgemq passwd -D FILE USER             delete USER
        edgemq passwd -U FILE                  hash every plain-text password in FILE
 
-      --stdin    read the password from the first line of standard input
-  -h, --help     this help
+      --stdin        read the password from the first line of standard input
+  -c, --config FILE  take the scrypt cost (auth.scryptN) from this config
+      --board NAME   take it from this board profile; default: detected
+      --cost N       scrypt N for new hashes (a power of two), whatever the board
+  -h, --help         this help
+
+New hashes use the board's auth.scryptN (a Pi Zero 2 W gets a cheaper scrypt
+than a Pi 5; docs/security.md says what that means for a stolen file).
 
 The file is written atomically with mode 0600. Mosquitto's $7$ and $6$ lines
 are kept as they are and keep working.
@@ -55,7 +63,7 @@ are kept as they are and keep working.
   run: async (args, io) => {
     let parsed
     try {
-      parsed = parseArgs({ args, allowPositionals: true, strict: true, options: { stdin: { type: 'boolean' }, delete: { type: 'boolean', short: 'D' }, upgrade: { type: 'boolean', short: 'U' }, help: { type: 'boolean', short: 'h' } } })
+      parsed = parseArgs({ args, allowPositionals: true, strict: true, options: { stdin: { type: 'boolean' }, delete: { type: 'boolean', short: 'D' }, upgrade: { type: 'boolean', short: 'U' }, help: { type: 'boolean', short: 'h' }, config: { type: 'string', short: 'c' }, board: { type: 'string' }, cost: { type: 'string' } } })
     } catch (err) {
       io.stderr.write(`edgemq passwd: ${(err as Error).message}\n${passwdCommand.usage}`)
       return 2
@@ -64,6 +72,15 @@ are kept as they are and keep working.
     const [file, user] = parsed.positionals
     if (v.help === true) { io.stdout.write(passwdCommand.usage); return 0 }
     if (file === undefined || (v.upgrade !== true && user === undefined)) { io.stderr.write(passwdCommand.usage); return 2 }
+    let N: number | undefined
+    if (v.cost !== undefined) {
+      N = /^\d{1,7}$/.test(v.cost) ? Number(v.cost) : NaN
+      if (!(N >= 1024 && N <= 1_048_576 && (N & (N - 1)) === 0)) { io.stderr.write(`edgemq passwd: --cost must be a power of two from 1024 to 1048576: got ${JSON.stringify(v.cost)}\n`); return 2 }
+    } else if (v.delete !== true) {
+      const { config } = await loadEffectiveConfig(v.config, { board: v.board })
+      N = (config.auth as { scryptN?: number } | undefined)?.scryptN
+    }
+    const hash = async (pw: string): Promise<string> => await hashPassword(Buffer.from(pw, 'utf8'), { N })
     let text = ''
     try {
       text = await readFile(file, 'utf8')
@@ -79,7 +96,7 @@ are kept as they are and keep working.
     const lineOf = (u: string): number => lines.findIndex((l) => l.startsWith(u + ':'))
 
     if (v.upgrade === true) {
-      for (const p of plain) lines[p.line - 1] = `${p.user}:${await hashPassword(Buffer.from(p.password, 'utf8'))}`
+      for (const p of plain) lines[p.line - 1] = `${p.user}:${await hash(p.password)}`
       await writeFileAtomic(file, lines.join('\n') + '\n')
       io.stdout.write(`hashed ${plain.length} plain-text password(s) in ${file}\n`)
       return 0
@@ -101,11 +118,11 @@ are kept as they are and keep working.
       if (again !== password) { io.stderr.write('edgemq passwd: passwords do not match\n'); return 1 }
     }
     if (password === '') { io.stderr.write('edgemq passwd: empty password refused\n'); return 1 }
-    const line = `${name}:${await hashPassword(Buffer.from(password, 'utf8'))}`
+    const line = `${name}:${await hash(password)}`
     if (at >= 0) lines[at] = line
     else lines.push(line)
     await writeFileAtomic(file, lines.join('\n') + '\n')
-    io.stdout.write(`${at >= 0 ? 'changed' : 'added'} ${name} in ${file}\n`)
+    io.stdout.write(`${at >= 0 ? 'changed' : 'added'} ${name} in ${file} (scrypt ${describeScrypt(N ?? 16_384)})\n`)
     return 0
   }
 }

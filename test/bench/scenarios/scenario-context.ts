@@ -13,13 +13,19 @@ export interface StartedBroker {
 
 /** The harness's services for one scenario run against one broker. */
 export interface ScenarioContext {
+  /** The repository (dist/, boards/). */
+  root: string
   kind: BrokerKind
   counts: Counts
   worker: LoadClient
   /** The board profile's outgoing QoS 1 window (limits.maxInflight), given to Mosquitto too. */
   maxInflight: number
-  /** A fresh broker of this kind in a new temp directory on a free loopback port. */
-  startBroker: (options: { persistence: boolean }) => Promise<StartedBroker>
+  /**
+   * A fresh broker of this kind in a new temp directory on a free loopback port.
+   * `passwordFile`: clients must log in; `board`: another edgemq board profile
+   * than the run's; `wrap`: changes the launch (e.g. joins a cgroup first).
+   */
+  startBroker: (options: { persistence: boolean, passwordFile?: string, board?: string, wrap?: (launch: BrokerLaunch) => BrokerLaunch }) => Promise<StartedBroker>
   /** Starts `launch` again (after a stop), tracked like the first start. */
   restartBroker: (launch: BrokerLaunch) => Promise<BrokerProcess>
   /** A progress line on stderr. */

@@ -1,0 +1,79 @@
+// limits.queueFullPolicy on real sockets (issue 11): with refuse-new, a full
+// offline queue keeps what it holds; an MQTT 5 publisher hears PUBACK 0x97
+// (quota exceeded, MQTT 5.0 §3.4.2.1) for the message that does not fit,
+// before anything is accepted; a 3.1.1 publisher cannot be told, so its
+// message is dropped for that subscriber and counted. With drop-oldest (the
+// default) the oldest queued message makes room, as Mosquitto does.
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { connect, connectAsync, type MqttClient } from 'mqtt'
+import { startBrokerInProcess, type InProcessBroker } from '../helpers/broker-process.ts'
+
+let b: InProcessBroker | undefined
+const clients: MqttClient[] = []
+test.after.each(async () => {
+  for (const c of clients.splice(0)) await c.endAsync(true).catch(() => {})
+  await b?.stop()
+  b = undefined
+})
+
+async function awaySubscriber (url: string, clientId: string): Promise<void> {
+  const sub = await connectAsync(url, { clientId, clean: false, reconnectPeriod: 0 })
+  await sub.subscribeAsync('qf/#', { qos: 1 })
+  await sub.endAsync()
+}
+
+async function receiveAll (url: string, clientId: string, expected: number): Promise<string[]> {
+  const got: string[] = []
+  const back = connect(url, { clientId, clean: false, reconnectPeriod: 0 })
+  clients.push(back)
+  back.on('message', (_t, payload) => got.push(payload.toString()))
+  const deadline = Date.now() + 10_000
+  while (got.length < expected && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
+  await new Promise((resolve) => setTimeout(resolve, 300)) // anything beyond would arrive right behind
+  return got
+}
+
+test('refuse-new: a v5 publisher gets PUBACK 0x97 for what does not fit; the queue keeps its oldest messages', async () => {
+  b = await startBrokerInProcess('listeners:\n  - { name: tcp, type: tcp, host: 127.0.0.1, port: 0 }\nlimits: { maxQueuedMessages: 3, queueFullPolicy: refuse-new }\n')
+  const url = `mqtt://127.0.0.1:${b.port}`
+  await awaySubscriber(url, 'qf-sub')
+  const pub = await connectAsync(url, { clientId: 'qf-pub5', protocolVersion: 5, reconnectPeriod: 0 })
+  clients.push(pub)
+  const codes: number[] = []
+  pub.on('packetreceive', (p: any) => { if (p.cmd === 'puback') codes.push(p.reasonCode ?? 0) })
+  const outcomes: string[] = []
+  for (let i = 1; i <= 5; i++) outcomes.push(await pub.publishAsync('qf/t', `m${i}`, { qos: 1 }).then(() => 'ok', (err: Error) => `refused: ${err.message}`))
+  assert.equal(codes, [0, 0, 0, 0x97, 0x97])
+  assert.equal(outcomes.slice(0, 3), ['ok', 'ok', 'ok'])
+  assert.ok(outcomes.slice(3).every((o) => o.startsWith('refused')), outcomes.join(' | '))
+  assert.equal(await receiveAll(url, 'qf-sub', 3), ['m1', 'm2', 'm3'])
+  assert.is(b.broker.stats().queueFullRefused, 2)
+  assert.is(b.broker.stats().persistenceQueueDropped, 0, 'nothing acknowledged was dropped')
+})
+
+test('refuse-new: a 3.1.1 publisher cannot be told; its message is not queued for the full subscriber and is counted', async () => {
+  b = await startBrokerInProcess('listeners:\n  - { name: tcp, type: tcp, host: 127.0.0.1, port: 0 }\nlimits: { maxQueuedMessages: 3, queueFullPolicy: refuse-new }\n')
+  const url = `mqtt://127.0.0.1:${b.port}`
+  await awaySubscriber(url, 'qf-sub4')
+  const pub = await connectAsync(url, { clientId: 'qf-pub4', protocolVersion: 4, reconnectPeriod: 0 })
+  clients.push(pub)
+  for (let i = 1; i <= 5; i++) await pub.publishAsync('qf/t', `m${i}`, { qos: 1 })
+  assert.equal(await receiveAll(url, 'qf-sub4', 3), ['m1', 'm2', 'm3'])
+  assert.is(b.broker.stats().persistenceQueueDropped, 2)
+})
+
+test('drop-oldest (default): the oldest queued message makes room, the publisher hears success', async () => {
+  b = await startBrokerInProcess('listeners:\n  - { name: tcp, type: tcp, host: 127.0.0.1, port: 0 }\nlimits: { maxQueuedMessages: 3 }\n')
+  const url = `mqtt://127.0.0.1:${b.port}`
+  await awaySubscriber(url, 'qf-subd')
+  const pub = await connectAsync(url, { clientId: 'qf-pubd', protocolVersion: 5, reconnectPeriod: 0 })
+  clients.push(pub)
+  const codes: number[] = []
+  pub.on('packetreceive', (p: any) => { if (p.cmd === 'puback') codes.push(p.reasonCode ?? 0) })
+  for (let i = 1; i <= 5; i++) await pub.publishAsync('qf/t', `m${i}`, { qos: 1 })
+  assert.equal(codes, [0, 0, 0, 0, 0])
+  assert.equal(await receiveAll(url, 'qf-subd', 3), ['m3', 'm4', 'm5'])
+})
+
+test.run()
