@@ -38,6 +38,8 @@ export interface Store {
   dropUnreleasedQos2: (clientId: string, messageId: number) => Promise<void>
   /** The retained messages in the store whose topics match `filter`. */
   retainedMessages: (filter: string) => AsyncIterable<{ topic: string, payload?: Buffer }>
+  /** Persistent sessions (kept without subscriptions too [MQTT-3.2.2-2], src/engine/connack-session-present.ts); absent: only aedes's view (its subscriptions). */
+  sessions?: { hasSession: (clientId: string) => boolean, rememberSession: (clientId: string) => Promise<void> }
   stats: () => Record<string, number>
   /** Applies a reloaded config's offline-queue bounds (limits.maxQueuedMessages, maxQueuedBytes). */
   setQueueLimits: (config: EdgemqConfig) => void

@@ -33,6 +33,8 @@ import { installCloseOnBadAcks } from './close-on-bad-acks.ts'
 import { installCheckConnect } from './check-connect.ts'
 import { acknowledgeAndDrop } from './drop-denied-publish.ts'
 import { installClearInboundDup } from './clear-inbound-dup.ts'
+import { installBoundPropertyBlocks } from './bound-property-blocks.ts'
+import { installConnackSessionPresent } from './connack-session-present.ts'
 import { installSendTopicAliases } from './send-topic-aliases.ts'
 import { setRefusalReasonCode } from './connack-reason-code.ts'
 import { installRefusalReasonCodes, noteRefusedPublish, noteRefusedSubscription, watchClientSubscribes } from './refusal-reason-codes.ts'
@@ -328,6 +330,9 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
   // CONNECTs the spec refuses: will QoS 3, user name/password without flags, bad protocol level (CONNACK 1), ...
   installCheckConnect(aedes, mqttPacket, { onRefused: (problem) => { counters.malformedClosed++; log.info('connection closed: CONNECT refused', { reason: problem.reason }) } })
   installClearInboundDup(aedes) // a publisher's DUP=1 is not passed on to subscribers [MQTT-3.3.1-3]
+  installBoundPropertyBlocks(mqttPacket) // a v5 property read past its block is malformed; a one-byte property 2 is kept for the checks
+  // A persistent session without subscriptions is resumed with Session Present 1 [MQTT-3.2.2-2].
+  if (store.sessions !== undefined) installConnackSessionPresent(aedes, mqttPacket, store.sessions, (err) => { log.error('session marker not stored', { error: err.message }) })
   // Topic aliases for v5 clients that allow them (MQTT 5.0 §3.3.2.3.4); last, so it sees each PUBLISH as written.
   installSendTopicAliases(aedes, mqttPacket, () => ({ enabled: deps.config().limits.sendTopicAliases, budget: deps.config().limits.topicAliasBudget }))
 

@@ -15,7 +15,7 @@
 import { isSharedFilter, parseSharedFilter, SharedSubscriptions, type ShareMember, type SharedFilter } from '../protocol/shared-subscriptions.ts'
 import { REASON, SUBACK_FAILURE_V3 } from '../reason-codes.ts'
 import { refusalCodeOf } from './refusal-reason-codes.ts'
-import { deliverToOneMember } from './shared-member-delivery.ts'
+import { deliverToOneMember, FORWARD_REFUSED } from './shared-member-delivery.ts'
 import { SHARED_DELIVERY, type AnyPacket, type ShimmedClient, type V5ShimContext } from './v5-shim-context.ts'
 import { writePacket } from './write-packet.ts'
 
@@ -77,8 +77,18 @@ export function serveSharedSubscriptions (ctx: V5ShimContext): SharedSubscriptio
     }
     if (out.properties === undefined) delete out.properties
     if (packet.messageExpiry !== undefined) out.messageExpiry = packet.messageExpiry
+    // A member whose session outlives its connection: aedes looks the copy up in
+    // that session's queue (outgoingUpdate) and closed the member ("no such packet")
+    // when it was not there. Queued under its own counter key (not the one a
+    // non-shared match of the same client queues under), so an unacknowledged
+    // QoS 1/2 copy is also resent to that member when it reconnects [MQTT-4.8.2-4].
+    const queued = out.qos > 0 && member.client.clean === false && member.client.id !== null && packet.brokerId
+    if (queued) out.brokerId = `${String(packet.brokerId)}/$share`
     if (out.qos > 0) member.client.deliverQoS(out, () => { written() })
     else member.client.deliver0(out, () => { written() })
+    if (queued && out[FORWARD_REFUSED] !== true) {
+      broker.persistence.outgoingEnqueue({ clientId: member.client.id as string }, out).catch((err: Error) => { log?.error('shared message not queued', { client: member.client.id ?? undefined, error: err.message }) })
+    }
     return out
   }
 

@@ -54,6 +54,7 @@ export interface AedesInternals {
   authenticate: (client: AedesClient, username: unknown, password: unknown, done: (...args: unknown[]) => void) => void
   persistence: {
     removeSubscriptions: (client: AedesClient, topics: string[]) => Promise<unknown>
+    outgoingEnqueue: (sub: { clientId: string }, packet: AnyPacket) => Promise<unknown>
     outgoingStream: (client: { id: string }) => Readable
     createRetainedStreamCombi: (patterns: string[]) => Readable
   }

@@ -11,7 +11,7 @@ import { createRootLevel, openStore, type OpenOutcome, type RootLevel } from './
 import { OutgoingStore } from './outgoing-store.ts'
 import { decodePacket, decodeSubscription, encodePacket, encodeSubscription, isRoutablePublish, type StoredPacket, type SubscriptionRecord } from './record-codec.ts'
 import { StoreContext, type ValueCipher } from './store-context.ts'
-import { incomingKey, KIND, KIND_NAMES, metaKey, parseSubKey, prefixRange, readClientId, retainedKey, subKey, willKey } from './store-keys.ts'
+import { incomingKey, KIND, KIND_NAMES, metaKey, parseSubKey, prefixRange, readClientId, retainedKey, sessionKey, subKey, willKey } from './store-keys.ts'
 import { SubscriptionTable, type SubscriptionInput, type TopicSubscription } from './subscription-table.ts'
 import { coveringPrefixes, topicMatches } from './topic-filter.ts'
 import { WriteQueue, type SyncMode, type WriteOp } from './write-queue.ts'
@@ -91,6 +91,8 @@ export class LevelPersistence {
   private brokerRef: BrokerRef | undefined
   /** Clients with a stored will (keys loaded at setup): most CONNECTs then cost no will I/O. */
   private readonly willOwners = new Set<string>()
+  /** Clients with a persistent session (aedes knows a session only by its subscriptions). */
+  private readonly sessionOwners = new Set<string>()
   private closing: Promise<void> | undefined
 
   constructor (options: LevelPersistenceOptions) {
@@ -126,6 +128,7 @@ export class LevelPersistence {
     for await (const _ of this.db.keys(prefixRange(Buffer.of(KIND.QUARANTINE)))) this.ctx.quarantined++
     await this.loadSubscriptions()
     for await (const key of this.db.keys(prefixRange(Buffer.of(KIND.WILL)))) this.willOwners.add(readClientId(key))
+    for await (const key of this.db.keys(prefixRange(Buffer.of(KIND.SESSION)))) this.sessionOwners.add(readClientId(key))
     await this.outgoing.loadQueueHolders() // a CONNECT of a client with no queue then costs no iterator
     this.logger.info('store open', { path: this.options.path, status: outcome.status, sync: this.options.sync, subscriptions: this.subs.counts().subsCount, quarantined: this.ctx.quarantined })
   }
@@ -247,11 +250,30 @@ export class LevelPersistence {
     return this.subs.match(topic)
   }
 
-  /** Removes every subscription of a client. */
+  /** Removes every subscription of a client (aedes calls it when a session ends or a clean one starts): the session is gone. */
   async cleanSubscriptions (client: ClientRef): Promise<void> {
     // a clean session's queue is drained and cleared by aedes; its figures are rescanned when next needed
     this.outgoing.bounds.forget(client.id)
-    await this.queue.write(this.subs.clean(client.id).map((topic) => ({ type: 'del', key: subKey(client.id, topic) })))
+    const ops: WriteOp[] = this.subs.clean(client.id).map((topic) => ({ type: 'del', key: subKey(client.id, topic) }))
+    // forgotten in memory at once: a CONNACK built before the write lands must not say Session Present
+    if (this.sessionOwners.delete(client.id)) ops.push({ type: 'del', key: sessionKey(client.id) })
+    await this.queue.write(ops)
+  }
+
+  /**
+   * Records that a client has a persistent session (CleanSession 0, v5 Session
+   * Expiry > 0): it is kept, and resumed with Session Present 1, even without a
+   * subscription [MQTT-3.2.2-2]. Ended by cleanSubscriptions.
+   */
+  async rememberSession (clientId: string): Promise<void> {
+    if (this.sessionOwners.has(clientId)) return
+    this.sessionOwners.add(clientId)
+    await this.queue.write([{ type: 'put', key: sessionKey(clientId), value: Buffer.alloc(0) }])
+  }
+
+  /** Whether a client has a persistent session (known in memory, no I/O). */
+  hasSession (clientId: string): boolean {
+    return this.sessionOwners.has(clientId)
   }
 
   /** Clients holding a subscription to exactly this topic. */

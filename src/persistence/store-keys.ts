@@ -9,6 +9,7 @@
 //   I <len16><clientId><msgId32>      incoming QoS 2 packet awaiting PUBREL
 //   R <topic>                         a retained message (prefix scans by literal filter prefix)
 //   W <len16><clientId>               a will
+//   P <len16><clientId>               a persistent session exists (kept with no subscriptions too)
 //   J <seq64>                         incoming journal: acknowledged, not yet routed
 //   Q <original key>                  quarantined record (undecodable), kept for forensics
 //   !<name>!...                       sublevels of other parts (bans, bridge queues)
@@ -18,13 +19,13 @@
 
 /** Kind bytes of the key layout. */
 export const KIND = {
-  META: 0x4d, SUB: 0x53, OUT: 0x4f, OUT_STATE: 0x55, INCOMING: 0x49, RETAINED: 0x52, WILL: 0x57, JOURNAL: 0x4a, QUARANTINE: 0x51
+  META: 0x4d, SUB: 0x53, OUT: 0x4f, OUT_STATE: 0x55, INCOMING: 0x49, RETAINED: 0x52, WILL: 0x57, JOURNAL: 0x4a, QUARANTINE: 0x51, SESSION: 0x50
 } as const
 
 /** Human names of the kinds (stats and logs). */
 export const KIND_NAMES: Record<number, string> = {
   [KIND.META]: 'meta', [KIND.SUB]: 'subscriptions', [KIND.OUT]: 'outgoing', [KIND.OUT_STATE]: 'outgoingState',
-  [KIND.INCOMING]: 'incoming', [KIND.RETAINED]: 'retained', [KIND.WILL]: 'wills', [KIND.JOURNAL]: 'journal', [KIND.QUARANTINE]: 'quarantine'
+  [KIND.INCOMING]: 'incoming', [KIND.RETAINED]: 'retained', [KIND.WILL]: 'wills', [KIND.JOURNAL]: 'journal', [KIND.QUARANTINE]: 'quarantine', [KIND.SESSION]: 'sessions'
 }
 
 /** A meta key. */
@@ -114,6 +115,11 @@ export function retainedKey (topic: string): Buffer {
 /** Key of a will. */
 export function willKey (clientId: string): Buffer {
   return clientPrefix(KIND.WILL, clientId)
+}
+
+/** Key of a persistent session's marker. */
+export function sessionKey (clientId: string): Buffer {
+  return clientPrefix(KIND.SESSION, clientId)
 }
 
 /** Key of a journal entry. */

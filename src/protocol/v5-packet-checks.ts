@@ -35,9 +35,11 @@ const INBOUND_PROPERTIES: Readonly<Record<string, ReadonlySet<string>>> = {
 
 // Values the spec calls a Protocol Error (reason code 0x82), by property.
 const PROTOCOL_VALUES: ReadonlyArray<[string, (v: unknown) => boolean, string]> = [
-  // (Request Response Information, Request Problem Information and Payload Format Indicator
-  // other than 0 or 1 are protocol errors too, but mqtt-packet decodes them to booleans:
-  // a 2 cannot be told from a 1 after parsing.)
+  // One-byte properties other than 0 or 1: src/engine/bound-property-blocks.ts keeps them
+  // as numbers (mqtt-packet alone turns them into booleans).
+  ['requestProblemInformation', (v) => typeof v === 'number', 'must be 0 or 1'], // §3.1.2.11.7
+  ['requestResponseInformation', (v) => typeof v === 'number', 'must be 0 or 1'], // §3.1.2.11.6
+  ['payloadFormatIndicator', (v) => typeof v === 'number', 'must be 0 or 1'], // §3.3.2.3.2
   ['receiveMaximum', (v) => v === 0, 'must not be 0'], // §3.1.2.11.3
   ['maximumPacketSize', (v) => v === 0, 'must not be 0'], // §3.1.2.11.4
   ['subscriptionIdentifier', (v) => v === 0, 'must not be 0'] // §3.8.2.1.2

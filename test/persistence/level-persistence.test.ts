@@ -50,6 +50,28 @@ test('subscriptions, queues, inflight state, incoming QoS 2, retained and wills 
   await p2.close()
 })
 
+test('a persistent session without subscriptions is known after a restart until its session ends [MQTT-3.2.2-2]', async () => {
+  const path = fresh()
+  const p = open(path)
+  await p.setup({ id: 'b1' })
+  assert.is(p.hasSession('s1'), false)
+  await p.rememberSession('s1')
+  await p.rememberSession('s2')
+  assert.is(p.hasSession('s1'), true)
+  await p.close()
+  const p2 = open(path)
+  await p2.setup({ id: 'b1' })
+  assert.equal([p2.hasSession('s1'), p2.hasSession('s2'), p2.hasSession('s3')], [true, true, false])
+  const ended = p2.cleanSubscriptions({ id: 's1' }) // aedes ends a session with it (clean start, expiry)
+  assert.is(p2.hasSession('s1'), false, 'forgotten before the write lands')
+  await ended
+  await p2.close()
+  const p3 = open(path)
+  await p3.setup({ id: 'b1' })
+  assert.equal([p3.hasSession('s1'), p3.hasSession('s2')], [false, true])
+  await p3.close()
+})
+
 test('draining acknowledges in order and leaves an empty queue (one range scan per client)', async () => {
   const p = open(fresh())
   await p.setup({ id: 'b1' })

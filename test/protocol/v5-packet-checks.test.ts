@@ -49,6 +49,10 @@ test('an identifier the packet may not carry is malformed (0x81); a forbidden va
   assert.is(reasonCodeOfProblem(wrong), 0x81)
   const zero = checkPacketProperties({ cmd: 'subscribe', properties: { subscriptionIdentifier: 0 } }) ?? ''
   assert.is(reasonCodeOfProblem(zero), 0x82)
+  // a one-byte property other than 0/1 (kept as a number by src/engine/bound-property-blocks.ts)
+  assert.is(reasonCodeOfProblem(checkConnectProperties({ cmd: 'connect', properties: { requestResponseInformation: 2 } }) ?? ''), 0x82)
+  assert.is(checkConnectProperties({ cmd: 'connect', properties: { requestResponseInformation: true, requestProblemInformation: false } }), undefined)
+  assert.is(reasonCodeOfProblem(checkPacketProperties({ cmd: 'publish', properties: { payloadFormatIndicator: 7 } }) ?? ''), 0x82)
   assert.match(checkPacketProperties({ cmd: 'publish', properties: { subscriptionIdentifier: 3 } }) ?? '', /\[MQTT-3.3.4-6\]/)
   assert.match(checkPacketProperties({ cmd: 'puback', properties: { reasonString: 'a\u0000' } }) ?? '', /U\+0000/)
   assert.is(checkPacketProperties({ cmd: 'puback', properties: { reasonString: 'fine' } }), undefined)
