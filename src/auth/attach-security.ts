@@ -110,15 +110,15 @@ export async function attachSecurity (ctx: SecurityContext): Promise<SecurityHan
   await lockout.load()
   await bindings.load()
   const gate = new ConnectionGate(ctx.config.listeners, lockout, monotonic)
-  const slots = auth.maxConcurrentVerifications ?? 2
+  const slots = auth.maxConcurrentVerifications
   const room = new WaitingRoom({
     slots,
-    reservedSlots: Math.min(auth.reservedVerifications ?? 1, slots - 1),
-    size: auth.maxQueuedVerifications ?? 256,
+    reservedSlots: Math.min(auth.reservedVerifications, slots - 1),
+    size: auth.maxQueuedVerifications,
     // a login waiting longer than the connect timeout would outlive what the client waits for
-    maxWait: Math.min(auth.verificationWait ?? 5000, ctx.config.limits.connectTimeout)
+    maxWait: Math.min(auth.verificationWait, ctx.config.limits.connectTimeout)
   })
-  const cache = new VerificationCache(auth.verificationCacheSize ?? 1000)
+  const cache = new VerificationCache(auth.verificationCacheSize)
   const verifier = new PasswordVerifier(cache, room)
   // "recent" success: as long as the lockout remembers failures
   const successes = new RecentSuccesses(lockoutOptionsOf(ctx.config).window, monotonic)

@@ -140,7 +140,7 @@ export class Authenticator {
     }
     // Bound now, not when the client is ready: a rival CONNECT may arrive between CONNACK and clientReady.
     // a session that ends with the connection binds in memory only: no disk write on the clean-session path
-    if (state.bindClientIds && c.id !== '') this.deps.bindings.bind(c.id, user, !req.cleanStart || (req.sessionExpiry ?? 0) > 0)
+    if (state.bindClientIds && c.id !== '') this.deps.bindings.bind(c.id, user, !req.cleanStart || (req.sessionExpiry !== undefined && req.sessionExpiry > 0))
     if (user !== undefined || c.certificate !== undefined) this.credentials.set(c, { user, passwordHash, certificate: c.certificate?.revocationKey })
     return ALLOW
   }
