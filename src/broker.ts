@@ -18,6 +18,7 @@ import mqttPacket from 'mqtt-packet'
 import { openStore, type Store } from './store.ts'
 import { toConnackReturnCode } from './reason-codes.ts'
 import { controlSocketPath } from './control/control-path.ts'
+import { createEventLog } from './observability/event-log.ts'
 import { runReloadTransaction, type PreparedReload, type ReloadStep } from './reload-transaction.ts'
 import { prepareListenersReload } from './listeners/prepare-listeners-reload.ts'
 
@@ -95,12 +96,22 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
   // hook that has nothing to do returns nothing, so a QoS 0 message, or a
   // QoS 1 one no crash could lose, is acknowledged in the same turn (no
   // promise per message).
+  // Connects, disconnects and refusals at info, rate-limited per kind (src/observability/event-log.ts).
+  const events = createEventLog(log)
+  const who = (client: EdgemqClient | null | undefined): { client?: string, user?: string, ip?: string } => {
+    const info = client?.[STATE]?.info
+    return { client: client?.id ?? undefined, user: info?.username, ip: info?.ip }
+  }
   const publishFailed = (packet: AedesPublishPacket, done: (err?: Error | null) => void, err: Error): void => {
     log.error('publish refused: store failed', { error: err.message, topic: packet.topic })
     done(err)
   }
   const publishDecided = (decision: Decision, state: ClientState | undefined, msg: PublishInfo, packet: AedesPublishPacket, client: EdgemqClient | null, done: (err?: Error | null) => void): void => {
-    if (!decision.ok) { done(new Error(decision.reason)); return }
+    if (!decision.ok) {
+      events.event('publish-refused', 'info', 'publish refused', { client: client?.id, user: state?.info.username, ip: state?.info.ip, topic: msg.topic, reason: decision.reason })
+      done(new Error(decision.reason))
+      return
+    }
     let pending: Array<Promise<void>> | undefined
     for (const h of hooks.beforeAck) {
       const r = h(state?.info, msg)
@@ -214,7 +225,7 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
       if (state === undefined) { done(null, null); return }
       void runSubscribeHooks(hooks, state.info, sub.topic, sub.qos).then((decision) => {
         if (!decision.ok) {
-          log.info('subscription refused', { client: client.id, filter: sub.topic, reason: decision.reason })
+          events.event('subscribe-refused', 'info', 'subscription refused', { ...who(client), filter: sub.topic, reason: decision.reason })
           done(null, null) // SUBACK 0x80 (v3) / 0x87 (v5)
           return
         }
@@ -241,21 +252,29 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
   aedes.on('clientReady', (client: EdgemqClient) => {
     const state = client[STATE]
     if (state !== undefined) for (const h of hooks.connected) h(state.info)
+    events.event('connect', 'info', 'client connected', { ...who(client), listener: state?.listener, protocol: state?.info.protocolVersion })
   })
   aedes.on('clientDisconnect', (client: EdgemqClient) => {
     const state = client[STATE]
     if (state !== undefined) for (const h of hooks.disconnected) h(state.info)
+    events.event('disconnect', 'info', 'client disconnected', { ...who(client), listener: state?.listener })
   })
   aedes.on('unsubscribe', (filters: string[], client: EdgemqClient) => {
     const state = client?.[STATE]
     if (state !== undefined) for (const f of filters) for (const h of hooks.unsubscribe) h(state.info, f)
   })
-  aedes.on('clientError', (client: EdgemqClient, err: Error) => {
-    log.debug('client error', { client: client?.id, error: err.message })
-  })
-  aedes.on('connectionError', (client: EdgemqClient, err: Error) => {
-    log.debug('connection error', { ip: client?.[STATE]?.info.ip, error: err.message })
-  })
+  // aedes refuses a packet over limits.maxPacketSize on its fixed header and reports it as an error.
+  const onClientError = (client: EdgemqClient | undefined, err: Error & { size?: number, maximumPacketSize?: number }): void => {
+    if (err.message === 'packet too large') {
+      const info = client?.[STATE]?.info
+      for (const h of hooks.packetTooLarge) h(info, err.size ?? 0)
+      events.event('packet-too-large', 'warn', 'connection closed: packet too large', { ...who(client), size: err.size, max: err.maximumPacketSize })
+      return
+    }
+    log.debug('client error', { ...who(client), error: err.message })
+  }
+  aedes.on('clientError', onClientError)
+  aedes.on('connectionError', onClientError)
   guardEmitterRecursion((aedes as unknown as { mq: EmitterInternals }).mq)
   // O(1) shift for mqemitter's queue of messages waiting for a slot (src/core/fifo-queue.ts).
   Object.assign((aedes as unknown as { mq: object }).mq, { _messageQueue: new FifoQueue(), _messageCallbacks: new FifoQueue() })
@@ -357,7 +376,7 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
   // and the limits are in place (a gap of seconds on a slow board).
   const listeners = new Map<string, RunningListener>()
   const startOne = async (l: ListenerConfig): Promise<void> => {
-    const running = await startListener(l, { accept: (peer) => acceptConnection(l, peer), connection: (conn) => { handleConnection(l, conn) } }, current.limits.maxPacketSize)
+    const running = await startListener(l, { accept: (peer) => acceptConnection(l, peer), connection: (conn) => { handleConnection(l, conn) }, tlsError: (ip, reason) => { events.event('tls-handshake-failed', 'warn', 'TLS handshake failed', { ip, listener: l.name, reason }) } }, current.limits.maxPacketSize)
     listeners.set(l.name, running)
     log.info('listening', { listener: l.name, type: l.type, host: l.host, port: running.address.port, pid: process.pid })
   }

@@ -82,6 +82,8 @@ export interface ListenerHandlers {
   /** false closes the socket at once: IP rules, bans and caps cost no handshake. */
   accept: (peer: { ip: string, port: number }) => boolean
   connection: (conn: IncomingConnection) => void
+  /** A TLS handshake failed (wrong CA, expired or revoked certificate, old TLS): told for the log. */
+  tlsError?: (ip: string, reason: string) => void
 }
 
 /** Starts a listener; rejects with a clear error when it cannot bind. */
@@ -131,7 +133,7 @@ export async function startListener (config: ListenerConfig, handlers: ListenerH
     server = createTlsServer({ ...tls }, (socket) => { socket.setNoDelay(true); direct(socket) })
     server.on('connection', gate)
     // A failed handshake (wrong CA, expired, revoked, TLS 1.1) only closes that socket.
-    server.on('tlsClientError', () => {})
+    server.on('tlsClientError', (err: Error, socket: TLSSocket) => { handlers.tlsError?.(normalizeIp(socket.remoteAddress), err.message) })
   } else {
     const http = config.type === 'wss' ? createHttpsServer({ ...tls }) : createHttpServer()
     // [MQTT-6.0.0-3] the WebSocket subprotocol is "mqtt"; maxPayload bounds one
@@ -150,7 +152,7 @@ export async function startListener (config: ListenerConfig, handlers: ListenerH
       onConnection({ stream, socket, ip: normalizeIp(socket.remoteAddress), port: socket.remotePort ?? 0, certificate: certificateOf(socket) })
     })
     wss.on('error', () => {})
-    if (config.type === 'wss') http.on('tlsClientError', () => {})
+    if (config.type === 'wss') http.on('tlsClientError', (err: Error, socket: TLSSocket) => { handlers.tlsError?.(normalizeIp(socket.remoteAddress), err.message) })
     http.on('connection', gate)
     // Bound the HTTP upgrade request too (GHSA-3h5v-q93c-6h6q: many headers).
     http.maxHeadersCount = 100
