@@ -19,7 +19,7 @@ export interface ClientInfo {
   /** Groups of the user (from the ACL), set by the auth part. */
   groups: readonly string[]
   /** The verified TLS client certificate, when there is one. */
-  certificate?: { subjectCN?: string, subjectAltNames: readonly string[], fingerprint256: string }
+  certificate?: { subjectCN?: string, subjectAltNames: readonly string[], fingerprint256: string, /** issuer+serial, matched against the CRL at reload (src/auth/revocation-list.ts). */ revocationKey?: string }
   /** Per-client settings the auth layer may set (limits overrides by identity or group). */
   overrides: Record<string, unknown>
   /** The client's connection, for parts that throttle or shed load. */
@@ -98,6 +98,8 @@ export interface BrokerHooks {
   subscribe: Array<(client: ClientInfo, filter: string, qos: number) => Promise<Decision> | Decision>
   /** On every delivery of a message to a subscriber; false drops it for that subscriber (the message is the broker's own object: read it, never keep or change it). */
   deliver: Array<(client: ClientInfo, topic: string, msg: DeliveryInfo) => boolean>
+  /** May the client receive a message on this topic at all (the ACL)? No side effects: asked to choose a shared-subscription member before any delivery. */
+  readable: Array<(client: ClientInfo, topic: string) => boolean>
   /** A client removed a subscription (UNSUBSCRIBE). */
   unsubscribe: Array<(client: ClientInfo, filter: string) => void>
   /** After a message was accepted and before it is acknowledged (QoS 1/2): durable hand-offs (bridge queue). Return nothing when there is nothing to wait for (keeps the publish path synchronous). */
@@ -122,5 +124,5 @@ export interface BrokerHooks {
 
 /** Empty hook lists. */
 export function createBrokerHooks (): BrokerHooks {
-  return { accept: [], opened: [], connect: [], publish: [], subscribe: [], deliver: [], unsubscribe: [], beforeAck: [], connected: [], disconnected: [], connectFailed: [], closed: [], packetTooLarge: [] }
+  return { accept: [], opened: [], connect: [], publish: [], subscribe: [], deliver: [], readable: [], unsubscribe: [], beforeAck: [], connected: [], disconnected: [], connectFailed: [], closed: [], packetTooLarge: [] }
 }

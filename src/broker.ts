@@ -7,10 +7,19 @@ import { ALLOW, createBrokerHooks, type BrokerHooks, type ClientConnection, type
 import type { EdgemqConfig, ListenerConfig } from './config/types.ts'
 import { ControlServer, type ControlRegistry } from './control/control-server.ts'
 import { startListener, type IncomingConnection, type RunningListener } from './listeners/start-listener.ts'
-import { checkConnectStrings, checkTopicName, checkTopicFilter } from './listeners/packet-checks.ts'
+import { checkConnectIdentity, checkConnectStrings, checkTopicName, checkTopicFilter } from './listeners/packet-checks.ts'
 import type { Logger } from './observability/logger.ts'
 import { SysTopics } from './observability/sys-topics.ts'
+import { Observatory } from './observability/observatory.ts'
+import { createPacketCounters, registerCoreMetrics } from './observability/core-metrics.ts'
 import { installV5Shims } from './protocol/aedes-v5-shims.ts'
+import { installStripWillProperties } from './engine/strip-will-properties.ts'
+import { installMergeOverlappingDeliveries } from './engine/merge-overlapping-deliveries.ts'
+import { installEnforceReceiveMaximum } from './engine/enforce-receive-maximum.ts'
+import { installCloseOnBadAcks } from './engine/close-on-bad-acks.ts'
+import { installCheckConnect } from './engine/check-connect.ts'
+import { acknowledgeAndDrop } from './engine/drop-denied-publish.ts'
+import { installSendTopicAliases } from './engine/send-topic-aliases.ts'
 import { isPending, runDecisions } from './core/run-decisions.ts'
 import { installPublishEncoder } from './core/publish-encoder.ts'
 import { FifoQueue } from './core/fifo-queue.ts'
@@ -19,6 +28,7 @@ import { openStore, type Store } from './store.ts'
 import { toConnackReturnCode } from './reason-codes.ts'
 import { controlSocketPath } from './control/control-path.ts'
 import { createEventLog } from './observability/event-log.ts'
+import { installRefusalReasonCodes, noteRefusedPublish, noteRefusedSubscription, watchClientSubscribes } from './engine/refusal-reason-codes.ts'
 import { runReloadTransaction, type PreparedReload, type ReloadStep } from './reload-transaction.ts'
 import { prepareListenersReload } from './listeners/prepare-listeners-reload.ts'
 
@@ -72,6 +82,8 @@ export interface PartContext {
   logger: Logger
   control: ControlServer
   local: LocalBrokerApi
+  /** Metrics, status sections and readiness (src/observability/observatory.ts); absent in some unit tests. */
+  observe?: Observatory
 }
 
 /** Publishing and subscribing inside the broker, for the bridge and $SYS. */
@@ -90,7 +102,10 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
   const store = await openStore(config, logger.child('persistence'))
   let current = config
   let openSockets = 0
-  const counters = { connectionsRefused: 0, messagesReceived: 0, malformedClosed: 0 }
+  const counters = { connectionsRefused: 0, messagesReceived: 0, malformedClosed: 0, publishDenied: 0 }
+  // Per-QoS message and byte counts: plain numbers bumped on the packet path, read at scrape time.
+  const packets = createPacketCounters()
+  const observe = new Observatory()
 
   // Durable hand-offs before the acknowledgement (bridge queue, journal). A
   // hook that has nothing to do returns nothing, so a QoS 0 message, or a
@@ -109,6 +124,15 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
   const publishDecided = (decision: Decision, state: ClientState | undefined, msg: PublishInfo, packet: AedesPublishPacket, client: EdgemqClient | null, done: (err?: Error | null) => void): void => {
     if (!decision.ok) {
       events.event('publish-refused', 'info', 'publish refused', { client: client?.id, user: state?.info.username, ip: state?.info.ip, topic: msg.topic, reason: decision.reason })
+      if (decision.reasonCode === 0x87) {
+        counters.publishDenied++
+        // [MQTT-3.3.5-2] a 3.1.1 client is acknowledged and the message dropped (auth.deniedPublish)
+        if (client !== null && (client.version ?? 4) < 5 && !msg.isWill && (current.auth as { deniedPublish?: string } | undefined)?.deniedPublish !== 'disconnect') {
+          acknowledgeAndDrop(client, packet, done)
+          return
+        }
+      }
+      if (client !== null) noteRefusedPublish(client.conn, packet.messageId, decision.reasonCode) // 0x97 quota, not aedes's 0x87
       done(new Error(decision.reason))
       return
     }
@@ -120,10 +144,12 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
     const journal = packet.qos > 0 && client !== null && (store.needsJournal?.(packet) ?? true)
     if (pending === undefined && !journal) {
       counters.messagesReceived++
+      packets.received[packet.qos]++
+      packets.receivedBytes[packet.qos] += msg.payload.length
       done(null)
       return
     }
-    void handOff(pending, journal ? client : null, packet).then(() => { counters.messagesReceived++; done(null) }, (err: Error) => { publishFailed(packet, done, err) })
+    void handOff(pending, journal ? client : null, packet).then(() => { counters.messagesReceived++; packets.received[packet.qos]++; packets.receivedBytes[packet.qos] += msg.payload.length; done(null) }, (err: Error) => { publishFailed(packet, done, err) })
   }
   const handOff = async (pending: Array<Promise<void>> | undefined, journalFor: EdgemqClient | null, packet: AedesPublishPacket): Promise<void> => {
     if (pending !== undefined) await Promise.all(pending)
@@ -148,7 +174,8 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
       const state = client[STATE]
       if (state === undefined) { done(new Error('unknown connection'), false); return }
       // [MQTT-1.5.4-2] no U+0000; control characters and ill-formed UTF-8 are refused too (CVE-2017-7653)
-      const problem = checkConnectStrings(packet, current.limits)
+      // A bad client id or user name is refused later, at CONNACK (0x85 / 0x86), by the connect hooks.
+      const problem = checkConnectStrings({ will: packet.will }, current.limits)
       if (problem !== undefined) {
         counters.malformedClosed++
         log.info('connection closed: malformed CONNECT', { ip: state.info.ip, listener: state.listener, reason: problem })
@@ -157,15 +184,17 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
       }
       // CVE-2020-13849 (SlowITe): a keepalive above limits.keepaliveMax (0 =
       // never) would hold a dead connection for hours. v5 clients are told a
-      // Server Keep Alive instead [MQTT-3.2.2-21]; a 3.1.1 client cannot be
-      // told, so it is refused with "identifier rejected" as Mosquitto does
-      // (aedes's own check answers 6, which 3.1.1 does not define, so edgemq
-      // does this itself and passes keepaliveLimit 0 to aedes).
+      // Server Keep Alive instead [MQTT-3.2.2-21]. A 3.1.1 client cannot be
+      // told: by default it is accepted as Mosquitto 2.0 does (keepalive 0 is
+      // legal [MQTT-3.1.2-10] and common), and the TCP keepalive probes armed
+      // in handleConnection find a dead peer; limits.keepaliveStrict refuses it
+      // with "identifier rejected" instead (aedes's own check answers 6, which
+      // 3.1.1 does not define, so edgemq passes keepaliveLimit 0 to aedes).
       const keepaliveMax = current.limits.keepaliveMax
       const keepalive = packet.keepalive ?? 0
       if (keepaliveMax > 0 && (keepalive === 0 || keepalive > keepaliveMax)) {
         if ((packet.protocolVersion ?? 4) >= 5) (client as unknown as { _serverKeepAlive?: number })._serverKeepAlive = keepaliveMax
-        else state.refuseKeepalive = `keepalive ${keepalive} is above limits.keepaliveMax (${keepaliveMax} s; 0 means never)`
+        else if (current.limits.keepaliveStrict) state.refuseKeepalive = `keepalive ${keepalive} is 0 or above limits.keepaliveMax (${keepaliveMax} s) and limits.keepaliveStrict is on`
       }
       const will = packet.will ?? undefined
       state.connect = { clean: packet.clean ?? true, keepalive: packet.keepalive ?? 0, will: will === undefined ? undefined : { topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain } }
@@ -225,6 +254,7 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
       if (state === undefined) { done(null, null); return }
       void runSubscribeHooks(hooks, state.info, sub.topic, sub.qos).then((decision) => {
         if (!decision.ok) {
+          noteRefusedSubscription(sub, decision.reasonCode)
           events.event('subscribe-refused', 'info', 'subscription refused', { ...who(client), filter: sub.topic, reason: decision.reason })
           done(null, null) // SUBACK 0x80 (v3) / 0x87 (v5)
           return
@@ -238,6 +268,8 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
       const state = client[STATE]
       if (state === undefined) return packet
       for (const h of hooks.deliver) if (!h(state.info, packet.topic, packet as DeliveryInfo)) return null
+      packets.sent[packet.qos]++
+      packets.sentBytes[packet.qos] += (packet.payload as Buffer).length
       return packet
     },
     published: (packet: AedesPublishPacket, client: EdgemqClient | null, done: (err?: Error | null) => void) => {
@@ -279,9 +311,24 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
   // O(1) shift for mqemitter's queue of messages waiting for a slot (src/core/fifo-queue.ts).
   Object.assign((aedes as unknown as { mq: object }).mq, { _messageQueue: new FifoQueue(), _messageCallbacks: new FifoQueue() })
   await aedes.listen()
-  const shims = installV5Shims(aedes, { logger: log, onMalformed: () => { counters.malformedClosed++ } })
+  const shims = installV5Shims(aedes, {
+    logger: log,
+    onMalformed: () => { counters.malformedClosed++ },
+    mayReceive: (client, topic) => { const s = (client as EdgemqClient)[STATE]; return s === undefined || hooks.readable.every((h) => h(s.info, topic)) }
+  })
+  installStripWillProperties(aedes) // a will PUBLISH carries no Will Delay Interval (MQTT 5.0 §3.3.2.3)
+  installMergeOverlappingDeliveries(aedes) // overlapping subscriptions: one copy at the highest QoS [MQTT-3.3.5-1]
   // One buffer per outgoing 3.1.1 PUBLISH/ack, shared by every subscriber of a QoS 0 message.
   installPublishEncoder(mqttPacket as unknown as Parameters<typeof installPublishEncoder>[0])
+  installRefusalReasonCodes(mqttPacket as unknown as Parameters<typeof installRefusalReasonCodes>[0])
+  // The Receive Maximum of CONNACK holds for what v5 clients send (0x93 past it) [MQTT-3.3.4-9].
+  installEnforceReceiveMaximum(aedes, mqttPacket, { onExceeded: (clientId, max) => { log.info('connection closed: receive maximum exceeded', { client: clientId ?? undefined, max }) } })
+  // PUBACK/PUBREC/PUBREL/PUBCOMP that break the protocol close the connection (v5: 0x81/0x82 first).
+  installCloseOnBadAcks(aedes, mqttPacket, { onClosed: (clientId, problem) => { counters.malformedClosed++; log.info('connection closed: bad acknowledgement', { client: clientId ?? undefined, reason: problem.reason }) } })
+  // CONNECTs the spec refuses: will QoS 3, user name/password without flags, bad protocol level (CONNACK 1), ...
+  installCheckConnect(aedes, mqttPacket, { onRefused: (problem) => { counters.malformedClosed++; log.info('connection closed: CONNECT refused', { reason: problem.reason }) } })
+  // Topic aliases for v5 clients that allow them (MQTT 5.0 §3.3.2.3.4); last, so it sees each PUBLISH as written.
+  installSendTopicAliases(aedes, mqttPacket, () => ({ enabled: current.limits.sendTopicAliases, budget: current.limits.topicAliasBudget }))
   await store.replayJournal(async (packet) => {
     await new Promise<void>((resolve, reject) => aedes.publish(packet as AedesPublishPacket, (err?: Error) => { if (err) reject(err); else resolve() }))
   })
@@ -307,11 +354,15 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
     const accept = { ip: conn.ip, port: conn.port, listener: listenerConfig.name }
     openSockets++
     const client = aedes.handle(conn.stream, undefined as never) as EdgemqClient
+    watchClientSubscribes(client)
     conn.socket.once('close', () => {
       openSockets--
       const state = client[STATE]
       if (state !== undefined) for (const h of hooks.closed) h(state.info)
     })
+    // SlowITe without refusing keepalive 0: the kernel probes an idle peer, so a
+    // dead one is found within tcpKeepaliveIdle + intvl x probes (docs/security.md).
+    conn.socket.setKeepAlive(true, current.limits.tcpKeepaliveIdle)
     const connection = connectionControls(client, conn)
     client[STATE] = {
       listener: listenerConfig.name,
@@ -337,7 +388,7 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
   const handles: PartHandle[] = []
   const partNames: string[] = []
   try {
-    for (const attach of parts) handles.push(await attach({ config, hooks, store, logger, control, local }))
+    for (const attach of parts) handles.push(await attach({ config, hooks, store, logger, control, local, observe }))
     for (const attach of parts) partNames.push(attach.name.replace(/^attach|Part$/g, '').toLowerCase() || 'part')
   } catch (err) {
     // A part that cannot start (an insecure password file) stops the start
@@ -352,20 +403,20 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
   // clients (loopback by default). Runs after the parts, so a user the
   // security part verified (password or certificate) has a username by now.
   hooks.connect.push((req) => {
+    const identity = checkConnectIdentity({ clientId: req.client.id, username: req.username }, current.limits)
+    if (identity !== undefined) return { ok: false, ...identity }
     if (req.client.username !== undefined) return ALLOW
     const listener = current.listeners.find((l) => l.name === req.client.listener)
     return listener?.allowAnonymous === true ? ALLOW : { ok: false, reasonCode: 0x87, reason: 'anonymous clients are not allowed on this listener' }
   })
 
+  // Counts come from the metrics registry (SYS_FROM_METRICS); these are the rest.
   const sys = new SysTopics(local, () => ({
-    'clients/connected': aedes.connectedClients,
-    'connections/open': openSockets,
-    'connections/refused': counters.connectionsRefused,
-    'messages/received': counters.messagesReceived,
     'connections/malformed': counters.malformedClosed,
+    'messages/denied': counters.publishDenied,
     ...prefixKeys('protocol/', shims.stats()),
     ...Object.assign({}, ...handles.map((h) => h.sysValues?.() ?? {})) as Record<string, number | string>
-  }))
+  }), observe.metrics)
   sys.start(config.sys.interval)
 
   control.register('stats', async () => broker.stats())
@@ -375,8 +426,15 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
   // Listeners open last: no client is served before authentication, the ACL
   // and the limits are in place (a gap of seconds on a slow board).
   const listeners = new Map<string, RunningListener>()
+  let storeOpen = true
+  registerCoreMetrics(observe, { hooks, packets, counters, openSockets: () => openSockets, storeOpen: () => storeOpen, config: () => current, bound: (name) => listeners.get(name)?.address })
   const startOne = async (l: ListenerConfig): Promise<void> => {
-    const running = await startListener(l, { accept: (peer) => acceptConnection(l, peer), connection: (conn) => { handleConnection(l, conn) }, tlsError: (ip, reason) => { events.event('tls-handshake-failed', 'warn', 'TLS handshake failed', { ip, listener: l.name, reason }) } }, current.limits.maxPacketSize)
+    const running = await startListener(l, {
+      accept: (peer) => acceptConnection(l, peer),
+      connection: (conn) => { handleConnection(l, conn) },
+      request: (req, res) => { observe.handleHttp(l, req, res) },
+      tlsError: (ip, reason) => { events.event('tls-handshake-failed', 'warn', 'TLS handshake failed', { ip, listener: l.name, reason }) }
+    }, current.limits.maxPacketSize)
     listeners.set(l.name, running)
     log.info('listening', { listener: l.name, type: l.type, host: l.host, port: running.address.port, pid: process.pid })
   }
@@ -391,6 +449,8 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
     await store.close()
     throw err
   }
+
+  observe.markStarted()
 
   const broker: EdgemqBroker = {
     get config () { return current },
@@ -421,6 +481,7 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
       log.info('config reloaded', { listeners: next.listeners.length, changed: JSON.stringify(old) === JSON.stringify(next) ? 'nothing' : 'yes' })
     },
     close: async () => {
+      observe.markStopping()
       sys.stop()
       // 1. stop accepting; 2. aedes closes every client (in-flight writes of
       // the store finish before its close resolves); 3. parts; 4. LevelDB.
@@ -429,6 +490,7 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
       await new Promise<void>((resolve) => aedes.close(() => resolve()))
       await listenersClosed
       for (const h of [...handles].reverse()) await h.close?.()
+      storeOpen = false
       await store.close()
       log.info('stopped')
     }

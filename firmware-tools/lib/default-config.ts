@@ -40,6 +40,17 @@ listeners:
     type: tcp
     host: 127.0.0.1
     port: 1883
+  # Metrics (/metrics), health (/health/live, /health/ready), the JSON API and
+  # the status page (docs/observability.md). Loopback only: reach it over SSH
+  # (ssh -L 9883:127.0.0.1:9883 gateway). Health is open on loopback; the rest
+  # needs the bearer token made at first boot (${INSTALL_PATHS.httpToken}) or
+  # HTTP Basic as a user of the admins group.
+  - name: http
+    type: http
+    host: 127.0.0.1
+    port: 9883
+    tokenFile: ${INSTALL_PATHS.httpToken}
+    apiGroup: admins
 
 persistence:
   path: ${INSTALL_PATHS.dataDir}

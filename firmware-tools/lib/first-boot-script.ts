@@ -41,6 +41,15 @@ fi
 chown root:edgemq ${P.passwordFile}
 chmod 0640 ${P.passwordFile}
 
+# The http listener's bearer token: 0600 and owned by the broker's user (edgemq
+# refuses a token file others can read). Give it to the local Prometheus.
+if [ ! -s ${P.httpToken} ]; then
+  head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > ${P.httpToken}.new
+  mv ${P.httpToken}.new ${P.httpToken}
+fi
+chown edgemq:edgemq ${P.httpToken}
+chmod 0600 ${P.httpToken}
+
 install -d -o edgemq -g edgemq -m 0750 ${P.dataDir}
 : > ${P.firstBootDone}
 chown edgemq:edgemq ${P.firstBootDone}

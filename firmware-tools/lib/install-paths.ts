@@ -27,6 +27,8 @@ export const INSTALL_PATHS = {
   tlsCert: '/etc/edgemq/tls/server.crt',
   tlsKey: '/etc/edgemq/tls/server.key',
   initialPassword: '/etc/edgemq/initial-admin-password',
+  /** Bearer token of the loopback http listener (metrics, API, status page), made at first boot. */
+  httpToken: '/etc/edgemq/http-token',
   dataDir: '/var/lib/edgemq',
   firstBootDone: '/var/lib/edgemq/.firstboot-done',
   unitDir: '/lib/systemd/system',

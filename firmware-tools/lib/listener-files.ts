@@ -9,8 +9,8 @@ import { capabilityLines, execStartLine, readyCheckLine, type RuntimeHeap } from
 /** The listener fields these files need. */
 export type ListenerLike = Pick<ListenerConfig, 'name' | 'host' | 'port'> & { allow?: unknown }
 
-/** The listeners of the default config (loopback MQTT on 1883). */
-export const DEFAULT_LISTENERS: readonly ListenerLike[] = [{ name: 'local', host: '127.0.0.1', port: 1883 }]
+/** The listeners of the default config (loopback MQTT on 1883, loopback HTTP for metrics and health on 9883). */
+export const DEFAULT_LISTENERS: readonly ListenerLike[] = [{ name: 'local', host: '127.0.0.1', port: 1883 }, { name: 'http', host: '127.0.0.1', port: 9883 }]
 
 /** host:port a local check can connect to: wildcard binds are reached over loopback. */
 export function readyTarget (l: ListenerLike): string {

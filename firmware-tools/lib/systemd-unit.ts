@@ -52,6 +52,9 @@ export function readyCheckLine (readyTargets: readonly string[]): string {
   return [INSTALL_PATHS.node, INSTALL_PATHS.waitReady, '--timeout', '60', ...readyTargets].join(' ')
 }
 
+/** WatchdogSec of the broker: pings every 10 s; a GC pause or an SD-card stall of a few seconds is no restart. */
+export const WATCHDOG_SEC = 30
+
 /** edgemq.service for one board. */
 export function renderBrokerUnit (options: BrokerUnitOptions): string {
   const { board } = options
@@ -72,9 +75,15 @@ StartLimitIntervalSec=300
 StartLimitBurst=5
 
 [Service]
-# Readiness: Node has no sd_notify (no unix datagram sockets), so the unit
-# turns active only when ExecStartPost has connected to every listener.
-Type=exec
+# Readiness and liveness: edgemq sends READY=1 once every listener is bound and
+# WATCHDOG=1 from its event loop every WatchdogSec/3; a wedged broker is killed
+# and restarted (Restart=on-failure). Node has no unix datagram sockets, so it
+# runs systemd-notify for each message: a child process, hence NotifyAccess=all
+# (src/observability/systemd-notify.ts). ExecStartPost then checks from outside
+# that every listener accepts.
+Type=notify
+NotifyAccess=all
+WatchdogSec=${WATCHDOG_SEC}s
 User=edgemq
 Group=edgemq
 Environment=EDGEMQ_NO_REEXEC=1

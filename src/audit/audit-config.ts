@@ -9,8 +9,9 @@ import { isLoopback } from '../config/load-config.ts'
 import { loadAcl } from '../acl/load-acl.ts'
 import type { AclPolicy } from '../acl/acl-policy.ts'
 import { parsePasswordFile } from '../auth/password-file.ts'
+import { weaknessOf, type PasswordHash } from '../auth/password-hash.ts'
+import { costClassOf } from '../auth/login-cost.ts'
 import { checkStorePrivacy } from '../persistence/check-store-access.ts'
-import { weaknessOf } from '../auth/password-hash.ts'
 import { parseCidr, rangeContains, parseIp } from '../listeners/ip-filter.ts'
 import { auditBridges } from './audit-bridges.ts'
 
@@ -84,6 +85,14 @@ export async function auditConfig (config: EdgemqConfig): Promise<Finding[]> {
       if (legacy.length > 0) add('high', 'password-legacy-hash', auth.passwordFile, `${legacy.length} user(s) with ${legacy[0].w ?? ''}, e.g. ${legacy[0].e.user} (line ${legacy[0].e.line})`, `set their passwords again: edgemq passwd ${auth.passwordFile} USER`)
       const slow = weak.filter((x) => x.e.hash.scheme !== 'sha512')
       if (slow.length > 0) add('medium', 'password-weak-hash', auth.passwordFile, `${slow.length} user(s) with ${slow[0].w ?? ''}, e.g. ${slow[0].e.user} (line ${slow[0].e.line})`, `set their passwords again with edgemq passwd (scrypt): edgemq passwd ${auth.passwordFile} USER`)
+      const mix = describeHashMix(entries.map((e) => e.hash))
+      if (mix !== undefined) {
+        // Failed logins are padded to the strongest class (src/auth/login-cost.ts), so the mix no longer leaks
+        // user names by timing; what is left is that the weakest lines are the ones cracked first offline.
+        add(weak.length > 0 ? 'medium' : 'low', 'password-mixed-schemes', auth.passwordFile,
+          `hash schemes mixed: ${mix}; failed logins all cost the strongest one (no user enumeration by timing), but a stolen file is only as strong as its weakest line`,
+          `set the other users' passwords again with edgemq passwd (scrypt): edgemq passwd ${auth.passwordFile} USER`)
+      }
     } catch (err) {
       add('high', 'password-file-invalid', auth.passwordFile, (err as Error).message, 'fix or recreate the file with edgemq passwd')
     }
@@ -94,6 +103,7 @@ export async function auditConfig (config: EdgemqConfig): Promise<Finding[]> {
   // Limits and throttling
   if (config.limits.maxPacketSize > 16 * 1024 * 1024) add('medium', 'max-packet-size', 'limits.maxPacketSize', `${config.limits.maxPacketSize} bytes: one client can make the broker buffer that much per packet`, 'set limits.maxPacketSize to 256KB (the default) or what your largest message needs')
   if (auth.lockout?.enabled === false) add('high', 'lockout-off', 'auth.lockout.enabled', 'brute-force lockout is off', 'remove auth.lockout.enabled: false')
+  auditKeepalive(config, publicListeners.length > 0, add)
 
   // The store holds retained payloads, sessions, client-id bindings and bans (issue 14).
   const store = await checkStorePrivacy(config.persistence.path)
@@ -101,6 +111,23 @@ export async function auditConfig (config: EdgemqConfig): Promise<Finding[]> {
   auditBridges((config as unknown as { bridges?: unknown }).bridges, add)
   return out
 }
+
+// CVE-2020-13849 (SlowITe): with limits.keepaliveStrict off (the default, as
+// Mosquitto), a 3.1.1 client may ask for keepalive 0 and the broker then relies
+// on TCP keepalive to find the peer dead. Reported so the trade-off is a choice.
+function auditKeepalive (config: EdgemqConfig, exposed: boolean, add: (s: Severity, check: string, where: string, message: string, fix: string) => void): void {
+  const idle = config.limits.tcpKeepaliveIdle
+  const boundS = Math.round(idle / 1000) + LINUX_KEEPALIVE_PROBES_S
+  if (exposed && !config.limits.keepaliveStrict) {
+    add('low', 'keepalive-lenient', 'limits.keepaliveStrict',
+      `3.1.1 clients may connect with keepalive 0 or above limits.keepaliveMax (SlowITe, CVE-2020-13849): a dead one is found by TCP keepalive after about ${boundS} s (tcpKeepaliveIdle + Linux's default 9 probes x 75 s), and the per-IP and global connection caps bound how many can be held`,
+      'if every device sends a keepalive of at most limits.keepaliveMax, set limits.keepaliveStrict: true; otherwise keep it and keep the connection caps tight')
+  }
+  if (idle > 600_000) add('medium', 'tcp-keepalive-slow', 'limits.tcpKeepaliveIdle', `${Math.round(idle / 1000)} s: a dead client with keepalive 0 holds its connection for about ${boundS} s`, 'set limits.tcpKeepaliveIdle to 60s (the default)')
+}
+
+/** Linux's defaults: net.ipv4.tcp_keepalive_intvl 75 s x tcp_keepalive_probes 9, after the idle time. */
+const LINUX_KEEPALIVE_PROBES_S = 75 * 9
 
 function auditListener (l: ListenerConfig, add: (s: Severity, check: string, where: string, message: string, fix: string) => void): void {
   const name = `listener ${l.name}`
@@ -150,4 +177,17 @@ export function formatFindings (findings: readonly Finding[]): string {
   const widths = head.map((h, i) => Math.min(60, Math.max(h.length, ...rows.map((r) => r[i].length))))
   const line = (r: string[]): string => r.map((c, i) => i === r.length - 1 ? c : c.padEnd(widths[i])).join('  ')
   return [line(head), ...rows.map(line)].join('\n') + '\n'
+}
+
+/** "scrypt N=16384 r=8 (12 users), $7$ 101 iterations (1 user)" when a file holds more than one hash class; else undefined. */
+function describeHashMix (hashes: readonly PasswordHash[]): string | undefined {
+  const counts = new Map<string, { label: string, n: number }>()
+  for (const h of hashes) {
+    const label = h.scheme === 'scrypt' ? `scrypt N=${h.N} r=${h.r} p=${h.p}` : h.scheme === 'pbkdf2-sha512' ? `$7$ PBKDF2 ${h.iterations} iterations` : '$6$ SHA-512'
+    const c = counts.get(costClassOf(h)) ?? { label, n: 0 }
+    c.n++
+    counts.set(costClassOf(h), c)
+  }
+  if (counts.size < 2) return undefined
+  return [...counts.values()].sort((a, b) => b.n - a.n).map((c) => `${c.label} (${c.n} user${c.n === 1 ? '' : 's'})`).join(', ')
 }

@@ -7,18 +7,22 @@ import { ALLOW, deny, type BrokerHooks, type ClientInfo, type ConnectRequest, ty
 import type { EdgemqConfig } from '../config/types.ts'
 import type { Logger } from '../observability/logger.ts'
 import { REASON } from '../reason-codes.ts'
-import { canRead, canSubscribe, canWrite, compileAcl, type CompiledAcl } from '../acl/acl-policy.ts'
+import { canRead, canSubscribe, canWrite, compileAcl, groupsOf, type CompiledAcl } from '../acl/acl-policy.ts'
 import { loadAcl } from '../acl/load-acl.ts'
 import { auditConfig } from '../audit/audit-config.ts'
 import { normalizeIp } from '../listeners/ip-filter.ts'
-import { Authenticator, type Refusal, type SecurityState } from './authenticator.ts'
+import { Authenticator, type Credential, type Refusal, type SecurityState } from './authenticator.ts'
+import { findRevokedSessions, readListenerCrls } from './revoked-sessions.ts'
 import { ClientIdBindings } from './client-id-bindings.ts'
 import { ConnectionGate } from './connection-gate.ts'
 import { Lockout, type LockoutOptions } from './lockout.ts'
 import { loadPasswordFile } from './password-file.ts'
+import { costClassOf, FailedLoginFloor, pickDecoy } from './login-cost.ts'
 import type { PreparedReload } from '../reload-transaction.ts'
 import { decoyHash } from './password-hash.ts'
 import { VerifyQueue } from './verify-queue.ts'
+import type { Observatory } from '../observability/observatory.ts'
+import { registerSecurityMetrics, type SecurityCounters } from './security-metrics.ts'
 
 /** Key/value operations on the security sublevel (string values). */
 export interface SecurityStore {
@@ -30,6 +34,8 @@ export interface SecurityStore {
 /** What attachSecurity needs. */
 export interface SecurityContext {
   hooks: BrokerHooks
+  /** Metrics, status sections and the HTTP Basic verifier slot (absent in unit tests). */
+  observe?: Observatory
   config: EdgemqConfig
   /** Bans and client-id bindings; omit for an in-memory setup (tests, library use). */
   store?: SecurityStore
@@ -62,6 +68,7 @@ interface AuthSection {
   maxQueuedVerifications?: number
   maxVerificationsPerIp?: number
   lockout?: Partial<LockoutOptions>
+  closeRevokedSessions?: boolean
 }
 
 /** Lockout settings of a config, with the option-table defaults. */
@@ -84,13 +91,17 @@ async function buildState (config: EdgemqConfig, generation: number): Promise<Se
   const auth = (config.auth ?? {}) as AuthSection
   const passwords = auth.passwordFile === undefined ? undefined : await loadPasswordFile(auth.passwordFile)
   const acl = await loadAcl({ aclFile: auth.aclFile, inline: config.acl })
-  const first = passwords === undefined ? undefined : passwords.users.values().next().value
+  // The decoy is the strongest hash class in the file, by the clock (src/auth/login-cost.ts).
+  const picked = passwords === undefined ? { decoy: decoyHash(undefined), costMs: 0 } : await pickDecoy([...passwords.users.values()].map((e) => e.hash))
   return {
     listeners: new Map(config.listeners.map((l) => [l.name, l])),
     passwords,
-    decoy: decoyHash(first?.hash),
+    decoy: picked.decoy,
+    floor: new FailedLoginFloor(picked.costMs),
+    floorClass: costClassOf(picked.decoy),
     acl,
     bindClientIds: auth.bindClientIds ?? true,
+    maxClientIdLength: config.limits.maxClientIdLength,
     generation
   }
 }
@@ -121,14 +132,21 @@ export async function attachSecurity (ctx: SecurityContext): Promise<SecurityHan
   })
   const authenticator = new Authenticator(() => state, { lockout, gate, bindings, queue })
   const refusals = new WeakMap<Decision, Refusal>()
+  // Plain counters, bumped only on a refusal (never on the allow path), read at scrape time.
+  const counters: SecurityCounters = { authFailures: 0, lockouts: 0, aclPublishDenied: 0, aclSubscribeDenied: 0 }
 
   // Compiled ACL per client, rebuilt after a reload (generation) or a change of user.
+  // Group membership is looked up again from the current ACL at each rebuild, not
+  // taken from the CONNECT: a reload that removes a user from a group applies to
+  // live sessions at once, on publish, subscribe and every delivery (issue 14;
+  // the class of CVE-2021-34434). client.groups follows, for the parts that read it.
   const compiled = new WeakMap<ClientInfo, { generation: number, user?: string, acl?: CompiledAcl }>()
   const aclOf = (client: ClientInfo): CompiledAcl | undefined => {
     const s = state
     if (s.acl === undefined) return undefined
     const hit = compiled.get(client)
     if (hit !== undefined && hit.generation === s.generation && hit.user === client.username) return hit.acl
+    client.groups = groupsOf(s.acl, client.username)
     const acl = compileAcl(s.acl, client)
     compiled.set(client, { generation: s.generation, user: client.username, acl })
     return acl
@@ -149,25 +167,56 @@ export async function attachSecurity (ctx: SecurityContext): Promise<SecurityHan
     if (!r.counts) { log.info('connection refused', fields); return }
     // The line Fail2Ban reads (src/auth/fail2ban/edgemq.conf); keep it stable.
     log.warn('authentication failed', fields)
-    lockout.recordFailure(req.client.ip, req.username)
+    counters.authFailures++
+    if (lockout.recordFailure(req.client.ip, req.username) !== undefined) counters.lockouts++
   })
-  hooks.publish.push((client, msg) => canWrite(aclOf(client), msg.topic)
-    ? ALLOW
-    : deny(REASON.NOT_AUTHORIZED, `${msg.isWill ? 'will' : 'publish'} to ${msg.topic} not authorized`))
-  hooks.subscribe.push((client, filter) => canSubscribe(aclOf(client), filter)
-    ? ALLOW
-    : deny(REASON.NOT_AUTHORIZED, `subscription to ${filter} not authorized`))
+  hooks.publish.push((client, msg) => {
+    if (canWrite(aclOf(client), msg.topic)) return ALLOW
+    counters.aclPublishDenied++
+    return deny(REASON.NOT_AUTHORIZED, `${msg.isWill ? 'will' : 'publish'} to ${msg.topic} not authorized`)
+  })
+  hooks.subscribe.push((client, filter) => {
+    if (canSubscribe(aclOf(client), filter)) return ALLOW
+    counters.aclSubscribeDenied++
+    return deny(REASON.NOT_AUTHORIZED, `subscription to ${filter} not authorized`)
+  })
   hooks.deliver.push((client, topic) => canRead(aclOf(client), topic))
+  hooks.readable.push((client, topic) => canRead(aclOf(client), topic))
   // Only clients counted in are counted out: a refused CONNECT must not free another client's place.
   const counted = new WeakSet<ClientInfo>()
+  // Live sessions with a credential a reload may revoke (password, certificate).
+  const live = new Map<ClientInfo, Credential>()
   hooks.connected.push((client) => {
     counted.add(client)
     gate.opened(client.listener, client.ip)
+    const credential = authenticator.credentials.get(client)
+    if (credential !== undefined) live.set(client, credential)
   })
   hooks.disconnected.push((client) => {
+    live.delete(client)
     if (!counted.delete(client)) return
     gate.closed(client.listener, client.ip)
   })
+
+  // After a reload: sessions of deleted users, changed passwords and revoked
+  // certificates are closed with DISCONNECT 0x87 (not authorized: the
+  // credential the session was opened with is no longer accepted; 0x98
+  // "administrative action" would suggest an operator kicked one client), or
+  // kept when auth.closeRevokedSessions is false. A log line either way.
+  const closeRevoked = async (config: EdgemqConfig, next: SecurityState): Promise<void> => {
+    if (live.size === 0) return
+    const crls = await readListenerCrls(config.listeners, (listener, path, err) => {
+      log.warn('CRL unreadable: live sessions not checked against it', { listener, path, error: err.message })
+    })
+    const close = ((config.auth ?? {}) as AuthSection).closeRevokedSessions ?? true
+    for (const r of findRevokedSessions(live, next, crls)) {
+      const fields = { client: clean(r.client.id), user: clean(r.credential.user), ip: normalizeIp(r.client.ip), listener: r.client.listener, why: r.why }
+      if (!close) { log.warn('session kept: credential revoked (auth.closeRevokedSessions is false)', fields); continue }
+      log.warn('session closed: credential revoked', fields)
+      live.delete(r.client)
+      r.client.connection.close(REASON.NOT_AUTHORIZED, `credential revoked (${r.why})`)
+    }
+  }
 
   ctx.control?.register('bans.list', async () => lockout.list().map((b) => ({ ...b, since: new Date(b.since).toISOString(), until: new Date(b.until).toISOString() })))
   ctx.control?.register('bans.unban', async (args) => {
@@ -178,6 +227,28 @@ export async function attachSecurity (ctx: SecurityContext): Promise<SecurityHan
     if (typeof args.clientId !== 'string') throw new Error('clients.unbind needs a clientId')
     return { clientId: args.clientId, unbound: await bindings.unbind(args.clientId) }
   })
+
+  if (ctx.observe !== undefined) {
+    registerSecurityMetrics(ctx.observe, { counters, lockout, now })
+    // HTTP Basic on the http listeners: the same verifier, queue, bans and Fail2Ban line as MQTT.
+    ctx.observe.setUserVerifier(async (ip, listener, user, password) => {
+      let r
+      try {
+        r = await authenticator.verifyUser(ip, user, password)
+      } catch (err) {
+        if ((err as Error).name === 'VerifyQueueFull') return { ok: false, busy: true }
+        throw err
+      }
+      if (r.ok) return r
+      if (r.refusal.word === 'busy') return { ok: false, busy: true }
+      const fields = { ip: normalizeIp(ip), user: clean(user), client: '-', listener, reason: r.refusal.word }
+      if (!r.refusal.counts) { log.info('http login refused', fields); return { ok: false, busy: false } }
+      log.warn('authentication failed', fields)
+      counters.authFailures++
+      if (lockout.recordFailure(ip, user) !== undefined) counters.lockouts++
+      return { ok: false, busy: false }
+    })
+  }
 
   const prune = setInterval(() => { void lockout.prune() }, 3_600_000)
   prune.unref()
@@ -206,8 +277,9 @@ export async function attachSecurity (ctx: SecurityContext): Promise<SecurityHan
     const next = await buildState(config, state.generation + 1) // throws before anything changes
     const before = { config: current, state }
     return {
-      commit: () => {
+      commit: async () => {
         apply(config, next)
+        await closeRevoked(config, next)
         log.info('security reloaded', { passwords: next.passwords?.users.size ?? 0, acl: next.acl === undefined ? 'none' : `${next.acl.rules.length} rules` })
       },
       // a new generation, so per-client ACLs compiled meanwhile are rebuilt
@@ -219,6 +291,6 @@ export async function attachSecurity (ctx: SecurityContext): Promise<SecurityHan
     lockout,
     reload: async (config) => { await (await prepareReload(config)).commit() },
     prepareReload,
-    close: async () => { clearInterval(prune); await lockout.flush() }
+    close: async () => { clearInterval(prune); ctx.observe?.setUserVerifier(undefined); await lockout.flush() }
   }
 }

@@ -22,9 +22,19 @@ export const AUTH_OPTIONS: readonly OptionSpec[] = [
     reason: 'small gateways keep one file'
   },
   {
+    key: 'auth.deniedPublish', type: 'enum', values: ['acknowledge', 'disconnect'], default: 'acknowledge', reload: 'live',
+    doc: 'What a 3.1/3.1.1 client gets for a PUBLISH the ACL denies: acknowledge (PUBACK/PUBREC as if delivered, message dropped) or disconnect (the connection closes). v5 clients always get PUBACK/PUBREC 0x87; denials are logged and counted either way',
+    reason: 'acknowledge: 3.1.1 has no negative PUBACK [MQTT-3.3.5-2] and allows either; closing (what Debian\'s Mosquitto 2.0.11 does after its PUBACK) sends a device with a wrong topic into a reconnect loop that resends the same message'
+  },
+  {
     key: 'auth.bindClientIds', type: 'bool', default: true, reload: 'live',
     doc: 'A client id first used by one user cannot be used by another user (or anonymously)',
     reason: 'stops session hijack by client-id takeover (failure-modes row 7)'
+  },
+  {
+    key: 'auth.closeRevokedSessions', type: 'bool', default: true, reload: 'live',
+    doc: 'At reload, close live sessions of deleted users, changed passwords and revoked certificates (v5: DISCONNECT 0x87); false keeps them and logs them',
+    reason: 'revoking a credential is meant to end its access now, not when the device next reconnects'
   },
   {
     key: 'auth.maxConcurrentVerifications', type: 'int', unit: 'hashes', default: 2, min: 1, max: 64, reload: 'restart', board: true,

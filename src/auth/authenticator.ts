@@ -4,6 +4,7 @@
 import { ALLOW, deny, type ClientInfo, type ConnectRequest, type Decision } from '../broker-hooks.ts'
 import type { ListenerConfig } from '../config/types.ts'
 import { normalizeIp } from '../listeners/ip-filter.ts'
+import { checkConnectIdentity } from '../listeners/packet-checks.ts'
 import { REASON } from '../reason-codes.ts'
 import { canWrite, compileAcl, groupsOf, type AclPolicy } from '../acl/acl-policy.ts'
 import type { ClientIdBindings } from './client-id-bindings.ts'
@@ -12,15 +13,22 @@ import type { Lockout } from './lockout.ts'
 import { checkUsername, type PasswordFile } from './password-file.ts'
 import { verifyPassword, type PasswordHash } from './password-hash.ts'
 import { VerifyQueue, VerifyQueueFull } from './verify-queue.ts'
+import { costClassOf, padFailure, type FailedLoginFloor } from './login-cost.ts'
 
 /** Everything a reload swaps at once. */
 export interface SecurityState {
   listeners: ReadonlyMap<string, ListenerConfig>
   passwords?: PasswordFile
-  /** Checked for unknown users so they cost the same as known ones. */
+  /** Checked for unknown users so they cost the same as known ones: the strongest hash class in the file. */
   decoy: PasswordHash
+  /** Every failed password check lasts at least this (the decoy's running median cost). */
+  floor: FailedLoginFloor
+  /** costClassOf(decoy): checks of this class feed the floor. */
+  floorClass: string
   acl?: AclPolicy
   bindClientIds: boolean
+  /** limits.maxClientIdLength, checked at CONNECT. */
+  maxClientIdLength?: number
   /** Bumped on every reload: per-client compiled ACLs rebuild. */
   generation: number
 }
@@ -32,22 +40,42 @@ export interface Refusal {
   counts: boolean
 }
 
+/** How a connected client proved who it is: what a reload checks again (issue 14). */
+export interface Credential {
+  user?: string
+  /** The password-file hash text the password matched; undefined when no password was checked. */
+  passwordHash?: string
+  /** issuer:serial of the client certificate verified in the TLS handshake. */
+  certificate?: string
+}
+
 /** Runs the CONNECT checks against the current state. */
 export class Authenticator {
+  /** Credentials of accepted CONNECTs, for the reload's revocation check. */
+  readonly credentials = new WeakMap<ClientInfo, Credential>()
+
   constructor (
     private readonly getState: () => SecurityState,
     private readonly deps: { lockout: Lockout, gate: ConnectionGate, bindings: ClientIdBindings, queue: VerifyQueue }
   ) {}
 
   /** Decides a CONNECT; on success sets client.username and client.groups. */
-  async authenticate (req: ConnectRequest): Promise<Decision | Refusal> {
+  async authenticate (request: ConnectRequest): Promise<Decision | Refusal> {
     const state = this.getState()
-    const c = req.client
+    const c = request.client
     const ip = normalizeIp(c.ip)
     const listener = state.listeners.get(c.listener)
+    // An empty user name names nobody (no password file entry can have it), so on
+    // a listener that allows anonymous clients it is an anonymous CONNECT, as
+    // Mosquitto treats it; elsewhere it is refused as a bad user name below.
+    const req = request.username === '' && listener?.allowAnonymous === true ? { ...request, username: undefined, password: undefined } : request
     const refuse = (code: number, word: string, counts: boolean, reason: string): Refusal => ({ decision: deny(code, reason), word, counts })
 
     if (this.deps.lockout.bannedUntil(ip) !== undefined) return refuse(REASON.BANNED, 'banned', false, 'banned')
+    // Control characters, ill-formed UTF-8 and over-long client ids: a fuzzer or an attacker, not a
+    // misconfigured device, so they count toward a ban (issue 14).
+    const identity = checkConnectIdentity({ clientId: c.id, username: req.username }, { maxClientIdLength: state.maxClientIdLength })
+    if (identity !== undefined) return refuse(identity.reasonCode, identity.reasonCode === REASON.CLIENT_IDENTIFIER_NOT_VALID ? 'bad-client-id' : 'bad-username', true, identity.reason)
     // CVE-2017-7650: wildcards or "/" in these would widen %u/%c ACL patterns.
     if (req.username !== undefined && checkUsername(req.username) !== undefined) {
       return refuse(REASON.BAD_USER_NAME_OR_PASSWORD, 'bad-username', true, `user name ${checkUsername(req.username) ?? ''}`)
@@ -60,6 +88,7 @@ export class Authenticator {
     }
 
     let user: string | undefined
+    let passwordHash: string | undefined
     const fromCert = (listener?.usernameFromCertificate as string | undefined) ?? 'off'
     if (fromCert !== 'off' && c.certificate !== undefined) {
       const name = certificateName(c.certificate, fromCert)
@@ -68,6 +97,7 @@ export class Authenticator {
       if (listener?.requirePassword === true) {
         const r = await this.checkPassword(state, ip, name, req.password)
         if (r !== undefined) return r
+        passwordHash = state.passwords?.users.get(name)?.text
       }
       user = name
     } else if (req.username !== undefined) {
@@ -78,6 +108,7 @@ export class Authenticator {
         const r = await this.checkPassword(state, ip, req.username, req.password)
         if (r !== undefined) return r
         user = req.username
+        passwordHash = state.passwords.users.get(user)?.text
       }
     } else if (listener?.allowAnonymous !== true) {
       return refuse(REASON.NOT_AUTHORIZED, 'anonymous', true, 'anonymous clients are not allowed on this listener')
@@ -99,16 +130,38 @@ export class Authenticator {
     }
     // Bound now, not when the client is ready: a rival CONNECT may arrive between CONNACK and clientReady.
     if (state.bindClientIds && c.id !== '') this.deps.bindings.bind(c.id, user)
+    if (user !== undefined || c.certificate !== undefined) this.credentials.set(c, { user, passwordHash, certificate: c.certificate?.revocationKey })
     return ALLOW
+  }
+
+  /**
+   * Checks a user name and password outside MQTT (HTTP Basic on the http
+   * listeners): the same bans, verify queue, decoy hash and password file as
+   * a CONNECT. On success, the user's ACL groups.
+   */
+  async verifyUser (ip: string, user: string, password: Buffer): Promise<{ ok: true, groups: readonly string[] } | { ok: false, refusal: Refusal }> {
+    const state = this.getState()
+    const addr = normalizeIp(ip)
+    if (this.deps.lockout.bannedUntil(addr) !== undefined) return { ok: false, refusal: { decision: deny(REASON.BANNED, 'banned'), word: 'banned', counts: false } }
+    if (checkUsername(user) !== undefined) return { ok: false, refusal: { decision: deny(REASON.BAD_USER_NAME_OR_PASSWORD, 'bad user name'), word: 'bad-username', counts: true } }
+    if (state.passwords === undefined) return { ok: false, refusal: { decision: deny(REASON.BAD_USER_NAME_OR_PASSWORD, 'no password file'), word: 'no-password-file', counts: true } }
+    const r = await this.checkPassword(state, addr, user, password)
+    if (r !== undefined) return { ok: false, refusal: r }
+    return { ok: true, groups: groupsOf(state.acl, user) }
   }
 
   /** undefined when the password is right; a refusal otherwise. */
   private async checkPassword (state: SecurityState, ip: string, user: string, password: Buffer | undefined): Promise<Refusal | undefined> {
     const entry = state.passwords?.users.get(user)
     let ok: boolean
+    let tookMs = 0
     try {
       ok = await this.deps.queue.run(ip, async () => {
+        const t0 = performance.now()
         const match = await verifyPassword(password ?? Buffer.alloc(0), entry?.hash ?? state.decoy)
+        tookMs = performance.now() - t0
+        // Checks of the decoy's class (unknown users and users of the strongest class) keep the floor current.
+        if (entry === undefined || costClassOf(entry.hash) === state.floorClass) state.floor.record(tookMs)
         return match && entry !== undefined && password !== undefined
       })
     } catch (err) {
@@ -116,6 +169,8 @@ export class Authenticator {
       throw err
     }
     if (ok) return undefined
+    // A cheaper hash's failure waits out the strongest class's cost (src/auth/login-cost.ts), after the slot is freed.
+    await padFailure(state.floor, tookMs)
     return { decision: deny(REASON.BAD_USER_NAME_OR_PASSWORD, 'bad user name or password'), word: entry === undefined ? 'unknown-user' : 'bad-password', counts: true }
   }
 }

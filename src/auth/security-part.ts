@@ -11,5 +11,5 @@ export const securityPart: AttachPart = async (ctx) => {
     del: async (key) => { await sub.del(key) },
     iterator: (options) => sub.iterator(options) as AsyncIterable<[unknown, unknown]>
   }
-  return await attachSecurity({ hooks: ctx.hooks, config: ctx.config, store, logger: ctx.logger, control: ctx.control })
+  return await attachSecurity({ hooks: ctx.hooks, config: ctx.config, store, logger: ctx.logger, control: ctx.control, observe: ctx.observe })
 }

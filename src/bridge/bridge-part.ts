@@ -3,6 +3,7 @@
 import type { AttachPart, PartHandle } from '../broker.ts'
 import { attachBridges, type BridgesHandle } from './attach-bridges.ts'
 import { bridgeSysMessages } from './bridge-sys-topics.ts'
+import { registerBridgeMetrics } from './bridge-metrics.ts'
 
 /** The part handle, with the bridges' status for $SYS. */
 export type BridgePartHandle = PartHandle & BridgesHandle
@@ -19,6 +20,7 @@ export const attachBridgesPart: AttachPart = async (ctx): Promise<BridgePartHand
     logger: ctx.logger,
     control: ctx.control
   })
+  if (ctx.observe !== undefined) registerBridgeMetrics(ctx.observe, () => handle.status())
   return {
     ...handle,
     // the core publishes these under $SYS/broker/ every sys.interval

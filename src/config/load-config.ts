@@ -37,7 +37,7 @@ export interface ResolvedConfig {
   boardReason: string
 }
 
-const DEFAULT_PORTS: Record<string, number> = { tcp: 1883, tls: 8883, ws: 8080, wss: 8081 }
+const DEFAULT_PORTS: Record<string, number> = { tcp: 1883, tls: 8883, ws: 8080, wss: 8081, http: 9883, https: 9884 }
 
 /** Builds the effective config; throws EDGEMQ_ERR_CONFIG_INVALID listing every problem. */
 export async function resolveConfig (options: { file?: ConfigFile, flags?: ConfigFlags, probe?: BoardProbe } = {}): Promise<ResolvedConfig> {
@@ -171,13 +171,18 @@ function resolveListeners (raw: unknown, option: OptionSpec, at: (i: number, fie
     names.add(l.name as string)
     l.explicitAnonymous = l.allowAnonymous !== undefined
     if (l.allowAnonymous === undefined) l.allowAnonymous = isLoopback(l.host as string)
-    if ((type === 'tls' || type === 'wss') && (l.cert === undefined || l.key === undefined)) {
+    if (l.openHealth === undefined && (type === 'http' || type === 'https')) l.openHealth = isLoopback(l.host as string)
+    if ((type === 'tls' || type === 'wss' || type === 'https') && (l.cert === undefined || l.key === undefined)) {
       problems.push(`listeners[${i}] (${type}) needs cert and key: set cert: /path/to/cert.pem and key: /path/to/key.pem (${at(i)})`)
     }
     if ((l.requireCertificate === true || l.requestCertificate === true) && l.ca === undefined) {
       problems.push(`listeners[${i}] asks for client certificates but has no ca: set ca: /path/to/ca.pem (${at(i)})`)
     }
     if (l.requireCertificate === true) l.requestCertificate = true
+    const httpOnly = ['tokenFile', 'apiGroup', 'openHealth'].filter((k) => item[k] !== undefined)
+    if (httpOnly.length > 0 && type !== 'http' && type !== 'https') {
+      problems.push(`listeners[${i}] (${type}) sets ${httpOnly.join(', ')}, which only http and https listeners read: remove it or set type: http (${at(i, httpOnly[0])})`)
+    }
     if (l.proxyProtocol === true && type !== 'tcp') {
       problems.push(`listeners[${i}] (${type}) sets proxyProtocol, which edgemq reads on tcp listeners only: terminate TLS/WebSocket on the balancer and use a tcp listener, or remove proxyProtocol (${at(i, 'proxyProtocol')})`)
     }

@@ -43,6 +43,16 @@ export const CORE_OPTIONS: readonly OptionSpec[] = [
     doc: 'LevelDB write buffer (memtable) size', reason: 'LevelDB\'s default; small boards use less'
   },
   {
+    key: 'persistence.maxQueuedBytes', type: 'size', unit: 'bytes', min: 0, reload: 'live', board: true,
+    doc: 'Most bytes queued on disk for one offline client; beyond, the oldest queued message makes room. Unset = persistence.queueDiskShare of the data partition, at least 128 MB; 0 = no cap',
+    reason: 'bounded by the storage the board has, not a message count: the 128 MB floor holds an hour of 100 msg/s with 100-byte payloads (about 79 MB on disk, ~220 bytes per queued message), and one never-returning session still cannot fill the card'
+  },
+  {
+    key: 'persistence.queueDiskShare', type: 'int', unit: 'percent', default: 10, min: 1, max: 90, reload: 'live', board: true,
+    doc: 'Share of the data partition (its size at start) that one offline client\'s queue may use when persistence.maxQueuedBytes is unset',
+    reason: 'a 16 GB SD card gives 1.6 GB per queue (about 28 hours at 100 msg/s) while the logs, the OS and other sessions keep the rest'
+  },
+  {
     key: 'persistence.encryptionKeyFile', type: 'path', reload: 'restart',
     doc: 'Device key file (0600, created when missing) that seals stored payloads at rest; unset = off',
     reason: 'off by default: costs CPU per write; on, a stolen SD card does not reveal payloads (docs/envelope.md)'
@@ -65,8 +75,28 @@ export const CORE_OPTIONS: readonly OptionSpec[] = [
   },
   {
     key: 'limits.keepaliveMax', type: 'int', unit: 's', default: 600, min: 0, max: 65_535, reload: 'live', board: true,
-    doc: 'Largest keepalive accepted; v5 clients are told a smaller Server Keep Alive (0 = no cap)',
-    reason: 'CVE-2020-13849 (SlowITe): a huge keepalive holds a dead connection for hours'
+    doc: 'Largest keepalive a v5 client keeps: a v5 client asking for more, or for 0, is told this as Server Keep Alive; 3.1.1 clients are refused above it only with keepaliveStrict (0 = no cap)',
+    reason: 'CVE-2020-13849 (SlowITe): a huge keepalive holds a dead connection for hours; v5 clients can be told a bound without being refused'
+  },
+  {
+    key: 'limits.keepaliveStrict', type: 'bool', default: false, reload: 'live',
+    doc: 'Refuse a 3.1.1/3.1 CONNECT whose keepalive is 0 or above keepaliveMax with CONNACK 2 (identifier rejected)',
+    reason: 'off: Mosquitto 2.0 accepts every keepalive and devices send 0 ("no keepalive", [MQTT-3.1.2-10]); dead peers are found by TCP keepalive (tcpKeepaliveIdle) instead. On: the strict SlowITe defence, at the cost of refusing those devices'
+  },
+  {
+    key: 'limits.tcpKeepaliveIdle', type: 'duration', unit: 'ms', default: '60s', min: 1000, max: 7_200_000, reload: 'live',
+    doc: 'Idle time after which the kernel starts TCP keepalive probes on every accepted socket (applies to connections accepted after a reload)',
+    reason: 'CVE-2020-13849 (SlowITe) with keepalive 0 allowed: a dead peer is found after this plus tcp_keepalive_intvl x tcp_keepalive_probes (Linux default 75 s x 9), about 12 min, not never'
+  },
+  {
+    key: 'limits.sendTopicAliases', type: 'bool', default: true, reload: 'live',
+    doc: 'Give v5 clients that advertise a Topic Alias Maximum aliases for the topics they receive most (applies to new connections)',
+    reason: 'on a gateway radio link the topic is often most of a small message; a client that advertises no maximum never gets one [MQTT-3.3.2-8]'
+  },
+  {
+    key: 'limits.topicAliasBudget', type: 'int', unit: 'aliases', default: 16, min: 0, max: 1024, reload: 'live', board: true,
+    doc: 'Most topic aliases edgemq uses per v5 connection, whatever the client allows (0 = none)',
+    reason: 'each alias holds a topic string for the connection\'s life; 16 covers a sensor gateway\'s busy topics at under 2 KiB per connection'
   },
   {
     key: 'limits.maxInflight', type: 'int', unit: 'messages', default: 20, min: 1, max: 65_535, reload: 'restart', board: true,

@@ -3,7 +3,7 @@
 /** One network listener. */
 export interface ListenerConfig {
   name: string
-  type: 'tcp' | 'tls' | 'ws' | 'wss'
+  type: 'tcp' | 'tls' | 'ws' | 'wss' | 'http' | 'https'
   host: string
   port: number
   path: string
@@ -26,12 +26,16 @@ export type SyncMode = 'always' | 'batch' | 'never'
 export interface EdgemqConfig {
   board: string
   listeners: ListenerConfig[]
-  persistence: { path: string, sync: SyncMode, syncInterval: number, cacheSize: number, writeBufferSize: number, encryptionKeyFile?: string }
+  persistence: { path: string, sync: SyncMode, syncInterval: number, cacheSize: number, writeBufferSize: number, maxQueuedBytes?: number, queueDiskShare: number, encryptionKeyFile?: string }
   limits: {
     maxPacketSize: number
     maxConnections: number
     connectTimeout: number
     keepaliveMax: number
+    keepaliveStrict: boolean
+    tcpKeepaliveIdle: number
+    sendTopicAliases: boolean
+    topicAliasBudget: number
     maxInflight: number
     maxTopicLevels: number
     maxTopicLength: number

@@ -13,8 +13,10 @@ import { Throttle, parseRates, type ClientRates, type ClientThrottle, type Throt
 import { MemoryBudget, pickHeaviestClients, type MemoryState } from './memory-budget.ts'
 import { createMemoryProbe, effectiveUse, type MemorySample } from './memory-probe.ts'
 import { RetainedLedger } from './retained-ledger.ts'
+import { readTenantSettings, TenantQuotas } from './tenant-quotas.ts'
 import { UnreleasedQos2, watchIncomingStore } from './unreleased-qos2.ts'
 import { readLimitsSettings, readThrottleSettings, type LimitsSettings } from './limits-settings.ts'
+import { registerLimitsMetrics } from './limits-metrics.ts'
 
 /** What the deliver hook may be told about the message (the aedes packet fits this shape). */
 export interface DeliverInfo { qos: number, payload?: Buffer | string }
@@ -36,6 +38,8 @@ interface ClientState {
   /** Bytes written to the socket when CONNECT was checked: the CONNACK is the next write. */
   connectBytes?: number
   subscriptions: Set<string>
+  /** The tenants (user, capped groups) its subscriptions were counted for (src/limits/tenant-quotas.ts). */
+  tenants?: string[]
   /** Filters seen in the SUBSCRIBE being processed (all of one packet arrive in one macrotask). */
   burst: number
   burstReset: boolean
@@ -79,6 +83,7 @@ export async function createLimits (ctx: PartContext, options: { probe?: () => M
   const throttle = new Throttle(readThrottleSettings(config), now)
   const budget = new MemoryBudget({ softMark: settings.memory.softMark, hardMark: settings.memory.hardMark })
   const retained = new RetainedLedger()
+  const tenants = new TenantQuotas(readTenantSettings(config))
   const states = new Map<ClientInfo, ClientState>()
   const perListener = new Map<string, number>()
   const counters: LimitsCounters = { refusedMemory: 0, refusedListenerRate: 0, refusedListenerCap: 0, shedQos0: 0, outboundDropped: 0, retainedRefused: 0, subscriptionsRefused: 0, packetTooLarge: 0, qos2Exceeded: 0, qos2Expired: 0, disconnectedHeavy: 0, throttledMs: 0 }
@@ -125,8 +130,13 @@ export async function createLimits (ctx: PartContext, options: { probe?: () => M
 
   // accept: before any MQTT byte. Cheapest place to refuse under a flood.
   hooks.accept.push((info) => {
-    if (budget.state === 'hard') { counters.refusedMemory++; return deny(REASON.SERVER_BUSY, 'memory above memory.hardMark') }
-    const cap = config.listeners.find((l) => l.name === info.listener)?.maxConnections
+    const listener = config.listeners.find((l) => l.name === info.listener)
+    // The http listeners stay reachable above the hard mark: that is when the
+    // operator needs the status page and Prometheus the figures (each request
+    // is rate limited per IP; no MQTT state is made).
+    const http = listener?.type === 'http' || listener?.type === 'https'
+    if (budget.state === 'hard' && !http) { counters.refusedMemory++; return deny(REASON.SERVER_BUSY, 'memory above memory.hardMark') }
+    const cap = listener?.maxConnections
     if (cap !== undefined && (perListener.get(info.listener) ?? 0) >= cap) { counters.refusedListenerCap++; return deny(REASON.QUOTA_EXCEEDED, `listener ${info.listener} at its maxConnections (${cap})`) }
     if (!throttle.acceptConnection(info.listener)) { counters.refusedListenerRate++; return deny(REASON.CONNECTION_RATE_EXCEEDED, `listener ${info.listener} connection rate exceeded`) }
     return ALLOW
@@ -158,6 +168,7 @@ export async function createLimits (ctx: PartContext, options: { probe?: () => M
     const s = states.get(info)
     if (s === undefined) return
     states.delete(info)
+    tenants.countSubscriptions(s.tenants ?? [], -s.subscriptions.size)
     if (s.throttle !== undefined) {
       counters.outboundDropped += s.throttle.outboundDropped
       throttle.removeClient(s.throttle)
@@ -228,17 +239,21 @@ export async function createLimits (ctx: PartContext, options: { probe?: () => M
       maxBytes: settings.maxRetainedBytes,
       maxMessagesPerClient: settings.maxRetainedMessagesPerClient,
       maxBytesPerClient: settings.maxRetainedBytesPerClient
-    }, budget.state !== 'ok')
+    }, budget.state !== 'ok') ?? tenants.checkRetained(msg.topic, msg.payload.length, info)
     if (problem !== undefined) {
       counters.retainedRefused++
       log.info('retained message refused', { client: info.id, topic: msg.topic, reason: problem })
       return deny(REASON.QUOTA_EXCEEDED, problem)
     }
     retained.apply(msg.topic, msg.payload.length, owner)
+    tenants.applyRetained(msg.topic, msg.payload.length, info)
     return ALLOW
   }
 
-  optional.unsubscribe?.push((info, filter) => { states.get(info)?.subscriptions.delete(filter) })
+  optional.unsubscribe?.push((info, filter) => {
+    const s = states.get(info)
+    if (s?.subscriptions.delete(filter) === true) tenants.countSubscriptions(s.tenants ?? [], -1)
+  })
 
   // Filters per SUBSCRIBE: first in the list, so it runs synchronously for every filter of a packet
   // (aedes authorizes them all in one loop); the count resets in the microtask after that loop.
@@ -265,7 +280,14 @@ export async function createLimits (ctx: PartContext, options: { probe?: () => M
         counters.subscriptionsRefused++
         return deny(REASON.QUOTA_EXCEEDED, `client holds limits.maxSubscriptionsPerClient (${settings.maxSubscriptionsPerClient}) filters`)
       }
+      const tenantProblem = tenants.checkSubscription(info)
+      if (tenantProblem !== undefined) {
+        counters.subscriptionsRefused++
+        return deny(REASON.QUOTA_EXCEEDED, tenantProblem)
+      }
       s.subscriptions.add(filter)
+      s.tenants ??= tenants.tenantsOf(info)
+      tenants.countSubscriptions(s.tenants, 1)
     }
     return ALLOW
   })
@@ -322,6 +344,7 @@ export async function createLimits (ctx: PartContext, options: { probe?: () => M
       }
     }
   }
+  if (ctx.observe !== undefined) registerLimitsMetrics(ctx.observe, { counters, budget, retained, throttle, capBytes: () => settings.memory.capBytes, sample: () => lastSample })
   let timer = setInterval(checkMemory, settings.memory.checkInterval)
   timer.unref()
   checkMemory()
@@ -345,6 +368,7 @@ export async function createLimits (ctx: PartContext, options: { probe?: () => M
     const interval = settings.memory.checkInterval
     config = next
     settings = nextSettings
+    tenants.update(readTenantSettings(next))
     throttle.update(nextThrottle)
     budget.setMarks({ softMark: settings.memory.softMark, hardMark: settings.memory.hardMark })
     if (settings.memory.checkInterval !== interval) {

@@ -6,13 +6,13 @@ import type { OptionSpec } from '../config/option-spec.ts'
 /** limits.* rows owned by the limits part, and the memory budget. */
 export const LIMITS_OPTIONS: readonly OptionSpec[] = [
   {
-    key: 'limits.maxQueuedMessages', type: 'int', unit: 'messages', default: 1000, min: 0, reload: 'live', board: true,
-    doc: 'Most messages queued for one client (offline session queue); beyond, QoS 0 is dropped first, then the oldest (0 = no cap)',
-    reason: 'one never-returning persistent session must not fill the disk or RAM (Mosquitto max_queued_messages 1000, HiveMQ 1000)'
+    key: 'limits.maxQueuedMessages', type: 'int', unit: 'messages', default: 0, min: 0, reload: 'live', board: true,
+    doc: 'Most messages queued on disk for one offline client; beyond, the oldest queued message makes room (0 = no count cap: persistence.maxQueuedBytes bounds the queue)',
+    reason: 'edgemq queues on disk, not in RAM: a count cap of 1000 (Mosquitto\'s RAM-only default) threw away 2,000 of 3,000 acknowledged messages of a subscriber away for 3 s (issue 11); the queue is bounded by bytes and the board\'s storage instead'
   },
   {
     key: 'limits.maxQueuedBytes', type: 'size', unit: 'bytes', default: '8MB', min: 0, reload: 'live', board: true,
-    doc: 'Most bytes queued for one client: its offline queue, and for a connected client the bytes waiting on its socket above which QoS 0 is shed (0 = no cap)',
+    doc: 'Bytes waiting on a connected client\'s socket above which QoS 0 to it is shed (0 = no cap); offline queues are bounded by persistence.maxQueuedBytes',
     reason: 'a slow consumer (failure-modes row 16) otherwise buffers every message in broker memory until drainTimeout'
   },
   {

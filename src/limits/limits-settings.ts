@@ -41,7 +41,7 @@ export function readLimitsSettings (config: EdgemqConfig, cgroupLimit?: number):
   const softMark = Math.floor(Math.min(num(mem.softMark, cap * SOFT_FRACTION), cap * 0.9))
   const hardMark = Math.floor(Math.max(softMark, Math.min(num(mem.hardMark, cap * HARD_FRACTION), cap * 0.95)))
   return {
-    maxQueuedMessages: num(l.maxQueuedMessages, 1000),
+    maxQueuedMessages: num(l.maxQueuedMessages, 0),
     maxQueuedBytes: num(l.maxQueuedBytes, 8 * MiB),
     maxSubscriptionsPerClient: num(l.maxSubscriptionsPerClient, 1000),
     maxFiltersPerSubscribe: num(l.maxFiltersPerSubscribe, 100),

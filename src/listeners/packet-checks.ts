@@ -11,6 +11,21 @@ interface TopicLimits { maxTopicLength: number, maxTopicLevels: number, maxClien
 // eslint-disable-next-line no-control-regex
 const FORBIDDEN = /[\u0000-\u001f\u007f-\u009f\ufffd]/
 
+/**
+ * A client id or user name the broker refuses at CONNACK (issue 14: these were
+ * closed without the CONNACK the docs promise, and not counted toward a ban):
+ * 0x85 client identifier not valid (3.1.1: 2) or 0x86 bad user name or
+ * password (3.1.1: 4). The connection closes after the CONNACK [MQTT-3.2.2-7].
+ */
+export function checkConnectIdentity (packet: { clientId?: string, username?: string }, limits: { maxClientIdLength?: number }): { reasonCode: 0x85 | 0x86, reason: string } | undefined {
+  if (packet.clientId !== undefined && FORBIDDEN.test(packet.clientId)) return { reasonCode: 0x85, reason: 'client id has a control character or ill-formed UTF-8' }
+  if (limits.maxClientIdLength !== undefined && packet.clientId !== undefined && Buffer.byteLength(packet.clientId) > limits.maxClientIdLength) {
+    return { reasonCode: 0x85, reason: `client id longer than limits.maxClientIdLength (${limits.maxClientIdLength} bytes)` }
+  }
+  if (packet.username !== undefined && FORBIDDEN.test(packet.username)) return { reasonCode: 0x86, reason: 'user name has a control character or ill-formed UTF-8' }
+  return undefined
+}
+
 /** Problems in a CONNECT's client id, user name and will topic. */
 export function checkConnectStrings (packet: { clientId?: string, username?: string, will?: { topic?: string } | null }, limits: TopicLimits): string | undefined {
   if (packet.clientId !== undefined && FORBIDDEN.test(packet.clientId)) return 'client id has a control character or ill-formed UTF-8'

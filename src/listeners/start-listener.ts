@@ -1,7 +1,8 @@
 // Starts one listener (tcp, tls, ws, wss) and hands every accepted connection,
-// as a duplex stream with its peer address, to `onConnection`.
+// as a duplex stream with its peer address, to `onConnection`; an http/https
+// listener hands each request to `request` instead (src/observability/http-app.ts).
 import { readFile } from 'node:fs/promises'
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http'
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net'
 import { createSecureContext, createServer as createTlsServer, type SecureContextOptions, type TLSSocket } from 'node:tls'
@@ -10,6 +11,7 @@ import { WebSocketServer, createWebSocketStream } from 'ws'
 import { EdgemqError, ERROR_CODES } from '../errors.ts'
 import { resolveClientAddress } from './proxy-protocol.ts'
 import type { ListenerConfig } from '../config/types.ts'
+import { revocationKeyOf } from '../auth/revocation-list.ts'
 
 /** What a listener knows about a new connection. */
 export interface IncomingConnection {
@@ -19,7 +21,7 @@ export interface IncomingConnection {
   ip: string
   port: number
   /** The verified client certificate (tls/wss with requestCertificate), if any. */
-  certificate?: { subjectCN?: string, subjectAltNames: string[], fingerprint256: string }
+  certificate?: { subjectCN?: string, subjectAltNames: string[], fingerprint256: string, revocationKey?: string }
 }
 
 /** A started listener. */
@@ -84,12 +86,14 @@ export interface ListenerHandlers {
   connection: (conn: IncomingConnection) => void
   /** A TLS handshake failed (wrong CA, expired or revoked certificate, old TLS): told for the log. */
   tlsError?: (ip: string, reason: string) => void
+  /** Requests of an http/https listener (the peer already passed `accept`). */
+  request?: (req: IncomingMessage, res: ServerResponse) => void
 }
 
 /** Starts a listener; rejects with a clear error when it cannot bind. */
 export async function startListener (config: ListenerConfig, handlers: ListenerHandlers, maxPayload: number): Promise<RunningListener> {
   const onConnection = handlers.connection
-  const tls = config.type === 'tls' || config.type === 'wss' ? await loadTlsOptions(config) : undefined
+  const tls = config.type === 'tls' || config.type === 'wss' || config.type === 'https' ? await loadTlsOptions(config) : undefined
   let server: NetServer | HttpServer
   const sockets = new Set<Socket>()
   const track = (socket: Socket): void => {
@@ -103,7 +107,9 @@ export async function startListener (config: ListenerConfig, handlers: ListenerH
     if (cert === undefined || cert === null || Object.keys(cert).length === 0) return undefined
     const sans = (cert.subjectaltname ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '')
     const cn = cert.subject?.CN
-    return { subjectCN: Array.isArray(cn) ? cn[0] : cn, subjectAltNames: sans, fingerprint256: cert.fingerprint256 }
+    let revocationKey: string | undefined
+    try { revocationKey = revocationKeyOf(cert.raw) } catch { /* unreadable DER: the handshake verified it; no live revocation check */ }
+    return { subjectCN: Array.isArray(cn) ? cn[0] : cn, subjectAltNames: sans, fingerprint256: cert.fingerprint256, revocationKey }
   }
   const direct = (socket: Socket, peer?: { ip: string, port: number }): void => {
     track(socket)
@@ -134,6 +140,8 @@ export async function startListener (config: ListenerConfig, handlers: ListenerH
     server.on('connection', gate)
     // A failed handshake (wrong CA, expired, revoked, TLS 1.1) only closes that socket.
     server.on('tlsClientError', (err: Error, socket: TLSSocket) => { handlers.tlsError?.(normalizeIp(socket.remoteAddress), err.message) })
+  } else if (config.type === 'http' || config.type === 'https') {
+    server = startHttpServer(config, tls, handlers, track, gate)
   } else {
     const http = config.type === 'wss' ? createHttpsServer({ ...tls }) : createHttpServer()
     // [MQTT-6.0.0-3] the WebSocket subprotocol is "mqtt"; maxPayload bounds one
@@ -159,7 +167,7 @@ export async function startListener (config: ListenerConfig, handlers: ListenerH
     http.headersTimeout = 10_000
     server = http
   }
-  server.on('clientError' as 'error', (_err: Error, socket?: Duplex) => { socket?.destroy() })
+  if (config.type !== 'http' && config.type !== 'https') server.on('clientError' as 'error', (_err: Error, socket?: Duplex) => { socket?.destroy() })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen({ host: config.host, port: config.port, backlog: 511 }, () => { server.off('error', reject); resolve() })
@@ -172,7 +180,7 @@ export async function startListener (config: ListenerConfig, handlers: ListenerH
   const addr = server.address()
   const port = typeof addr === 'object' && addr !== null ? addr.port : config.port
   const prepareTls = async (next: ListenerConfig): Promise<() => void> => {
-    if (next.type !== 'tls' && next.type !== 'wss') return () => {}
+    if (next.type !== 'tls' && next.type !== 'wss' && next.type !== 'https') return () => {}
     const opts = await loadTlsOptions(next)
     checkTlsContext(next, opts) // a key that does not fit its certificate fails here, not in the swap
     return () => { (server as unknown as { setSecureContext: (o: SecureContextOptions) => void }).setSecureContext(opts) }
@@ -193,6 +201,34 @@ export async function startListener (config: ListenerConfig, handlers: ListenerH
     reloadTls: async (next) => { (await prepareTls(next))() },
     prepareTls
   }
+}
+
+/**
+ * The server of an http/https listener. Every request is bounded: the header
+ * block (maxHeaderSize, 431 beyond), the time to send it and the whole request
+ * (requestTimeout), and the connections idle between requests; the per-IP
+ * request rate is the request handler's.
+ */
+function startHttpServer (config: ListenerConfig, tls: Awaited<ReturnType<typeof loadTlsOptions>> | undefined, handlers: ListenerHandlers, track: (socket: Socket) => void, gate: (raw: Socket) => void): HttpServer {
+  const requestTimeout = (config.requestTimeout as number | undefined) ?? 10_000
+  const options = { maxHeaderSize: (config.maxHeaderSize as number | undefined) ?? 8192, requestTimeout, headersTimeout: requestTimeout, keepAliveTimeout: 5_000, connectionsCheckingInterval: Math.min(1_000, requestTimeout) }
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    if (handlers.request === undefined) { res.writeHead(404).end(); return }
+    handlers.request(req, res)
+  }
+  const server = config.type === 'https' ? createHttpsServer({ ...tls, ...options }, onRequest) : createHttpServer(options, onRequest)
+  server.maxHeadersCount = 64
+  // A peer that stops reading our answer cannot hold the socket forever.
+  server.setTimeout(requestTimeout * 3)
+  server.on('connection', (socket: Socket) => { track(socket); gate(socket) })
+  if (config.type === 'https') server.on('tlsClientError', () => {})
+  // A bad or oversized request gets its status line, then the socket closes.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request'
+    if (!socket.writable) { socket.destroy(); return }
+    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`, () => { socket.destroy() })
+  })
+  return server
 }
 
 /** "::ffff:10.0.0.1" → "10.0.0.1", so IP rules and bans see one form. */

@@ -71,7 +71,7 @@ export class IncomingJournal {
       if (await this.ctx.db.has(incomingKey(clientId, packet.messageId))) return
       ops.push({ type: 'put', key: incomingKey(clientId, packet.messageId), value: this.ctx.seal(encodePacket(normalizeIncoming(packet))) })
     }
-    const seq = this.ctx.allocSeq(ops)
+    const seq = this.ctx.allocSeq()
     ops.push({ type: 'put', key: journalKey(seq), value: this.ctx.seal(encodePacket(journalRecord(clientId, packet))) })
     this.open.add(seq)
     this.link(packet, seq)
@@ -143,7 +143,8 @@ export class IncomingJournal {
       await this.complete(packet)
       this.replayed++
     }
-    await this.ctx.queue.barrier() // the queue writes that end the entries are not awaited by the publish path
+    // the enqueues that end the entries are not awaited by the publish path: replay is done when they have landed
+    await this.ctx.queue.settled()
     if (entries.length > 0) this.ctx.logger.warn('replayed acknowledged messages left by a crash', { count: entries.length })
     return entries.length
   }

@@ -58,6 +58,9 @@ export interface PersistenceStats {
   syncs: number
   /** Wall-clock ms of the start of the last synced batch. */
   lastSyncAt: number | undefined
+  /** Seconds in synced batches, all and the last one. */
+  syncSeconds: number
+  lastSyncSeconds: number
 }
 
 /** A write of another part that must honour persistence.sync (one op of a sublevel). */
@@ -133,17 +136,7 @@ export class LevelPersistence {
       ? undefined
       : (packet: StoredPacket) => new Promise<void>((resolve, reject) => { broker.publish!(packet, null, (err) => { err ? reject(err) : resolve() }) }))
     if (fn === undefined) throw new Error('replayJournal needs a publish function or a broker set up with publish()')
-    // Replayed messages were acknowledged before the crash: the queue bounds
-    // must not drop them, and enforcing them during the replay lost queued
-    // messages (the bench's drain after a restart delivered 3-5 % with the
-    // bounds on, all with them off). They apply again from the next publish.
-    const limits = { ...this.outgoing.bounds.limits }
-    this.outgoing.setQueueLimits({ maxMessages: 0, maxBytes: 0 })
-    try {
-      return await this.journal.replay(fn)
-    } finally {
-      this.outgoing.setQueueLimits(limits)
-    }
+    return await this.journal.replay(fn)
   }
 
   // ---- the journal (see incoming-journal.ts); called by src/broker.ts ----
@@ -204,7 +197,7 @@ export class LevelPersistence {
       // A retained message whose PUBACK has gone out may still be in the write
       // queue (aedes stores it after acknowledging); a SUBSCRIBE that follows
       // must see it, as with Mosquitto. Wait for what is queued, then read.
-      await queue.barrier()
+      await queue.settled()
       for (const prefix of coveringPrefixes(patterns)) {
         for await (const [key, value] of db.iterator(prefixRange(retainedKey(prefix)))) {
           const topic = key.toString('utf8', 1)
@@ -232,6 +225,10 @@ export class LevelPersistence {
 
   /** Subscriptions of a client, as aedes restores them on reconnect. */
   async subscriptionsByClient (client: ClientRef): Promise<Array<SubscriptionRecord & { topic: string }>> {
+    // aedes reads them when a persistent client reconnects, then restores them
+    // (live deliveries start) and only later replays the queue: live
+    // deliveries wait for that replay (OutgoingStore.expectDrain)
+    this.outgoing.expectDrain(client.id)
     return this.subs.ofClient(client.id)
   }
 
@@ -395,7 +392,9 @@ export class LevelPersistence {
       writeBatches: q.batches,
       writeOps: q.ops,
       syncs: q.syncs,
-      lastSyncAt: q.lastSyncAt
+      lastSyncAt: q.lastSyncAt,
+      syncSeconds: q.syncSeconds,
+      lastSyncSeconds: q.lastSyncSeconds
     }
   }
 
@@ -422,6 +421,7 @@ export class LevelPersistence {
   async close (): Promise<void> {
     this.closing ??= (async () => {
       await this.opening.catch(() => {})
+      await this.outgoing.persistInflight().catch((err: Error) => { this.logger.warn('packet ids of unacknowledged QoS 1 messages not stored', { error: err.message }) })
       await this.queue.close()
       // record streams still running (a retained lookup of a late SUBSCRIBE) end quietly: LevelDB's
       // close ends their iterators, and a closed store ends a stream rather than failing it

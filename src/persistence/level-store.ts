@@ -1,5 +1,7 @@
 // The Store of src/store.ts backed by LevelPersistence, so the composition root
 // switches from its placeholder with one line: `export { openLevelStore as openStore }`.
+import { statfs } from 'node:fs/promises'
+import { dirname, resolve } from 'node:path'
 import type { EdgemqConfig } from '../config/types.ts'
 import type { Logger } from '../observability/logger.ts'
 import type { Store, Sublevel } from '../store.ts'
@@ -12,7 +14,9 @@ export type LevelStore = Store & { persistence: LevelPersistence }
 
 /** Opens (repairing or replacing a damaged store) the LevelDB at config.persistence.path. */
 export async function openLevelStore (config: EdgemqConfig, logger: Logger, options: { valueCipher?: ValueCipher } = {}): Promise<LevelStore> {
-  const caps = queueLimitsOf(config)
+  const partition = await partitionBytes(config.persistence.path)
+  const caps = queueLimitsOf(config, partition)
+  logger.info('offline queue bounds', { maxBytesPerClient: caps.maxBytes, maxMessagesPerClient: caps.maxMessages, partitionBytes: partition, source: config.persistence.maxQueuedBytes === undefined ? `${config.persistence.queueDiskShare}% of the data partition, at least 128 MB` : 'persistence.maxQueuedBytes' })
   const p = createLevelPersistence({ ...config.persistence, logger, valueCipher: options.valueCipher, maxQueuedMessages: caps.maxMessages, maxQueuedBytes: caps.maxBytes })
   await p.ready()
   return {
@@ -36,18 +40,46 @@ export async function openLevelStore (config: EdgemqConfig, logger: Logger, opti
         persistenceWriteBatches: s.writeBatches,
         persistenceWriteOps: s.writeOps,
         persistenceSyncs: s.syncs,
+        persistenceSyncSeconds: s.syncSeconds,
+        persistenceLastSyncSeconds: s.lastSyncSeconds,
         persistenceLastSyncAt: s.lastSyncAt ?? 0
       }
     },
-    setQueueLimits: (next) => { p.setQueueLimits(queueLimitsOf(next)) },
+    setQueueLimits: (next) => { p.setQueueLimits(queueLimitsOf(next, partition)) },
     close: async () => { await p.close() }
   }
 }
 
-/** The offline queue caps of a config (limits.maxQueuedMessages / maxQueuedBytes; absent = 0 = no cap), for setQueueLimits on reload. */
-export function queueLimitsOf (config: EdgemqConfig): { maxMessages: number, maxBytes: number } {
+/** The floor of the default offline-queue byte cap: an hour of 100 msg/s with 100-byte payloads is about 79 MB on disk (~220 bytes per queued message, docs/persistence.md). */
+export const QUEUE_BYTES_FLOOR = 128 * 1024 * 1024
+
+/**
+ * The offline queue caps of a config, for createLevelPersistence and
+ * setQueueLimits on reload: limits.maxQueuedMessages (0 = no count cap) and
+ * persistence.maxQueuedBytes, or when that is unset, persistence.queueDiskShare
+ * percent of the data partition (`partition` bytes), at least QUEUE_BYTES_FLOOR.
+ */
+export function queueLimitsOf (config: EdgemqConfig, partition = 0): { maxMessages: number, maxBytes: number } {
   const limits = config.limits as Record<string, unknown>
-  return { maxMessages: numberOr0(limits.maxQueuedMessages), maxBytes: numberOr0(limits.maxQueuedBytes) }
+  const set = config.persistence.maxQueuedBytes
+  const share = typeof config.persistence.queueDiskShare === 'number' ? config.persistence.queueDiskShare : 10
+  const maxBytes = typeof set === 'number' ? numberOr0(set) : Math.max(QUEUE_BYTES_FLOOR, Math.floor(partition * share / 100))
+  return { maxMessages: numberOr0(limits.maxQueuedMessages), maxBytes }
+}
+
+/** Size of the file system holding `path` (the nearest existing ancestor); 0 when it cannot be read. */
+export async function partitionBytes (path: string): Promise<number> {
+  let dir = resolve(path)
+  for (;;) {
+    try {
+      const s = await statfs(dir)
+      return Number(s.blocks) * Number(s.bsize)
+    } catch {
+      const up = dirname(dir)
+      if (up === dir) return 0
+      dir = up
+    }
+  }
 }
 
 function numberOr0 (value: unknown): number {

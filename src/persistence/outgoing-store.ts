@@ -52,6 +52,35 @@ class ClientIndex {
   }
 }
 
+// How long live deliveries wait for a reconnecting client's queue replay to
+// start, or for its next step once started (the drain never came: the
+// connection failed between its subscription restore and its queue replay;
+// or the client stopped reading). Past it, order may slip; nothing is lost.
+const DRAIN_IDLE_MAX_MS = 5_000
+
+/**
+ * The queue replay of a reconnecting persistent client. aedes restores the
+ * client's subscriptions before it replays its queue, so a message published
+ * in between went out live ahead of older queued ones ([MQTT-4.6.0-5] order
+ * per topic broken; found by test/e2e/store-model.test.ts). Live deliveries
+ * to the client wait in update() until this turn ends.
+ */
+interface DrainTurn {
+  done: Promise<void>
+  resolve: () => void
+  started: boolean
+  timer: NodeJS.Timeout
+  /** Payload buffers of the packets the drain yielded: their update() is the drain's own. */
+  payloads: WeakSet<object>
+  /** Counter key -> packet id of messages the drain sent (a live copy waiting behind it is a resend). */
+  sent: Map<string, number>
+  /** Publishes the drain yielded, and how many of them aedes has given a packet id (it writes each right after). */
+  yielded: number
+  updated: number
+  /** The drain has read its last record. */
+  finished: boolean
+}
+
 /** Normalises a packet the way aedes-packet does before it is queued. */
 export function normalizeQueued (packet: StoredPacket): StoredPacket {
   const out: StoredPacket = {}
@@ -87,9 +116,8 @@ export class OutgoingStore {
   isOnline: (clientId: string) => boolean = () => false
   /** Per-client caps of the offline queues and the drop counter (queue-bounds.ts). */
   readonly bounds = new QueueBounds()
-  // While a client's figures load, later enqueues wait behind it so each
-  // client's queue keeps publish order.
-  private enqueueTail: Promise<void> | undefined
+  /** Queue replays coming or running, per client (see DrainTurn). */
+  private readonly drains = new Map<string, DrainTurn>()
 
   constructor (ctx: StoreContext) {
     this.ctx = ctx
@@ -98,27 +126,25 @@ export class OutgoingStore {
   /**
    * Queues one copy of `packet` per distinct client; `extraOps` join the same
    * atomic batch. A client whose queue is full loses its oldest queued message(s)
-   * in that batch (queue-bounds.ts).
+   * in that batch (queue-bounds.ts). Resolves once the batch has landed; the
+   * write holds its place in the write queue from this call on (see
+   * `queued`), so settled() covers it.
    */
-  async enqueue (clientIds: readonly string[], packet: StoredPacket, extraOps: readonly WriteOp[] = []): Promise<void> {
-    if (!this.bounds.enabled || (this.enqueueTail === undefined && !clientIds.some((id) => this.bounds.needsLoad(id)))) {
-      await this.enqueueNow(clientIds, packet, extraOps)
-      return
+  enqueue (clientIds: readonly string[], packet: StoredPacket, extraOps: readonly WriteOp[] = []): Promise<void> {
+    // With bounds on, a client's figures must be loaded before its batch can be
+    // built: the write takes its place in the queue now and is built once its
+    // clients are loaded (writeAfter). While one such write waits, every later
+    // enqueue queues behind it the same way, so each queue keeps publish order.
+    if (!this.bounds.enabled || (!this.ctx.queue.gated && !clientIds.some((id) => this.bounds.needsLoad(id)))) {
+      return this.ctx.queue.write(this.buildEnqueue(clientIds, packet, extraOps))
     }
-    let written: Promise<void> = Promise.resolve()
-    const step = (this.enqueueTail ?? Promise.resolve()).then(async () => {
+    return this.ctx.queue.writeAfter(async () => {
       const missing = [...new Set(clientIds)].filter((id) => this.bounds.needsLoad(id))
       await Promise.all(missing.map(async (id) => {
         // packet ids aedes gave in this process are in the index only (QoS 1 ids are not stored)
         await this.bounds.load(this.ctx, id, () => [...this.indexes.get(id)?.byMessageId.values() ?? []].map((e) => e.seq))
       }))
-      written = this.enqueueNow(clientIds, packet, extraOps)
-    })
-    const tail = step.catch(() => {})
-    this.enqueueTail = tail
-    void tail.then(() => { if (this.enqueueTail === tail) this.enqueueTail = undefined })
-    await step
-    await written
+    }, () => this.buildEnqueue(clientIds, packet, extraOps))
   }
 
   /** Sets the per-client caps of the offline queues (0 = no cap); takes effect at the next enqueue. */
@@ -126,8 +152,8 @@ export class OutgoingStore {
     this.bounds.setLimits(limits)
   }
 
-  // Synchronous up to the write: allocSeq must not be separated from it by an await.
-  private enqueueNow (clientIds: readonly string[], packet: StoredPacket, extraOps: readonly WriteOp[]): Promise<void> {
+  // The batch of an enqueue; called right before it joins the write queue.
+  private buildEnqueue (clientIds: readonly string[], packet: StoredPacket, extraOps: readonly WriteOp[]): WriteOp[] {
     const ops: WriteOp[] = [...extraOps]
     if (clientIds.length > 0) {
       const norm = normalizeQueued(packet)
@@ -137,20 +163,20 @@ export class OutgoingStore {
       for (const clientId of new Set(clientIds)) {
         const q = bounded ? this.bounds.get(clientId) : undefined
         if (q !== undefined && !this.makeRoom(clientId, q, value.length, ops)) continue
-        const seq = this.ctx.allocSeq(ops)
+        const seq = this.ctx.allocSeq()
         ops.push({ type: 'put', key: seqKey(clientPrefix(KIND.OUT, clientId), seq), value })
         q?.add(seq, value.length)
         if (this.isOnline(clientId)) this.index(clientId).add({ seq, packet: norm, counterKey: ck, stateStored: false })
       }
     }
-    return this.ctx.queue.write(ops)
+    return ops
   }
 
   /** Drops the oldest queued messages of a full queue (ops join the enqueue batch); false: drop the new one. */
   private makeRoom (clientId: string, q: ClientQueue, bytes: number, ops: WriteOp[]): boolean {
     const plan = q.planDrops(bytes, this.bounds.limits)
     if (!plan.accept) {
-      this.bounds.dropped++
+      this.bounds.noteDropped(clientId, 1, (m, f) => { this.ctx.logger.warn(m, f) })
       return false
     }
     if (plan.drop.length === 0) return true
@@ -172,8 +198,8 @@ export class OutgoingStore {
       this.bounds.remove(clientId, seq)
       ops.push({ type: 'del', key: seqKey(clientPrefix(KIND.OUT, clientId), seq) })
       ops.push({ type: 'del', key: seqKey(clientPrefix(KIND.OUT_STATE, clientId), seq) })
-      this.bounds.dropped++
     }
+    this.bounds.noteDropped(clientId, plan.drop.length, (m, f) => { this.ctx.logger.warn(m, f) })
     return true
   }
 
@@ -193,18 +219,79 @@ export class OutgoingStore {
     ])
   }
 
+  /**
+   * A persistent client is reconnecting (aedes reads its subscriptions first):
+   * its queue replay is coming, and live deliveries to it wait behind it.
+   */
+  expectDrain (clientId: string): void {
+    const turn = this.drains.get(clientId)
+    if (turn === undefined || turn.started) this.drains.set(clientId, this.newTurn(clientId))
+  }
+
+  private newTurn (clientId: string): DrainTurn {
+    let resolve!: () => void
+    const done = new Promise<void>((r) => { resolve = r })
+    const turn: DrainTurn = { done, resolve, started: false, timer: undefined as unknown as NodeJS.Timeout, payloads: new WeakSet(), sent: new Map(), yielded: 0, updated: 0, finished: false }
+    turn.timer = setTimeout(() => { this.endTurn(clientId, turn) }, DRAIN_IDLE_MAX_MS)
+    turn.timer.unref()
+    return turn
+  }
+
+  // aedes writes a drained packet right after its update() resolves: the live
+  // deliveries waiting behind the drain go once the last one is written (the
+  // next turn of the event loop), not when the drain has merely read it.
+  private endTurnWhenSent (clientId: string, turn: DrainTurn): void {
+    if (turn.finished && turn.updated >= turn.yielded) setImmediate(() => { this.endTurn(clientId, turn) })
+  }
+
+  private endTurn (clientId: string, turn: DrainTurn): void {
+    clearTimeout(turn.timer)
+    if (this.drains.get(clientId) === turn) this.drains.delete(clientId)
+    turn.resolve()
+  }
+
+  /**
+   * A live delivery (not one of the drain's own packets) to a client whose
+   * queue replay is coming or running waits until it has ended. Returns true
+   * when the drain already sent this message: the live copy then goes out as
+   * a resend of the same packet id with DUP=1 [MQTT-3.3.1-1].
+   */
+  private async waitForDrain (clientId: string, packet: StoredPacket, ck: string | undefined): Promise<boolean> {
+    const turn = this.drains.get(clientId)
+    if (turn === undefined) return false
+    const payload = packet.payload
+    if (typeof payload === 'object' && payload !== null && turn.payloads.has(payload)) return false
+    await turn.done
+    const sentAs = ck === undefined ? undefined : turn.sent.get(ck)
+    if (sentAs === undefined) return false
+    packet.messageId = sentAs
+    packet.dup = true
+    return true
+  }
+
   /** Records the packet id given to a queued message, or its move to PUBREL. */
   async update (clientId: string, packet: StoredPacket): Promise<void> {
     const idx = this.index(clientId)
+    if (packet.cmd !== 'pubrel' && this.drains.size > 0 && await this.waitForDrain(clientId, packet, counterKeyOf(packet))) return
     const messageId = packet.messageId as number
     if (packet.cmd !== 'pubrel') {
       const ck = counterKeyOf(packet)
+      const turn = this.drains.get(clientId)
+      if (ck !== undefined && turn !== undefined && turn.started) {
+        const payload = packet.payload
+        if (typeof payload === 'object' && payload !== null && turn.payloads.has(payload)) {
+          turn.sent.set(ck, messageId)
+          turn.updated++
+          turn.timer.refresh()
+          this.endTurnWhenSent(clientId, turn)
+        }
+      }
       // An enqueue waiting for its client's queue figures (first enqueue of
-      // that client in this process) indexes the message only once they have
-      // loaded, and aedes delivers a journaled message live without waiting
-      // for its enqueue: let such enqueues land before looking it up, or the
-      // lookup misses and aedes closes the subscriber ("no such packet").
-      if (ck !== undefined && this.enqueueTail !== undefined && !idx.byCounter.has(ck)) await this.enqueueTail
+      // that client in this process) indexes the message only once its batch
+      // is built, and aedes delivers a journaled message live without waiting
+      // for its enqueue: let what is in the write queue settle before looking
+      // it up, or the lookup misses and aedes closes the subscriber ("no such packet").
+      if (ck !== undefined && this.ctx.queue.gated && !idx.byCounter.has(ck)) await this.ctx.queue.settled()
       if (ck !== undefined) {
         const dropped = idx.byCounter.has(ck) ? undefined : this.bounds.takeDropped(clientId, ck)
         if (dropped !== undefined) { await this.restore(clientId, dropped, packet); return }
@@ -306,27 +393,60 @@ export class OutgoingStore {
 
   /** The client's queue in order (PUBRELs and publishes), as aedes resends it on reconnect. */
   stream (clientId: string): Readable {
-    return this.ctx.reads.stream(() => this.drain(clientId))
+    // Only a reconnect that aedes announced (expectDrain) holds live deliveries.
+    const turn = this.drains.get(clientId)
+    if (turn === undefined || turn.started) return this.ctx.reads.stream(() => this.drain(clientId, undefined))
+    turn.started = true
+    turn.timer.refresh()
+    const stream = this.ctx.reads.stream(() => this.drain(clientId, turn))
+    // failed or destroyed before it was all read: live deliveries go on
+    stream.once('close', () => { if (!stream.readableEnded) this.endTurn(clientId, turn) })
+    return stream
   }
 
-  private async * drain (clientId: string): AsyncGenerator<StoredPacket> {
+  private async * drain (clientId: string, turn: DrainTurn | undefined): AsyncGenerator<StoredPacket> {
     // A message acknowledged to its publisher may still be on its way into the
     // queue (an enqueue waiting for queue figures, or in the write queue):
     // let it land, or a client that reconnects at once would not get it
     // until its next reconnect.
-    if (this.enqueueTail !== undefined) await this.enqueueTail
-    await this.ctx.queue.barrier()
+    await this.ctx.queue.settled()
     const cleared = this.clearedDuringDrain.get(clientId) ?? new Set<number>()
     this.clearedDuringDrain.set(clientId, cleared)
     try {
       for await (const packet of this.entries(clientId, true)) {
         const entry = (packet as { [ENTRY]?: Entry })[ENTRY]
         if (entry !== undefined && cleared.has(entry.seq)) continue
+        const payload = packet.payload
+        if (turn !== undefined && typeof payload === 'object' && payload !== null && packet.cmd !== 'pubrel') { turn.payloads.add(payload); turn.yielded++ }
         yield packet
       }
     } finally {
       if (this.clearedDuringDrain.get(clientId) === cleared) this.clearedDuringDrain.delete(clientId)
+      if (turn !== undefined) {
+        turn.finished = true
+        this.endTurnWhenSent(clientId, turn)
+      }
     }
+  }
+
+  /**
+   * Stores the packet ids of QoS 1 messages sent and not yet acknowledged
+   * (kept in memory only while running, see update()), so that after a
+   * graceful restart they are resent with their packet id and DUP=1
+   * [MQTT-3.3.1-1] [MQTT-4.4.0-1] instead of as new messages. Called by
+   * close(); a kill -9 loses these ids (the message is then resent without
+   * DUP: at least once still holds). Found by the model-based test.
+   */
+  persistInflight (): Promise<void> {
+    const ops: WriteOp[] = []
+    for (const [clientId, idx] of this.indexes) {
+      for (const entry of idx.byMessageId.values()) {
+        if (entry.stateStored !== false || entry.pubrel === true || entry.messageId === undefined) continue
+        entry.stateStored = true
+        ops.push(this.statePut(clientId, entry.seq, { pubrel: false, messageId: entry.messageId }))
+      }
+    }
+    return this.ctx.queue.write(ops)
   }
 
   /** Forgets the in-memory index of a client (tests; a wiped session). */

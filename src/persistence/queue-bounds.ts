@@ -87,6 +87,10 @@ export class QueueBounds {
   limits: QueueBoundLimits = { maxMessages: 0, maxBytes: 0 }
   /** Messages dropped from (or refused by) a full offline queue since the process started. */
   dropped = 0
+  /** The same, per client (a client id stays here until the process ends: one number each). */
+  readonly droppedBy = new Map<string, number>()
+  // Last drop log per client (monotonic ms): one line per client per interval, not one per message.
+  private readonly loggedAt = new Map<string, number>()
   private readonly clients = new Map<string, ClientQueue>()
   // Sequences removed while a client's load scan runs: its snapshot may still hold them.
   private readonly loading = new Map<string, Set<number>>()
@@ -126,8 +130,9 @@ export class QueueBounds {
     const removed = new Set<number>()
     this.loading.set(clientId, removed)
     try {
-      // writes already queued for this client land first, so the scan sees them
-      await ctx.queue.barrier()
+      // Called as the prepare step of a gated write (write-queue.ts
+      // writeAfter): every write queued before it has landed, so the scan sees
+      // them; removals queued after it are subtracted through `removed`.
       const withState = new Set<number>()
       for await (const key of ctx.db.keys(prefixRange(clientPrefix(KIND.OUT_STATE, clientId)))) withState.add(readSeqAtEnd(key))
       const q = new ClientQueue()
@@ -141,6 +146,21 @@ export class QueueBounds {
     } finally {
       if (this.loading.get(clientId) === removed) this.loading.delete(clientId)
     }
+  }
+
+  /**
+   * Counts `n` messages a full queue of `clientId` dropped (or refused) and
+   * logs it, at most once per client every 10 s with the running count: a
+   * dropped acknowledged message is never silent.
+   */
+  noteDropped (clientId: string, n: number, log: (msg: string, fields: Record<string, string | number>) => void, now = performance.now()): void {
+    this.dropped += n
+    const total = (this.droppedBy.get(clientId) ?? 0) + n
+    this.droppedBy.set(clientId, total)
+    const last = this.loggedAt.get(clientId)
+    if (last !== undefined && now - last < 10_000) return
+    this.loggedAt.set(clientId, now)
+    log('offline queue full: queued messages dropped', { client: clientId, droppedTotal: total, maxMessages: this.limits.maxMessages, maxBytes: this.limits.maxBytes })
   }
 
   /** Remembers a dropped message aedes may be sending right now (see restore in outgoing-store.ts). */

@@ -47,18 +47,18 @@ export class StoreContext {
   }
 
   /**
-   * Next sequence number. Pushes the new reserve onto `ops` when the block is
-   * used up; call it only right before `queue.write(ops)`, with no await between,
-   * so the reserve is written no later than the first key using it.
+   * Next sequence number. When the block is used up, the new reserve joins
+   * the next batch the queue writes (writeFirst), so it lands no later than
+   * the first key using it, whichever write that key is in.
    */
-  allocSeq (ops: WriteOp[]): number {
+  allocSeq (): number {
     const seq = this.nextSeq++
     if (seq >= this.seqReserve) {
       this.seqReserve = seq + SEQ_BLOCK
       const value = Buffer.allocUnsafe(8)
       value.writeUInt32BE(Math.floor(this.seqReserve / 0x1_0000_0000), 0)
       value.writeUInt32BE(this.seqReserve >>> 0, 4)
-      ops.push({ type: 'put', key: metaKey('seq'), value })
+      this.queue.writeFirst({ type: 'put', key: metaKey('seq'), value })
     }
     return seq
   }

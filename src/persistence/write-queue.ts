@@ -9,6 +9,14 @@
 //           process kill loses nothing; a synced write every `syncInterval` ms
 //           when anything changed bounds what a power cut can lose
 //   never   no explicit fsync; the OS flushes when it wants
+//
+// It is the store's one ordered write path (issue 11). A write that must read
+// first (an enqueue whose client's queue figures are not loaded yet) takes its
+// place at once with writeAfter(): its read runs when everything before it has
+// landed, and everything after it waits for its ops. So settled() sees every
+// mutation any method has started, and replay, drain and close wait for exactly
+// that. (Before, such enqueues waited in a promise chain outside the queue, and
+// replay and close resolved while they were pending.)
 import type { Logger } from '../observability/logger.ts'
 
 /** Durability mode of persistence.sync. */
@@ -37,12 +45,35 @@ export interface BatchTarget {
 
 interface Waiter { resolve: () => void, reject: (err: Error) => void }
 
+/**
+ * A write whose ops can only be built after a read (an enqueue that needs its
+ * client's queue figures loaded first). It holds its place in the queue: the
+ * read starts once every write before it has landed, and every write after it
+ * waits until its ops are built.
+ */
+interface Gate {
+  prepare: () => Promise<void>
+  build: () => WriteOp[]
+  started: boolean
+}
+
+/** Writes queued between two gates (or at the head / tail). */
+interface Segment {
+  gate?: Gate
+  ops: WriteOp[]
+  waiters: Waiter[]
+  sync: boolean
+}
+
 /** Counters for stats(). */
 export interface WriteQueueStats {
   batches: number
   ops: number
   syncs: number
   lastSyncAt: number | undefined
+  /** Seconds spent in synced batches (for the mean sync latency) and in the last one. */
+  syncSeconds: number
+  lastSyncSeconds: number
 }
 
 /** A group-committing writer honouring the sync mode. */
@@ -51,15 +82,19 @@ export class WriteQueue {
   private readonly db: BatchTarget
   private readonly logger: Logger
   private readonly now: () => number
-  private pending: WriteOp[] = []
-  private waiters: Waiter[] = []
-  private forceSync = false
+  // FIFO of segments; the last one collects new writes. A gated segment
+  // blocks the ones after it until its ops are built.
+  private segments: Segment[] = [{ ops: [], waiters: [], sync: false }]
+  // Ops that must land no later than any write queued after them (the
+  // sequence reserve, store-context.ts): joined to the next batch, whatever it is.
+  private headOps: WriteOp[] = []
   private inFlight: Promise<void> | undefined
   private scheduled = false
   private dirty = false
   private timer: NodeJS.Timeout | undefined
   private closed = false
-  readonly counters: WriteQueueStats = { batches: 0, ops: 0, syncs: 0, lastSyncAt: undefined }
+  private gates = 0
+  readonly counters: WriteQueueStats = { batches: 0, ops: 0, syncs: 0, lastSyncAt: undefined, syncSeconds: 0, lastSyncSeconds: 0 }
 
   private readonly syncMarkerKey: unknown
 
@@ -79,19 +114,62 @@ export class WriteQueue {
   write (ops: readonly WriteOp[], options: { sync?: boolean } = {}): Promise<void> {
     if (this.closed) return Promise.reject(new Error('persistence is closed'))
     if (ops.length === 0 && options.sync !== true) return Promise.resolve()
-    for (const op of ops) this.pending.push(op)
-    if (options.sync === true) this.forceSync = true
-    const done = new Promise<void>((resolve, reject) => { this.waiters.push({ resolve, reject }) })
+    const seg = this.tail()
+    for (const op of ops) seg.ops.push(op)
+    if (options.sync === true) seg.sync = true
+    const done = new Promise<void>((resolve, reject) => { seg.waiters.push({ resolve, reject }) })
     this.schedule()
     return done
   }
 
-  /** Resolves once every write queued before this call has landed (as durably as the mode promises). */
-  barrier (): Promise<void> {
-    if (this.inFlight === undefined && this.pending.length === 0 && this.waiters.length === 0) return Promise.resolve()
-    const done = new Promise<void>((resolve, reject) => { this.waiters.push({ resolve, reject }) })
+  /**
+   * Queues a write whose ops are built after `prepare` (a read) has run. It
+   * takes its place in the order now: `prepare` runs once every write queued
+   * before it has landed, `build` runs synchronously right before its batch,
+   * and writes queued after it land after it. Resolves once it has landed; a
+   * failed `prepare` rejects it and writes nothing.
+   */
+  writeAfter (prepare: () => Promise<void>, build: () => WriteOp[]): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('persistence is closed'))
+    let waiter: Waiter | undefined
+    const done = new Promise<void>((resolve, reject) => { waiter = { resolve, reject } })
+    this.segments.push({ gate: { prepare, build, started: false }, ops: [], waiters: [waiter!], sync: false })
+    this.segments.push({ ops: [], waiters: [], sync: false })
+    this.gates++
     this.schedule()
     return done
+  }
+
+  /** Whether a gated write (writeAfter) is still waiting for its ops. */
+  get gated (): boolean {
+    return this.gates > 0
+  }
+
+  /**
+   * Joins `op` to the next batch that is written, before any write queued
+   * after this call: for a record that must be on disk no later than the
+   * writes that depend on it (the sequence reserve).
+   */
+  writeFirst (op: WriteOp): void {
+    this.headOps.push(op)
+  }
+
+  /**
+   * Resolves once every write queued before this call has landed (as durably
+   * as the mode promises), gated writes included: the one "settled" point that
+   * replay, drain and close wait for.
+   */
+  settled (): Promise<void> {
+    if (this.inFlight === undefined && this.isEmpty()) return Promise.resolve()
+    const seg = this.tail()
+    const done = new Promise<void>((resolve, reject) => { seg.waiters.push({ resolve, reject }) })
+    this.schedule()
+    return done
+  }
+
+  /** settled() under its older name. */
+  barrier (): Promise<void> {
+    return this.settled()
   }
 
   /** In batch mode: fsync now when something was written since the last sync. */
@@ -100,20 +178,27 @@ export class WriteQueue {
     await this.write([], { sync: true })
   }
 
-  /** Waits for every queued write; the final sync happens unless the mode is never. */
+  /** Waits for every queued write (gated ones too); the final sync happens unless the mode is never. */
   async close (): Promise<void> {
     if (this.timer !== undefined) clearInterval(this.timer)
     this.timer = undefined
-    const drain = async (): Promise<void> => {
-      while (this.inFlight !== undefined || this.pending.length > 0 || this.waiters.length > 0) {
-        await (this.inFlight ?? new Promise((resolve) => setImmediate(resolve)))
-      }
-    }
-    await drain()
+    await this.settled().catch(() => {})
     // a clean shutdown leaves nothing to a power cut (except in never mode, by definition)
     if (this.mode !== 'never' && this.dirty) await this.write([], { sync: true }).catch(() => {})
-    await drain()
+    await this.settled().catch(() => {})
     this.closed = true
+  }
+
+  private tail (): Segment {
+    const last = this.segments[this.segments.length - 1]
+    if (last.gate === undefined) return last
+    const seg: Segment = { ops: [], waiters: [], sync: false }
+    this.segments.push(seg)
+    return seg
+  }
+
+  private isEmpty (): boolean {
+    return this.headOps.length === 0 && this.segments.every((s) => s.gate === undefined && s.waiters.length === 0)
   }
 
   private async commit (ops: readonly WriteOp[], sync: boolean): Promise<void> {
@@ -133,15 +218,52 @@ export class WriteQueue {
     queueMicrotask(() => { this.scheduled = false; this.flush() })
   }
 
+  /** Starts the gate at the head: its read runs now that everything before it has landed. */
+  private open (seg: Segment, gate: Gate): void {
+    gate.started = true
+    gate.prepare().then(() => gate.build()).then((ops) => {
+      seg.ops = ops
+      seg.gate = undefined
+      this.gates--
+      this.schedule()
+    }, (err: Error) => {
+      this.gates--
+      const i = this.segments.indexOf(seg)
+      if (i >= 0) this.segments.splice(i, 1)
+      for (const w of seg.waiters) w.reject(err)
+      if (this.segments.length === 0) this.segments.push({ ops: [], waiters: [], sync: false })
+      this.schedule()
+    })
+  }
+
   private flush (): void {
-    if (this.inFlight !== undefined || this.waiters.length === 0) return
-    const ops = this.pending
-    const waiters = this.waiters
-    const sync = this.mode === 'always' || this.forceSync
-    this.pending = []
-    this.waiters = []
-    this.forceSync = false
+    if (this.inFlight !== undefined) return
+    // Take the segments at the head up to the first gate still waiting for its ops.
+    let ops: WriteOp[] = this.headOps
+    const waiters: Waiter[] = []
+    let sync = this.mode === 'always'
+    let taken = 0
+    for (const seg of this.segments) {
+      if (seg.gate !== undefined) {
+        if (waiters.length === 0 && ops.length === 0 && !seg.gate.started) this.open(seg, seg.gate)
+        break
+      }
+      if (ops.length === 0) ops = seg.ops
+      else for (const op of seg.ops) ops.push(op)
+      for (const w of seg.waiters) waiters.push(w)
+      if (seg.sync) sync = true
+      taken++
+    }
+    if (waiters.length === 0 && ops.length === 0) {
+      // only empty segments before a gate (or nothing at all): drop them
+      if (taken > 0 && taken < this.segments.length) this.segments.splice(0, taken)
+      return
+    }
+    this.segments.splice(0, taken)
+    if (this.segments.length === 0 || this.segments[this.segments.length - 1].gate !== undefined) this.segments.push({ ops: [], waiters: [], sync: false })
+    this.headOps = []
     const started = this.now()
+    const startedMono = performance.now()
     // LevelDB skips an empty batch, so a sync on its own writes a small marker
     if (sync && ops.length === 0) ops.push({ type: 'put', key: this.syncMarkerKey, value: Buffer.from(String(started)) })
     this.inFlight = (ops.length === 0 ? Promise.resolve() : this.commit(ops, sync))
@@ -151,6 +273,8 @@ export class WriteQueue {
         if (sync) {
           this.counters.syncs++
           this.counters.lastSyncAt = started
+          this.counters.lastSyncSeconds = (performance.now() - startedMono) / 1000
+          this.counters.syncSeconds += this.counters.lastSyncSeconds
           // everything written before this batch started is now on disk
           this.dirty = false
         } else if (ops.length > 0) {
@@ -163,7 +287,7 @@ export class WriteQueue {
       })
       .finally(() => {
         this.inFlight = undefined
-        if (this.waiters.length > 0) this.flush()
+        if (!this.isEmpty()) this.flush()
       })
   }
 }

@@ -20,6 +20,8 @@ import { isSharedFilter, parseSharedFilter, SharedSubscriptions, type ShareMembe
 import { checkPacketProperties, checkPacketStrings, publishWireSize } from './v5-packet-checks.ts'
 import { topicMatches } from '../persistence/topic-filter.ts'
 import { disableCounterDedupe } from '../persistence/delivery-order.ts'
+import { deliverToOneMember, markForwardResult } from '../engine/shared-member-delivery.ts'
+import { refusalCodeOf } from '../engine/refusal-reason-codes.ts'
 
 /** Options of installV5Shims. */
 export interface V5ShimOptions {
@@ -28,6 +30,8 @@ export interface V5ShimOptions {
   flowQueueLimit?: number
   /** Called when a connection is closed for a malformed packet (for counters). */
   onMalformed?: (info: { clientId: string | null, reason: string }) => void
+  /** Whether a client may receive a message on a topic (the ACL, no side effects): shared-subscription picks skip members it refuses. */
+  mayReceive?: (client: unknown, topic: string) => boolean
 }
 
 /** What the shims report. */
@@ -113,6 +117,7 @@ export function installV5Shims (aedes: unknown, options: V5ShimOptions = {}): V5
   const flowQueueLimit = options.flowQueueLimit ?? 1000
   const shared = new SharedSubscriptions<ShimmedClient>()
   const groupFns = new Map<string, (packet: AnyPacket, cb: () => void) => void>()
+  const mayReceive = options.mayReceive ?? (() => true)
   const counters = { malformedClosed: 0, oversizeDropped: 0, flowDropped: 0 }
 
   // aedes calls authorizeForward synchronously inside deliverQoS once the
@@ -121,6 +126,7 @@ export function installV5Shims (aedes: unknown, options: V5ShimOptions = {}): V5
   const authorizeForward = broker.authorizeForward.bind(broker)
   broker.authorizeForward = (client: ShimmedClient, packet: AnyPacket) => {
     const result = authorizeForward(client, packet)
+    if (packet[SHARED_DELIVERY] === true) markForwardResult(packet, result)
     const state = client[SHIM]
     if (state !== undefined) state.forwarded = result !== null && result !== undefined
     return result
@@ -390,28 +396,36 @@ export function installV5Shims (aedes: unknown, options: V5ShimOptions = {}): V5
     return function deliverShared (packet, cb) {
       if (blockSys && packet.topic.startsWith('$')) { cb(); return }
       // connackSent, not connected: aedes sets `connected` only after its queue replay, and a
-      // member that already has its SUBACK must get its turn.
-      const member = shared.pick(s, (m) => m.client.connackSent && !m.client.closed)
-      if (member === undefined) { cb(); return }
-      const out: AnyPacket = {
-        cmd: 'publish',
-        topic: packet.topic,
-        payload: packet.payload,
-        qos: Math.min(packet.qos ?? 0, member.qos),
-        retain: member.rap ? packet.retain === true : false, // [MQTT-3.3.1-12]
-        dup: false,
-        // Not deduplicated against the client's other subscriptions: a shared and
-        // a non-shared match are two subscriptions, each gets its copy.
-        brokerId: null,
-        brokerCounter: packet.brokerCounter,
-        [SHARED_DELIVERY]: true,
-        properties: member.subscriptionIdentifier === undefined ? packet.properties : { ...packet.properties, subscriptionIdentifier: member.subscriptionIdentifier }
-      }
-      if (out.properties === undefined) delete out.properties
-      if (packet.messageExpiry !== undefined) out.messageExpiry = packet.messageExpiry
-      if (out.qos > 0) member.client.deliverQoS(out, () => cb())
-      else member.client.deliver0(out, () => cb())
+      // member that already has its SUBACK must get its turn. Members the ACL would refuse
+      // for this topic are skipped, and a refused hand-off goes to the next member
+      // (src/engine/shared-member-delivery.ts): no message is lost to whom the turn fell on.
+      const usable = (m: ShareMember<ShimmedClient>, tried: ReadonlySet<ShareMember<ShimmedClient>>): boolean =>
+        m.client.connackSent && !m.client.closed && !tried.has(m) && mayReceive(m.client, packet.topic)
+      deliverToOneMember<ShareMember<ShimmedClient>>((tried) => shared.pick(s, (m) => usable(m, tried)), (member, written) => handOff(member, packet, written), cb)
     }
+  }
+
+  /** The member's copy of a shared message, handed to aedes; returns the copy. */
+  function handOff (member: ShareMember<ShimmedClient>, packet: AnyPacket, written: () => void): AnyPacket {
+    const out: AnyPacket = {
+      cmd: 'publish',
+      topic: packet.topic,
+      payload: packet.payload,
+      qos: Math.min(packet.qos ?? 0, member.qos),
+      retain: member.rap ? packet.retain === true : false, // [MQTT-3.3.1-12]
+      dup: false,
+      // Not deduplicated against the client's other subscriptions: a shared and
+      // a non-shared match are two subscriptions, each gets its copy.
+      brokerId: null,
+      brokerCounter: packet.brokerCounter,
+      [SHARED_DELIVERY]: true,
+      properties: member.subscriptionIdentifier === undefined ? packet.properties : { ...packet.properties, subscriptionIdentifier: member.subscriptionIdentifier }
+    }
+    if (out.properties === undefined) delete out.properties
+    if (packet.messageExpiry !== undefined) out.messageExpiry = packet.messageExpiry
+    if (out.qos > 0) member.client.deliverQoS(out, () => { written() })
+    else member.client.deliver0(out, () => { written() })
+    return out
   }
 
   async function join (s: SharedFilter, member: ShareMember<ShimmedClient>): Promise<void> {
@@ -452,10 +466,12 @@ export function installV5Shims (aedes: unknown, options: V5ShimOptions = {}): V5
         client.disconnect({ reasonCode: REASON_PROTOCOL_ERROR, properties: { reasonString: 'no local is not allowed on a shared subscription' } })
         return
       }
+      const asked: AnyPacket = { cmd: 'subscribe', topic: parsed.filter, qos: sub.qos }
       const authorized = await new Promise<AnyPacket | null>((resolve) => {
-        broker.authorizeSubscribe(client, { cmd: 'subscribe', topic: parsed.filter, qos: sub.qos }, (err, result) => resolve(err === null && result !== null ? result : null))
+        broker.authorizeSubscribe(client, asked, (err, result) => resolve(err === null && result !== null ? result : null))
       })
-      if (authorized === null) { granted[i] = v5 ? 0x87 : SUBACK_FAILURE_V4; continue }
+      // v5: the hooks' own code (0x97 for a quota), 0x87 otherwise (src/engine/refusal-reason-codes.ts).
+      if (authorized === null) { granted[i] = v5 ? refusalCodeOf(asked) ?? 0x87 : SUBACK_FAILURE_V4; continue }
       const qos = Math.min(authorized.qos ?? sub.qos, 2) as 0 | 1 | 2
       await join(parsed, { client, qos, rap: sub.rap === true, subscriptionIdentifier })
       granted[i] = qos

@@ -23,6 +23,13 @@ export function checkPacketProperties (packet: { cmd: string, properties?: Recor
 function checkProperties (properties: Record<string, unknown> | null | undefined): string | undefined {
   if (properties === undefined || properties === null) return undefined
   if (typeof properties !== 'object') return 'properties are not a property list'
+  // A property given twice: mqtt-packet turns its values into an array, which aedes then
+  // uses as a number (a Session Expiry Interval twice killed the process at the close).
+  // Only User Property may repeat on the way in [MQTT-2.2.2.2]; anything else twice is a
+  // Protocol Error (MQTT 5.0 §3.1.2.11 and the like).
+  for (const [name, value] of Object.entries(properties)) {
+    if (name !== 'userProperties' && Array.isArray(value)) return `property ${name} appears more than once`
+  }
   for (const name of STRING_PROPERTIES) {
     if (name in properties && typeof properties[name] !== 'string') return `property ${name} has no string value` // [MQTT-1.5.4]
   }

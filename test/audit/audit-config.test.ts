@@ -57,6 +57,20 @@ limits: { maxPacketSize: 64MB }
   } finally { await removeDir(dir) }
 })
 
+test('keepalive: the lenient default is reported (low) on an exposed listener, with the TCP keepalive bound; strict is not; a slow tcpKeepaliveIdle is medium', async () => {
+  const dir = await tempDir()
+  try {
+    const lan = 'listeners: [ { name: lan, type: tcp, host: 0.0.0.0, port: 1883, allow: [192.168.0.0/16] } ]\n'
+    const findings = await auditConfig(await configFrom(lan, dir))
+    const lenient = findings.find((f) => f.check === 'keepalive-lenient')
+    assert.ok(lenient !== undefined && lenient.severity === 'low', JSON.stringify(findings))
+    assert.match(lenient.message, /about 735 s/)
+    assert.not.ok((await checks(lan + 'limits: { keepaliveStrict: true }\n', dir)).includes('low:keepalive-lenient'))
+    assert.not.ok((await checks('listeners: [ { name: l, type: tcp, host: 127.0.0.1, port: 1883 } ]\n', dir)).includes('low:keepalive-lenient'), 'loopback only: nothing to report')
+    assert.ok((await checks(lan + 'limits: { tcpKeepaliveIdle: 2h }\n', dir)).includes('medium:tcp-keepalive-slow'))
+  } finally { await removeDir(dir) }
+})
+
 test('password files: world-readable, plain text, legacy $6$ and weak $7$ are reported', async () => {
   const dir = await tempDir()
   try {
@@ -66,6 +80,24 @@ test('password files: world-readable, plain text, legacy $6$ and weak $7$ are re
     await chmod(pw, 0o644)
     const found = await checks(`auth: { passwordFile: ${pw} }\n`, dir)
     for (const c of ['high:password-file-mode', 'high:password-plaintext', 'high:password-legacy-hash', 'medium:password-weak-hash']) assert.ok(found.includes(c), `${c} in ${found.join(', ')}`)
+  } finally { await removeDir(dir) }
+})
+
+test('a password file that mixes hash schemes is rated for it: medium with a weak class, low when every class is strong, nothing for one scheme', async () => {
+  const dir = await tempDir()
+  try {
+    const pw = join(dir, 'passwd')
+    const b64 = (n: number): string => Buffer.alloc(n, 7).toString('base64')
+    const scryptLine = `s:${await hashPassword(Buffer.from('x'))}`
+    await writeFile(pw, `mosq:$7$101$${b64(12)}$${b64(64)}\n${scryptLine}\n`, { mode: 0o600 })
+    await chmod(pw, 0o600)
+    const mixed = await checks(`auth: { passwordFile: ${pw} }\n`, dir)
+    assert.ok(mixed.includes('medium:password-mixed-schemes'), mixed.join(', '))
+    await writeFile(pw, `strong7:$7$210000$${b64(12)}$${b64(64)}\n${scryptLine}\n`)
+    const strong = await checks(`auth: { passwordFile: ${pw} }\n`, dir)
+    assert.ok(strong.includes('low:password-mixed-schemes'), strong.join(', '))
+    await writeFile(pw, `${scryptLine}\n`)
+    assert.not.ok((await checks(`auth: { passwordFile: ${pw} }\n`, dir)).some((c) => c.endsWith(':password-mixed-schemes')))
   } finally { await removeDir(dir) }
 })
 

@@ -1,13 +1,16 @@
 // The brokers the harness knows how to start: edgemq (the bundle), Mosquitto
 // (Debian's /usr/sbin/mosquitto), and plain aedes (the library edgemq wraps).
+// edgemq-scraped is edgemq with an http listener whose /metrics the harness
+// scrapes every second during the run: the cost of metrics on the packet path.
+import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { writeFile } from 'node:fs/promises'
+import { chmod, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { BrokerLaunch } from './broker-process.ts'
 import { renderEdgemqConfig, renderMosquittoConfig, type BrokerSettings } from './broker-configs.ts'
 
 /** The brokers a run can include. */
-export const BROKER_KINDS = ['edgemq', 'mosquitto', 'aedes'] as const
+export const BROKER_KINDS = ['edgemq', 'mosquitto', 'aedes', 'edgemq-scraped'] as const
 /** One of BROKER_KINDS. */
 export type BrokerKind = typeof BROKER_KINDS[number]
 
@@ -39,8 +42,16 @@ export function survivesRestart (kind: BrokerKind): boolean {
   return kind !== 'aedes'
 }
 
-/** Writes the broker's config into settings.dir and returns how to launch it. */
-export async function prepareLaunch (kind: BrokerKind, settings: BrokerSettings, context: LaunchContext): Promise<BrokerLaunch> {
+/** Whether a kind is edgemq (the bundle, with or without the scraped http listener). */
+export function isEdgemq (kind: BrokerKind): boolean {
+  return kind === 'edgemq' || kind === 'edgemq-scraped'
+}
+
+/** The /metrics scrape of an edgemq-scraped launch. */
+export interface ScrapeTarget { url: string, token: string }
+
+/** Writes the broker's config into settings.dir and returns how to launch it (and, for edgemq-scraped, what to scrape). */
+export async function prepareLaunch (kind: BrokerKind, settings: BrokerSettings & { httpPort?: number }, context: LaunchContext): Promise<BrokerLaunch & { scrape?: ScrapeTarget }> {
   const base = { label: kind, cwd: context.root, port: settings.port, cores: context.cores, nice: context.nice, nofile: context.nofile }
   if (kind === 'mosquitto') {
     const file = join(settings.dir, 'mosquitto.conf')
@@ -51,13 +62,24 @@ export async function prepareLaunch (kind: BrokerKind, settings: BrokerSettings,
     return { ...base, command: process.execPath, args: [join(context.root, 'test/bench/plain-aedes-server.mjs'), String(settings.port)] }
   }
   const file = join(settings.dir, 'edgemq.yaml')
-  await writeFile(file, renderEdgemqConfig(settings, context.board))
+  let yaml = renderEdgemqConfig(settings, context.board)
+  let scrape: ScrapeTarget | undefined
+  if (kind === 'edgemq-scraped') {
+    if (settings.httpPort === undefined) throw new Error('edgemq-scraped needs an httpPort')
+    const token = randomBytes(24).toString('hex')
+    const tokenFile = join(settings.dir, 'http-token')
+    await writeFile(tokenFile, token, { mode: 0o600 })
+    await chmod(tokenFile, 0o600)
+    yaml = yaml.replace('listeners:\n', `listeners:\n  - { name: metrics, type: http, host: 127.0.0.1, port: ${settings.httpPort}, tokenFile: ${JSON.stringify(tokenFile)}, requestRate: 100 }\n`)
+    scrape = { url: `http://127.0.0.1:${settings.httpPort}/metrics`, token }
+  }
+  await writeFile(file, yaml)
   const words = context.edgemqCmd.trim().split(/\s+/)
     .flatMap((w) => w === '{heapFlags}' ? context.heapFlags : [w])
     .map((w) => w.replaceAll('{config}', file).replaceAll('{port}', String(settings.port)))
   if (!context.edgemqCmd.includes('{config}')) words.push('-c', file)
   const [command, ...args] = words
-  return { ...base, command: command === 'node' ? process.execPath : command, args, startTimeoutMs: 60_000 }
+  return { ...base, command: command === 'node' ? process.execPath : command, args, startTimeoutMs: 60_000, scrape }
 }
 
 /** Why a broker kind cannot run here, or undefined when it can. */
@@ -65,7 +87,7 @@ export function checkAvailable (kind: BrokerKind, context: LaunchContext): strin
   if (kind === 'mosquitto' && !existsSync(MOSQUITTO_PATH)) {
     return `${MOSQUITTO_PATH} not found: install it with "apt-get install mosquitto" (the benchmark compares against Debian's Mosquitto)`
   }
-  if (kind === 'edgemq' && context.edgemqCmd === DEFAULT_EDGEMQ_CMD && !existsSync(join(context.root, 'dist/edgemq.mjs'))) {
+  if (isEdgemq(kind) && context.edgemqCmd === DEFAULT_EDGEMQ_CMD && !existsSync(join(context.root, 'dist/edgemq.mjs'))) {
     return 'dist/edgemq.mjs not found: run "node build.mjs --quiet" first, or leave edgemq out with --brokers mosquitto,aedes'
   }
   return undefined

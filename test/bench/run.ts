@@ -12,7 +12,7 @@ import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { FULL_COUNTS, QUICK_COUNTS, USAGE, parseBenchArgs, type BenchOptions, type ScenarioName } from './bench-options.ts'
 import { BrokerProcess } from './broker-process.ts'
-import { MOSQUITTO_PATH, checkAvailable, prepareLaunch, type BrokerKind, type LaunchContext } from './broker-kinds.ts'
+import { MOSQUITTO_PATH, checkAvailable, isEdgemq, prepareLaunch, type BrokerKind, type LaunchContext } from './broker-kinds.ts'
 import { LoadClient } from './load-client.ts'
 import { atReap, reapAll } from './process-reaper.ts'
 import { buildRows, formatTable, type MetricRuns } from './results-table.ts'
@@ -133,11 +133,11 @@ async function main (): Promise<void> {
   const started = performance.now()
   const startedAt = new Date()
   const counts = options.quick ? QUICK_COUNTS : FULL_COUNTS
-  const { maxInflight, heapFlags } = readBoard(options.board, options.brokers.includes('edgemq'))
+  const { maxInflight, heapFlags } = readBoard(options.board, options.brokers.some(isEdgemq))
   const launchContext: LaunchContext = { root: ROOT, board: options.board, edgemqCmd: options.edgemqCmd, heapFlags, nofile: effectiveNofile(), cores: BROKER_CORES, nice: options.nice }
   preflight(options, launchContext)
   spawnSync('taskset', ['-pc', LOAD_CORES, String(process.pid)]) // this process is idle while measuring; keep it off the broker's core
-  if (options.brokers.includes('edgemq') && options.build && options.edgemqCmd.includes('dist/edgemq.mjs')) {
+  if (options.brokers.some(isEdgemq) && options.build && options.edgemqCmd.includes('dist/edgemq.mjs')) {
     log('building dist/edgemq.mjs (node build.mjs --quiet; skip with --no-build)')
     const build = spawnSync(process.execPath, ['build.mjs', '--quiet'], { cwd: ROOT, stdio: 'inherit' })
     if (build.status !== 0) fail('node build.mjs --quiet failed: fix the build or run with --no-build against an existing dist/')
@@ -155,6 +155,7 @@ async function main (): Promise<void> {
   /** Runs one scenario once against one broker; a failure is recorded, never thrown. */
   const runOne = async (scenario: ScenarioName, kind: BrokerKind, round: number): Promise<{ metrics: Record<string, number>, details: Record<string, unknown>, error: boolean }> => {
     const brokers: BrokerProcess[] = []
+    const scrapers: NodeJS.Timeout[] = []
     if (worker.exited) {
       log('the load generator had exited; starting a new one')
       worker = await LoadClient.start(ROOT, LOAD_CORES, launchContext.nofile, options.nice)
@@ -168,9 +169,20 @@ async function main (): Promise<void> {
       startBroker: async ({ persistence }) => {
         const dir = join(tmpRoot, `${String(++runIndex).padStart(3, '0')}-${scenario}-${kind}`)
         await mkdir(dir, { recursive: true })
-        const launch = await prepareLaunch(kind, { port: await freePort(), persistence, dir, maxInflight }, launchContext)
+        const launch = await prepareLaunch(kind, { port: await freePort(), httpPort: kind === 'edgemq-scraped' ? await freePort() : undefined, persistence, dir, maxInflight }, launchContext)
         const broker = await BrokerProcess.start(launch)
         brokers.push(broker)
+        // edgemq-scraped: /metrics every second during the whole scenario (15 times
+        // Prometheus's usual 15 s), so its cost shows in the broker's CPU per message.
+        const target = launch.scrape
+        if (target !== undefined) {
+          let busy = false
+          scrapers.push(setInterval(() => {
+            if (busy) return
+            busy = true
+            void fetch(target.url, { headers: { authorization: `Bearer ${target.token}` } }).then(async (r) => { await r.text() }, () => {}).finally(() => { busy = false })
+          }, 1_000))
+        }
         return { broker, launch }
       },
       restartBroker: async (launch) => {
@@ -193,6 +205,7 @@ async function main (): Promise<void> {
       }
       return { metrics: {}, details: { error: message, details: (err as { details?: unknown }).details }, error: true }
     } finally {
+      for (const t of scrapers) clearInterval(t)
       for (const broker of brokers) broker.kill()
     }
   }

@@ -1,4 +1,4 @@
-// limits.keepaliveMax against SlowITe (CVE-2020-13849), on raw packets.
+// limits.keepaliveMax with the opt-in limits.keepaliveStrict against SlowITe (CVE-2020-13849), on raw packets.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import net from 'node:net'
@@ -6,7 +6,7 @@ import mqttPacket from 'mqtt-packet'
 import { startBrokerInProcess, type InProcessBroker } from '../helpers/broker-process.ts'
 
 let b: InProcessBroker
-test.before(async () => { b = await startBrokerInProcess('listeners:\n  - { name: t, type: tcp, host: 127.0.0.1, port: 0 }\nlimits: { keepaliveMax: 120 }\n') })
+test.before(async () => { b = await startBrokerInProcess('listeners:\n  - { name: t, type: tcp, host: 127.0.0.1, port: 0 }\nlimits: { keepaliveMax: 120, keepaliveStrict: true }\n') })
 test.after(async () => { await b.stop() })
 
 async function connack (version: 4 | 5, keepalive: number): Promise<Record<string, unknown>> {

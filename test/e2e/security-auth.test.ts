@@ -93,12 +93,12 @@ test('client-id binding: bob cannot take alice\'s client id; her session is not 
   await connect(b, { username: 'alice', password: 'alice-pass', clientId: 'alice-dev' }, 'lan')
 })
 
-test('reload swaps the password file without dropping connected clients', async () => {
+test('reload swaps the password file; with auth.closeRevokedSessions false a changed password keeps its live session', async () => {
   const bob = await connect(b, { username: 'bob', password: 'bob-pass' }, 'lan')
   let closed = false
   bob.on('close', () => { closed = true })
   const pw = await writePasswords(dir, { alice: 'alice-pass', bob: 'bob-new' })
-  await b.broker.reload(await configFrom(`auth: { passwordFile: ${pw}, lockout: { ipFailures: 1000 } }\nlisteners:\n  - { name: lan, type: tcp, host: 127.0.0.1, port: 0, allowAnonymous: false }\n  - { name: local, type: tcp, host: 127.0.0.1, port: 0 }\nacl:\n  rules:\n    - { allow: readwrite, topic: "#" }\n`, dir).then((c) => ({ ...c, listeners: b.broker.config.listeners })))
+  await b.broker.reload(await configFrom(`auth: { passwordFile: ${pw}, closeRevokedSessions: false, lockout: { ipFailures: 1000 } }\nlisteners:\n  - { name: lan, type: tcp, host: 127.0.0.1, port: 0, allowAnonymous: false }\n  - { name: local, type: tcp, host: 127.0.0.1, port: 0 }\nacl:\n  rules:\n    - { allow: readwrite, topic: "#" }\n`, dir).then((c) => ({ ...c, listeners: b.broker.config.listeners })))
   assert.is(await refusal(b, { username: 'bob', password: 'bob-pass' }, 'lan'), 4)
   await connect(b, { username: 'bob', password: 'bob-new' }, 'lan')
   assert.not.ok(closed)

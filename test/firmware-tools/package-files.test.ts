@@ -35,7 +35,10 @@ test('the default config of every board loads as is: board pinned, loopback only
     const text = renderDefaultConfig(board)
     const { config } = await resolveConfig({ file: parseConfigText(text, 'edgemq.yaml') })
     assert.is(config.board, board.name)
-    assert.equal(config.listeners.map((l) => [l.host, l.port]), [['127.0.0.1', 1883]])
+    assert.equal(config.listeners.map((l) => [l.type, l.host, l.port]), [['tcp', '127.0.0.1', 1883], ['http', '127.0.0.1', 9883]])
+    // the http listener reads the token made at first boot; health is open on loopback only
+    assert.is(config.listeners[1].tokenFile, '/etc/edgemq/http-token')
+    assert.is(config.listeners[1].openHealth, true)
     assert.is(config.persistence.path, '/var/lib/edgemq')
   }
 })

@@ -113,4 +113,20 @@ test('the site drop-in replaces the readiness targets and adds the bind capabili
   assert.equal(verify({ 'edgemq.service': unit + '\n' + dropIn, 'edgemq-firstboot.service': renderFirstBootUnit() }), [])
 })
 
+test('Type=notify with a watchdog: NotifyAccess=all for the systemd-notify child, WatchdogSec set, restarted on failure', () => {
+  assert.equal(values(unit, 'Type'), ['notify'])
+  assert.equal(values(unit, 'NotifyAccess'), ['all'])
+  assert.equal(values(unit, 'WatchdogSec'), ['30s'])
+  assert.equal(values(unit, 'Restart'), ['on-failure'])
+})
+
+test('the default package: firewall keeps the loopback http listener closed to the network and names it', async () => {
+  const { DEFAULT_LISTENERS } = await import('../../firmware-tools/lib/listener-files.ts')
+  const files = renderListenerFiles(DEFAULT_LISTENERS)
+  assert.ok(files.nftables.includes('listener "http" 127.0.0.1:9883: loopback only'), files.nftables)
+  assert.not.match(files.nftables, /dport 9883/)
+  assert.match(files.nftables, /policy drop/)
+  assert.ok(files.dropIn.includes('127.0.0.1:9883'), 'the readiness check waits for the http listener too')
+})
+
 test.run()

@@ -220,7 +220,7 @@ auth:
     // The link points at /lib/systemd/system inside the rootfs, so lstat it rather than follow it on the host.
     assert.ok(lstatSync(join(state.rootfs, 'etc/systemd/system/multi-user.target.wants', unit)).isSymbolicLink(), `${unit} enabled`)
   }
-  for (const secret of [P.tlsKey, P.tlsCert, P.initialPassword]) assert.not.ok(existsSync(join(state.rootfs, secret)), `${secret} must be made at first boot`)
+  for (const secret of [P.tlsKey, P.tlsCert, P.initialPassword, P.httpToken]) assert.not.ok(existsSync(join(state.rootfs, secret)), `${secret} must be made at first boot`)
   assert.is(readFileSync(join(state.rootfs, P.passwordFile), 'utf8'), '')
   assert.match(readFileSync(join(state.rootfs, P.siteDropIn), 'utf8'), new RegExp(`127\\.0\\.0\\.1:${state.port}`))
   const data = statSync(join(state.rootfs, P.dataDir))

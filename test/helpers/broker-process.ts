@@ -64,12 +64,13 @@ export function withTempData (yamlText: string, dir: string): { text: string, da
 }
 
 /** Starts `edgemq start -c <file>` as a child process and waits for every listener's "listening" line. */
-export async function startBrokerProcess (options: { config?: string, args?: string[], env?: Record<string, string>, startTimeoutMs?: number } = {}): Promise<BrokerProcessHandle> {
+export async function startBrokerProcess (options: { config?: string, args?: string[], env?: Record<string, string>, startTimeoutMs?: number, /** Run a built bundle (what users run: true = dist/edgemq.mjs, or its path) instead of src/ under tsx. */ bundle?: boolean | string } = {}): Promise<BrokerProcessHandle> {
   const dir = await mkdtemp(join(tmpdir(), 'edgemq-test-'))
   const { text, dataDir, listeners } = withTempData(options.config ?? DEFAULT_TEST_CONFIG, dir)
   const configPath = join(dir, 'edgemq.yaml')
   await writeFile(configPath, text)
-  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/cli/main.ts'), 'start', '-c', configPath, ...(options.args ?? [])], {
+  const entry = typeof options.bundle === 'string' ? [options.bundle] : options.bundle === true ? [join(REPO_ROOT, 'dist/edgemq.mjs')] : ['--import', 'tsx', join(REPO_ROOT, 'src/cli/main.ts')]
+  const child = spawn(process.execPath, [...entry, 'start', '-c', configPath, ...(options.args ?? [])], {
     cwd: REPO_ROOT,
     env: { ...process.env, EDGEMQ_NO_REEXEC: '1', ...options.env },
     stdio: ['ignore', 'ignore', 'pipe']

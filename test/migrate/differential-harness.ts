@@ -2,6 +2,7 @@
 // started with the original files and against edgemq started with the imported
 // ones, and returns each outcome, so a test can compare them cell by cell.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -11,7 +12,7 @@ import { freePort, waitForPort } from '../helpers/mosquitto-process.ts'
 import { requireTool, startBrokerInProcess, type InProcessBroker } from '../helpers/broker-process.ts'
 
 /** A client of the matrix: credentials (or none) and its client id. */
-export interface MatrixClient { label: string, clientId: string, username?: string, password?: string }
+export interface MatrixClient { label: string, clientId: string, username?: string, password?: string, tls?: { cert?: string, key?: string, ca: string } }
 
 /** What happened for one client: connect, and per topic whether its publish arrived and whether it received. */
 export interface MatrixOutcome { connect: Record<string, 'accepted' | 'refused'>, publish: Record<string, boolean>, receive: Record<string, boolean> }
@@ -56,10 +57,22 @@ export async function startImported (configPath: string): Promise<InProcessBroke
   return await startBrokerInProcess(stringify(doc))
 }
 
+let tlsPort = 0
+
 async function open (port: number, c: MatrixClient): Promise<MqttClient | undefined> {
-  try {
-    return await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { clientId: c.clientId, username: c.username, password: c.password, protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 5_000, clean: true })
-  } catch { return undefined }
+  const tls = c.tls === undefined ? {} : { ca: readFileSync(c.tls.ca), ...(c.tls.cert !== undefined ? { cert: readFileSync(c.tls.cert), key: readFileSync(c.tls.key!) } : {}), rejectUnauthorized: true }
+  // connect, not connectAsync: a TLS handshake the server refuses must end in "refused", and
+  // connectAsync can wait forever for a CONNACK that never comes after a TLS alert.
+  const client = mqtt.connect(c.tls === undefined ? `mqtt://127.0.0.1:${port}` : `mqtts://127.0.0.1:${tlsPort}`, { clientId: c.clientId, username: c.username, password: c.password, protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 5_000, clean: true, ...tls })
+  const ok = await new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), 8_000)
+    client.once('connect', () => { clearTimeout(timer); resolve(true) })
+    client.once('error', () => { clearTimeout(timer); resolve(false) })
+    client.once('close', () => { clearTimeout(timer); resolve(client.connected) })
+  })
+  if (ok) return client
+  client.end(true)
+  return undefined
 }
 
 /**
@@ -67,7 +80,8 @@ async function open (port: number, c: MatrixClient): Promise<MqttClient | undefi
  * topic: it sees which publishes arrived and publishes what the clients
  * should receive.
  */
-export async function runMatrix (port: number, observer: MatrixClient, clients: readonly MatrixClient[], topics: readonly string[]): Promise<MatrixOutcome> {
+export async function runMatrix (port: number, observer: MatrixClient, clients: readonly MatrixClient[], topics: readonly string[], tlsListenerPort = 0): Promise<MatrixOutcome> {
+  tlsPort = tlsListenerPort
   const outcome: MatrixOutcome = { connect: {}, publish: {}, receive: {} }
   const watch = await open(port, observer)
   if (watch === undefined) throw new Error(`the observer ${observer.label} cannot connect`)

@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { spawnSync } from 'node:child_process'
 import mqtt from 'mqtt'
 import { REPO_ROOT, requireTool } from '../helpers/broker-process.ts'
+import { makeTestPki } from '../auth/test-pki.ts'
 import { differences, freePort, mosquittoPasswd, rm, runMatrix, sleep, startImported, startMosquitto, tempDir, type MatrixClient } from './differential-harness.ts'
 
 const cli = (args: string[]): ReturnType<typeof spawnSync> => spawnSync(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/cli/main.ts'), ...args], { cwd: REPO_ROOT, encoding: 'utf8' })
@@ -122,6 +123,39 @@ test('dynamic-security JSON: clients, groups, roles, priorities and default acce
     ]
     assert.equal(differences(fromMosquitto, fromEdgemq), intended)
     assert.match(String(imported.stdout), /sensors\/%u\/#\s*\n.*as Mosquitto 2\.1 does/)
+  } finally { await rm(dir, { recursive: true, force: true }) }
+})
+
+test('client certificates (require_certificate, use_identity_as_username, crlfile): the same outcome for every cell', async () => {
+  const dir = await tempDir()
+  try {
+    const pki = await makeTestPki(dir)
+    const pw = join(dir, 'passwd')
+    mosquittoPasswd(pw, { admin: 'admin-pw' })
+    const acl = join(dir, 'acl')
+    await writeFile(acl, ['user alice', 'topic readwrite sensors/alice/#', 'topic read cmd/#', 'user ignored-cn', 'topic read public/#', 'user admin', 'topic readwrite #', ''].join('\n'))
+    const plain = await freePort()
+    const tls = await freePort()
+    const conf = join(dir, 'mosquitto.conf')
+    await writeFile(conf, [
+      'per_listener_settings false', `password_file ${pw}`, `acl_file ${acl}`, 'allow_anonymous false',
+      `listener ${plain} 127.0.0.1`,
+      `listener ${tls} 127.0.0.1`, `cafile ${pki.ca}`, `certfile ${pki.server.cert}`, `keyfile ${pki.server.key}`, `crlfile ${pki.crl}`,
+      'require_certificate true', 'use_identity_as_username true', ''
+    ].join('\n'))
+    const certClients: MatrixClient[] = (['alice', 'san', 'expired', 'revoked', 'wrongca'] as const).map((n) => ({ label: `cert-${n}`, clientId: `cert-${n}`, tls: { ca: pki.ca, ...pki.client(n) } }))
+    certClients.push({ label: 'no-certificate', clientId: 'no-cert', tls: { ca: pki.ca } })
+    const mosq = await startMosquitto(await readFile(conf, 'utf8'), dir)
+    let fromMosquitto
+    try { fromMosquitto = await runMatrix(plain, observer, certClients, topics, tls) } finally { await mosq.stop() }
+    const imported = cli(['import-mosquitto', conf, '-o', join(dir, 'edgemq.yaml')])
+    assert.is(imported.status, 0, String(imported.stderr))
+    const edgemq = await startImported(join(dir, 'edgemq.yaml'))
+    let fromEdgemq
+    try { fromEdgemq = await runMatrix(edgemq.ports[`listener-${plain}-127.0.0.1`], observer, certClients, topics, edgemq.ports[`listener-${tls}-127.0.0.1`]) } finally { await edgemq.stop() }
+    assert.equal(fromMosquitto.connect, { 'cert-alice': 'accepted', 'cert-san': 'accepted', 'cert-expired': 'refused', 'cert-revoked': 'refused', 'cert-wrongca': 'refused', 'no-certificate': 'refused' })
+    assert.ok(Object.values(fromMosquitto.receive).includes(true))
+    assert.equal(differences(fromMosquitto, fromEdgemq), [])
   } finally { await rm(dir, { recursive: true, force: true }) }
 })
 

@@ -1,40 +1,22 @@
-// Helpers for tests that run a broker in a child process and kill it.
-import { spawn, type ChildProcess } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
-
-const fixture = fileURLToPath(new URL('./fixtures/journal-broker.ts', import.meta.url))
+// Crash tests of the persistence run the broker as it ships: `edgemq start`
+// (src/cli/main.ts, every part, the queue bounds, the v5 shims and the hooks)
+// in a child process via test/helpers/broker-process.ts, on a store path the
+// test owns so a restart after kill -9 opens the same store. (Issue 11 removed
+// the hand-made aedes + LevelPersistence composition root that stood in for it.)
+import { startBrokerProcess, type BrokerProcessHandle } from '../helpers/broker-process.ts'
 
 /** A broker child process and its port. */
-export interface BrokerProcess { child: ChildProcess, port: number, output: () => string }
+export interface BrokerProcess { handle: BrokerProcessHandle, port: number, output: () => string }
 
-/** Starts fixtures/journal-broker.ts and waits until it listens. */
-export function startBroker (dbPath: string, port: number, sync: string, extra: string[] = []): Promise<BrokerProcess> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', fixture, dbPath, String(port), sync, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] })
-    let out = ''
-    let started = false
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`broker did not start in 20 s:\n${out}`)) }, 20_000)
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString()
-      const line = out.split('\n').find((l) => l.startsWith('{"port"'))
-      if (!started && line !== undefined) {
-        started = true
-        clearTimeout(timer)
-        resolve({ child, port: JSON.parse(line).port, output: () => out })
-      }
-    })
-    child.stderr!.on('data', (d: Buffer) => { out += d.toString() })
-    child.on('exit', (code, signal) => {
-      if (!started) { clearTimeout(timer); reject(new Error(`broker exited (${code ?? signal}) before listening:\n${out}`)) }
-    })
-  })
+/** Starts edgemq on `dbPath` (persistence.sync = `sync`) listening on 127.0.0.1:`port` (0 = any); `extraYaml` adds top-level config lines. */
+export async function startBroker (dbPath: string, port: number, sync: string, extraYaml = ''): Promise<BrokerProcess> {
+  const config = `listeners:\n  - { name: tcp, type: tcp, host: 127.0.0.1, port: ${port} }\npersistence: { path: ${JSON.stringify(dbPath)}, sync: ${sync} }\n${extraYaml}`
+  const handle = await startBrokerProcess({ config })
+  return { handle, port: handle.port, output: handle.stderr }
 }
 
-/** SIGKILLs the broker and waits for it to be gone. */
-export function killBroker (b: BrokerProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (b.child.exitCode !== null || b.child.signalCode !== null) { resolve(); return }
-    b.child.once('exit', () => resolve())
-    b.child.kill('SIGKILL')
-  })
+/** SIGKILLs the broker, waits for it to be gone and removes its config dir (the store stays). */
+export async function killBroker (b: BrokerProcess): Promise<void> {
+  await b.handle.kill('SIGKILL')
+  await b.handle.stop()
 }

@@ -1,5 +1,5 @@
-// kill -9 in the middle of a QoS 1 / QoS 2 stream, against aedes on
-// LevelPersistence wired the way src/broker.ts wires it (fixtures/journal-broker.ts).
+// kill -9 in the middle of a QoS 1 / QoS 2 stream, against the broker as it
+// ships (edgemq start in a child process, broker-process.ts), in both sync modes.
 // The scenario and its assertions are in kill9-scenario.ts.
 import { test } from 'uvu'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -16,7 +16,8 @@ test.after(async () => {
   rmSync(dir, { recursive: true, force: true })
 })
 
-for (const sync of ['batch', 'always']) {
+// sync=batch (the default) runs in test/e2e/persistence-kill9.test.ts with the same scenario
+for (const sync of ['always']) {
   test(`every acknowledged QoS 1/2 message survives kill -9 mid-stream (sync=${sync})`, async () => {
     const db = join(dir, `db-${sync}`)
     let current = await startBroker(db, 0, sync)

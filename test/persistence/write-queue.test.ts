@@ -116,6 +116,61 @@ test('barrier resolves after every earlier write landed, at once when idle', asy
   await queue.close(); await db.close()
 })
 
+test('a gated write holds its place: its read runs after earlier writes landed, later writes land after it, settled() waits for it', async () => {
+  const { db, queue } = await setup('batch')
+  const order: string[] = []
+  void queue.write([{ type: 'put', key: 'k', value: 'before' }])
+  let seenAtPrepare: string | undefined
+  let release!: () => void
+  const gated = queue.writeAfter(async () => {
+    seenAtPrepare = await db.get('k')
+    await new Promise<void>((resolve) => { release = resolve })
+  }, () => { order.push('build'); return [{ type: 'put', key: 'k', value: 'gated' }] })
+  const after = queue.write([{ type: 'put', key: 'k', value: 'after' }]).then(() => { order.push('after landed') })
+  assert.ok(queue.gated)
+  const settled = queue.settled().then(() => { order.push('settled') })
+  await new Promise((resolve) => setTimeout(resolve, 30))
+  assert.is(seenAtPrepare, 'before', 'the read ran before the earlier write landed')
+  assert.equal(order, [], 'a write queued after the gate landed before it')
+  release()
+  await Promise.all([gated, after, settled])
+  assert.equal(order, ['build', 'after landed', 'settled'])
+  assert.is(await db.get('k'), 'after')
+  assert.not.ok(queue.gated)
+  await queue.close(); await db.close()
+})
+
+test('a gated write whose read fails is rejected alone; the writes after it still land', async () => {
+  const { db, queue } = await setup('batch')
+  const gated = queue.writeAfter(async () => { throw new Error('scan failed') }, () => [{ type: 'put', key: 'g', value: '1' }])
+  const after = queue.write([{ type: 'put', key: 'a', value: '1' }])
+  const [g, a] = await Promise.allSettled([gated, after])
+  assert.is(g.status, 'rejected')
+  assert.is(a.status, 'fulfilled')
+  assert.is(await db.get('g'), undefined)
+  assert.is(await db.get('a'), '1')
+  await queue.close(); await db.close()
+})
+
+test('close() waits for a gated write still reading', async () => {
+  const { db, queue } = await setup('batch')
+  const gated = queue.writeAfter(async () => { await new Promise((resolve) => setTimeout(resolve, 50)) }, () => [{ type: 'put', key: 'late-gate', value: 'x' }])
+  await queue.close()
+  await gated
+  assert.is(await db.get('late-gate'), 'x')
+  await db.close()
+})
+
+test('writeFirst joins the next batch, ahead of the writes that depend on it', async () => {
+  const { db, queue, calls } = await setup('batch')
+  queue.writeFirst({ type: 'put', key: 'reserve', value: '1000' })
+  await queue.write([{ type: 'put', key: 'uses-reserve', value: '1' }])
+  assert.is(calls.length, 1)
+  assert.is(calls[0].ops, 2)
+  assert.is(await db.get('reserve'), '1000')
+  await queue.close(); await db.close()
+})
+
 test('a failed batch rejects every writer in it', async () => {
   const { db, queue } = await setup('batch')
   await db.close() // LevelDB refuses the batch

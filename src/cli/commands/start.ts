@@ -11,6 +11,7 @@ import { createLogger } from '../../observability/logger.ts'
 import { isEdgemqError } from '../../errors.ts'
 import { buildInfo } from '../build-info.ts'
 import { preflightConfig } from '../../preflight-config.ts'
+import { createSystemdNotifier } from '../../observability/systemd-notify.ts'
 import { attachConfigApply } from '../config-apply-commands.ts'
 
 // Past this, shutdown stops waiting for clients and writes and exits non-zero,
@@ -96,6 +97,9 @@ export const startCommand: CliCommand = {
       return 1
     }
     log.info('ready', { listeners: broker.addresses().map((a) => `${a.name}@${a.host}:${a.port}`).join(',') })
+    // Type=notify: every listener is bound now (startBroker resolves after the last one).
+    const notifier = createSystemdNotifier(io.env, log)
+    notifier.ready(`serving ${broker.addresses().length} listeners`)
 
     let reloading = Promise.resolve()
     const applier = attachConfigApply(broker, configPath, flags, log, async (work) => {
@@ -109,6 +113,7 @@ export const startCommand: CliCommand = {
         try {
           const next = await loadEffectiveConfig(configPath, flags)
           await broker.reload(next.config)
+          notifier.status(`reloaded; serving ${broker.addresses().length} listeners`)
         } catch (err) {
           // A failed reload changes nothing: the running config stays.
           const lines = isEdgemqError(err) && err.problems.length > 0 ? err.problems : [(err as Error).message]
@@ -124,6 +129,7 @@ export const startCommand: CliCommand = {
         if (stopping) return
         stopping = true
         log.info('stopping', { signal })
+        notifier.stopping()
         const deadline = setTimeout(() => {
           log.error('shutdown deadline passed, exiting', { deadlineMs: SHUTDOWN_DEADLINE_MS })
           resolve(1)

@@ -1,5 +1,4 @@
-// Drain through aedes on LevelPersistence (fixtures/journal-broker.ts, no other
-// edgemq parts): N sessions with one QoS 1 subscription, M messages queued while
+// Drain through the broker as it ships (edgemq start, broker-process.ts): N sessions with one QoS 1 subscription, M messages queued while
 // offline, broker restarted, time until every message arrived once.
 //   node --import tsx test/persistence/bench/aedes-drain.ts [sessions] [messages]
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -12,8 +11,7 @@ const SESSIONS = Number(process.argv[2] ?? 1000)
 const MESSAGES = Number(process.argv[3] ?? 10_000)
 const dir = mkdtempSync(join(tmpdir(), 'edgemq-aedes-drain-'))
 const db = join(dir, 'db')
-const extra = (process.env.FIXTURE_ARGS ?? '').split(' ').filter(Boolean)
-let b = await startBroker(db, 0, process.env.SYNC ?? 'batch', extra)
+let b = await startBroker(db, 0, process.env.SYNC ?? 'batch')
 const port = b.port
 async function pool (n: number, jobs: number, fn: (i: number) => Promise<void>): Promise<void> {
   let next = 0
@@ -29,8 +27,8 @@ let t = performance.now()
 await pool(MESSAGES, 100, async (i) => { await pub.publishAsync(`d/${i % SESSIONS}`, Buffer.alloc(256, 97), { qos: 1 }) })
 const queueMs = performance.now() - t
 await pub.endAsync()
-b.child.kill('SIGTERM'); await new Promise((r) => b.child.once('exit', r))
-b = await startBroker(db, port, process.env.SYNC ?? 'batch', extra)
+await b.handle.kill('SIGTERM'); await b.handle.stop()
+b = await startBroker(db, port, process.env.SYNC ?? 'batch')
 let got = 0
 t = performance.now()
 const clients: mqtt.MqttClient[] = []

@@ -1,0 +1,78 @@
+// Override: acknowledgement packets that break the protocol.
+// What aedes 2.0.0-beta.1 does: it handles PUBACK/PUBREC/PUBREL/PUBCOMP as
+//   mqtt-packet parsed them: a property the packet may not carry is ignored, a
+//   short packet (mqtt-packet gives packet id -1) is answered with a truncated
+//   2-byte header (1-byte PUBREL -> `70 02` and nothing), a 3.1.1 ack with
+//   a Remaining Length other than 2 is accepted, and a 3.1.1 PUBCOMP for a
+//   PUBREL never sent is ignored (issue 9).
+// What edgemq does instead: the checks of src/protocol/ack-packet-checks.ts
+//   run before aedes sees the packet; a failing one closes the connection,
+//   v5 clients hearing DISCONNECT 0x81 (malformed) or 0x82 (protocol error)
+//   first [MQTT-4.13.1-1], 3.1.1 ones a plain close [MQTT-4.8.0-1]. A 3.1.1
+//   PUBCOMP must answer a PUBREL written on this connection (the ids are seen
+//   where aedes writes, src/engine/watch-written-packets.ts); a PUBREL for an
+//   unknown id is still answered with PUBCOMP, as the QoS 2 flow requires
+//   (a client resends PUBREL after a reconnect for a flow already completed).
+// Canary: test/engine/close-on-bad-acks.test.ts.
+import type { EventEmitter } from 'node:events'
+import { checkAckPacket, type AckProblem } from '../protocol/ack-packet-checks.ts'
+import { watchWrittenPackets } from './watch-written-packets.ts'
+import { interceptParsedPackets } from './intercept-parsed-packets.ts'
+
+type AnyPacket = Record<string, any> & { cmd: string }
+
+/** The aedes client members this override reads. */
+interface AckClient {
+  id: string | null
+  version: number | null
+  conn: object
+  closed: boolean
+  connackSent: boolean
+  _parser: EventEmitter
+  pause: () => void
+  emit: (event: string, ...args: unknown[]) => boolean
+  disconnect: (opts: { reasonCode: number, properties?: Record<string, unknown> }, done?: () => void) => void
+}
+
+/** Packet ids of the PUBRELs written on a connection and not yet answered by PUBCOMP. */
+const outstandingPubrel = new WeakMap<object, Set<number>>()
+
+function notePubrel (packet: AnyPacket, stream: object): void {
+  if (packet.cmd !== 'pubrel' || typeof packet.messageId !== 'number') return
+  let ids = outstandingPubrel.get(stream)
+  if (ids === undefined) { ids = new Set(); outstandingPubrel.set(stream, ids) }
+  ids.add(packet.messageId)
+}
+
+/** Options of installCloseOnBadAcks. */
+export interface BadAckOptions {
+  /** Called when a connection is closed for a bad acknowledgement (logs, counters). */
+  onClosed?: (clientId: string | null, problem: AckProblem) => void
+}
+
+/** Installs the override (after installV5Shims; before the first connection). */
+export function installCloseOnBadAcks (aedes: unknown, mqttPacket: unknown, options: BadAckOptions = {}): void {
+  const broker = aedes as { handle: (conn: unknown, req: unknown) => AckClient }
+  watchWrittenPackets(mqttPacket, notePubrel)
+  const handle = broker.handle
+  broker.handle = function handleAcks (this: unknown, conn: unknown, req: unknown): AckClient {
+    const client = handle.call(this, conn, req)
+    interceptParsedPackets(client._parser, (packet) => {
+      const cmd = packet.cmd
+      if (cmd !== 'puback' && cmd !== 'pubrec' && cmd !== 'pubrel' && cmd !== 'pubcomp') return true
+      const version = client.version ?? 4
+      let problem = checkAckPacket(packet, version)
+      if (problem === undefined && cmd === 'pubcomp' && version < 5) {
+        const ids = outstandingPubrel.get(client.conn)
+        if (ids?.delete(packet.messageId as number) !== true) problem = { reasonCode: 0x82, reason: `pubcomp for packet id ${String(packet.messageId)}, which has no PUBREL outstanding` }
+      }
+      if (problem === undefined) return true
+      options.onClosed?.(client.id, problem)
+      client.pause() // nothing after the offending packet is handled
+      if (client.version === 5 && client.connackSent && !client.closed) client.disconnect({ reasonCode: problem.reasonCode })
+      else client.emit('error', new Error(problem.reason))
+      return false
+    })
+    return client
+  }
+}
