@@ -63,9 +63,9 @@ test('config: shows each value with the layer it came from', async () => {
   const r = await run(['config', '-c', path, '--board', 'rpi-zero-2w', '--data', '/srv/x'])
   assert.is(r.code, 0, r.err)
   assert.match(r.out, /^limits\.maxConnections = 5 connections +# file .*site\.yaml:2$/m)
-  assert.match(r.out, /^limits\.maxPacketSize = 65536 +# board rpi-zero-2w$/m)
+  assert.match(r.out, /^limits\.maxPacketSize = 64KB +# board rpi-zero-2w$/m)
   assert.match(r.out, /^persistence\.path = "\/srv\/x" +# flag --data$/m)
-  assert.match(r.out, /^limits\.connectTimeout = 10000 +# default$/m)
+  assert.match(r.out, /^limits\.connectTimeout = 10s +# default$/m)
 })
 
 test('config --explain prints the option table', async () => {
