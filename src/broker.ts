@@ -20,6 +20,7 @@ import { installCloseOnBadAcks } from './engine/close-on-bad-acks.ts'
 import { installCheckConnect } from './engine/check-connect.ts'
 import { acknowledgeAndDrop } from './engine/drop-denied-publish.ts'
 import { installSendTopicAliases } from './engine/send-topic-aliases.ts'
+import { installClearInboundDup } from './engine/clear-inbound-dup.ts'
 import { isPending, runDecisions } from './core/run-decisions.ts'
 import { installPublishEncoder } from './core/publish-encoder.ts'
 import { FifoQueue } from './core/fifo-queue.ts'
@@ -327,6 +328,7 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
   installCloseOnBadAcks(aedes, mqttPacket, { onClosed: (clientId, problem) => { counters.malformedClosed++; log.info('connection closed: bad acknowledgement', { client: clientId ?? undefined, reason: problem.reason }) } })
   // CONNECTs the spec refuses: will QoS 3, user name/password without flags, bad protocol level (CONNACK 1), ...
   installCheckConnect(aedes, mqttPacket, { onRefused: (problem) => { counters.malformedClosed++; log.info('connection closed: CONNECT refused', { reason: problem.reason }) } })
+  installClearInboundDup(aedes) // a publisher's DUP=1 is not passed on to subscribers [MQTT-3.3.1-3]
   // Topic aliases for v5 clients that allow them (MQTT 5.0 §3.3.2.3.4); last, so it sees each PUBLISH as written.
   installSendTopicAliases(aedes, mqttPacket, () => ({ enabled: current.limits.sendTopicAliases, budget: current.limits.topicAliasBudget }))
   await store.replayJournal(async (packet) => {

@@ -13,9 +13,13 @@
 //   where aedes writes, src/engine/watch-written-packets.ts); a PUBREL for an
 //   unknown id is still answered with PUBCOMP, as the QoS 2 flow requires
 //   (a client resends PUBREL after a reconnect for a flow already completed).
+// The same filter closes on a QoS 1/2 PUBLISH with packet id 0 [MQTT-2.3.1-1],
+//   a SUBSCRIBE/UNSUBSCRIBE with no filter [MQTT-3.8.3-3] [MQTT-3.10.3-2] and a
+//   v5 SUBSCRIBE with a malformed filter (src/protocol/request-packet-checks.ts).
 // Canary: test/engine/close-on-bad-acks.test.ts.
 import type { EventEmitter } from 'node:events'
 import { checkAckPacket, type AckProblem } from '../protocol/ack-packet-checks.ts'
+import { checkRequestPacket } from '../protocol/request-packet-checks.ts'
 import { watchWrittenPackets } from './watch-written-packets.ts'
 import { interceptParsedPackets } from './intercept-parsed-packets.ts'
 
@@ -59,20 +63,29 @@ export function installCloseOnBadAcks (aedes: unknown, mqttPacket: unknown, opti
     const client = handle.call(this, conn, req)
     interceptParsedPackets(client._parser, (packet) => {
       const cmd = packet.cmd
-      if (cmd !== 'puback' && cmd !== 'pubrec' && cmd !== 'pubrel' && cmd !== 'pubcomp') return true
       const version = client.version ?? 4
+      if (cmd === 'publish' || cmd === 'subscribe' || cmd === 'unsubscribe') {
+        const bad = checkRequestPacket(packet, version)
+        if (bad === undefined) return true
+        close(bad)
+        return false
+      }
+      if (cmd !== 'puback' && cmd !== 'pubrec' && cmd !== 'pubrel' && cmd !== 'pubcomp') return true
       let problem = checkAckPacket(packet, version)
       if (problem === undefined && cmd === 'pubcomp' && version < 5) {
         const ids = outstandingPubrel.get(client.conn)
         if (ids?.delete(packet.messageId as number) !== true) problem = { reasonCode: 0x82, reason: `pubcomp for packet id ${String(packet.messageId)}, which has no PUBREL outstanding` }
       }
       if (problem === undefined) return true
+      close(problem)
+      return false
+    })
+    function close (problem: AckProblem): void {
       options.onClosed?.(client.id, problem)
       client.pause() // nothing after the offending packet is handled
       if (client.version === 5 && client.connackSent && !client.closed) client.disconnect({ reasonCode: problem.reasonCode })
       else client.emit('error', new Error(problem.reason))
-      return false
-    })
+    }
     return client
   }
 }

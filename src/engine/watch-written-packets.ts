@@ -19,13 +19,15 @@ type WriteToStream = (packet: Record<string, any> & { cmd: string }, stream: unk
 export type WrittenPacketObserver = (packet: Record<string, any> & { cmd: string }, stream: object) => boolean | undefined | void | (Record<string, any> & { cmd: string })
 
 const observers: WrittenPacketObserver[] = []
-let installed: WriteToStream | undefined
+/** mqtt-packet module objects already wrapped: one wrapper per process, whatever wraps it after (a second broker in one process, other wrappers). */
+const wrapped = new WeakSet<object>()
 
 /** Adds an observer of written packets (once per concern: observers live as long as the process). */
 export function watchWrittenPackets (mqttPacket: unknown, observer: WrittenPacketObserver): void {
   if (!observers.includes(observer)) observers.push(observer)
   const mod = mqttPacket as { writeToStream: WriteToStream }
-  if (installed !== undefined && mod.writeToStream === installed) return
+  if (wrapped.has(mod)) return
+  wrapped.add(mod)
   const original = mod.writeToStream
   const watched: WriteToStream = function writeToStream (packet, stream, opts) {
     let out = packet
@@ -36,8 +38,8 @@ export function watchWrittenPackets (mqttPacket: unknown, observer: WrittenPacke
     }
     return original(out, stream, opts)
   }
-  // keep markers other wrappers put on the function (the publish encoder's "installed")
-  for (const key of Object.getOwnPropertySymbols(original)) (watched as unknown as Record<symbol, unknown>)[key] = (original as unknown as Record<symbol, unknown>)[key]
+  // markers other wrappers hang on the function they installed (the publish
+  // encoder's, the refusal codes') stay visible through the prototype chain
+  Object.setPrototypeOf(watched, original)
   mod.writeToStream = watched
-  installed = watched
 }

@@ -17,7 +17,7 @@ import type { Duplex, Readable } from 'node:stream'
 import type { Logger } from '../observability/logger.ts'
 import { OutboundWindow } from './outbound-window.ts'
 import { isSharedFilter, parseSharedFilter, SharedSubscriptions, type ShareMember, type SharedFilter } from './shared-subscriptions.ts'
-import { checkPacketProperties, checkPacketStrings, publishWireSize } from './v5-packet-checks.ts'
+import { checkPacketProperties, checkPacketStrings, publishWireSize, reasonCodeOfProblem } from './v5-packet-checks.ts'
 import { topicMatches } from '../persistence/topic-filter.ts'
 import { disableCounterDedupe } from '../persistence/delivery-order.ts'
 import { deliverToOneMember, markForwardResult } from '../engine/shared-member-delivery.ts'
@@ -171,7 +171,7 @@ export function installV5Shims (aedes: unknown, options: V5ShimOptions = {}): V5
     log?.info('connection closed: malformed packet', { client: client.id ?? undefined, reason })
     client.pause() // stop parsing what follows a broken packet
     if (client.version === 5 && client.connackSent && !client.closed) {
-      client.disconnect({ reasonCode: REASON_MALFORMED })
+      client.disconnect({ reasonCode: reasonCodeOfProblem(reason) })
     } else {
       client.emit('error', new Error(reason))
     }

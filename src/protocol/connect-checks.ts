@@ -4,6 +4,7 @@
 // accepts will QoS 3, a 3.1.1 password without a user name, and a v5 Maximum
 // Packet Size of 0. Pure: the caller passes the Remaining Length the same
 // CONNECT encodes to (src/engine/check-connect.ts asks mqtt-packet).
+import { checkConnectProperties, reasonCodeOfProblem } from './v5-packet-checks.ts'
 
 /** What is wrong with a CONNECT: the v5 CONNACK reason code and the reason. */
 export interface ConnectProblem {
@@ -37,12 +38,33 @@ export function checkConnectPacket (packet: ParsedConnect, encodedLength?: numbe
   if (version < 5 && packet.password !== undefined && packet.username === undefined) {
     return { reasonCode: 0x81, reason: 'password flag without the user name flag [MQTT-3.1.2-22]' }
   }
+  if (version === 5) {
+    // MQTT 5.0 §3.1.2.11, §3.1.3.2: every CONNECT and will property but User
+    // Property may appear once; mqtt-packet turns a repeat into an array (a
+    // repeated Session Expiry Interval made aedes arm a timer with an array
+    // and the process died when the connection closed).
+    const repeated = repeatedProperty(packet.properties) ?? repeatedProperty((packet.will as { properties?: Record<string, unknown> | null } | null | undefined)?.properties)
+    if (repeated !== undefined) return { reasonCode: 0x82, reason: `property ${repeated} given more than once` }
+  }
   if (version === 5 && packet.properties?.maximumPacketSize === 0) {
     return { reasonCode: 0x82, reason: 'Maximum Packet Size 0 (MQTT 5.0 §3.1.2.11.4)' }
+  }
+  if (version === 5) {
+    // A property twice, one CONNECT or a will may not carry, a bad string or value: CONNACK
+    // 0x81 / 0x82 (a Session Expiry Interval twice killed the process before this check).
+    const props = checkConnectProperties(packet as Parameters<typeof checkConnectProperties>[0])
+    if (props !== undefined) return { reasonCode: reasonCodeOfProblem(props), reason: props }
   }
   const expected = encodedLength
   if (expected !== undefined && typeof packet.length === 'number' && packet.length > expected) {
     return { reasonCode: 0x81, reason: `${packet.length - expected} bytes after the fields the flags announce: a user name or password without its flag [MQTT-3.1.2-18] [MQTT-3.1.2-20]` }
   }
+  return undefined
+}
+
+/** The name of a property other than User Property that was given more than once, or undefined. */
+function repeatedProperty (properties: Record<string, unknown> | null | undefined): string | undefined {
+  if (properties === undefined || properties === null) return undefined
+  for (const name in properties) if (name !== 'userProperties' && Array.isArray(properties[name])) return name
   return undefined
 }

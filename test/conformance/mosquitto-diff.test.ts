@@ -43,6 +43,11 @@ export const INTENDED_DIFFERENCES: Record<string, { mosquitto: unknown, edgemq?:
     edgemq: { max: 20, withinMax: true, other: ['disconnect 147'], closed: true },
     why: 'Mosquitto bug: MQTT 5.0 §3.3.4 has the server answer a client over its Receive Maximum with DISCONNECT 0x93 (Receive Maximum exceeded); 2.0.11 refuses the extra message with PUBREC 0x97 (quota exceeded) and keeps the connection'
   },
+  'connect: v5 Session Expiry Interval given twice is a protocol error': {
+    mosquitto: { got: [], closed: true },
+    edgemq: { got: ['connack 130 sp0'], closed: true },
+    why: 'spec choice: MQTT 5.0 §4.13.1 lets the server send CONNACK 0x82 before closing; edgemq tells the client why (docs/mqtt5.md, "Where the spec leaves a choice"), Mosquitto closes without a CONNACK'
+  },
   'v5: a Response Topic with a wildcard is closed [MQTT-3.3.2-14]': {
     mosquitto: { got: ['puback 16'], closed: false },
     edgemq: { got: [], closed: true },

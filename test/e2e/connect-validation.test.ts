@@ -59,6 +59,7 @@ const CASES: Array<{ name: string, bytes: () => Buffer, edgemq: { head: string, 
   { name: '5.0 a user name present without its flag [MQTT-3.1.2-16]: CONNACK 0x81', bytes: () => connect({ level: 5, flags: 0x02, payload: [id(), str('u')] }), edgemq: { head: '20:81', closed: true }, mosquitto: CLOSED },
   { name: '5.0 a password without a user name is allowed (5.0 dropped [MQTT-3.1.2-22])', bytes: () => connect({ level: 5, flags: 0x42, payload: [id(), str('p')] }), edgemq: OK, mosquitto: OK },
   { name: '5.0 Maximum Packet Size 0 is a protocol error: CONNACK 0x82', bytes: () => connect({ level: 5, flags: 0x02, props: maxPacketSize(0), payload: [id()] }), edgemq: { head: '20:82', closed: true }, mosquitto: CLOSED },
+  { name: '5.0 Session Expiry Interval twice is a protocol error: CONNACK 0x82 (aedes crashed the process on it)', bytes: () => connect({ level: 5, flags: 0x02, props: Buffer.from('110000000511000000 05'.replace(/ /g, ''), 'hex'), payload: [id()] }), edgemq: { head: '20:82', closed: true }, mosquitto: { head: '', closed: true } },
   { name: '5.0 Maximum Packet Size 5, smaller than the CONNACK: closed without one [MQTT-3.1.2-24]', bytes: () => connect({ level: 5, flags: 0x02, props: maxPacketSize(5), payload: [id()] }), edgemq: CLOSED, mosquitto: CLOSED },
   { name: '5.0 Maximum Packet Size 64 is enough', bytes: () => connect({ level: 5, flags: 0x02, props: maxPacketSize(64), payload: [id()] }), edgemq: OK, mosquitto: OK },
   { name: 'protocol level 6: CONNACK 0x01 (unacceptable protocol version) then close [MQTT-3.1.2-2]', bytes: () => connect({ level: 6, flags: 0x02, payload: [id()] }), edgemq: { head: '20:01', closed: true }, mosquitto: { head: '20:01', closed: true } },
@@ -73,6 +74,10 @@ for (const c of CASES) {
     assert.equal(await answer(b.port, c.bytes()), c.edgemq)
   })
 }
+
+test('edgemq: the broker still serves after every CONNECT above', async ({ b }) => {
+  assert.equal(await answer(b.port, connect({ flags: 0x02, payload: [id()] })), OK)
+})
 
 test('mosquitto 2.0.11 answers the same CONNECTs as docs/mqtt5.md says', async ({ m }) => {
   for (const c of CASES) assert.equal(await answer(m.port, c.bytes()), c.mosquitto, c.name)

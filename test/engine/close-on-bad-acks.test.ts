@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import mqttPacket from 'mqtt-packet'
 import { REPO_ROOT } from '../helpers/broker-process.ts'
 import { checkAckPacket } from '../../src/protocol/ack-packet-checks.ts'
+import { checkRequestPacket, isValidFilter } from '../../src/protocol/request-packet-checks.ts'
 
 const parse = (hex: string, protocolVersion: 4 | 5): Record<string, any> & { cmd: string } => {
   const parser = mqttPacket.parser({ protocolVersion })
@@ -42,6 +43,18 @@ test('checkAckPacket: malformed, protocol errors and well-formed acks', () => {
   assert.is(checkAckPacket(parse('40100001100c1f00026f6b26000161000162', 5), 5), undefined)
   assert.is(checkAckPacket(parse('40020001', 4), 4), undefined)
   assert.is(checkAckPacket({ cmd: 'publish' }, 4), undefined)
+})
+
+test('checkRequestPacket: packet id 0, empty SUBSCRIBE/UNSUBSCRIBE, a v5 malformed filter; share filters and good filters pass', () => {
+  assert.is(checkRequestPacket({ cmd: 'publish', qos: 1, messageId: 0 }, 4)?.reasonCode, 0x81)
+  assert.is(checkRequestPacket({ cmd: 'publish', qos: 0 }, 4), undefined)
+  assert.is(checkRequestPacket({ cmd: 'unsubscribe', unsubscriptions: [] }, 4)?.reasonCode, 0x82)
+  assert.is(checkRequestPacket({ cmd: 'subscribe', subscriptions: [] }, 5)?.reasonCode, 0x82)
+  assert.is(checkRequestPacket({ cmd: 'subscribe', subscriptions: [{ topic: 'a/#/b' }] }, 5)?.reasonCode, 0x81)
+  assert.is(checkRequestPacket({ cmd: 'subscribe', subscriptions: [{ topic: 'a/#/b' }] }, 4), undefined, '3.1.1 keeps the SUBACK 0x80 path')
+  assert.is(checkRequestPacket({ cmd: 'subscribe', subscriptions: [{ topic: '$share/g/a' }, { topic: 'a/+/b' }] }, 5), undefined)
+  for (const f of ['#', 'a/#', '+', '+/+/x', '/']) assert.ok(isValidFilter(f), f)
+  for (const f of ['', 'a#', 'a/#/b', 'a+', '+a/b', '#/']) assert.not.ok(isValidFilter(f), f)
 })
 
 test.run()

@@ -23,6 +23,7 @@ test('every mapped option: the config edgemq check accepts, one report row per l
     await writeFile(join(dir, 'passwd'), 'alice:$7$101$o8IUd524ss8DTr/f$lAsQ3mbn3rl4aNjdPiYh6B3b74sIUpNYEL0KtlKzw8VRtUtxcYgsI2soxie3rbVKLc6DJQ9Ic+VPYLPB+NxQcg==\n', { mode: 0o600 })
     await writeFile(join(dir, 'acl'), 'user alice\ntopic readwrite sensors/#\n')
     await mkdir(join(dir, 'conf.d'))
+    await mkdir(join(dir, 'var')) // Mosquitto's persistence_location exists on the machine being moved
     await writeFile(join(dir, 'conf.d', '10-limits.conf'), 'max_inflight_messages 40\nmax_queued_messages 5000\nmessage_size_limit 65536\nmax_keepalive 300\nsys_interval 30\n')
     const conf = [
       'per_listener_settings false', 'allow_anonymous false', `password_file ${join(dir, 'passwd')}`, `acl_file ${join(dir, 'acl')}`,

@@ -2,7 +2,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import mqttPacket from 'mqtt-packet'
-import { checkPacketProperties, checkPacketStrings, publishWireSize } from '../../src/protocol/v5-packet-checks.ts'
+import { checkConnectProperties, reasonCodeOfProblem, checkPacketProperties, checkPacketStrings, publishWireSize } from '../../src/protocol/v5-packet-checks.ts'
 
 const parse = (hex: string): Record<string, any> & { cmd: string } => {
   const p = mqttPacket.parser({ protocolVersion: 5 })
@@ -30,8 +30,35 @@ test('refuses binary properties that are not buffers and malformed user properti
   assert.match(checkPacketProperties({ cmd: 'publish', properties: { userProperties: { a: [null] } } }) ?? '', /user property/)
 })
 
-test('checks the will properties of a CONNECT', () => {
-  assert.match(checkPacketProperties({ cmd: 'connect', will: { properties: { contentType: null } } }) ?? '', /will.*contentType/)
+test('checks the will properties of a CONNECT (through checkConnectProperties: CONNECT problems get a CONNACK)', () => {
+  assert.match(checkConnectProperties({ cmd: 'connect', will: { properties: { contentType: null } } }) ?? '', /will.*contentType/)
+  assert.is(checkPacketProperties({ cmd: 'connect', will: { properties: { contentType: null } } }), undefined)
+})
+
+test('a property given twice is a protocol error; only User Property may repeat [MQTT-2.2.2.2]', () => {
+  const twice = checkConnectProperties({ cmd: 'connect', properties: { sessionExpiryInterval: [60, 61] } }) ?? ''
+  assert.match(twice, /sessionExpiryInterval appears more than once/)
+  assert.is(reasonCodeOfProblem(twice), 0x82)
+  assert.is(checkPacketProperties({ cmd: 'publish', properties: { userProperties: { a: ['1', '2'] } } }), undefined)
+})
+
+test('an identifier the packet may not carry is malformed (0x81); a forbidden value is a protocol error (0x82)', () => {
+  const wrong = checkPacketProperties({ cmd: 'publish', properties: { sessionExpiryInterval: 5 } }) ?? ''
+  assert.match(wrong, /sessionExpiryInterval is not valid in PUBLISH/)
+  assert.is(reasonCodeOfProblem(wrong), 0x81)
+  const zero = checkPacketProperties({ cmd: 'subscribe', properties: { subscriptionIdentifier: 0 } }) ?? ''
+  assert.is(reasonCodeOfProblem(zero), 0x82)
+  assert.match(checkPacketProperties({ cmd: 'publish', properties: { subscriptionIdentifier: 3 } }) ?? '', /\[MQTT-3.3.4-6\]/)
+  assert.match(checkPacketProperties({ cmd: 'puback', properties: { reasonString: 'a\u0000' } }) ?? '', /U\+0000/)
+  assert.is(checkPacketProperties({ cmd: 'puback', properties: { reasonString: 'fine' } }), undefined)
+})
+
+test('packet id 0 on QoS 1, an UNSUBSCRIBE without filters and a misplaced wildcard are malformed', () => {
+  assert.match(checkPacketStrings({ cmd: 'publish', topic: 'a', qos: 1, messageId: 0 }) ?? '', /MQTT-2.3.1-1/)
+  assert.match(checkPacketStrings({ cmd: 'unsubscribe', unsubscriptions: [] }) ?? '', /MQTT-3.10.3-2/)
+  assert.match(checkPacketStrings({ cmd: 'subscribe', subscriptions: [{ topic: 'a/#/b' }] }) ?? '', /MQTT-4.7.1-1/)
+  assert.match(checkPacketStrings({ cmd: 'subscribe', subscriptions: [{ topic: 'a/b+' }] }) ?? '', /MQTT-4.7.1-1/)
+  assert.is(checkPacketStrings({ cmd: 'subscribe', subscriptions: [{ topic: '$share/g/a/+/#' }] }), undefined)
 })
 
 test('finds U+0000 and ill-formed UTF-8 (U+FFFD after decoding) in topics and filters [MQTT-1.5.4-1] [MQTT-1.5.4-2]', () => {
