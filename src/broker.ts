@@ -55,6 +55,8 @@ interface ClientState {
   listener: string
   /** Set when a 3.1.1 CONNECT's keepalive is out of bounds: refused with CONNACK 2. */
   refuseKeepalive?: string
+  /** Set once aedes said the client disconnected or its socket closed (a late clientReady is then ignored). */
+  left?: boolean
   /** From the CONNECT, kept for the connect hooks. */
   connect?: { clean: boolean, keepalive: number, will?: { topic: string, payload: Buffer, qos: number, retain: boolean } }
 }
@@ -284,11 +286,17 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
 
   aedes.on('clientReady', (client: EdgemqClient) => {
     const state = client[STATE]
+    // aedes emits clientReady after clientDisconnect when DISCONNECT follows
+    // CONNECT at once (mosquitto_pub): a part told "connected" then would keep
+    // that client's state for ever (issue 15: per-client maps grew by one per
+    // other short-lived client). A client that already left is not announced.
+    if (state?.left === true) return
     if (state !== undefined) for (const h of hooks.connected) h(state.info)
     events.event('connect', 'info', 'client connected', { ...who(client), listener: state?.listener, protocol: state?.info.protocolVersion })
   })
   aedes.on('clientDisconnect', (client: EdgemqClient) => {
     const state = client[STATE]
+    if (state !== undefined) state.left = true
     if (state !== undefined) for (const h of hooks.disconnected) h(state.info)
     events.event('disconnect', 'info', 'client disconnected', { ...who(client), listener: state?.listener })
   })
@@ -360,6 +368,7 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
     conn.socket.once('close', () => {
       openSockets--
       const state = client[STATE]
+      if (state !== undefined) state.left = true
       if (state !== undefined) for (const h of hooks.closed) h(state.info)
     })
     // SlowITe without refusing keepalive 0: the kernel probes an idle peer, so a
