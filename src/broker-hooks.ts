@@ -126,9 +126,11 @@ export interface BrokerHooks {
    * after `disconnected`). Where per-connection state is freed.
    */
   closed: Array<(client: ClientInfo) => void>
+  /** A packet over limits.maxPacketSize was refused on its fixed header (the connection closes); client undefined before CONNECT. */
+  packetTooLarge: Array<(client: ClientInfo | undefined, size: number) => void>
 }
 
 /** Empty hook lists. */
 export function createBrokerHooks (): BrokerHooks {
-  return { accept: [], opened: [], connect: [], publish: [], subscribe: [], deliver: [], readable: [], unsubscribe: [], beforeAck: [], connected: [], disconnected: [], connectFailed: [], closed: [], qos2Stored: [], qos2Released: [] }
+  return { accept: [], opened: [], connect: [], publish: [], subscribe: [], deliver: [], readable: [], unsubscribe: [], beforeAck: [], connected: [], disconnected: [], connectFailed: [], closed: [], packetTooLarge: [], qos2Stored: [], qos2Released: [] }
 }

@@ -15,6 +15,7 @@ import { SysTopics } from './observability/sys-topics.ts'
 import { Observatory } from './observability/observatory.ts'
 import { createPacketCounters, registerCoreMetrics, type PacketCounters } from './observability/core-metrics.ts'
 import type { AttachPart, PartContext, PartHandle } from './part-context.ts'
+import { createEventLog, type EventLog } from './observability/event-log.ts'
 import { REASON } from './reason-codes.ts'
 import { runReloadTransaction, type ReloadStep } from './reload-transaction.ts'
 import { prepareListenersReload } from './listeners/prepare-listeners-reload.ts'
@@ -51,6 +52,8 @@ interface Core {
   config: EdgemqConfig
   openSockets: number
   readonly counters: EngineCounters
+  /** Connects, disconnects and refusals, rate-limited per kind (src/observability/event-log.ts). */
+  readonly events: EventLog
 }
 
 /** Everything a start has opened so far; the teardown closes what is here. */
@@ -71,7 +74,7 @@ const CLOSE_GRACE_MS = 2_000
 
 /** Starts the broker from a validated config. */
 export async function startBroker (config: EdgemqConfig, logger: Logger, parts: readonly AttachPart[] = []): Promise<EdgemqBroker> {
-  const core: Core = { hooks: createBrokerHooks(), log: logger.child('broker'), observe: new Observatory(), packets: createPacketCounters(), config, openSockets: 0, counters: { connectionsRefused: 0, messagesReceived: 0, malformedClosed: 0, publishDenied: 0, oversizeRefused: 0, queueFullRefused: 0 } }
+  const core: Core = { hooks: createBrokerHooks(), log: logger.child('broker'), events: createEventLog(logger.child('broker')), observe: new Observatory(), packets: createPacketCounters(), config, openSockets: 0, counters: { connectionsRefused: 0, messagesReceived: 0, malformedClosed: 0, publishDenied: 0, oversizeRefused: 0, queueFullRefused: 0 } }
   const opened: Opened = { handles: [], partNames: [], listeners: new Map(), storeOpen: false }
   try {
     const store = opened.store = await openStore(config, logger.child('persistence'))
@@ -178,7 +181,8 @@ async function openListener (core: Core, engine: Engine, listeners: Map<string, 
     accept: (peer) => acceptConnection(core, l.name, peer),
     connection: (conn) => { serveConnection(core, engine, l.name, conn) },
     request: (req, res) => { core.observe.handleHttp(l, req, res) },
-    maxPacketSize: () => core.config.limits.maxPacketSize
+    maxPacketSize: () => core.config.limits.maxPacketSize,
+    tlsError: (ip, reason) => { core.events.event('tls-handshake-failed', 'warn', 'TLS handshake failed', { ip, listener: l.name, reason }) }
   })
   listeners.set(l.name, running)
   core.log.info('listening', { listener: l.name, type: l.type, host: l.host, port: running.address.port, pid: process.pid })
@@ -210,7 +214,8 @@ function serveConnection (core: Core, engine: Engine, listener: string, conn: In
   // (a connected v5 client hears DISCONNECT 0x95 first [MQTT-3.2.2-15]).
   conn.frames.onOversize = (size, limit) => {
     core.counters.oversizeRefused++
-    core.log.info('connection closed: packet too large', { ip: conn.ip, listener, size, limit })
+    for (const h of core.hooks.packetTooLarge) h(undefined, size)
+    core.events.event('packet-too-large', 'warn', 'connection closed: packet too large', { ip: conn.ip, listener, size, limit })
     connection.close(REASON.PACKET_TOO_LARGE, `packet of ${size} bytes is over limits.maxPacketSize (${limit})`)
   }
   const accept = { ip: conn.ip, port: conn.port, listener }

@@ -1,7 +1,7 @@
 // The nested sections of one bridge (auth, tls, topics, queue, reconnect),
 // checked and given their defaults. A leaf module: the option table imports
 // it, so it must not import the config loader (that would be a cycle).
-import { parseDuration, parseSize } from '../config/units.ts'
+import { checkDurationUnit, parseDuration, parseSize } from '../config/units.ts'
 import { checkTopicFilter, checkTopicPrefix, type TopicRule } from './topic-rules.ts'
 import type { QueueLimits } from './bridge-queue.ts'
 import type { SealRuleConfig } from '../crypto/topic-sealer.ts'
@@ -86,6 +86,7 @@ export function parseSection (section: Exclude<keyof BridgeSections, 'seal'>, ra
     }
     case 'reconnect': {
       known(['initialDelay', 'maxDelay'], 'reconnect', obj)
+      for (const k of ['initialDelay', 'maxDelay']) { const p = checkDurationUnit(obj[k]); if (p !== undefined) problems.push(`reconnect.${k} must be ${p}: got ${JSON.stringify(obj[k])}`) }
       const initialDelay = parseDuration(obj.initialDelay ?? '1s')
       const maxDelay = parseDuration(obj.maxDelay ?? '60s')
       if (initialDelay === undefined || initialDelay < 100) problems.push(`reconnect.initialDelay must be a duration of at least 100ms: got ${JSON.stringify(obj.initialDelay)}`)

@@ -18,7 +18,7 @@ export async function readConfigFile (path: string): Promise<ConfigFile> {
   try {
     text = await readFile(path, 'utf8')
   } catch (err) {
-    throw new EdgemqError(ERROR_CODES.CONFIG_UNREADABLE, `cannot read config file ${path}: ${(err as Error).message}`, { cause: err })
+    throw new EdgemqError(ERROR_CODES.CONFIG_UNREADABLE, `cannot read config file ${path}: ${(err as Error).message} (check the path given to -c, and that this user may read it)`, { cause: err })
   }
   return parseConfigText(text, path)
 }

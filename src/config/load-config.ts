@@ -7,7 +7,7 @@ import type { ConfigFile } from './config-file.ts'
 import type { OptionSpec } from './option-spec.ts'
 import { OPTION_TABLE } from './option-table.ts'
 import type { EdgemqConfig, ListenerConfig } from './types.ts'
-import { formatDuration, formatSize, parseDuration, parseSize } from './units.ts'
+import { checkDurationUnit, formatDuration, formatSize, parseDuration, parseSize } from './units.ts'
 
 /** Which layer a value came from, and where in it. */
 export interface ValueSource {
@@ -245,10 +245,13 @@ export function parseOption (option: OptionSpec, raw: unknown, key: string, at: 
       value = parseSize(raw)
       if (value === undefined) return bad('a size such as 256KB, 64MB or a number of bytes')
       break
-    case 'duration':
+    case 'duration': {
+      const unitless = checkDurationUnit(raw)
+      if (unitless !== undefined) return bad(unitless)
       value = parseDuration(raw)
-      if (value === undefined) return bad('a duration such as 500ms, 30s, 5m or a number of milliseconds')
+      if (value === undefined) return bad('a duration such as 500ms, 30s, 5m or 1h')
       break
+    }
     case 'enum':
       if (typeof raw !== 'string' || !(option.values ?? []).includes(raw)) return bad(`one of ${(option.values ?? []).join(', ')}`)
       value = raw

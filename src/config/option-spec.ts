@@ -5,7 +5,7 @@
 export type OptionType =
   | 'string' | 'path' | 'int' | 'number' | 'bool'
   | 'size' // bytes; "256KB", "64MB" or a number
-  | 'duration' // milliseconds; "30s", "5m", "250ms" or a number
+  | 'duration' // milliseconds, written with a unit: "30s", "5m", "250ms" (a bare number other than 0 is refused)
   | 'enum' | 'string[]' | 'cidr[]'
   | 'list' // a list of objects with their own field table (listeners, bridges)
   | 'object' // free-form object validated by the part that owns it

@@ -16,6 +16,17 @@ export function parseDuration (value: unknown): number | undefined {
   return parseWithUnits(value, DURATION_UNITS)
 }
 
+/**
+ * Durations need their unit (issue 15: `drainTimeout: 30`, `sessionExpiryMax: 7`
+ * and `sys.interval: 10` were taken as milliseconds without a word). A bare
+ * number other than 0 is refused with the fix; returns the problem or undefined.
+ */
+export function checkDurationUnit (value: unknown): string | undefined {
+  const bare = typeof value === 'number' ? value : typeof value === 'string' && /^\s*\d+(?:\.\d+)?\s*$/.test(value) ? Number(value) : undefined
+  if (bare === undefined || bare === 0) return undefined
+  return `a duration with its unit: write ${bare}ms, ${bare}s, ${bare}m or ${bare}h (a bare number is ambiguous; 0 needs none)`
+}
+
 /** Formats bytes the way a config file would say them ("256KB", "64MB"). */
 export function formatSize (bytes: number): string {
   for (const [unit, factor] of [['GB', 1024 ** 3], ['MB', 1024 ** 2], ['KB', 1024]] as const) {
@@ -26,7 +37,7 @@ export function formatSize (bytes: number): string {
 
 /** Formats milliseconds the way a config file would say them ("30s", "5m"). */
 export function formatDuration (ms: number): string {
-  for (const [unit, factor] of [['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) {
+  for (const [unit, factor] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) {
     if (ms >= factor && ms % factor === 0) return `${ms / factor}${unit}`
   }
   return `${ms}ms`

@@ -31,6 +31,7 @@ import { installMergeOverlappingDeliveries } from './merge-overlapping-deliverie
 import { installEnforceReceiveMaximum } from './enforce-receive-maximum.ts'
 import { installCloseOnBadAcks } from './close-on-bad-acks.ts'
 import { installCheckConnect } from './check-connect.ts'
+import { createEventLog } from '../observability/event-log.ts'
 import { acknowledgeAndDrop } from './drop-denied-publish.ts'
 import { installClearInboundDup } from './clear-inbound-dup.ts'
 import { installBoundPropertyBlocks } from './bound-property-blocks.ts'
@@ -87,6 +88,8 @@ interface ClientState {
   listener: string
   /** Set when a 3.1.1 CONNECT's keepalive is out of bounds: refused with CONNACK 2. */
   refuseKeepalive?: string
+  /** Set once aedes said the client disconnected or its socket closed (a late clientReady is then ignored). */
+  left?: boolean
   /** From the CONNECT, kept for the connect hooks. */
   connect?: { clean: boolean, sessionExpiry?: number, keepalive: number, will?: { topic: string, payload: Buffer, qos: number, retain: boolean } }
 }
@@ -107,6 +110,12 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
   // hook that has nothing to do returns nothing, so a QoS 0 message, or a
   // QoS 1 one no crash could lose, is acknowledged in the same turn (no
   // promise per message).
+  // Connects, disconnects and refusals at info, rate-limited per kind (src/observability/event-log.ts).
+  const events = createEventLog(log)
+  const who = (client: EdgemqClient | null | undefined): { client?: string, user?: string, ip?: string } => {
+    const info = client?.[STATE]?.info
+    return { client: client?.id ?? undefined, user: info?.username, ip: info?.ip }
+  }
   const publishFailed = (packet: AedesPublishPacket, done: Done, err: Error): void => {
     log.error('publish refused: store failed', { error: err.message, topic: packet.topic })
     done(err)
@@ -119,7 +128,7 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
     if (!decision.ok) {
       if (decision.reasonCode === REASON.NOT_AUTHORIZED) {
         counters.publishDenied++
-        log.info('publish denied', { client: client?.id, topic: packet.topic, reason: decision.reason })
+        events.event('publish-refused', 'info', 'publish denied', { ...who(client), topic: packet.topic, reason: decision.reason })
         // [MQTT-3.3.5-2] a 3.1.1 client is acknowledged and the message dropped (auth.deniedPublish)
         if (client !== null && (client.version ?? 4) < 5 && !msg.isWill && (deps.config().auth as { deniedPublish?: string } | undefined)?.deniedPublish !== 'disconnect') {
           acknowledgeAndDrop(client, packet, done)
@@ -235,7 +244,7 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
     void runSubscribeHooks(hooks, state.info, sub.topic, sub.qos).then((decision) => {
       if (!decision.ok) {
         noteRefusedSubscription(sub, decision.reasonCode)
-        log.info('subscription refused', { client: client.id, filter: sub.topic, reason: decision.reason })
+        events.event('subscribe-refused', 'info', 'subscription refused', { ...who(client), filter: sub.topic, reason: decision.reason })
         done(null, null) // SUBACK failure: 0x80 (v3) / Not authorized (v5), chosen by aedes
         return
       }
@@ -293,11 +302,19 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
 
   aedes.on('clientReady', (client: EdgemqClient) => {
     const state = client[STATE]
+    // aedes emits clientReady after clientDisconnect when DISCONNECT follows
+    // CONNECT at once (mosquitto_pub): a part told "connected" then would keep
+    // that client's state for ever (issue 15: per-client maps grew by one per
+    // short-lived client). A client that already left is not announced.
+    if (state?.left === true) return
     if (state !== undefined) for (const h of hooks.connected) h(state.info)
+    events.event('connect', 'info', 'client connected', { ...who(client), listener: state?.listener, protocol: state?.info.protocolVersion })
   })
   aedes.on('clientDisconnect', (client: EdgemqClient) => {
     const state = client[STATE]
+    if (state !== undefined) state.left = true
     if (state !== undefined) for (const h of hooks.disconnected) h(state.info)
+    events.event('disconnect', 'info', 'client disconnected', { ...who(client), listener: state?.listener })
   })
   aedes.on('unsubscribe', (filters: string[], client: EdgemqClient) => {
     const state = client?.[STATE]
@@ -361,7 +378,11 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
       const info: ClientInfo = { id: '', ip: conn.ip, port: conn.port, listener, protocolVersion: 4, groups: [], certificate: conn.certificate, overrides: {}, connection }
       client[STATE] = { listener, info }
       // once per opened connection, whatever happened before (per-connection state is freed here)
-      conn.socket.once('close', () => { for (const h of hooks.closed) h(info) })
+      conn.socket.once('close', () => {
+        const state = client[STATE]
+        if (state !== undefined) state.left = true
+        for (const h of hooks.closed) h(info)
+      })
       return connection
     },
     local,

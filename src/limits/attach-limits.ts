@@ -162,6 +162,8 @@ export async function createLimits (ctx: PartContext, options: { probe?: () => M
   hooks.disconnected.push(release)
   hooks.connectFailed.push((req) => { release(req.client) })
   hooks.closed.push(release)
+  // The global limit is enforced by aedes on the fixed header; counted here with the per-client one.
+  hooks.packetTooLarge.push(() => { counters.packetTooLarge++ })
 
   hooks.publish.push((info, msg) => onPublish(info, msg))
 

@@ -92,6 +92,8 @@ export interface ListenerHandlers {
   maxPacketSize: () => number
   /** Requests of an http/https listener (the peer already passed `accept`). */
   request?: (req: IncomingMessage, res: ServerResponse) => void
+  /** A TLS handshake failed (wrong CA, expired or revoked certificate, old TLS): told for the log. */
+  tlsError?: (ip: string, reason: string) => void
 }
 
 /** Starts a listener; rejects with a clear error when it cannot bind. */
@@ -147,7 +149,7 @@ export async function startListener (config: ListenerConfig, handlers: ListenerH
     server = createTlsServer({ ...tls }, (socket) => { socket.setNoDelay(true); direct(socket) })
     server.on('connection', gate)
     // A failed handshake (wrong CA, expired, revoked, TLS 1.1) only closes that socket.
-    server.on('tlsClientError', () => {})
+    server.on('tlsClientError', (err: Error, socket: TLSSocket) => { handlers.tlsError?.(normalizeIp(socket.remoteAddress), err.message) })
   } else if (config.type === 'http' || config.type === 'https') {
     server = startHttpServer(config, tls, handlers, track, gate)
   } else {
@@ -168,7 +170,7 @@ export async function startListener (config: ListenerConfig, handlers: ListenerH
       onConnection({ stream, socket, ip: normalizeIp(socket.remoteAddress), port: socket.remotePort ?? 0, certificate: certificateOf(socket) })
     })
     wss.on('error', () => {})
-    if (config.type === 'wss') http.on('tlsClientError', () => {})
+    if (config.type === 'wss') http.on('tlsClientError', (err: Error, socket: TLSSocket) => { handlers.tlsError?.(normalizeIp(socket.remoteAddress), err.message) })
     http.on('connection', gate)
     // Bound the HTTP upgrade request too (GHSA-3h5v-q93c-6h6q: many headers).
     http.maxHeadersCount = 100

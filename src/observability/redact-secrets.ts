@@ -8,12 +8,14 @@
 export const REDACTED = '[redacted]'
 
 // Key names whose values are secret. Exact words (so `passwordFile: /etc/x`,
-// a path, stays readable), in any case, quoted or not.
-const SECRET_KEY = String.raw`(?:password|passwd|passphrase|pass|secret|token|api[_-]?key|access[_-]?key|secret[_-]?key|private[_-]?key|authorization|credentials?|psk|sharedKey)`
+// a path, stays readable), in any case, quoted or not, also with a prefix
+// (`remote_password`, `auth.password`). Not `passwd`: it is the command and
+// the file (`edgemq passwd: ...`, `/etc/edgemq/passwd: ...`).
+const SECRET_KEY = String.raw`(?:password|passphrase|secret|token|api[_-]?key|access[_-]?key|secret[_-]?key|private[_-]?key|authorization|credentials?|psk|sharedKey)`
 // a key at the start of a word (not `/etc/passwd:1`), quoted or not (also
 // with escaped quotes, as inside a JSON string in a log field), then : or =, then a
 // quoted value or a bare one up to a separator
-const BY_KEY = new RegExp(String.raw`(^|[\s{,;(\[])((?:\\)?["']?)(${SECRET_KEY})\2(\s*[:=]\s*)("(?:[^"\\]|\\.)*"|'[^']*'|[^\s,;}\])&]+)`, 'gi')
+const BY_KEY = new RegExp(String.raw`(^|[\s{,;(\[])((?:\\)?["']?)((?:[\w-]*[_.])?${SECRET_KEY})\2(\s*[:=]\s*)("(?:[^"\\]|\\.)*"|'[^']*'|[^\s,;}\])&]+)`, 'gi')
 // scheme://user:password@host or scheme://token@host
 const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@'"<>]+@/gi
 

@@ -1,6 +1,6 @@
 // Test helper: the real broker in this process with the security part, a
 // config written as YAML, a temp data folder and captured log lines.
-import { mkdtemp, rm, writeFile, chmod } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile, chmod, mkdir } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseConfigText } from '../../src/config/config-file.ts'
@@ -39,6 +39,8 @@ export async function tempDir (): Promise<string> {
 
 /** Resolves a YAML config the way the CLI does. */
 export async function configFrom (yaml: string, dir: string): Promise<EdgemqConfig> {
+  // The store's parent folder must exist: a missing one is refused (issue 15), never created.
+  await mkdir(dir, { recursive: true })
   const file = parseConfigText(`persistence: { path: ${JSON.stringify(join(dir, 'data'))} }\ncontrol: { socket: ${JSON.stringify(join(dir, 'control.sock'))} }\nboard: generic\n${yaml}`, join(dir, 'site.yaml'))
   return (await resolveConfig({ file })).config
 }

@@ -1,6 +1,7 @@
 // The CLI commands, run in-process with captured streams.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
+import { readFile } from 'node:fs/promises'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -61,10 +62,10 @@ test('config: shows each value with the layer it came from', async () => {
   await writeFile(path, 'limits:\n  maxConnections: 5\n')
   const r = await run(['config', '-c', path, '--board', 'rpi-zero-2w', '--data', '/srv/x'])
   assert.is(r.code, 0, r.err)
-  assert.match(r.out, /^limits\.maxConnections = 5 +# file .*site\.yaml:2$/m)
-  assert.match(r.out, /^limits\.maxPacketSize = 65536 +# board rpi-zero-2w$/m)
+  assert.match(r.out, /^limits\.maxConnections = 5 connections +# file .*site\.yaml:2$/m)
+  assert.match(r.out, /^limits\.maxPacketSize = 64KB +# board rpi-zero-2w$/m)
   assert.match(r.out, /^persistence\.path = "\/srv\/x" +# flag --data$/m)
-  assert.match(r.out, /^limits\.connectTimeout = 10000 +# default$/m)
+  assert.match(r.out, /^limits\.connectTimeout = 10s +# default$/m)
 })
 
 test('config --explain prints the option table', async () => {
@@ -78,6 +79,20 @@ test('boards lists every profile and marks the detected one', async () => {
   assert.is(r.code, 0)
   for (const b of ['rpi-zero-2w', 'rpi-3b-plus', 'rpi-4b', 'rpi-5', 'cm4', 'generic-arm64', 'generic-x64', 'generic']) assert.match(r.out, new RegExp(`\\b${b}\\b`))
   assert.match(r.out, /\* detected: /)
+})
+
+test('boards has column headers and shows the memory cap the README board table shows (issue 15)', async () => {
+  const r = await run(['boards'])
+  const lines = r.out.split('\n')
+  assert.match(lines[0], /^\s+board\s+arch\s+memory cap\s+heap\s+board RAM\s+description$/)
+  const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8')
+  const caps = /\| memory cap \(MiB\) \| \|(.*)\|/.exec(readme)![1].split('|').map((c) => c.trim())
+  const names = /\| key \| default \|(.*)\|/.exec(readme)![1].split('|').map((c) => c.trim())
+  names.forEach((name, i) => {
+    const line = lines.find((l) => l.slice(2).startsWith(name + ' '))
+    assert.ok(line !== undefined, name)
+    assert.match(line!, new RegExp(`\\s${caps[i]} MiB\\s`), `${name}: cap ${caps[i]} MiB in: ${line!}`)
+  })
 })
 
 test('bad flags are usage errors (exit 2)', async () => {

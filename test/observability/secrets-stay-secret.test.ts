@@ -89,6 +89,8 @@ test('the one redaction: by key name in JSON, YAML and key=value forms, and URL 
   assertNoSecret(red, 'redactSecrets')
   assert.match(red, /"username":"gw"/)
   assert.is(redactSecrets('auth.passwordFile=/etc/edgemq/cloud.pass tls.key=/etc/k.pem /etc/passwd:3: bad'), 'auth.passwordFile=/etc/edgemq/cloud.pass tls.key=/etc/k.pem /etc/passwd:3: bad')
+  assert.is(redactSecrets('edgemq passwd: the folder /x does not exist'), 'edgemq passwd: the folder /x does not exist')
+  assert.is(redactSecrets('remote_password=Tok3n-abcdef auth.password: Tok3n-abcdef'), 'remote_password=[redacted] auth.password: [redacted]')
   assert.equal(redactValue({ auth: { username: 'gw', password: 'EnvPass-4242' }, url: 'mqtt://a:UrlPass-9f3a@h' }), { auth: { username: 'gw', password: '[redacted]' }, url: 'mqtt://[redacted]@h' })
 })
 

@@ -13,9 +13,15 @@ export const boardsCommand: CliCommand = {
     if (args.includes('--help') || args.includes('-h')) { io.stdout.write(boardsCommand.usage); return 0 }
     if (args.includes('--table')) { io.stdout.write(renderBoardTable(OPTION_TABLE)); return 0 }
     const { board: detected, reason } = await detectBoard()
+    // Column headers, and the memory cap of the broker service as the README's
+    // board table shows it (issue 15: no headers, and the board's RAM where
+    // the README shows the cap); the RAM stays, named.
+    const row = (mark: string, name: string, arch: string, cap: string, heap: string, ram: string, what: string): string =>
+      `${mark} ${name.padEnd(14)} ${arch.padEnd(6)} ${cap.padStart(10)}  ${heap.padStart(9)}  ${ram.padStart(9)}  ${what}\n`
+    io.stdout.write(row(' ', 'board', 'arch', 'memory cap', 'heap', 'board RAM', 'description'))
     for (const b of BOARDS) {
       const heap = (b.settings.runtime as { maxOldSpace?: number } | undefined)?.maxOldSpace
-      io.stdout.write(`${b.name === detected.name ? '*' : ' '} ${b.name.padEnd(14)} ${b.arch.padEnd(6)} ${String(b.memoryMiB).padStart(5)} MiB  heap ${heap === undefined ? 'default' : heap + ' MiB'}  ${b.description}\n`)
+      io.stdout.write(row(b.name === detected.name ? '*' : ' ', b.name, b.arch, `${b.memoryCapMiB} MiB`, heap === undefined ? 'default' : `${heap} MiB`, `${b.memoryMiB} MiB`, b.description))
     }
     io.stdout.write(`\n* detected: ${detected.name} (${reason})\n`)
     return 0

@@ -6,6 +6,7 @@ import { loadEffectiveConfig } from '../load-effective-config.ts'
 import { OPTION_TABLE } from '../../config/option-table.ts'
 import { renderOptionTable } from '../../config/render-options.ts'
 import { redactSecrets, redactValue } from '../../observability/redact-secrets.ts'
+import { formatDuration, formatSize } from '../../config/units.ts'
 
 /** The config command. */
 export const configCommand: CliCommand = {
@@ -25,7 +26,9 @@ export const configCommand: CliCommand = {
       if (value === undefined) continue
       const source = sources.get(option.key)
       const from = source === undefined ? '' : `${source.layer}${source.where === undefined ? '' : ' ' + source.where}`
-      io.stdout.write(redactSecrets(`${option.key} = ${JSON.stringify(redactValue(value))}    # ${from}\n`))
+      // With its unit, as a config file would say it (issue 15): 30s, not 30000.
+      const shown = typeof value === 'number' && option.type === 'duration' ? formatDuration(value) : typeof value === 'number' && option.type === 'size' ? formatSize(value) : JSON.stringify(redactValue(value))
+      io.stdout.write(redactSecrets(`${option.key} = ${shown}${typeof value === 'number' && option.unit !== undefined && option.type !== 'duration' && option.type !== 'size' ? ` ${option.unit}` : ''}    # ${from}\n`))
     }
     for (const [key, source] of sources) {
       if (key.startsWith('listeners[')) io.stdout.write(`# ${key} overridden by ${source.layer} ${source.where ?? ''}\n`)

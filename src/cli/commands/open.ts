@@ -17,7 +17,8 @@ Nothing is written to stdout unless the envelope authenticates.
   --verify FILE  Ed25519 public key of a signer you accept; repeatable. With it,
                  unsigned envelopes are refused
   --mode M       accept only this mode: secretbox, box or anonymous (repeatable; default all)
-  --format F     stdin is raw bytes (default), hex or base64
+  --format F     stdin is raw bytes (default), hex or base64; one trailing newline
+                 after raw bytes (mosquitto_sub adds one) is accepted
   --max-bytes N  largest envelope accepted, bytes (default 1048576)
   --info         print mode and key ids to stderr after opening
   -h, --help     this help
@@ -58,7 +59,19 @@ export const openCommand: CliCommand = {
     for (const p of list(flags.verify)) keys.push(await readKeyFile(p, 'sign-public'))
     // Base64 text is 4/3 the size of the bytes, hex twice: allow for it before decoding.
     const raw = await readInput(io.stdin, format === 'raw' ? maxBytes : maxBytes * 2 + 2, 'envelope', (m) => new EnvelopeOpenError('too-large', m))
-    const result = open(decodeInput(raw, format), { keys, maxBytes, modes: modes.length === 0 ? undefined : modes as EnvelopeMode[] })
+    const options = { keys, maxBytes, modes: modes.length === 0 ? undefined : modes as EnvelopeMode[] }
+    const bytes = decodeInput(raw, format)
+    let result
+    try {
+      result = open(bytes, options)
+    } catch (err) {
+      // `mosquitto_sub ... | edgemq open` (docs/bridge.md step 4): mosquitto_sub
+      // ends each message with a newline. One trailing newline that breaks the
+      // envelope is dropped and the envelope tried again; authentication still
+      // decides (an envelope whose last byte really is 0x0a opened on the first try).
+      if (format !== 'raw' || bytes.length === 0 || bytes[bytes.length - 1] !== 0x0a) throw err
+      try { result = open(bytes.subarray(0, bytes.length - 1), options) } catch { throw err }
+    }
     await writeOutput(io.stdout, result.plaintext)
     if (flags.info === true) {
       io.stderr.write(`opened ${result.mode} envelope: key ${result.keyId}${result.senderKeyId === undefined ? '' : ` sender ${result.senderKeyId}`}${result.signerKeyId === undefined ? ' unsigned' : ` signed by ${result.signerKeyId}`}, ${result.plaintext.length} bytes\n`)

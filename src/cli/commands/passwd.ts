@@ -40,6 +40,13 @@ async function readSecret (io: CliIo, prompt: string): Promise<string> {
   })
 }
 
+/** All of a piped standard input as text. */
+async function readAll (stream: NodeJS.ReadableStream): Promise<string> {
+  let text = ''
+  for await (const chunk of stream) text += typeof chunk === 'string' ? chunk : (chunk as Buffer).toString('utf8')
+  return text
+}
+
 /** The passwd command. */
 export const passwdCommand: CliCommand = {
   name: 'passwd',
@@ -48,7 +55,8 @@ export const passwdCommand: CliCommand = {
        edgemq passwd -D FILE USER             delete USER
        edgemq passwd -U FILE                  hash every plain-text password in FILE
 
-      --stdin        read the password from the first line of standard input
+      --stdin        read the password from standard input (also the default when it is
+                     not a terminal): one line, or two equal lines (the second confirms)
   -c, --config FILE  take the scrypt cost (auth.scryptN) from this config
       --board NAME   take it from this board profile; default: detected
       --cost N       scrypt N for new hashes (a power of two), whatever the board
@@ -112,10 +120,21 @@ are kept as they are and keep working.
       io.stdout.write(`deleted ${name} from ${file}\n`)
       return 0
     }
-    const password = await readSecret(io, 'Password: ')
-    if (v.stdin !== true && (io.stdin as NodeJS.ReadStream).isTTY === true) {
+    let password: string
+    if ((io.stdin as NodeJS.ReadStream).isTTY === true) {
+      password = await readSecret(io, 'Password: ')
       const again = await readSecret(io, 'Reenter password: ')
-      if (again !== password) { io.stderr.write('edgemq passwd: passwords do not match\n'); return 1 }
+      if (again !== password) { io.stderr.write('edgemq passwd: passwords do not match: try again\n'); return 1 }
+    } else {
+      // Piped (--stdin): the password on the first line; a second line, as
+      // `printf 'pw\npw\n'` or an interactive script gives, must repeat it
+      // (issue 15: it was ignored, so a typo became the password); more lines are refused.
+      const input = await readAll(io.stdin)
+      const given = input.split(/\r?\n/)
+      if (given.at(-1) === '') given.pop()
+      if (given.length > 2) { io.stderr.write(`edgemq passwd: standard input has ${given.length} lines: give the password on one line, or twice on two lines to confirm it\n`); return 1 }
+      if (given.length === 2 && given[0] !== given[1]) { io.stderr.write('edgemq passwd: the two lines of standard input differ: the second line confirms the first; give the same password twice, or only once\n'); return 1 }
+      password = given[0] ?? ''
     }
     if (password === '') { io.stderr.write('edgemq passwd: empty password refused\n'); return 1 }
     const line = `${name}:${await hash(password)}`
