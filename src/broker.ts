@@ -214,8 +214,9 @@ function serveConnection (core: Core, engine: Engine, listener: string, conn: In
   // (a connected v5 client hears DISCONNECT 0x95 first [MQTT-3.2.2-15]).
   conn.frames.onOversize = (size, limit) => {
     core.counters.oversizeRefused++
-    for (const h of core.hooks.packetTooLarge) h(undefined, size)
-    core.events.event('packet-too-large', 'warn', 'connection closed: packet too large', { ip: conn.ip, listener, size, limit })
+    const client = engine.clientOf(conn)
+    for (const h of core.hooks.packetTooLarge) h(client, size)
+    core.events.event('packet-too-large', 'warn', 'connection closed: packet too large', { client: client?.id, user: client?.username, ip: conn.ip, size, max: limit, listener })
     connection.close(REASON.PACKET_TOO_LARGE, `packet of ${size} bytes is over limits.maxPacketSize (${limit})`)
   }
   const accept = { ip: conn.ip, port: conn.port, listener }

@@ -74,6 +74,8 @@ export interface Engine {
   /** Routes a stored packet as if it had just been published (journal replay). */
   publishStored: (packet: unknown) => Promise<void>
   connectedClients: () => number
+  /** The client a connection belongs to (undefined before its CONNECT), for log lines about that connection. */
+  clientOf: (conn: IncomingConnection) => ClientInfo | undefined
   /** Applies a reloaded limits.maxPacketSize. */
   setMaxPacketSize: (bytes: number) => void
   /** Counters of the MQTT 5 protocol layer, for $SYS/broker/protocol/. */
@@ -110,6 +112,8 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
   // hook that has nothing to do returns nothing, so a QoS 0 message, or a
   // QoS 1 one no crash could lose, is acknowledged in the same turn (no
   // promise per message).
+  // Each connection's client, for log lines about the connection (freed with the socket).
+  const clients = new WeakMap<object, ClientInfo>()
   // Connects, disconnects and refusals at info, rate-limited per kind (src/observability/event-log.ts).
   const events = createEventLog(log)
   const who = (client: EdgemqClient | null | undefined): { client?: string, user?: string, ip?: string } => {
@@ -126,9 +130,9 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
   }
   const publishDecided = (decision: Decision, state: ClientState | undefined, msg: PublishInfo, packet: AedesPublishPacket, client: EdgemqClient | null, done: Done): void => {
     if (!decision.ok) {
+      events.event('publish-refused', 'info', 'publish refused', { ...who(client), topic: packet.topic, reason: decision.reason })
       if (decision.reasonCode === REASON.NOT_AUTHORIZED) {
         counters.publishDenied++
-        events.event('publish-refused', 'info', 'publish denied', { ...who(client), topic: packet.topic, reason: decision.reason })
         // [MQTT-3.3.5-2] a 3.1.1 client is acknowledged and the message dropped (auth.deniedPublish)
         if (client !== null && (client.version ?? 4) < 5 && !msg.isWill && (deps.config().auth as { deniedPublish?: string } | undefined)?.deniedPublish !== 'disconnect') {
           acknowledgeAndDrop(client, packet, done)
@@ -377,6 +381,7 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
       const connection = connectionControls(client, conn)
       const info: ClientInfo = { id: '', ip: conn.ip, port: conn.port, listener, protocolVersion: 4, groups: [], certificate: conn.certificate, overrides: {}, connection }
       client[STATE] = { listener, info }
+      clients.set(conn.socket, info)
       // once per opened connection, whatever happened before (per-connection state is freed here)
       conn.socket.once('close', () => {
         const state = client[STATE]
@@ -388,6 +393,7 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
     local,
     publishStored: publish,
     connectedClients: () => aedes.connectedClients,
+    clientOf: (conn) => { const info = clients.get(conn.socket); return info === undefined || info.id === '' ? undefined : info },
     setMaxPacketSize: (bytes) => { setMaximumPacketSize(aedes, bytes) },
     protocolStats: () => shims.stats(),
     close: async () => { await new Promise<void>((resolve) => aedes.close(() => resolve())) }

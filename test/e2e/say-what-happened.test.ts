@@ -70,9 +70,10 @@ test('an oversized packet is logged with its size and the limit, and limits.get 
   await new Promise<void>((resolve) => {
     const s = connect(port, '127.0.0.1', () => {
       s.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, keepalive: 30, clientId: 'big-1' } as mqttPacket.IConnectPacket))
-      s.write(mqttPacket.generate({ cmd: 'publish', topic: 'ok/big', payload: Buffer.alloc(4096), qos: 0, retain: false, dup: false } as mqttPacket.IPublishPacket))
     })
     s.on('error', () => {})
+    // After the CONNACK, as a device does: the oversized PUBLISH then belongs to a known client.
+    s.once('data', () => { s.write(mqttPacket.generate({ cmd: 'publish', topic: 'ok/big', payload: Buffer.alloc(4096), qos: 0, retain: false, dup: false } as mqttPacket.IPublishPacket)) })
     s.on('data', () => {}) // read, so the broker's close is seen
     s.on('close', () => resolve())
   })
