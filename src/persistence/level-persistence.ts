@@ -254,6 +254,7 @@ export class LevelPersistence {
   async cleanSubscriptions (client: ClientRef): Promise<void> {
     // a clean session's queue is drained and cleared by aedes; its figures are rescanned when next needed
     this.outgoing.bounds.forget(client.id)
+    this.outgoing.forgetIfEmpty(client.id)
     const ops: WriteOp[] = this.subs.clean(client.id).map((topic) => ({ type: 'del', key: subKey(client.id, topic) }))
     // forgotten in memory at once: a CONNACK built before the write lands must not say Session Present
     if (this.sessionOwners.delete(client.id)) ops.push({ type: 'del', key: sessionKey(client.id) })

@@ -508,6 +508,17 @@ export class OutgoingStore {
     return this.ctx.queue.write(ops)
   }
 
+  /**
+   * Forgets a client's in-memory index when it holds nothing (a session that
+   * ended with nothing in flight). Without this, every client id that ever
+   * connected kept an empty index: mosquitto_pub's random ids grew the heap by
+   * ~6 MiB per 10,000 connects (issue 15's churn test).
+   */
+  forgetIfEmpty (clientId: string): void {
+    const idx = this.indexes.get(clientId)
+    if (idx !== undefined && idx.byCounter.size === 0 && idx.byMessageId.size === 0 && !this.drains.has(clientId)) this.indexes.delete(clientId)
+  }
+
   /** Forgets the in-memory index of a client (tests; a wiped session). */
   forget (clientId: string): void {
     this.indexes.delete(clientId)
