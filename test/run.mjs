@@ -86,7 +86,8 @@ async function findTests (dir) {
   const out = []
   for (const entry of await readdir(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name)
-    if (EXCLUDED.some((e) => path === join(root, e))) continue
+    // An excluded folder runs only when named (npm run test:firmware names test/firmware).
+    if (EXCLUDED.some((e) => path === join(root, e)) && !only.some((o) => o === path || o.startsWith(path + '/'))) continue
     if (entry.isDirectory()) out.push(...await findTests(path))
     else if (entry.name.endsWith('.test.ts')) out.push(path)
   }
