@@ -2,14 +2,9 @@
 // (src/broker.ts) implements it over aedes; tests implement it over a small
 // aedes of their own. Kept this small on purpose.
 
-/** A message as the bridge hands it to, or gets it from, the local broker. */
-export interface LocalMessage {
-  topic: string
-  payload: Buffer
-  qos: 0 | 1 | 2
-  retain: boolean
-  properties?: Record<string, unknown>
-}
+/** A message as the bridge hands it to, or gets it from, the local broker (one definition, in src/part-context.ts). */
+export type { LocalMessage } from '../part-context.ts'
+import type { LocalMessage } from '../part-context.ts'
 
 /** Publishing into the local broker (inbound bridge traffic). */
 export interface LocalBroker {
