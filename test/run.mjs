@@ -41,7 +41,7 @@ if (typecheck.code === 0) passed += 1
 else { failed += 1; failures.push(typecheck) }
 report(typecheck, typecheck.code === 0 ? 'ok' : 'FAILED')
 
-const files = (await findTests(join(root, 'test'))).filter((f) => only.length === 0 || only.some((o) => f.startsWith(o)))
+const files = (await findTests(join(root, 'test'))).filter((f) => only.length === 0 || only.some((o) => f === o || f.startsWith(o + '/')))
 const queue = [...files]
 await Promise.all(Array.from({ length: Math.max(1, JOBS) }, async () => {
   for (let file = queue.shift(); file !== undefined; file = queue.shift()) {
