@@ -45,17 +45,25 @@ export class HttpAccess {
 
   /** Reads the token files of a config's http listeners; throws (changing nothing) when one is bad. */
   async load (config: EdgemqConfig): Promise<void> {
-    (await this.prepare(config))()
+    (await this.prepare(config)).commit()
   }
 
-  /** Reads and checks the token files without applying them; the returned function swaps them in (reload's two halves). */
-  async prepare (config: EdgemqConfig): Promise<() => void> {
+  /**
+   * Reads and checks the token files without applying them (reload's first half);
+   * commit swaps them in, undo puts back the tokens that were in force before the
+   * commit, without reading any file again.
+   */
+  async prepare (config: EdgemqConfig): Promise<{ commit: () => void, undo: () => void }> {
     const next = new Map<string, Buffer>()
     for (const l of config.listeners) {
       if ((l.type !== 'http' && l.type !== 'https') || typeof l.tokenFile !== 'string') continue
       next.set(l.name, await readTokenFile(l.tokenFile, l.name))
     }
-    return () => { this.#tokens = next }
+    let before = this.#tokens
+    return {
+      commit: () => { before = this.#tokens; this.#tokens = next },
+      undo: () => { this.#tokens = before }
+    }
   }
 
   /** Checks a request's Authorization header against the listener's rules. */

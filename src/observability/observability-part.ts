@@ -123,11 +123,11 @@ export const observabilityPart: AttachPart = async (ctx) => {
   return {
     // Reload, first half (src/reload-transaction.ts): token files read and checked; applied at commit.
     prepareReload: async (next) => {
-      const swapTokens = await access.prepare(next) // throws (changing nothing) when a token file is bad
+      const tokens = await access.prepare(next) // throws (changing nothing) when a token file is bad
       const before = config
       return {
-        commit: () => { swapTokens(); config = next; watchLoop(next); refreshCerts() },
-        undo: () => { config = before; watchLoop(before); refreshCerts() }
+        commit: () => { tokens.commit(); config = next; watchLoop(next); refreshCerts() },
+        undo: () => { tokens.undo(); config = before; watchLoop(before); refreshCerts() }
       }
     },
     close: async () => {
