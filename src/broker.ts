@@ -103,7 +103,7 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
 
 /** Step: the protocol engine over the store, translating its events into the hook lists. */
 async function buildEngine (core: Core, store: Store): Promise<Engine> {
-  return await createEngine({ config: () => core.config, hooks: core.hooks, store, logger: core.log, counters: core.counters, packets: core.packets })
+  return await createEngine({ config: () => core.config, hooks: core.hooks, store, logger: core.log, counters: core.counters, packets: core.packets, events: core.events })
 }
 
 /** Step: re-publishes what the incoming journal holds from before a crash. */

@@ -31,7 +31,7 @@ import { installMergeOverlappingDeliveries } from './merge-overlapping-deliverie
 import { installEnforceReceiveMaximum } from './enforce-receive-maximum.ts'
 import { installCloseOnBadAcks } from './close-on-bad-acks.ts'
 import { installCheckConnect } from './check-connect.ts'
-import { createEventLog } from '../observability/event-log.ts'
+import type { EventLog } from '../observability/event-log.ts'
 import { acknowledgeAndDrop } from './drop-denied-publish.ts'
 import { installClearInboundDup } from './clear-inbound-dup.ts'
 import { installBoundPropertyBlocks } from './bound-property-blocks.ts'
@@ -63,6 +63,8 @@ export interface EngineDeps {
   counters: EngineCounters
   /** Per-QoS message and byte counts: plain numbers bumped on the packet path, read at scrape time. */
   packets: PacketCounters
+  /** Connects, disconnects and refusals, rate-limited per kind (src/observability/event-log.ts). */
+  events: EventLog
 }
 
 /** The protocol engine as the composition root sees it. */
@@ -108,18 +110,18 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
   const config = deps.config()
   let aedesId = ''
 
-  // Durable hand-offs before the acknowledgement (bridge queue, journal). A
-  // hook that has nothing to do returns nothing, so a QoS 0 message, or a
-  // QoS 1 one no crash could lose, is acknowledged in the same turn (no
-  // promise per message).
   // Each connection's client, for log lines about the connection (freed with the socket).
   const clients = new WeakMap<object, ClientInfo>()
-  // Connects, disconnects and refusals at info, rate-limited per kind (src/observability/event-log.ts).
-  const events = createEventLog(log)
+  // Connects, disconnects and refusals at info, rate-limited per kind: the composition root's one event log.
+  const events = deps.events
   const who = (client: EdgemqClient | null | undefined): { client?: string, user?: string, ip?: string } => {
     const info = client?.[STATE]?.info
     return { client: client?.id ?? undefined, user: info?.username, ip: info?.ip }
   }
+  // Durable hand-offs before the acknowledgement (bridge queue, journal). A
+  // hook that has nothing to do returns nothing, so a QoS 0 message, or a
+  // QoS 1 one no crash could lose, is acknowledged in the same turn (no
+  // promise per message).
   const publishFailed = (packet: AedesPublishPacket, done: Done, err: Error): void => {
     log.error('publish refused: store failed', { error: err.message, topic: packet.topic })
     done(err)
