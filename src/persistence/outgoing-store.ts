@@ -129,6 +129,14 @@ export class OutgoingStore {
    * bounded by the clients that ever held a queue.
    */
   private holders: Set<string> | undefined
+  /**
+   * The subset holding delivery states (U keys: QoS 2 packet ids, PUBREL
+   * phases, QoS 1 ids kept by a graceful close): loaded with `holders`, added
+   * to when a U write is issued. A client not in it has no U record on disk nor
+   * one on its way, so its drain reads one range (O) instead of two: in a
+   * reconnect of 500 sessions that is 500 LevelDB iterators fewer.
+   */
+  private stateHolders: Set<string> | undefined
 
   constructor (ctx: StoreContext) {
     this.ctx = ctx
@@ -137,6 +145,7 @@ export class OutgoingStore {
   /** Loads the ids of clients holding queue keys (call once at setup, before clients connect). */
   async loadQueueHolders (): Promise<void> {
     const holders = new Set<string>()
+    const stateHolders = new Set<string>()
     for (const kind of [KIND.OUT, KIND.OUT_STATE]) {
       const it = this.ctx.db.keys(prefixRange(Buffer.of(kind)))
       try {
@@ -145,6 +154,7 @@ export class OutgoingStore {
           if (key === undefined) break
           const id = readClientId(key)
           holders.add(id)
+          if (kind === KIND.OUT_STATE) stateHolders.add(id)
           const next = prefixRange(clientPrefix(kind, id))
           if (!('lt' in next)) break
           it.seek(next.lt) // skip the rest of this client's keys
@@ -154,11 +164,17 @@ export class OutgoingStore {
       }
     }
     this.holders = holders
+    this.stateHolders = stateHolders
   }
 
   /** Whether a client may have anything queued (true until loadQueueHolders ran). */
   mayHoldQueue (clientId: string): boolean {
     return this.holders === undefined || this.holders.has(clientId)
+  }
+
+  /** Whether a client may have delivery states (U records) stored or on their way (true until loadQueueHolders ran). */
+  mayHoldState (clientId: string): boolean {
+    return this.stateHolders === undefined || this.stateHolders.has(clientId)
   }
 
   /**
@@ -180,7 +196,7 @@ export class OutgoingStore {
       const missing = [...new Set(clientIds)].filter((id) => this.bounds.needsLoad(id))
       await Promise.all(missing.map(async (id) => {
         // packet ids aedes gave in this process are in the index only (QoS 1 ids are not stored)
-        await this.bounds.load(this.ctx, id, () => [...this.indexes.get(id)?.byMessageId.values() ?? []].map((e) => e.seq))
+        await this.bounds.load(this.ctx, id, () => [...this.indexes.get(id)?.byMessageId.values() ?? []].map((e) => e.seq), this.mayHoldState(id))
       }))
     }, () => this.buildEnqueue(clientIds, packet, extraOps))
   }
@@ -527,6 +543,7 @@ export class OutgoingStore {
 
   private statePut (clientId: string, seq: number, state: OutgoingState): WriteOp {
     this.holders?.add(clientId)
+    this.stateHolders?.add(clientId)
     return { type: 'put', key: seqKey(clientPrefix(KIND.OUT_STATE, clientId), seq), value: this.ctx.seal(encodeOutgoingState(state)) }
   }
 
@@ -554,9 +571,11 @@ export class OutgoingStore {
   private async * entries (clientId: string, indexAll: boolean): AsyncGenerator<StoredPacket> {
     const ctx = this.ctx
     const states = new Map<number, OutgoingState>()
-    for await (const [key, value] of ctx.db.iterator(prefixRange(clientPrefix(KIND.OUT_STATE, clientId)))) {
-      const state = ctx.decodeOrQuarantine(key, value, decodeOutgoingState)
-      if (state !== undefined) states.set(readSeqAtEnd(key), state)
+    if (this.mayHoldState(clientId)) {
+      for await (const [key, value] of ctx.db.iterator(prefixRange(clientPrefix(KIND.OUT_STATE, clientId)))) {
+        const state = ctx.decodeOrQuarantine(key, value, decodeOutgoingState)
+        if (state !== undefined) states.set(readSeqAtEnd(key), state)
+      }
     }
     const pubrels = [...states].filter(([, s]) => s.pubrel).map(([seq]) => seq).sort((a, b) => a - b)
     let p = 0
