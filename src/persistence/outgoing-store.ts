@@ -184,13 +184,13 @@ export class OutgoingStore {
    * write holds its place in the write queue from this call on (see
    * `queued`), so settled() covers it.
    */
-  enqueue (clientIds: readonly string[], packet: StoredPacket, extraOps: readonly WriteOp[] = []): Promise<void> {
+  enqueue (clientIds: readonly string[], packet: StoredPacket, extraOps: readonly WriteOp[] = [], options: { lazy?: boolean } = {}): Promise<void> {
     // With bounds on, a client's figures must be loaded before its batch can be
     // built: the write takes its place in the queue now and is built once its
     // clients are loaded (writeAfter). While one such write waits, every later
     // enqueue queues behind it the same way, so each queue keeps publish order.
     if (!this.bounds.enabled || (!this.ctx.queue.gated && !clientIds.some((id) => this.bounds.needsLoad(id)))) {
-      return this.ctx.queue.write(this.buildEnqueue(clientIds, packet, extraOps))
+      return this.ctx.queue.write(this.buildEnqueue(clientIds, packet, extraOps), { lazy: options.lazy })
     }
     return this.ctx.queue.writeAfter(async () => {
       const missing = [...new Set(clientIds)].filter((id) => this.bounds.needsLoad(id))
@@ -219,7 +219,8 @@ export class OutgoingStore {
         if (q !== undefined && !this.makeRoom(clientId, q, value.length, ops)) continue
         const seq = this.ctx.allocSeq()
         this.holders?.add(clientId)
-        ops.push({ type: 'put', key: seqKey(clientPrefix(KIND.OUT, clientId), seq), value })
+        // a new sequence number: the key never existed, so an acknowledgement in the same batch cancels both (write-queue.ts)
+        ops.push({ type: 'put', key: seqKey(clientPrefix(KIND.OUT, clientId), seq), value, fresh: true })
         q?.add(seq, value.length)
         if (this.isOnline(clientId)) this.index(clientId).add({ seq, packet: norm, counterKey: ck, stateStored: false })
       }
