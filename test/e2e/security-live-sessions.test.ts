@@ -161,7 +161,7 @@ test('the will of a session closed for revocation is not published (deleted user
   const b = await startBrokerProcess({ bundle, config: `auth: { passwordFile: ${pw}, lockout: { enabled: false } }\nacl: { rules: [ { allow: readwrite, topic: "#" } ] }\nlisteners: [ { name: lan, type: tcp, host: 127.0.0.1, port: 0, allowAnonymous: false } ]\n` })
   try {
     const obs = await login(b.port, 'obs', 'obs-pass')
-    const got = collect(obs)
+    const got = collectTopics(obs)
     await obs.subscribeAsync('will/#', { qos: 1 })
     const will = (topic: string, properties?: Record<string, unknown>): Record<string, unknown> => ({ will: { topic, payload: Buffer.from('gone'), qos: 1, retain: false, properties } })
     const kim = await login(b.port, 'kim', 'kim-pass', will('will/kim'))
@@ -199,7 +199,7 @@ test('a delayed will is checked against the ACL in force when it fires: its user
   const b = await startBrokerProcess({ bundle, config: `auth: { passwordFile: ${pw}, aclFile: ${acl}, lockout: { enabled: false } }\nlisteners: [ { name: lan, type: tcp, host: 127.0.0.1, port: 0, allowAnonymous: false } ]\n` })
   try {
     const obs = await login(b.port, 'obs', 'obs-pass')
-    const got = collect(obs)
+    const got = collectTopics(obs)
     await obs.subscribeAsync('will/#', { qos: 1 })
     const pia = await login(b.port, 'pia', 'pia-pass', { clientId: 'pia-1', clean: false, properties: { sessionExpiryInterval: 60 }, will: { topic: 'will/pia', payload: Buffer.from('gone'), qos: 1, retain: false, properties: { willDelayInterval: 2 } } })
     ;(pia as unknown as { stream: { destroy: () => void } }).stream.destroy()
