@@ -7,6 +7,7 @@ import { Readable } from 'node:stream'
 import type { Logger } from '../observability/logger.ts'
 import { silentLogger } from '../observability/logger.ts'
 import { IncomingJournal, normalizeIncoming, type Republisher } from './incoming-journal.ts'
+import { countReads, type LevelReads } from './counted-level.ts'
 import { createRootLevel, openStore, type OpenOutcome, type RootLevel } from './open-store.ts'
 import { OutgoingStore } from './outgoing-store.ts'
 import { decodePacket, decodeSubscription, encodePacket, encodeSubscription, isRoutablePublish, type StoredPacket, type SubscriptionRecord } from './record-codec.ts'
@@ -57,6 +58,9 @@ export interface PersistenceStats {
   queueDropped: number
   writeBatches: number
   writeOps: number
+  /** LevelDB iterators opened and point reads made since the process started (counted-level.ts). */
+  readIterators: number
+  readGets: number
   syncs: number
   /** Batches LevelDB refused (full disk, I/O error). */
   writeFailures: number
@@ -80,6 +84,8 @@ export type AnySublevel = ReturnType<RootLevel['sublevel']>
 export class LevelPersistence {
   readonly options: Readonly<LevelPersistenceOptions>
   private readonly db: RootLevel
+  /** Reads of the store (counted-level.ts), for stats and the no-I/O tests. */
+  private readonly reads: LevelReads
   private readonly ctx: StoreContext
   private readonly queue: WriteQueue
   private readonly subs = new SubscriptionTable()
@@ -99,6 +105,7 @@ export class LevelPersistence {
     this.options = Object.freeze({ ...options })
     this.logger = (options.logger ?? silentLogger).child('persistence')
     this.db = createRootLevel(options.path, options)
+    this.reads = countReads(this.db)
     this.queue = new WriteQueue({ db: this.db, mode: options.sync, syncInterval: options.syncInterval, logger: this.logger, syncMarkerKey: metaKey('lastSync') })
     this.ctx = new StoreContext({ db: this.db, queue: this.queue, logger: this.logger, cipher: options.valueCipher })
     this.outgoing = new OutgoingStore(this.ctx)
@@ -419,6 +426,8 @@ export class LevelPersistence {
       queueDropped: this.outgoing.bounds.dropped,
       writeBatches: q.batches,
       writeOps: q.ops,
+      readIterators: this.reads.iterators,
+      readGets: this.reads.gets,
       syncs: q.syncs,
       writeFailures: q.failures,
       lastSyncAt: q.lastSyncAt,
