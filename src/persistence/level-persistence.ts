@@ -10,6 +10,8 @@ import { IncomingJournal, normalizeIncoming, type Republisher } from './incoming
 import { countReads, type LevelReads } from './counted-level.ts'
 import { createRootLevel, openStore, type OpenOutcome, type RootLevel } from './open-store.ts'
 import { OutgoingStore } from './outgoing-store.ts'
+import { endedStream } from './read-guard.ts'
+import { RetainedLevels } from './retained-levels.ts'
 import { decodePacket, decodeSubscription, encodePacket, encodeSubscription, isRoutablePublish, type StoredPacket, type SubscriptionRecord } from './record-codec.ts'
 import { StoreContext, type ValueCipher } from './store-context.ts'
 import { incomingKey, KIND, KIND_NAMES, metaKey, parseSubKey, prefixRange, readClientId, retainedKey, sessionKey, subKey, willKey } from './store-keys.ts'
@@ -99,6 +101,8 @@ export class LevelPersistence {
   private readonly willOwners = new Set<string>()
   /** Clients with a persistent session (aedes knows a session only by its subscriptions). */
   private readonly sessionOwners = new Set<string>()
+  /** First levels of the stored retained topics: a SUBSCRIBE that can match none of them reads nothing. */
+  private readonly retainedLevels = new RetainedLevels()
   private closing: Promise<void> | undefined
 
   constructor (options: LevelPersistenceOptions) {
@@ -136,6 +140,8 @@ export class LevelPersistence {
     await this.loadSubscriptions()
     for await (const key of this.db.keys(prefixRange(Buffer.of(KIND.WILL)))) this.willOwners.add(readClientId(key))
     for await (const key of this.db.keys(prefixRange(Buffer.of(KIND.SESSION)))) this.sessionOwners.add(readClientId(key))
+    for await (const key of this.db.keys(prefixRange(Buffer.of(KIND.RETAINED)))) this.retainedLevels.add(key.toString('utf8', 1))
+    this.retainedLevels.markLoaded()
     await this.outgoing.loadQueueHolders() // a CONNECT of a client with no queue then costs no iterator
     this.logger.info('store open', { path: this.options.path, status: outcome.status, sync: this.options.sync, subscriptions: this.subs.counts().subsCount, quarantined: this.ctx.quarantined })
   }
@@ -190,7 +196,10 @@ export class LevelPersistence {
     if (typeof packet.topic !== 'string' || packet.topic.length === 0) throw new Error(`retained message without a valid topic: ${String(packet.topic)}`)
     const payload = packet.payload as { length?: number } | undefined
     const key = retainedKey(packet.topic)
-    const written = payload === undefined || payload === null || payload.length === 0
+    const deletes = payload === undefined || payload === null || payload.length === 0
+    // before the write is queued: a SUBSCRIBE from now on must look (and waits for the write)
+    if (!deletes) this.retainedLevels.add(packet.topic)
+    const written = deletes
       ? this.queue.write([{ type: 'del', key }])
       : this.queue.write([{ type: 'put', key, value: this.ctx.seal(encodePacket(packet)) }])
     // as in outgoingEnqueueCombi: a journaled message's entry outlives this write
@@ -205,6 +214,8 @@ export class LevelPersistence {
 
   /** Retained messages matching any of the filters, each once; scans only the literal prefixes' ranges. */
   createRetainedStreamCombi (patterns: string[]): Readable {
+    // no retained topic under any of the filters' first levels: no iterator, no wait
+    if (!this.retainedLevels.mayMatchAny(patterns)) return endedStream()
     const ctx = this.ctx
     const db = this.db
     const queue = this.queue

@@ -32,15 +32,17 @@ interface Io { iterators: number, gets: number, writeOps: number }
 
 const SYNC_INTERVAL_MS = 200
 
-test.before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'edgemq-clean-io-'))
-  // $SYS off: its retained values are written to the store every period
-  const file = parseConfigText(`persistence: { path: ${join(dir, 'data')}, syncInterval: ${SYNC_INTERVAL_MS}ms }
+// $SYS off: its retained values are written to the store every period
+const configText = (): string => `persistence: { path: ${join(dir, 'data')}, syncInterval: ${SYNC_INTERVAL_MS}ms }
 board: generic
 sys: { interval: 0 }
 listeners:
-  - { name: local, type: tcp, host: 127.0.0.1, port: 0 }
-`, join(dir, 'site.yaml'))
+  - { name: local, type: tcp, host: 127.0.0.1, port: ${port} }
+`
+
+test.before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'edgemq-clean-io-'))
+  const file = parseConfigText(configText(), join(dir, 'site.yaml'))
   broker = await startBroker((await resolveConfig({ file })).config, silentLogger, PARTS)
   port = broker.addresses()[0].port
 })
@@ -159,6 +161,32 @@ test('a clean client with a will costs the will\'s put at CONNECT, its read and 
   assert.is(after.gets, connected.gets + 1)
   const delOps = after.writeOps - connected.writeOps
   assert.ok(delOps >= 1 && delOps <= 2, `will delete: ${delOps} write ops`)
+})
+
+test('a clean client\'s SUBSCRIBE with no retained message under its filters does no store I/O; one under another filter still arrives, after a reload too', async () => {
+  const pub = await open({ clientId: 'io-retainer', clean: true, protocolVersion: 4 })
+  await pub.publishAsync('io/retained/config', 'v1', { qos: 1, retain: true })
+  await pub.endAsync()
+  await settleConnections(0)
+  const before = await quietIo()
+  for (let i = 0; i < 50; i++) {
+    const c = await open({ clientId: `io-sub-${i}`, clean: true, protocolVersion: i % 2 === 0 ? 4 : 5 })
+    await c.subscribeAsync([`sensors/${i}/cmd`, 'fleet/+/cmd'], { qos: 1 })
+    await c.endAsync()
+  }
+  await settleConnections(0)
+  assert.equal(await quietIo(), before, 'subscribes under sensors/ and fleet/ read nothing')
+
+  // [MQTT-3.3.1-9] a matching retained message is still sent, before and after a reload
+  for (const when of ['before', 'after'] as const) {
+    if (when === 'after') await broker.reload((await resolveConfig({ file: parseConfigText(configText(), join(dir, 'site.yaml')) })).config)
+    const c = await open({ clientId: `io-retained-${when}`, clean: true, protocolVersion: 4 })
+    const got = new Promise<string>((resolve) => c.once('message', (topic, payload) => resolve(`${topic}=${payload.toString()}`)))
+    await c.subscribeAsync('io/+/config', { qos: 1 })
+    assert.is(await got, 'io/retained/config=v1', when)
+    await c.endAsync()
+  }
+  await settleConnections(0)
 })
 
 test.run()
