@@ -50,6 +50,8 @@ export async function openLevelStore (config: EdgemqConfig, logger: Logger, opti
         persistenceQueueDropped: s.queueDropped,
         persistenceWriteBatches: s.writeBatches,
         persistenceWriteOps: s.writeOps,
+        persistenceReadIterators: s.readIterators,
+        persistenceReadGets: s.readGets,
         persistenceSyncs: s.syncs,
         persistenceWriteFailures: s.writeFailures,
         persistenceSyncSeconds: s.syncSeconds,
