@@ -11,7 +11,7 @@ import { mkdtemp, readFile, rm, writeFile, chmod } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { MqttClient } from 'mqtt'
-import { connectClient } from '../auth/mqtt-connect.ts'
+import { connectClient, collectTopics } from '../auth/mqtt-connect.ts'
 import { makeTestPki, type TestPki } from '../auth/test-pki.ts'
 import { hashPassword } from '../../src/auth/password-hash.ts'
 import { REPO_ROOT, startBrokerProcess, type BrokerProcessHandle } from '../helpers/broker-process.ts'
@@ -60,11 +60,6 @@ async function login (port: number, user: string, password: string, extra: Recor
   clients.push(c)
   return c
 }
-function collect (c: MqttClient): string[] {
-  const got: string[] = []
-  c.on('message', (t) => got.push(t))
-  return got
-}
 async function subackCode (c: MqttClient, filter: string): Promise<number> {
   try {
     const r = await c.subscribeAsync(filter, { qos: 1 })
@@ -92,8 +87,8 @@ test('removing a user from a group (ACL ops: [] + SIGHUP) stops delivery, publis
   try {
     const carol = await login(b.port, 'carol', 'carol-pass')
     const dave = await login(b.port, 'dave', 'dave-pass')
-    const carolGot = collect(carol)
-    const daveGot = collect(dave)
+    const carolGot = collectTopics(carol)
+    const daveGot = collectTopics(dave)
     await carol.subscribeAsync('#', { qos: 1 })
     await dave.subscribeAsync('#', { qos: 1 })
     await dave.publishAsync('site/before', 'x', { qos: 1 })
