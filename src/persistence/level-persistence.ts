@@ -194,9 +194,9 @@ export class LevelPersistence {
     return qos === 2 || retain || this.subs.match(topic).length > 0
   }
 
-  /** completeIncoming() under the name src/store.ts uses. */
-  async journalDone (_clientId: string, packet: StoredPacket): Promise<void> {
-    await this.journal.complete(packet)
+  /** Ends a routed packet's journal entry; undefined (no promise) when it has none. */
+  journalDone (_clientId: string, packet: StoredPacket): Promise<void> | undefined {
+    return this.journal.complete(packet)
   }
 
   // ---- retained ----
@@ -275,8 +275,8 @@ export class LevelPersistence {
   }
 
   /** QoS > 0 persistent subscriptions matching a topic (routing to offline queues). */
-  async subscriptionsByTopic (topic: string): Promise<TopicSubscription[]> {
-    return this.subs.match(topic)
+  subscriptionsByTopic (topic: string): Promise<TopicSubscription[]> {
+    return Promise.resolve(this.subs.match(topic))
   }
 
   /** Removes every subscription of a client (aedes calls it when a session ends or a clean one starts): the session is gone. */
@@ -356,6 +356,9 @@ export class LevelPersistence {
   /** Queues a message for its persistent subscribers; ends its journal entry in the same atomic batch. */
   async outgoingEnqueueCombi (subs: Array<{ clientId: string }>, packet: StoredPacket): Promise<void> {
     const journalDel = this.journal.takeForPacket(packet)
+    // aedes calls this for every QoS > 0 publish; with no persistent subscriber
+    // and no journal entry there is nothing to write (no batch, no queue turn)
+    if (subs.length === 0 && journalDel === undefined) return
     const written = this.outgoing.enqueue(subs.map((s) => s.clientId), packet, journalDel === undefined ? [] : [journalDel])
     if (journalDel === undefined) { await written; return }
     // A journaled message is already durable: its journal entry stays until this
