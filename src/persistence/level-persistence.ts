@@ -9,6 +9,7 @@ import { silentLogger } from '../observability/logger.ts'
 import { IncomingJournal, normalizeIncoming, type Republisher } from './incoming-journal.ts'
 import { createRootLevel, openStore, type OpenOutcome, type RootLevel } from './open-store.ts'
 import { OutgoingStore } from './outgoing-store.ts'
+import type { QueueShare } from './queue-bounds.ts'
 import { decodePacket, decodeSubscription, encodePacket, encodeSubscription, isRoutablePublish, type StoredPacket, type SubscriptionRecord } from './record-codec.ts'
 import { StoreContext, type ValueCipher } from './store-context.ts'
 import { incomingKey, KIND, KIND_NAMES, metaKey, parseSubKey, prefixRange, readClientId, retainedKey, sessionKey, subKey, willKey } from './store-keys.ts'
@@ -55,6 +56,11 @@ export interface PersistenceStats {
   quarantined: number
   /** Queued messages dropped from (or refused by) full offline queues since the process started. */
   queueDropped: number
+  /** Of those, for a full user or group budget. */
+  queueDroppedByQuota: number
+  /** Messages and bytes queued for persistent sessions; undefined until countQueued() has run. */
+  queuedMessages: number | undefined
+  queuedBytes: number | undefined
   writeBatches: number
   writeOps: number
   syncs: number
@@ -417,6 +423,9 @@ export class LevelPersistence {
       journalReplayed: this.journal.replayed,
       quarantined: this.ctx.quarantined,
       queueDropped: this.outgoing.bounds.dropped,
+      queueDroppedByQuota: this.outgoing.bounds.droppedByQuota,
+      queuedMessages: this.outgoing.bounds.counted ? this.outgoing.bounds.total.messages : undefined,
+      queuedBytes: this.outgoing.bounds.counted ? this.outgoing.bounds.total.bytes : undefined,
       writeBatches: q.batches,
       writeOps: q.ops,
       syncs: q.syncs,
@@ -442,9 +451,31 @@ export class LevelPersistence {
    * synchronous, for the decision before a PUBACK under refuse-new).
    */
   queueFull (topic: string, bytes: number): boolean {
-    if (!this.outgoing.bounds.enabled || this.outgoing.bounds.limits.refuseNew !== true) return false
+    if (this.outgoing.bounds.limits.refuseNew !== true) return false
     for (const sub of this.subs.match(topic)) if (this.outgoing.bounds.wouldOverflow(sub.clientId, bytes)) return true
     return false
+  }
+
+  /**
+   * Counts what every persistent session has queued (once, after the broker is
+   * ready; see OutgoingStore.countQueued); stats() reports the queue depth from then on.
+   */
+  async countQueued (): Promise<void> {
+    const t0 = performance.now()
+    await this.outgoing.countQueued()
+    const b = this.outgoing.bounds
+    this.logger.info('offline queues counted', { clients: b.trackedClients, messages: b.total.messages, bytes: b.total.bytes, ms: Math.round(performance.now() - t0) })
+  }
+
+  /** The budgets (user's, groups') a client's offline queue adds to; called when its figures load. Call reshareQueues() when they change. */
+  setQueueShares (sharesOf: (clientId: string) => readonly QueueShare[]): void {
+    this.outgoing.bounds.sharesOf = sharesOf
+    this.outgoing.bounds.reshare()
+  }
+
+  /** Looks up every tracked client's budgets again (users' groups or group caps changed). */
+  reshareQueues (): void {
+    this.outgoing.bounds.reshare()
   }
 
   /** Approximate bytes on disk per kind of record (LevelDB estimates; cheap, async). */
