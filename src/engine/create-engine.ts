@@ -38,6 +38,7 @@ import { installBoundPropertyBlocks } from './bound-property-blocks.ts'
 import { installConnackSessionPresent } from './connack-session-present.ts'
 import { restoreSessionExpiry } from './restore-session-expiry.ts'
 import { installSendTopicAliases } from './send-topic-aliases.ts'
+import { installCountOutgoingInflight } from './count-outgoing-inflight.ts'
 import { setRefusalReasonCode } from './connack-reason-code.ts'
 import { installRefusalReasonCodes, noteRefusedPublish, noteRefusedSubscription, watchClientSubscribes } from './refusal-reason-codes.ts'
 
@@ -83,6 +84,8 @@ export interface Engine {
   setMaxPacketSize: (bytes: number) => void
   /** Counters of the MQTT 5 protocol layer, for $SYS/broker/protocol/. */
   protocolStats: () => Record<string, number>
+  /** Outgoing QoS 1/2 messages sent and not yet acknowledged, over all connections. */
+  outgoingInflight: () => number
   /** Closes every client and stops the engine (the store's in-flight writes finish first). */
   close: () => Promise<void>
 }
@@ -361,6 +364,8 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
   if (expiry !== undefined && expiry.ended > 0) log.info('expired sessions ended at start', { ended: expiry.ended, pending: expiry.armed })
   // Topic aliases for v5 clients that allow them (MQTT 5.0 §3.3.2.3.4); last, so it sees each PUBLISH as written.
   installSendTopicAliases(aedes, mqttPacket, () => ({ enabled: deps.config().limits.sendTopicAliases, budget: deps.config().limits.topicAliasBudget }))
+  // Outgoing QoS 1/2 flows awaiting their acknowledgement, broker-wide (edgemq_inflight_messages); last, so it sees what is really written.
+  const inflight = installCountOutgoingInflight(aedes, mqttPacket)
 
   const publish = async (packet: unknown): Promise<void> => {
     await new Promise<void>((resolve, reject) => aedes.publish(packet as AedesPublishPacket, (err?: Error) => { if (err) reject(err); else resolve() }))
@@ -401,6 +406,7 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
     clientOf: (conn) => { const info = clients.get(conn.socket); return info === undefined || info.id === '' ? undefined : info },
     setMaxPacketSize: (bytes) => { setMaximumPacketSize(aedes, bytes) },
     protocolStats: () => shims.stats(),
+    outgoingInflight: () => inflight.count,
     close: async () => { expiry?.stop(); await new Promise<void>((resolve) => aedes.close(() => resolve())) }
   }
 }

@@ -12,6 +12,7 @@ import { createRootLevel, openStore, type OpenOutcome, type RootLevel } from './
 import { OutgoingStore } from './outgoing-store.ts'
 import { endedStream } from './read-guard.ts'
 import { RetainedLevels } from './retained-levels.ts'
+import type { QueueShare } from './queue-bounds.ts'
 import { decodePacket, decodeSubscription, encodePacket, encodeSubscription, isRoutablePublish, type StoredPacket, type SubscriptionRecord } from './record-codec.ts'
 import { StoreContext, type ValueCipher } from './store-context.ts'
 import { clientPrefix, incomingKey, KIND, KIND_NAMES, metaKey, parseSubKey, prefixRange, readClientId, retainedKey, sessionKey, subKey, willKey } from './store-keys.ts'
@@ -58,6 +59,11 @@ export interface PersistenceStats {
   quarantined: number
   /** Queued messages dropped from (or refused by) full offline queues since the process started. */
   queueDropped: number
+  /** Of those, for a full user or group budget. */
+  queueDroppedByQuota: number
+  /** Messages and bytes queued for persistent sessions; undefined until countQueued() has run. */
+  queuedMessages: number | undefined
+  queuedBytes: number | undefined
   writeBatches: number
   writeOps: number
   /** LevelDB iterators opened and point reads made since the process started (counted-level.ts). */
@@ -484,6 +490,9 @@ export class LevelPersistence {
       journalReplayed: this.journal.replayed,
       quarantined: this.ctx.quarantined,
       queueDropped: this.outgoing.bounds.dropped,
+      queueDroppedByQuota: this.outgoing.bounds.droppedByQuota,
+      queuedMessages: this.outgoing.bounds.counted ? this.outgoing.bounds.total.messages : undefined,
+      queuedBytes: this.outgoing.bounds.counted ? this.outgoing.bounds.total.bytes : undefined,
       writeBatches: q.batches,
       writeOps: q.ops,
       readIterators: this.reads.iterators,
@@ -511,9 +520,31 @@ export class LevelPersistence {
    * synchronous, for the decision before a PUBACK under refuse-new).
    */
   queueFull (topic: string, bytes: number): boolean {
-    if (!this.outgoing.bounds.enabled || this.outgoing.bounds.limits.refuseNew !== true) return false
+    if (this.outgoing.bounds.limits.refuseNew !== true) return false
     for (const sub of this.subs.match(topic)) if (this.outgoing.bounds.wouldOverflow(sub.clientId, bytes)) return true
     return false
+  }
+
+  /**
+   * Counts what every persistent session has queued (once, after the broker is
+   * ready; see OutgoingStore.countQueued); stats() reports the queue depth from then on.
+   */
+  async countQueued (): Promise<void> {
+    const t0 = performance.now()
+    await this.outgoing.countQueued()
+    const b = this.outgoing.bounds
+    this.logger.info('offline queues counted', { clients: b.trackedClients, messages: b.total.messages, bytes: b.total.bytes, ms: Math.round(performance.now() - t0) })
+  }
+
+  /** The budgets (user's, groups') a client's offline queue adds to; called when its figures load. Call reshareQueues() when they change. */
+  setQueueShares (sharesOf: (clientId: string) => readonly QueueShare[]): void {
+    this.outgoing.bounds.sharesOf = sharesOf
+    this.outgoing.bounds.reshare()
+  }
+
+  /** Looks up every tracked client's budgets again (users' groups or group caps changed). */
+  reshareQueues (): void {
+    this.outgoing.bounds.reshare()
   }
 
   /** Approximate bytes on disk per kind of record (LevelDB estimates; cheap, async). */

@@ -174,20 +174,46 @@ export class OutgoingStore {
    * `queued`), so settled() covers it.
    */
   enqueue (clientIds: readonly string[], packet: StoredPacket, extraOps: readonly WriteOp[] = []): Promise<void> {
-    // With bounds on, a client's figures must be loaded before its batch can be
-    // built: the write takes its place in the queue now and is built once its
-    // clients are loaded (writeAfter). While one such write waits, every later
-    // enqueue queues behind it the same way, so each queue keeps publish order.
-    if (!this.bounds.enabled || (!this.ctx.queue.gated && !clientIds.some((id) => this.bounds.needsLoad(id)))) {
+    // A client's figures (caps, totals, user budgets) must be loaded before its
+    // batch can be built: the write takes its place in the queue now and is
+    // built once its clients are loaded (writeAfter). While one such write
+    // waits, every later enqueue queues behind it the same way, so each queue
+    // keeps publish order.
+    if (!this.ctx.queue.gated && !clientIds.some((id) => this.bounds.needsLoad(id))) {
       return this.ctx.queue.write(this.buildEnqueue(clientIds, packet, extraOps))
     }
     return this.ctx.queue.writeAfter(async () => {
       const missing = [...new Set(clientIds)].filter((id) => this.bounds.needsLoad(id))
-      await Promise.all(missing.map(async (id) => {
-        // packet ids aedes gave in this process are in the index only (QoS 1 ids are not stored)
-        await this.bounds.load(this.ctx, id, () => [...this.indexes.get(id)?.byMessageId.values() ?? []].map((e) => e.seq))
-      }))
+      await Promise.all(missing.map(async (id) => { await this.bounds.load(this.ctx, id, () => this.inflightSeqs(id)) }))
     }, () => this.buildEnqueue(clientIds, packet, extraOps))
+  }
+
+  // packet ids aedes gave in this process are in the index only (QoS 1 ids are not stored)
+  private inflightSeqs (clientId: string): number[] {
+    return [...this.indexes.get(clientId)?.byMessageId.values() ?? []].map((e) => e.seq)
+  }
+
+  /**
+   * Loads the figures of every client holding a queue that no enqueue has
+   * loaded yet, so that bounds.total is exact (bounds.counted) from then on.
+   * Run after the broker is ready, not during setup: it reads every queued
+   * record (100k messages of 100 bytes: 0.56 s over 100 clients, 1.07 s over
+   * 1,000, +2.6 / +3.7 MiB of heap; x64, shared machine, noisy) and the
+   * restart must not wait for it (issue 11). Each step is a gated write of
+   * `chunk` clients, like the load of an enqueue: what landed before it is in
+   * its scan, what comes after waits for it (one step's scan, ~20 ms for
+   * 1,600 messages) and is counted by its own add or remove.
+   */
+  async countQueued (chunk = 16): Promise<void> {
+    if (this.holders === undefined) return
+    const ids = [...this.holders].filter((id) => this.bounds.needsLoad(id))
+    for (let i = 0; i < ids.length; i += chunk) {
+      const part = ids.slice(i, i + chunk)
+      await this.ctx.queue.writeAfter(async () => {
+        for (const id of part) if (this.bounds.needsLoad(id)) await this.bounds.load(this.ctx, id, () => this.inflightSeqs(id))
+      }, () => [])
+    }
+    this.bounds.counted = true
   }
 
   /** Sets the per-client caps of the offline queues (0 = no cap); takes effect at the next enqueue. */
@@ -202,9 +228,8 @@ export class OutgoingStore {
       const norm = normalizeQueued(packet)
       const value = this.ctx.seal(encodePacket(norm))
       const ck = counterKeyOf(norm)
-      const bounded = this.bounds.enabled
       for (const clientId of new Set(clientIds)) {
-        const q = bounded ? this.bounds.get(clientId) : undefined
+        const q = this.bounds.get(clientId)
         if (q !== undefined && !this.makeRoom(clientId, q, value.length, ops)) continue
         const seq = this.ctx.allocSeq()
         this.addHolder(clientId)
@@ -228,7 +253,7 @@ export class OutgoingStore {
       // as inflight, over the cap: the cap bounds what waits for a client
       // that is away; a connected one is bounded by its inflight window.
       if (this.isOnline(clientId)) return true
-      this.bounds.noteDropped(clientId, 1, (m, f) => { this.ctx.logger.warn(m, f) })
+      this.bounds.noteDropped(clientId, 1, (m, f) => { this.ctx.logger.warn(m, f) }, undefined, plan.full)
       return false
     }
     if (plan.drop.length === 0) return true
@@ -251,7 +276,7 @@ export class OutgoingStore {
       ops.push({ type: 'del', key: seqKey(clientPrefix(KIND.OUT, clientId), seq) })
       ops.push({ type: 'del', key: seqKey(clientPrefix(KIND.OUT_STATE, clientId), seq) })
     }
-    this.bounds.noteDropped(clientId, plan.drop.length, (m, f) => { this.ctx.logger.warn(m, f) })
+    this.bounds.noteDropped(clientId, plan.drop.length, (m, f) => { this.ctx.logger.warn(m, f) }, undefined, plan.full)
     return true
   }
 
