@@ -3,7 +3,8 @@
 // persistent subscribers, the offline-queue caps on and a bridge to a real
 // Mosquitto upstream. Counted at the end: acknowledged QoS 1 messages lost,
 // QoS 2 messages lost or delivered twice to the application, sessions found
-// missing on reconnect (CONNACK session present = 0), bridged QoS 1 messages
+// missing on reconnect (CONNACK session present = 0, subscribers' and the
+// publisher's), bridged QoS 1 messages
 // that never reached Mosquitto.
 //   node --import tsx test/persistence/kill9-soak.ts [--cycles 1000] [--json]
 // test/persistence/kill9-soak.test.ts runs 50 cycles in npm test.
@@ -105,11 +106,11 @@ bridges:
       c.on('error', () => {})
       let connects = 0
       c.on('connect', (connack) => {
-        // every reconnect of a subscriber after the first must find its session.
-        // (The publisher holds no subscription: aedes reports session present
-        // from subscriptions only, so its CONNACK says 0 though its stored
-        // QoS 2 state is kept; that is aedes's flag, not a lost session.)
-        if (!clean && clientId.startsWith('soak-sub') && connects++ > 0 && connack.sessionPresent !== true) sessionsLost.push(`${clientId}#${connects}`)
+        // every reconnect after the first must find its session [MQTT-3.2.2-2]:
+        // the subscribers' (subscriptions, queues) and the publisher's (no
+        // subscription, its inbound QoS 2 state), which MQTT.js drops the
+        // receive side of when told Session Present 0
+        if (!clean && connects++ > 0 && connack.sessionPresent !== true) sessionsLost.push(`${clientId}#${connects}`)
       })
       clients.push(c)
       return c
