@@ -18,7 +18,9 @@ import mqtt, { type MqttClient } from 'mqtt'
 import { MosquittoProcess } from '../helpers/mosquitto-process.ts'
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '../../..')
-const BUNDLE = join(ROOT, 'dist/edgemq.mjs')
+// EDGEMQ_SOAK_BUNDLE: run a copy of the bundle (a long run then does not pick
+// up a rebuild of dist/ made meanwhile); it is used as it is, never rebuilt.
+const BUNDLE = process.env.EDGEMQ_SOAK_BUNDLE ?? join(ROOT, 'dist/edgemq.mjs')
 
 /** What a soak run found. */
 export interface SoakResult {
@@ -37,6 +39,7 @@ export interface SoakResult {
 
 /** Builds the bundle when it is missing or older than src/ (the soak runs what ships). */
 export function ensureBundle (): void {
+  if (process.env.EDGEMQ_SOAK_BUNDLE !== undefined) { if (!existsSync(BUNDLE)) throw new Error(`EDGEMQ_SOAK_BUNDLE ${BUNDLE} does not exist`); return }
   const newest = spawnSync('find', [join(ROOT, 'src'), '-newer', BUNDLE, '-name', '*.ts', '-print', '-quit'], { encoding: 'utf8' })
   if (existsSync(BUNDLE) && statSync(BUNDLE).size > 0 && newest.stdout.trim() === '') return
   const built = spawnSync(process.execPath, [join(ROOT, 'build.mjs')], { cwd: ROOT, stdio: 'inherit' })
