@@ -406,6 +406,9 @@ export class OutgoingStore {
     if (entry === undefined) throw new Error('no such packet')
     const out = clientPrefix(KIND.OUT, clientId)
     if (packet.cmd === 'pubrel') {
+      // a running replay's snapshot still holds its PUBLISH: the replay skips
+      // it (after PUBREC the PUBLISH is never sent again [MQTT-4.3.3-5])
+      this.clearedDuringDrain.get(clientId)?.add(entry.seq)
       // the payload is no longer needed once PUBREL is the state to resend
       idx.drop(entry)
       entry.pubrel = true
