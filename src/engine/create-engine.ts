@@ -31,6 +31,7 @@ import { installMergeOverlappingDeliveries } from './merge-overlapping-deliverie
 import { installEnforceReceiveMaximum } from './enforce-receive-maximum.ts'
 import { installCloseOnBadAcks } from './close-on-bad-acks.ts'
 import { installCheckConnect } from './check-connect.ts'
+import { installDropDeliveredCopies } from './drop-delivered-copies.ts'
 import type { EventLog } from '../observability/event-log.ts'
 import { acknowledgeAndDrop } from './drop-denied-publish.ts'
 import { installClearInboundDup } from './clear-inbound-dup.ts'
@@ -353,6 +354,8 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
   installEnforceReceiveMaximum(aedes, mqttPacket, { onExceeded: (clientId, max) => { log.info('connection closed: receive maximum exceeded', { client: clientId ?? undefined, max }) } })
   // PUBACK/PUBREC/PUBREL/PUBCOMP that break the protocol close the connection (v5: 0x81/0x82 first).
   installCloseOnBadAcks(aedes, mqttPacket, { onClosed: (clientId, problem) => { counters.malformedClosed++; log.info('connection closed: bad acknowledgement', { client: clientId ?? undefined, reason: problem.reason }) } })
+  // A live copy of a message the queue replay already delivered is not sent again [MQTT-4.3.3-9].
+  installDropDeliveredCopies(mqttPacket)
   // CONNECTs the spec refuses: will QoS 3, user name/password without flags, bad protocol level (CONNACK 1), ...
   installCheckConnect(aedes, mqttPacket, { onRefused: (problem) => { counters.malformedClosed++; log.info('connection closed: CONNECT refused', { reason: problem.reason }) } })
   installClearInboundDup(aedes) // a publisher's DUP=1 is not passed on to subscribers [MQTT-3.3.1-3]

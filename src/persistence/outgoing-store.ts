@@ -330,8 +330,9 @@ export class OutgoingStore {
   /**
    * A live delivery (not one of the drain's own packets) to a client whose
    * queue replay is coming or running waits until it has ended. Returns true
-   * when the drain already sent this message: the live copy then goes out as
-   * a resend of the same packet id with DUP=1 [MQTT-3.3.1-1].
+   * when the drain already sent this message: the live copy is then not sent
+   * (ALREADY_DELIVERED); where nothing drops it, it goes out as a resend of
+   * the same packet id with DUP=1 [MQTT-3.3.1-1].
    */
   private async waitForDrain (clientId: string, packet: StoredPacket, ck: string | undefined): Promise<boolean> {
     const turn = this.drains.get(clientId)
@@ -349,7 +350,7 @@ export class OutgoingStore {
   /** Records the packet id given to a queued message, or its move to PUBREL. */
   async update (clientId: string, packet: StoredPacket): Promise<void> {
     const idx = this.index(clientId)
-    if (packet.cmd !== 'pubrel' && this.drains.size > 0 && await this.waitForDrain(clientId, packet, counterKeyOf(packet))) return
+    if (packet.cmd !== 'pubrel' && this.drains.size > 0 && await this.waitForDrain(clientId, packet, counterKeyOf(packet))) { markDelivered(packet); return }
     let messageId = packet.messageId as number
     if (packet.cmd !== 'pubrel') {
       const ck = counterKeyOf(packet)
@@ -372,45 +373,67 @@ export class OutgoingStore {
       if (ck !== undefined) {
         const dropped = idx.byCounter.has(ck) ? undefined : this.bounds.takeDropped(clientId, ck)
         if (dropped !== undefined) { await this.restore(clientId, dropped, packet); return }
-        const entry = idx.byCounter.get(ck) ?? await this.scan(clientId, (e) => e.counterKey === ck)
-        if (entry !== undefined) {
-          // One message, one packet id: a copy already sent under another id
-          // (the queue replay and a live delivery racing) goes out as a resend
-          // of that id, which the receiver deduplicates [MQTT-3.3.1-1] [MQTT-4.3.3-2].
-          if (entry.messageId !== undefined && entry.messageId !== messageId && entry.pubrel !== true && idx.byMessageId.get(entry.messageId) === entry) {
-            packet.messageId = entry.messageId
-            packet.dup = true
-            return
-          }
-          // aedes numbers packet ids per connection from 1, whatever the
-          // session still has in flight (ids kept across a reconnect or a
-          // restart): an id another inflight message of this client holds is
-          // replaced by a free one [MQTT-2.2.1-3]. Two QoS 2 messages under
-          // one id reach the receiver as one, or one twice.
-          const holder = idx.byMessageId.get(messageId)
-          if (holder !== undefined && holder !== entry) {
-            messageId = freePacketId(idx, messageId)
-            packet.messageId = messageId
-          }
-          if (entry.messageId !== undefined && idx.byMessageId.get(entry.messageId) === entry) idx.byMessageId.delete(entry.messageId)
-          entry.messageId = messageId
-          idx.add(entry)
-          this.bounds.get(clientId)?.markInflight(entry.seq)
-          // A QoS 1 packet id is kept in memory only: after a crash the message is
-          // resent under a new id, which QoS 1 (at least once) tolerates. It saves
-          // a write and a delete per delivered message. QoS 2 ids are what the
-          // receiver deduplicates on, so they are stored.
-          if (packet.qos === 1 && entry.stateStored !== true) return
-          entry.stateStored = true
-          await this.ctx.queue.write([this.statePut(clientId, entry.seq, { pubrel: false, messageId })])
+        let entry = idx.byCounter.get(ck) ?? await this.scan(clientId, (e) => e.counterKey === ck)
+        if (entry === undefined) {
+          // Not queued for this client, or not any more: let an enqueue still in
+          // the write queue land and look once more (an enqueue for a client
+          // not connected at that moment is not indexed).
+          await this.ctx.queue.settled()
+          entry = idx.byCounter.get(ck) ?? await this.scan(clientId, (e) => e.counterKey === ck)
+        }
+        if (entry === undefined || entry.pubrel === true) {
+          // A live copy of a message the client already has: the queue replay
+          // sent it and the client acknowledged it (PUBCOMP/PUBACK removed it)
+          // or moved it to PUBREL. Sending it again, under any packet id, is a
+          // second delivery to the application: a receiver that has completed
+          // a QoS 2 flow treats the same id as a new message [MQTT-4.3.3-9], and
+          // after PUBREC the sender must not send that PUBLISH again [MQTT-4.3.3-5].
+          // (Before, this threw 'no such packet' and aedes closed the client, or
+          // gave the PUBREL-phase message a new id and sent it again.)
+          markDelivered(packet)
           return
         }
+        if (entry.messageId !== undefined && entry.messageId !== messageId && idx.byMessageId.get(entry.messageId) === entry) {
+          // One message, one delivery: a copy already sent under its own id (the
+          // queue replay and a live delivery racing) is not sent again. Where no
+          // engine drops it (plain aedes), it goes out as a resend of that id
+          // with DUP=1, which a receiver still holding it deduplicates [MQTT-3.3.1-1].
+          packet.messageId = entry.messageId
+          packet.dup = true
+          markDelivered(packet)
+          return
+        }
+        // aedes numbers packet ids per connection from 1, whatever the
+        // session still has in flight (ids kept across a reconnect or a
+        // restart): an id another inflight message of this client holds is
+        // replaced by a free one [MQTT-2.2.1-3]. Two QoS 2 messages under
+        // one id reach the receiver as one, or one twice.
+        const holder = idx.byMessageId.get(messageId)
+        if (holder !== undefined && holder !== entry) {
+          messageId = freePacketId(idx, messageId)
+          packet.messageId = messageId
+        }
+        if (entry.messageId !== undefined && idx.byMessageId.get(entry.messageId) === entry) idx.byMessageId.delete(entry.messageId)
+        entry.messageId = messageId
+        idx.add(entry)
+        this.bounds.get(clientId)?.markInflight(entry.seq)
+        // A QoS 1 packet id is kept in memory only: after a crash the message is
+        // resent under a new id, which QoS 1 (at least once) tolerates. It saves
+        // a write and a delete per delivered message. QoS 2 ids are what the
+        // receiver deduplicates on, so they are stored.
+        if (packet.qos === 1 && entry.stateStored !== true) return
+        entry.stateStored = true
+        await this.ctx.queue.write([this.statePut(clientId, entry.seq, { pubrel: false, messageId })])
+        return
       }
     }
     const entry = idx.byMessageId.get(messageId) ?? await this.scan(clientId, (e) => e.messageId === messageId)
     if (entry === undefined) throw new Error('no such packet')
     const out = clientPrefix(KIND.OUT, clientId)
     if (packet.cmd === 'pubrel') {
+      // a running replay's snapshot still holds its PUBLISH: the replay skips
+      // it (after PUBREC the PUBLISH is never sent again [MQTT-4.3.3-5])
+      this.clearedDuringDrain.get(clientId)?.add(entry.seq)
       // the payload is no longer needed once PUBREL is the state to resend
       idx.drop(entry)
       entry.pubrel = true
@@ -617,8 +640,22 @@ export class OutgoingStore {
     const pubrels = [...states].filter(([, s]) => s.pubrel).map(([seq]) => seq).sort((a, b) => a - b)
     let p = 0
     const idx = indexAll ? this.index(clientId) : undefined
+    // Every packet id the client's stored messages hold is known before the
+    // replay yields its first message: aedes gives a message sent for the
+    // first time a new id (numbered per connection from 1), and one stored
+    // further down the queue could hold that id already [MQTT-2.2.1-3]; two
+    // messages under one id reach the receiver as one, or one twice.
+    const known = new Map<number, Entry>()
+    if (idx !== undefined) {
+      for (const [seq, state] of states) {
+        if (state.messageId === undefined || idx.byMessageId.has(state.messageId)) continue
+        const entry: Entry = { seq, pubrel: state.pubrel, messageId: state.messageId, stateStored: true }
+        idx.byMessageId.set(state.messageId, entry)
+        known.set(seq, entry)
+      }
+    }
     const pubrelEntry = (seq: number): StoredPacket => {
-      const entry: Entry = { seq, pubrel: true, messageId: states.get(seq)?.messageId, stateStored: true }
+      const entry: Entry = known.get(seq) ?? { seq, pubrel: true, messageId: states.get(seq)?.messageId, stateStored: true }
       idx?.add(entry)
       const out: StoredPacket = { cmd: 'pubrel', messageId: entry.messageId }
       Object.defineProperty(out, ENTRY, { value: entry, enumerable: false })
@@ -648,7 +685,7 @@ export class OutgoingStore {
             continue
           }
           if (state !== undefined) packet.messageId = state.messageId
-          const entry: Entry = { seq, packet, messageId: state?.messageId, counterKey, stateStored: state !== undefined }
+          const entry: Entry = Object.assign(known.get(seq) ?? { seq }, { packet, messageId: state?.messageId, counterKey, stateStored: state !== undefined })
           idx?.add(entry)
           Object.defineProperty(packet, ENTRY, { value: entry, enumerable: false })
           yield packet
@@ -659,6 +696,17 @@ export class OutgoingStore {
     }
     while (p < pubrels.length) yield pubrelEntry(pubrels[p++])
   }
+}
+
+/**
+ * Set on a packet aedes is about to send to a client that already has that
+ * message (outgoingUpdate found a live copy of a message the queue replay
+ * delivered): the engine drops it unwritten (src/engine/drop-delivered-copies.ts).
+ */
+export const ALREADY_DELIVERED = Symbol.for('edgemq.alreadyDelivered')
+
+function markDelivered (packet: StoredPacket): void {
+  (packet as { [ALREADY_DELIVERED]?: boolean })[ALREADY_DELIVERED] = true
 }
 
 /** The next packet id after `from` (1..65535, wrapping) that no indexed message of the client holds. */
