@@ -21,6 +21,19 @@ export interface QueueBudget {
   readonly name: string
 }
 
+/** Persistent sessions as the store keeps them (markers in the P range). */
+export interface SessionStore {
+  hasSession: (clientId: string) => boolean
+  /** Remembers a session that outlives its connection; `expiry` is the v5 Session Expiry Interval in s (absent: never expires). */
+  rememberSession: (clientId: string, expiry?: number) => Promise<void>
+  /** Records when the connection of an expiring session closed. */
+  sessionClosed?: (clientId: string, at: number) => Promise<void>
+  /** The expiring sessions: interval (s) and close time (ms; 0: open, or unknown after a crash). */
+  sessionDeadlines?: () => Array<{ clientId: string, expiry: number, closedAt: number }>
+  /** Ends a session whose expiry passed: subscriptions, marker, queue, inflight state. */
+  endSession?: (clientId: string) => Promise<void>
+}
+
 /** The store the composition root uses. */
 export interface Store {
   /** The object aedes takes as `persistence`. */
@@ -43,8 +56,8 @@ export interface Store {
    * is full (limits.queueFullPolicy refuse-new decides before the PUBACK). Absent: never.
    */
   queueFull?: (packet: { topic: string, payload: unknown }) => boolean
-  /** Marks a journaled message as routed and persisted. */
-  journalDone: (clientId: string, packet: unknown) => Promise<void>
+  /** Marks a journaled message as routed and persisted; undefined when the message has no journal entry (nothing to wait for). */
+  journalDone: (clientId: string, packet: unknown) => Promise<void> | undefined
   /** Re-publishes journaled messages a crash left behind. */
   replayJournal: (publish: (packet: unknown) => Promise<void>) => Promise<void>
   /** Removes an incoming QoS 2 message that waited too long for its PUBREL (limits.qos2Expiry). */
@@ -52,7 +65,7 @@ export interface Store {
   /** The retained messages in the store whose topics match `filter`. */
   retainedMessages: (filter: string) => AsyncIterable<{ topic: string, payload?: Buffer }>
   /** Persistent sessions (kept without subscriptions too [MQTT-3.2.2-2], src/engine/connack-session-present.ts); absent: only aedes's view (its subscriptions). */
-  sessions?: { hasSession: (clientId: string) => boolean, rememberSession: (clientId: string) => Promise<void> }
+  sessions?: SessionStore
   stats: () => Record<string, number>
   /**
    * Counts what the persistent sessions have queued, once, after the broker is

@@ -36,6 +36,7 @@ import { acknowledgeAndDrop } from './drop-denied-publish.ts'
 import { installClearInboundDup } from './clear-inbound-dup.ts'
 import { installBoundPropertyBlocks } from './bound-property-blocks.ts'
 import { installConnackSessionPresent } from './connack-session-present.ts'
+import { restoreSessionExpiry } from './restore-session-expiry.ts'
 import { installSendTopicAliases } from './send-topic-aliases.ts'
 import { installCountOutgoingInflight } from './count-outgoing-inflight.ts'
 import { setRefusalReasonCode } from './connack-reason-code.ts'
@@ -273,11 +274,10 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
   }
 
   const published = (packet: AedesPublishPacket, client: EdgemqClient | null, done: Done): void => {
-    if (packet.qos > 0 && client !== null && client !== undefined) {
-      store.journalDone(client.id, packet).then(() => done(null), (err: Error) => done(err))
-      return
-    }
-    done(null)
+    // A message with no journal entry (only clean subscribers) finishes in the same turn: no promise per message.
+    const ended = packet.qos > 0 && client !== null && client !== undefined ? store.journalDone(client.id, packet) : undefined
+    if (ended === undefined) { done(null); return }
+    ended.then(() => done(null), (err: Error) => done(err))
   }
 
   const aedes = new Aedes({
@@ -359,6 +359,9 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
   installBoundPropertyBlocks(mqttPacket) // a v5 property read past its block is malformed; a one-byte property 2 is kept for the checks
   // A persistent session without subscriptions is resumed with Session Present 1 [MQTT-3.2.2-2].
   if (store.sessions !== undefined) installConnackSessionPresent(aedes, mqttPacket, store.sessions, (err) => { log.error('session marker not stored', { error: err.message }) })
+  // v5 sessions whose expiry passed while no process watched them end before any client is served [MQTT-4.1.0-2]
+  const expiry = hasExpiry(store.sessions) ? await restoreSessionExpiry(aedes, store.sessions, (err) => { log.error('session expiry not stored', { error: err.message }) }) : undefined
+  if (expiry !== undefined && expiry.ended > 0) log.info('expired sessions ended at start', { ended: expiry.ended, pending: expiry.armed })
   // Topic aliases for v5 clients that allow them (MQTT 5.0 §3.3.2.3.4); last, so it sees each PUBLISH as written.
   installSendTopicAliases(aedes, mqttPacket, () => ({ enabled: deps.config().limits.sendTopicAliases, budget: deps.config().limits.topicAliasBudget }))
   // Outgoing QoS 1/2 flows awaiting their acknowledgement, broker-wide (edgemq_inflight_messages); last, so it sees what is really written.
@@ -404,6 +407,10 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
     setMaxPacketSize: (bytes) => { setMaximumPacketSize(aedes, bytes) },
     protocolStats: () => shims.stats(),
     outgoingInflight: () => inflight.count,
-    close: async () => { await new Promise<void>((resolve) => aedes.close(() => resolve())) }
+    close: async () => { expiry?.stop(); await new Promise<void>((resolve) => aedes.close(() => resolve())) }
   }
+}
+
+function hasExpiry (sessions: Store['sessions']): sessions is Required<NonNullable<Store['sessions']>> {
+  return sessions?.sessionClosed !== undefined && sessions.sessionDeadlines !== undefined && sessions.endSession !== undefined
 }
