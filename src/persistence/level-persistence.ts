@@ -332,13 +332,20 @@ export class LevelPersistence {
 
   /** Queues a message for one subscriber. */
   async outgoingEnqueue (sub: { clientId: string }, packet: StoredPacket): Promise<void> {
-    await this.outgoingEnqueueCombi([sub], packet)
+    // aedes's Client.publish: the packet already went through that client's
+    // subscription (RETAIN cleared unless Retain As Published), keep it as is
+    await this.enqueueFor([sub], packet, new Set([sub.clientId]))
   }
 
   /** Queues a message for its persistent subscribers; ends its journal entry in the same atomic batch. */
-  async outgoingEnqueueCombi (subs: Array<{ clientId: string }>, packet: StoredPacket): Promise<void> {
+  async outgoingEnqueueCombi (subs: Array<{ clientId: string, rap?: boolean }>, packet: StoredPacket): Promise<void> {
+    // the clients that keep a retained message's RETAIN 1: a subscription with Retain As Published
+    await this.enqueueFor(subs, packet, packet.retain === true ? new Set(subs.filter((s) => s.rap === true).map((s) => s.clientId)) : undefined)
+  }
+
+  private async enqueueFor (subs: Array<{ clientId: string }>, packet: StoredPacket, keepRetain: ReadonlySet<string> | undefined): Promise<void> {
     const journalDel = this.journal.takeForPacket(packet)
-    const written = this.outgoing.enqueue(subs.map((s) => s.clientId), packet, journalDel === undefined ? [] : [journalDel])
+    const written = this.outgoing.enqueue(subs.map((s) => s.clientId), packet, journalDel === undefined ? [] : [journalDel], keepRetain)
     if (journalDel === undefined) { await written; return }
     // A journaled message is already durable: its journal entry stays until this
     // batch lands (the delete is in it), and a crash before that replays it. So

@@ -168,13 +168,13 @@ export class OutgoingStore {
    * write holds its place in the write queue from this call on (see
    * `queued`), so settled() covers it.
    */
-  enqueue (clientIds: readonly string[], packet: StoredPacket, extraOps: readonly WriteOp[] = []): Promise<void> {
+  enqueue (clientIds: readonly string[], packet: StoredPacket, extraOps: readonly WriteOp[] = [], keepRetain?: ReadonlySet<string>): Promise<void> {
     // With bounds on, a client's figures must be loaded before its batch can be
     // built: the write takes its place in the queue now and is built once its
     // clients are loaded (writeAfter). While one such write waits, every later
     // enqueue queues behind it the same way, so each queue keeps publish order.
     if (!this.bounds.enabled || (!this.ctx.queue.gated && !clientIds.some((id) => this.bounds.needsLoad(id)))) {
-      return this.ctx.queue.write(this.buildEnqueue(clientIds, packet, extraOps))
+      return this.ctx.queue.write(this.buildEnqueue(clientIds, packet, extraOps, keepRetain))
     }
     return this.ctx.queue.writeAfter(async () => {
       const missing = [...new Set(clientIds)].filter((id) => this.bounds.needsLoad(id))
@@ -182,7 +182,7 @@ export class OutgoingStore {
         // packet ids aedes gave in this process are in the index only (QoS 1 ids are not stored)
         await this.bounds.load(this.ctx, id, () => [...this.indexes.get(id)?.byMessageId.values() ?? []].map((e) => e.seq))
       }))
-    }, () => this.buildEnqueue(clientIds, packet, extraOps))
+    }, () => this.buildEnqueue(clientIds, packet, extraOps, keepRetain))
   }
 
   /** Sets the per-client caps of the offline queues (0 = no cap); takes effect at the next enqueue. */
@@ -191,14 +191,27 @@ export class OutgoingStore {
   }
 
   // The batch of an enqueue; called right before it joins the write queue.
-  private buildEnqueue (clientIds: readonly string[], packet: StoredPacket, extraOps: readonly WriteOp[]): WriteOp[] {
+  private buildEnqueue (clientIds: readonly string[], packet: StoredPacket, extraOps: readonly WriteOp[], keepRetain?: ReadonlySet<string>): WriteOp[] {
     const ops: WriteOp[] = [...extraOps]
     if (clientIds.length > 0) {
-      const norm = normalizeQueued(packet)
-      const value = this.ctx.seal(encodePacket(norm))
-      const ck = counterKeyOf(norm)
+      const published = normalizeQueued(packet)
+      const publishedValue = this.ctx.seal(encodePacket(published))
+      // [MQTT-3.3.1-9] [MQTT-3.3.1-12] a message sent because it matches a
+      // subscription goes with RETAIN 0 unless that subscription asked for
+      // Retain As Published; aedes clears it for live deliveries only, and the
+      // queued copy of a retained message reached a returning subscriber with
+      // RETAIN 1 (found by the model-based test)
+      let cleared: { norm: StoredPacket, value: Buffer } | undefined
+      const ck = counterKeyOf(published)
       const bounded = this.bounds.enabled
       for (const clientId of new Set(clientIds)) {
+        let norm = published
+        let value = publishedValue
+        if (published.retain === true && keepRetain?.has(clientId) !== true) {
+          if (cleared === undefined) { const c = { ...published, retain: false }; cleared = { norm: c, value: this.ctx.seal(encodePacket(c)) } }
+          norm = cleared.norm
+          value = cleared.value
+        }
         const q = bounded ? this.bounds.get(clientId) : undefined
         if (q !== undefined && !this.makeRoom(clientId, q, value.length, ops)) continue
         const seq = this.ctx.allocSeq()
