@@ -43,8 +43,8 @@ export interface Store {
    * is full (limits.queueFullPolicy refuse-new decides before the PUBACK). Absent: never.
    */
   queueFull?: (packet: { topic: string, payload: unknown }) => boolean
-  /** Marks a journaled message as routed and persisted. */
-  journalDone: (clientId: string, packet: unknown) => Promise<void>
+  /** Marks a journaled message as routed and persisted; undefined when the message has no journal entry (nothing to wait for). */
+  journalDone: (clientId: string, packet: unknown) => Promise<void> | undefined
   /** Re-publishes journaled messages a crash left behind. */
   replayJournal: (publish: (packet: unknown) => Promise<void>) => Promise<void>
   /** Removes an incoming QoS 2 message that waited too long for its PUBREL (limits.qos2Expiry). */

@@ -5,27 +5,13 @@
 // IP is banned at its first failure, while the real user with the right
 // password still gets in. Bans are kept in LevelDB so a restart does not
 // release an attacker, and checking one is a Map lookup, done at accept.
+import type { EdgemqConfig } from '../config/types.ts'
 import type { Logger } from '../observability/logger.ts'
 import { IpRangeSet, formatIp, normalizeIp, parseCidr } from '../listeners/ip-filter.ts'
 
-/** Lockout settings (auth.lockout.* in the config). */
-export interface LockoutOptions {
-  enabled: boolean
-  /** Sliding window, ms. */
-  window: number
-  /** Failures from one IP within the window that ban it. */
-  ipFailures: number
-  /** Failures against one user name within the window after which every failing IP is banned at once (0 = off). */
-  userFailures: number
-  /** First ban, ms; doubles on each repeat. */
-  banTime: number
-  /** Longest ban, ms. */
-  maxBanTime: number
-  /** CIDR ranges never banned (the operator's own hosts). */
-  ignore: readonly string[]
-  /** IPv6 addresses are counted and banned per prefix of this length (an attacker holds a whole /64); 128 = per address. */
-  ipv6Prefix: number
-}
+/** Lockout settings: auth.lockout.* as the loaded config has them (each key's meaning,
+ * unit and default are its row in src/auth/auth-options.ts). */
+export type LockoutOptions = EdgemqConfig['auth']['lockout']
 
 /** One ban, as stored and listed. */
 export interface Ban {

@@ -271,11 +271,10 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
   }
 
   const published = (packet: AedesPublishPacket, client: EdgemqClient | null, done: Done): void => {
-    if (packet.qos > 0 && client !== null && client !== undefined) {
-      store.journalDone(client.id, packet).then(() => done(null), (err: Error) => done(err))
-      return
-    }
-    done(null)
+    // A message with no journal entry (only clean subscribers) finishes in the same turn: no promise per message.
+    const ended = packet.qos > 0 && client !== null && client !== undefined ? store.journalDone(client.id, packet) : undefined
+    if (ended === undefined) { done(null); return }
+    ended.then(() => done(null), (err: Error) => done(err))
   }
 
   const aedes = new Aedes({

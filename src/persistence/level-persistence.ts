@@ -7,8 +7,11 @@ import { Readable } from 'node:stream'
 import type { Logger } from '../observability/logger.ts'
 import { silentLogger } from '../observability/logger.ts'
 import { IncomingJournal, normalizeIncoming, type Republisher } from './incoming-journal.ts'
+import { countReads, type LevelReads } from './counted-level.ts'
 import { createRootLevel, openStore, type OpenOutcome, type RootLevel } from './open-store.ts'
 import { OutgoingStore } from './outgoing-store.ts'
+import { endedStream } from './read-guard.ts'
+import { RetainedLevels } from './retained-levels.ts'
 import { decodePacket, decodeSubscription, encodePacket, encodeSubscription, isRoutablePublish, type StoredPacket, type SubscriptionRecord } from './record-codec.ts'
 import { StoreContext, type ValueCipher } from './store-context.ts'
 import { clientPrefix, incomingKey, KIND, KIND_NAMES, metaKey, parseSubKey, prefixRange, readClientId, retainedKey, sessionKey, subKey, willKey } from './store-keys.ts'
@@ -57,6 +60,9 @@ export interface PersistenceStats {
   queueDropped: number
   writeBatches: number
   writeOps: number
+  /** LevelDB iterators opened and point reads made since the process started (counted-level.ts). */
+  readIterators: number
+  readGets: number
   syncs: number
   /** Batches LevelDB refused (full disk, I/O error). */
   writeFailures: number
@@ -80,6 +86,8 @@ export type AnySublevel = ReturnType<RootLevel['sublevel']>
 export class LevelPersistence {
   readonly options: Readonly<LevelPersistenceOptions>
   private readonly db: RootLevel
+  /** Reads of the store (counted-level.ts), for stats and the no-I/O tests. */
+  private readonly reads: LevelReads
   private readonly ctx: StoreContext
   private readonly queue: WriteQueue
   private readonly subs = new SubscriptionTable()
@@ -99,12 +107,15 @@ export class LevelPersistence {
   // timers are in memory only, so after a restart src/engine/restore-session-expiry.ts
   // ends or re-arms these [MQTT-4.1.0-2].
   private readonly sessionExpiry = new Map<string, SessionDeadline>()
+  /** First levels of the stored retained topics: a SUBSCRIBE that can match none of them reads nothing. */
+  private readonly retainedLevels = new RetainedLevels()
   private closing: Promise<void> | undefined
 
   constructor (options: LevelPersistenceOptions) {
     this.options = Object.freeze({ ...options })
     this.logger = (options.logger ?? silentLogger).child('persistence')
     this.db = createRootLevel(options.path, options)
+    this.reads = countReads(this.db)
     this.queue = new WriteQueue({ db: this.db, mode: options.sync, syncInterval: options.syncInterval, logger: this.logger, syncMarkerKey: metaKey('lastSync') })
     this.ctx = new StoreContext({ db: this.db, queue: this.queue, logger: this.logger, cipher: options.valueCipher })
     this.outgoing = new OutgoingStore(this.ctx)
@@ -140,6 +151,8 @@ export class LevelPersistence {
       const deadline = decodeSessionMark(clientId, value)
       if (deadline !== undefined) this.sessionExpiry.set(clientId, deadline)
     }
+    for await (const key of this.db.keys(prefixRange(Buffer.of(KIND.RETAINED)))) this.retainedLevels.add(key.toString('utf8', 1))
+    this.retainedLevels.markLoaded()
     await this.outgoing.loadQueueHolders() // a CONNECT of a client with no queue then costs no iterator
     this.logger.info('store open', { path: this.options.path, status: outcome.status, sync: this.options.sync, subscriptions: this.subs.counts().subsCount, quarantined: this.ctx.quarantined })
   }
@@ -181,9 +194,9 @@ export class LevelPersistence {
     return qos === 2 || retain || this.subs.match(topic).length > 0
   }
 
-  /** completeIncoming() under the name src/store.ts uses. */
-  async journalDone (_clientId: string, packet: StoredPacket): Promise<void> {
-    await this.journal.complete(packet)
+  /** Ends a routed packet's journal entry; undefined (no promise) when it has none. */
+  journalDone (_clientId: string, packet: StoredPacket): Promise<void> | undefined {
+    return this.journal.complete(packet)
   }
 
   // ---- retained ----
@@ -194,7 +207,10 @@ export class LevelPersistence {
     if (typeof packet.topic !== 'string' || packet.topic.length === 0) throw new Error(`retained message without a valid topic: ${String(packet.topic)}`)
     const payload = packet.payload as { length?: number } | undefined
     const key = retainedKey(packet.topic)
-    const written = payload === undefined || payload === null || payload.length === 0
+    const deletes = payload === undefined || payload === null || payload.length === 0
+    // before the write is queued: a SUBSCRIBE from now on must look (and waits for the write)
+    if (!deletes) this.retainedLevels.add(packet.topic)
+    const written = deletes
       ? this.queue.write([{ type: 'del', key }])
       : this.queue.write([{ type: 'put', key, value: this.ctx.seal(encodePacket(packet)) }])
     // as in outgoingEnqueueCombi: a journaled message's entry outlives this write
@@ -209,6 +225,8 @@ export class LevelPersistence {
 
   /** Retained messages matching any of the filters, each once; scans only the literal prefixes' ranges. */
   createRetainedStreamCombi (patterns: string[]): Readable {
+    // no retained topic under any of the filters' first levels: no iterator, no wait
+    if (!this.retainedLevels.mayMatchAny(patterns)) return endedStream()
     const ctx = this.ctx
     const db = this.db
     const queue = this.queue
@@ -257,8 +275,8 @@ export class LevelPersistence {
   }
 
   /** QoS > 0 persistent subscriptions matching a topic (routing to offline queues). */
-  async subscriptionsByTopic (topic: string): Promise<TopicSubscription[]> {
-    return this.subs.match(topic)
+  subscriptionsByTopic (topic: string): Promise<TopicSubscription[]> {
+    return Promise.resolve(this.subs.match(topic))
   }
 
   /** Removes every subscription of a client (aedes calls it when a session ends or a clean one starts): the session is gone. */
@@ -345,6 +363,9 @@ export class LevelPersistence {
 
   private async enqueueFor (subs: Array<{ clientId: string }>, packet: StoredPacket, keepRetain: ReadonlySet<string> | undefined): Promise<void> {
     const journalDel = this.journal.takeForPacket(packet)
+    // aedes calls this for every QoS > 0 publish; with no persistent subscriber
+    // and no journal entry there is nothing to write (no batch, no queue turn)
+    if (subs.length === 0 && journalDel === undefined) return
     const written = this.outgoing.enqueue(subs.map((s) => s.clientId), packet, journalDel === undefined ? [] : [journalDel], keepRetain)
     if (journalDel === undefined) { await written; return }
     // A journaled message is already durable: its journal entry stays until this
@@ -472,6 +493,8 @@ export class LevelPersistence {
       queueDropped: this.outgoing.bounds.dropped,
       writeBatches: q.batches,
       writeOps: q.ops,
+      readIterators: this.reads.iterators,
+      readGets: this.reads.gets,
       syncs: q.syncs,
       writeFailures: q.failures,
       lastSyncAt: q.lastSyncAt,

@@ -28,7 +28,7 @@ export async function openLevelStore (config: EdgemqConfig, logger: Logger, opti
     needsJournal: (packet) => p.needsJournal(packet.topic, packet.qos, packet.retain),
     // the stored record is the payload, the topic and ~60 bytes of header (docs/persistence.md)
     queueFull: (packet) => p.queueFull(packet.topic, byteLength(packet.payload) + packet.topic.length + 64),
-    journalDone: async (clientId, packet) => { await p.journalDone(clientId, packet as StoredPacket) },
+    journalDone: (clientId, packet) => p.journalDone(clientId, packet as StoredPacket),
     replayJournal: async (publish) => { await p.replayJournal(publish) },
     sessions: {
       hasSession: (clientId) => p.hasSession(clientId),
@@ -50,6 +50,8 @@ export async function openLevelStore (config: EdgemqConfig, logger: Logger, opti
         persistenceQueueDropped: s.queueDropped,
         persistenceWriteBatches: s.writeBatches,
         persistenceWriteOps: s.writeOps,
+        persistenceReadIterators: s.readIterators,
+        persistenceReadGets: s.readGets,
         persistenceSyncs: s.syncs,
         persistenceWriteFailures: s.writeFailures,
         persistenceSyncSeconds: s.syncSeconds,

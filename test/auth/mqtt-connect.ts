@@ -20,3 +20,10 @@ export async function connectClient (url: string, opts: IClientOptions = {}, tim
     c.once('close', onClose)
   })
 }
+
+/** The topics `c` receives from now on, in order of arrival (the array fills as messages come). */
+export function collectTopics (c: MqttClient): string[] {
+  const got: string[] = []
+  c.on('message', (topic) => got.push(topic))
+  return got
+}

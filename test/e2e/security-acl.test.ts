@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { type IClientOptions, type MqttClient } from 'mqtt'
-import { connectClient } from '../auth/mqtt-connect.ts'
+import { connectClient, collectTopics } from '../auth/mqtt-connect.ts'
 import { startSecureBroker, tempDir, writePasswords, removeDir, configFrom, type SecureBroker } from '../auth/security-broker.ts'
 
 const ACL = (extra = '') => `groups: { sensors: [alice, bob], ops: [carol] }
@@ -30,11 +30,6 @@ async function login (user: string, opts: IClientOptions = {}): Promise<MqttClie
   const c = await connectClient(`mqtt://127.0.0.1:${b.port()}`, { username: user, password: `${user}-pass`, ...opts })
   clients.push(c)
   return c
-}
-function collect (c: MqttClient): string[] {
-  const got: string[] = []
-  c.on('message', (t) => got.push(t))
-  return got
 }
 const settle = async (ms = 300): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
 /** Waits until `got` holds `topic` (a sentinel published last: everything before it has been delivered or dropped). */
@@ -76,7 +71,7 @@ test('#, +/#, site/+/x and $share/g/# deliver only the topics the client may rea
   for (const f of ['#', '+/#', 'site/+/x', '$share/g/#']) {
     const c = await login('alice', { clientId: `alice-${f.replace(/[#+/$]/g, '_')}` })
     subs[f] = c
-    got[f] = collect(c)
+    got[f] = collectTopics(c)
     assert.is(await granted(c, f), 1, `SUBACK for ${f}`)
   }
   const carol = await login('carol')
@@ -93,7 +88,7 @@ test('#, +/#, site/+/x and $share/g/# deliver only the topics the client may rea
 test('publishing outside the ACL: v5 PUBACK 0x87, v3.1.1 message dropped; the deny rule beats the group grant', async () => {
   const bob5 = await login('bob', { protocolVersion: 5 })
   const carol = await login('carol')
-  const seen = collect(carol)
+  const seen = collectTopics(carol)
   await carol.subscribeAsync('#', { qos: 1 })
   await bob5.publishAsync('sensors/bob/ok', 'x', { qos: 1 })
   try { await bob5.publishAsync('sensors/alice/x', 'x', { qos: 1 }); assert.unreachable() } catch (err) { assert.is((err as { code?: number }).code, 0x87) }
@@ -121,10 +116,10 @@ test('SUBSCRIBE outside the ACL: v3.1.1 SUBACK 0x80, v5 SUBACK 0x87', async () =
 test('$SYS: unprivileged clients cannot subscribe or receive it; the ops group can; nobody publishes into it (row 6)', async () => {
   const alice = await login('alice')
   assert.is(await granted(alice, '$SYS/#'), 0x80)
-  const aliceAll = collect(alice)
+  const aliceAll = collectTopics(alice)
   assert.is(await granted(alice, '#'), 1)
   const carol = await login('carol')
-  const carolSys = collect(carol)
+  const carolSys = collectTopics(carol)
   assert.is(await granted(carol, '$SYS/#'), 1)
   const carol5 = await login('carol', { protocolVersion: 5, clientId: 'carol5' })
   try { await carol5.publishAsync('$SYS/x/new/clients', 'evil', { qos: 1 }); assert.unreachable() } catch (err) { assert.ok([0x87, 0x80, 0x90].includes((err as { code?: number }).code ?? -1), String(err)) }
@@ -148,7 +143,7 @@ test('a will to a forbidden topic or to $SYS is refused at CONNECT (row 9); a pe
     assert.unreachable()
   } catch (err) { assert.is((err as { code?: number }).code, 0x87) }
   const carol = await login('carol')
-  const seen = collect(carol)
+  const seen = collectTopics(carol)
   await carol.subscribeAsync('sensors/#', { qos: 1 })
   const bob = await login('bob', { clientId: 'bob-will', will: { topic: 'sensors/bob/lwt', payload: Buffer.from('gone'), qos: 1, retain: false } })
   clients.splice(clients.indexOf(bob), 1)
@@ -162,7 +157,7 @@ test('retained messages are filtered on subscribe too: # never replays a denied 
   await carol.publishAsync('site/a/ret', 'ok', { qos: 1, retain: true })
   await carol.publishAsync('site/b/ret', 'secret', { qos: 1, retain: true })
   const alice = await login('alice')
-  const seen = collect(alice)
+  const seen = collectTopics(alice)
   await alice.subscribeAsync('#', { qos: 1 })
   await carol.publishAsync('site/a/end', 'x', { qos: 1 })
   await waitFor(seen, 'site/a/end')
@@ -173,7 +168,7 @@ test('retained messages are filtered on subscribe too: # never replays a denied 
 
 test('a reload that takes a read permission away stops delivery on an existing subscription at once', async () => {
   const alice = await login('alice')
-  const seen = collect(alice)
+  const seen = collectTopics(alice)
   await alice.subscribeAsync('site/a/#', { qos: 1 })
   await alice.subscribeAsync('sensors/alice/#', { qos: 1 })
   const carol = await login('carol')

@@ -11,7 +11,7 @@ import { mkdtemp, readFile, rm, writeFile, chmod } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { MqttClient } from 'mqtt'
-import { connectClient } from '../auth/mqtt-connect.ts'
+import { connectClient, collectTopics } from '../auth/mqtt-connect.ts'
 import { makeTestPki, type TestPki } from '../auth/test-pki.ts'
 import { hashPassword } from '../../src/auth/password-hash.ts'
 import { REPO_ROOT, startBrokerProcess, type BrokerProcessHandle } from '../helpers/broker-process.ts'
@@ -60,11 +60,6 @@ async function login (port: number, user: string, password: string, extra: Recor
   clients.push(c)
   return c
 }
-function collect (c: MqttClient): string[] {
-  const got: string[] = []
-  c.on('message', (t) => got.push(t))
-  return got
-}
 async function subackCode (c: MqttClient, filter: string): Promise<number> {
   try {
     const r = await c.subscribeAsync(filter, { qos: 1 })
@@ -92,8 +87,8 @@ test('removing a user from a group (ACL ops: [] + SIGHUP) stops delivery, publis
   try {
     const carol = await login(b.port, 'carol', 'carol-pass')
     const dave = await login(b.port, 'dave', 'dave-pass')
-    const carolGot = collect(carol)
-    const daveGot = collect(dave)
+    const carolGot = collectTopics(carol)
+    const daveGot = collectTopics(dave)
     await carol.subscribeAsync('#', { qos: 1 })
     await dave.subscribeAsync('#', { qos: 1 })
     await dave.publishAsync('site/before', 'x', { qos: 1 })
@@ -155,6 +150,63 @@ test('edgemq passwd -D and a changed password close the live sessions at reload 
     assert.match(b.stderr(), /session closed: credential revoked .*user=erin .*why=user-deleted/)
     assert.match(b.stderr(), /session closed: credential revoked .*user=frank .*why=password-changed/)
     await login(b.port, 'frank', 'new-pass') // the new password works
+  } finally {
+    await b.stop()
+  }
+})
+
+test('the will of a session closed for revocation is not published (deleted user, changed password, v5 and 3.1.1, delayed will); another client\'s will still is', async () => {
+  const pw = join(dir, 'passwd-will')
+  await writePasswordFile(pw, { kim: 'kim-pass', lea: 'lea-pass', max: 'max-pass', obs: 'obs-pass' })
+  const b = await startBrokerProcess({ bundle, config: `auth: { passwordFile: ${pw}, lockout: { enabled: false } }\nacl: { rules: [ { allow: readwrite, topic: "#" } ] }\nlisteners: [ { name: lan, type: tcp, host: 127.0.0.1, port: 0, allowAnonymous: false } ]\n` })
+  try {
+    const obs = await login(b.port, 'obs', 'obs-pass')
+    const got = collectTopics(obs)
+    await obs.subscribeAsync('will/#', { qos: 1 })
+    const will = (topic: string, properties?: Record<string, unknown>): Record<string, unknown> => ({ will: { topic, payload: Buffer.from('gone'), qos: 1, retain: false, properties } })
+    const kim = await login(b.port, 'kim', 'kim-pass', will('will/kim'))
+    const kim311 = await login(b.port, 'kim', 'kim-pass', { protocolVersion: 4, ...will('will/kim311') })
+    // a delayed will (MQTT 5.0 Will Delay Interval) of a persistent session: published by a timer after the close
+    const leaDelayed = await login(b.port, 'lea', 'lea-pass', { clientId: 'lea-delayed', clean: false, properties: { sessionExpiryInterval: 60 }, ...will('will/lea-delayed', { willDelayInterval: 1 }) })
+    const kimGone = disconnectReason(kim)
+    const kim311Gone = disconnectReason(kim311)
+    const leaGone = disconnectReason(leaDelayed)
+    runBundle('passwd', '-D', pw, 'kim')
+    runBundle('passwd', '--stdin', pw, 'lea')
+    await sighup(b)
+    assert.is(await kimGone, 0x87)
+    assert.is(await kim311Gone, -1)
+    assert.is(await leaGone, 0x87)
+    // control: a client that is not revoked and dies without DISCONNECT has its will published
+    const max = await login(b.port, 'max', 'max-pass', will('will/max'))
+    ;(max as unknown as { stream: { destroy: () => void } }).stream.destroy()
+    await waitUntil('max\'s will', () => got.includes('will/max'))
+    await sleep(2_000) // past lea's will delay
+    assert.equal(got.filter((t) => t !== 'will/max'), [], `wills of revoked sessions published: ${got.join(', ')}`)
+    assert.match(b.stderr(), /will dropped: credential revoked .*user=kim .*topic=will\/kim/)
+    assert.match(b.stderr(), /will dropped: credential revoked .*user=lea .*topic=will\/lea-delayed/)
+  } finally {
+    await b.stop()
+  }
+})
+
+test('a delayed will is checked against the ACL in force when it fires: its user left the group meanwhile, it is not published', async () => {
+  const pw = join(dir, 'passwd-will-acl')
+  await writePasswordFile(pw, { pia: 'pia-pass', obs: 'obs-pass' })
+  const acl = join(dir, 'acl-will.yaml')
+  const aclText = (ops: string): string => `groups: { ops: ${ops} }\nrules:\n  - { group: ops, allow: readwrite, topic: "will/#" }\n  - { user: obs, allow: read, topic: "#" }\n`
+  await writeFile(acl, aclText('[pia]'))
+  const b = await startBrokerProcess({ bundle, config: `auth: { passwordFile: ${pw}, aclFile: ${acl}, lockout: { enabled: false } }\nlisteners: [ { name: lan, type: tcp, host: 127.0.0.1, port: 0, allowAnonymous: false } ]\n` })
+  try {
+    const obs = await login(b.port, 'obs', 'obs-pass')
+    const got = collectTopics(obs)
+    await obs.subscribeAsync('will/#', { qos: 1 })
+    const pia = await login(b.port, 'pia', 'pia-pass', { clientId: 'pia-1', clean: false, properties: { sessionExpiryInterval: 60 }, will: { topic: 'will/pia', payload: Buffer.from('gone'), qos: 1, retain: false, properties: { willDelayInterval: 2 } } })
+    ;(pia as unknown as { stream: { destroy: () => void } }).stream.destroy()
+    await writeFile(acl, aclText('[]'))
+    await sighup(b)
+    await sleep(3_000) // past the will delay
+    assert.equal(got, [], 'the will was published with rights its user no longer has')
   } finally {
     await b.stop()
   }

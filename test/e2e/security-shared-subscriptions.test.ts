@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { MqttClient } from 'mqtt'
-import { connectClient } from '../auth/mqtt-connect.ts'
+import { connectClient, collectTopics } from '../auth/mqtt-connect.ts'
 import { startSecureBroker, tempDir, writePasswords, removeDir, type SecureBroker } from '../auth/security-broker.ts'
 
 let dir: string
@@ -36,11 +36,6 @@ async function login (user: string, password: string, protocolVersion: 4 | 5 = 5
   clients.push(c)
   return c
 }
-function collect (c: MqttClient): string[] {
-  const got: string[] = []
-  c.on('message', (t) => got.push(t))
-  return got
-}
 const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
 async function waitUntil (check: () => boolean, timeoutMs = 5000): Promise<void> {
   const t0 = Date.now()
@@ -52,8 +47,8 @@ for (const version of [5, 4] as const) {
     const operator = await login('operator', 'op-pass', version)
     const sensor = await login('sensor', 'sensor-pass', version)
     const feeder = await login('feeder', 'feeder-pass', version)
-    const opGot = collect(operator)
-    const sensorGot = collect(sensor)
+    const opGot = collectTopics(operator)
+    const sensorGot = collectTopics(sensor)
     await operator.subscribeAsync('$share/dash/#', { qos: 1 })
     const granted = await sensor.subscribeAsync('$share/dash/#', { qos: 1 })
     assert.is(granted[0].qos, 1, 'the sensor is granted: # overlaps its own topics')
@@ -69,8 +64,8 @@ test('messages both members may read are still shared in turn, none twice, none 
   const operator = await login('operator', 'op-pass')
   const sensor = await login('sensor', 'sensor-pass')
   const feeder = await login('feeder', 'feeder-pass')
-  const opGot = collect(operator)
-  const sensorGot = collect(sensor)
+  const opGot = collectTopics(operator)
+  const sensorGot = collectTopics(sensor)
   await operator.subscribeAsync('$share/both/#', { qos: 1 })
   await sensor.subscribeAsync('$share/both/#', { qos: 1 })
   for (let i = 0; i < 10; i++) await feeder.publishAsync(`sensors/sensor/${i}`, String(i), { qos: 1 })
@@ -84,7 +79,7 @@ test('messages both members may read are still shared in turn, none twice, none 
 test('a message no member may read goes to nobody (and nothing breaks)', async () => {
   const sensor = await login('sensor', 'sensor-pass')
   const feeder = await login('feeder', 'feeder-pass')
-  const sensorGot = collect(sensor)
+  const sensorGot = collectTopics(sensor)
   await sensor.subscribeAsync('$share/solo/#', { qos: 1 })
   await feeder.publishAsync('dash/secret', 'x', { qos: 1 })
   await feeder.publishAsync('sensors/sensor/ok', 'x', { qos: 1 })
