@@ -519,7 +519,8 @@ export class LevelPersistence {
    */
   queueFull (topic: string, bytes: number): boolean {
     if (!this.outgoing.bounds.enabled || this.outgoing.bounds.limits.refuseNew !== true) return false
-    for (const sub of this.subs.match(topic)) if (this.outgoing.bounds.wouldOverflow(sub.clientId, bytes)) return true
+    // a connected subscriber gets the message now: its queue is not what the cap bounds (makeRoom)
+    for (const sub of this.subs.match(topic)) if (!this.outgoing.isOnline(sub.clientId) && this.outgoing.bounds.wouldOverflow(sub.clientId, bytes)) return true
     return false
   }
 

@@ -231,16 +231,15 @@ export class OutgoingStore {
 
   /** Drops the oldest queued messages of a full queue (ops join the enqueue batch); false: drop the new one. */
   private makeRoom (clientId: string, q: ClientQueue, bytes: number, ops: WriteOp[]): boolean {
+    // A connected client gets its messages now whatever this store does (aedes
+    // delivers each once its enqueue resolves): a message dropped here was
+    // still sent, its outgoingUpdate failed and aedes closed the subscriber,
+    // or it was restored late and went out after newer ones (both found by
+    // the model-based test). The cap bounds what waits for a client that is
+    // away; a connected one is bounded by its inflight window.
+    if (this.isOnline(clientId)) return true
     const plan = q.planDrops(bytes, this.bounds.limits)
     if (!plan.accept) {
-      // A connected client gets the message now whatever this store does (aedes
-      // delivers it once the enqueue resolves); dropping it here made that
-      // delivery's outgoingUpdate fail and aedes close the subscriber (found by
-      // the model-based test: an online persistent subscriber with `cap`
-      // unacknowledged messages was disconnected by the next one). It is kept,
-      // as inflight, over the cap: the cap bounds what waits for a client
-      // that is away; a connected one is bounded by its inflight window.
-      if (this.isOnline(clientId)) return true
       this.bounds.noteDropped(clientId, 1, (m, f) => { this.ctx.logger.warn(m, f) })
       return false
     }
