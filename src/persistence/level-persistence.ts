@@ -9,7 +9,7 @@ import { silentLogger } from '../observability/logger.ts'
 import { IncomingJournal, normalizeIncoming, type Republisher } from './incoming-journal.ts'
 import { countReads, type LevelReads } from './counted-level.ts'
 import { createRootLevel, openStore, type OpenOutcome, type RootLevel } from './open-store.ts'
-import { OutgoingStore } from './outgoing-store.ts'
+import { OutgoingStore, type PerClient } from './outgoing-store.ts'
 import { endedStream } from './read-guard.ts'
 import { RetainedLevels } from './retained-levels.ts'
 import { decodePacket, decodeSubscription, encodePacket, encodeSubscription, isRoutablePublish, type StoredPacket, type SubscriptionRecord } from './record-codec.ts'
@@ -352,21 +352,25 @@ export class LevelPersistence {
   async outgoingEnqueue (sub: { clientId: string }, packet: StoredPacket): Promise<void> {
     // aedes's Client.publish: the packet already went through that client's
     // subscription (RETAIN cleared unless Retain As Published), keep it as is
-    await this.enqueueFor([sub], packet, new Set([sub.clientId]))
+    await this.enqueueFor([sub], packet, { keepRetain: new Set([sub.clientId]) })
   }
 
   /** Queues a message for its persistent subscribers; ends its journal entry in the same atomic batch. */
-  async outgoingEnqueueCombi (subs: Array<{ clientId: string, rap?: boolean }>, packet: StoredPacket): Promise<void> {
-    // the clients that keep a retained message's RETAIN 1: a subscription with Retain As Published
-    await this.enqueueFor(subs, packet, packet.retain === true ? new Set(subs.filter((s) => s.rap === true).map((s) => s.clientId)) : undefined)
+  async outgoingEnqueueCombi (subs: Array<{ clientId: string, rap?: boolean, qos?: number }>, packet: StoredPacket): Promise<void> {
+    // the clients that keep a retained message's RETAIN 1 (a subscription with Retain As Published),
+    // and the QoS each was granted (the highest of its matching subscriptions) [MQTT-3.8.4-6]
+    const granted = new Map<string, number>()
+    for (const s of subs) if (typeof s.qos === 'number') granted.set(s.clientId, Math.max(s.qos, granted.get(s.clientId) ?? 0))
+    const keepRetain = packet.retain === true ? new Set(subs.filter((s) => s.rap === true).map((s) => s.clientId)) : undefined
+    await this.enqueueFor(subs, packet, { keepRetain, granted })
   }
 
-  private async enqueueFor (subs: Array<{ clientId: string }>, packet: StoredPacket, keepRetain: ReadonlySet<string> | undefined): Promise<void> {
+  private async enqueueFor (subs: Array<{ clientId: string }>, packet: StoredPacket, per: PerClient): Promise<void> {
     const journalDel = this.journal.takeForPacket(packet)
     // aedes calls this for every QoS > 0 publish; with no persistent subscriber
     // and no journal entry there is nothing to write (no batch, no queue turn)
     if (subs.length === 0 && journalDel === undefined) return
-    const written = this.outgoing.enqueue(subs.map((s) => s.clientId), packet, journalDel === undefined ? [] : [journalDel], keepRetain)
+    const written = this.outgoing.enqueue(subs.map((s) => s.clientId), packet, journalDel === undefined ? [] : [journalDel], per)
     if (journalDel === undefined) { await written; return }
     // A journaled message is already durable: its journal entry stays until this
     // batch lands (the delete is in it), and a crash before that replays it. So

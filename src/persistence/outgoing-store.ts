@@ -106,6 +106,9 @@ function counterKeyOf (p: StoredPacket): string | undefined {
 }
 
 /** The outgoing side of the persistence. */
+/** What differs per client in one enqueue: RETAIN kept (Retain As Published), the QoS granted. */
+export interface PerClient { keepRetain?: ReadonlySet<string>, granted?: ReadonlyMap<string, number> }
+
 export class OutgoingStore {
   private readonly ctx: StoreContext
   private readonly indexes = new Map<string, ClientIndex>()
@@ -173,13 +176,13 @@ export class OutgoingStore {
    * write holds its place in the write queue from this call on (see
    * `queued`), so settled() covers it.
    */
-  enqueue (clientIds: readonly string[], packet: StoredPacket, extraOps: readonly WriteOp[] = [], keepRetain?: ReadonlySet<string>): Promise<void> {
+  enqueue (clientIds: readonly string[], packet: StoredPacket, extraOps: readonly WriteOp[] = [], per: PerClient = {}): Promise<void> {
     // With bounds on, a client's figures must be loaded before its batch can be
     // built: the write takes its place in the queue now and is built once its
     // clients are loaded (writeAfter). While one such write waits, every later
     // enqueue queues behind it the same way, so each queue keeps publish order.
     if (!this.bounds.enabled || (!this.ctx.queue.gated && !clientIds.some((id) => this.bounds.needsLoad(id)))) {
-      return this.ctx.queue.write(this.buildEnqueue(clientIds, packet, extraOps, keepRetain))
+      return this.ctx.queue.write(this.buildEnqueue(clientIds, packet, extraOps, per))
     }
     return this.ctx.queue.writeAfter(async () => {
       const missing = [...new Set(clientIds)].filter((id) => this.bounds.needsLoad(id))
@@ -187,7 +190,7 @@ export class OutgoingStore {
         // packet ids aedes gave in this process are in the index only (QoS 1 ids are not stored)
         await this.bounds.load(this.ctx, id, () => [...this.indexes.get(id)?.byMessageId.values() ?? []].map((e) => e.seq))
       }))
-    }, () => this.buildEnqueue(clientIds, packet, extraOps, keepRetain))
+    }, () => this.buildEnqueue(clientIds, packet, extraOps, per))
   }
 
   /** Sets the per-client caps of the offline queues (0 = no cap); takes effect at the next enqueue. */
@@ -196,7 +199,7 @@ export class OutgoingStore {
   }
 
   // The batch of an enqueue; called right before it joins the write queue.
-  private buildEnqueue (clientIds: readonly string[], packet: StoredPacket, extraOps: readonly WriteOp[], keepRetain?: ReadonlySet<string>): WriteOp[] {
+  private buildEnqueue (clientIds: readonly string[], packet: StoredPacket, extraOps: readonly WriteOp[], per: PerClient): WriteOp[] {
     const ops: WriteOp[] = [...extraOps]
     if (clientIds.length > 0) {
       const published = normalizeQueued(packet)
@@ -205,17 +208,24 @@ export class OutgoingStore {
       // subscription goes with RETAIN 0 unless that subscription asked for
       // Retain As Published; aedes clears it for live deliveries only, and the
       // queued copy of a retained message reached a returning subscriber with
-      // RETAIN 1 (found by the model-based test)
-      let cleared: { norm: StoredPacket, value: Buffer } | undefined
+      // RETAIN 1 (found by the model-based test). [MQTT-3.8.4-6] [MQTT-3.3.5-1]
+      // likewise the QoS: min(publish QoS, granted QoS); aedes lowers it for
+      // live deliveries only, a queued copy went out at the publish QoS.
+      const variants = new Map<string, { norm: StoredPacket, value: Buffer }>()
       const ck = counterKeyOf(published)
       const bounded = this.bounds.enabled
       for (const clientId of new Set(clientIds)) {
         let norm = published
         let value = publishedValue
-        if (published.retain === true && keepRetain?.has(clientId) !== true) {
-          if (cleared === undefined) { const c = { ...published, retain: false }; cleared = { norm: c, value: this.ctx.seal(encodePacket(c)) } }
-          norm = cleared.norm
-          value = cleared.value
+        const retain = published.retain === true && per.keepRetain?.has(clientId) !== true ? false : published.retain
+        const qos = Math.min(published.qos as number, per.granted?.get(clientId) ?? 2)
+        if (qos === 0) continue // an offline queue holds QoS 1/2 only: QoS 0 to a client away may be lost
+        if (retain !== published.retain || qos !== published.qos) {
+          const key = `${String(retain)} ${qos}`
+          let v = variants.get(key)
+          if (v === undefined) { const c = { ...published, retain, qos }; v = { norm: c, value: this.ctx.seal(encodePacket(c)) }; variants.set(key, v) }
+          norm = v.norm
+          value = v.value
         }
         const q = bounded ? this.bounds.get(clientId) : undefined
         if (q !== undefined && !this.makeRoom(clientId, q, value.length, ops)) continue
