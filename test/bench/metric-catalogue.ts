@@ -29,6 +29,8 @@ export const METRICS: readonly MetricSpec[] = [
   { key: 'fanOut0.peakRss', label: 'fan-out QoS 0: peak RSS', unit: 'MiB', better: 'lower', target: { max: 80 } },
   { key: 'latency.p50', label: 'latency QoS 1 @2k/s: p50', unit: 'ms', better: 'lower' },
   { key: 'latency.p99', label: 'latency QoS 1 @2k/s: p99', unit: 'ms', better: 'lower', target: { ratio: 1.0 } },
+  { key: 'latencyPersistent.p50', label: 'latency, persistent subscriber: p50', unit: 'ms', better: 'lower' },
+  { key: 'latencyPersistent.p99', label: 'latency, persistent subscriber: p99', unit: 'ms', better: 'lower', target: { ratio: 1.5 } },
   { key: 'drain.seconds', label: 'drain queued QoS 1 after restart', unit: 's', better: 'lower', target: { ratio: 2.0 } },
   { key: 'drain.restartMs', label: 'drain: restart to listening', unit: 'ms', better: 'lower' },
   { key: 'disk.bytesPerMsg', label: 'disk: bytes written per QoS 1 msg', unit: 'B', better: 'lower' },
