@@ -8,6 +8,19 @@ import type { EdgemqConfig } from './config/types.ts'
 /** A namespaced key/value store inside the one LevelDB. */
 export type Sublevel = ReturnType<Level<string, Buffer>['sublevel']>
 
+/** Persistent sessions as the store keeps them (markers in the P range). */
+export interface SessionStore {
+  hasSession: (clientId: string) => boolean
+  /** Remembers a session that outlives its connection; `expiry` is the v5 Session Expiry Interval in s (absent: never expires). */
+  rememberSession: (clientId: string, expiry?: number) => Promise<void>
+  /** Records when the connection of an expiring session closed. */
+  sessionClosed?: (clientId: string, at: number) => Promise<void>
+  /** The expiring sessions: interval (s) and close time (ms; 0: open, or unknown after a crash). */
+  sessionDeadlines?: () => Array<{ clientId: string, expiry: number, closedAt: number }>
+  /** Ends a session whose expiry passed: subscriptions, marker, queue, inflight state. */
+  endSession?: (clientId: string) => Promise<void>
+}
+
 /** The store the composition root uses. */
 export interface Store {
   /** The object aedes takes as `persistence`. */
@@ -39,7 +52,7 @@ export interface Store {
   /** The retained messages in the store whose topics match `filter`. */
   retainedMessages: (filter: string) => AsyncIterable<{ topic: string, payload?: Buffer }>
   /** Persistent sessions (kept without subscriptions too [MQTT-3.2.2-2], src/engine/connack-session-present.ts); absent: only aedes's view (its subscriptions). */
-  sessions?: { hasSession: (clientId: string) => boolean, rememberSession: (clientId: string) => Promise<void> }
+  sessions?: SessionStore
   stats: () => Record<string, number>
   /** Applies a reloaded config's offline-queue bounds (limits.maxQueuedMessages, maxQueuedBytes). */
   setQueueLimits: (config: EdgemqConfig) => void

@@ -36,6 +36,7 @@ import { acknowledgeAndDrop } from './drop-denied-publish.ts'
 import { installClearInboundDup } from './clear-inbound-dup.ts'
 import { installBoundPropertyBlocks } from './bound-property-blocks.ts'
 import { installConnackSessionPresent } from './connack-session-present.ts'
+import { restoreSessionExpiry } from './restore-session-expiry.ts'
 import { installSendTopicAliases } from './send-topic-aliases.ts'
 import { setRefusalReasonCode } from './connack-reason-code.ts'
 import { installRefusalReasonCodes, noteRefusedPublish, noteRefusedSubscription, watchClientSubscribes } from './refusal-reason-codes.ts'
@@ -355,6 +356,9 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
   installBoundPropertyBlocks(mqttPacket) // a v5 property read past its block is malformed; a one-byte property 2 is kept for the checks
   // A persistent session without subscriptions is resumed with Session Present 1 [MQTT-3.2.2-2].
   if (store.sessions !== undefined) installConnackSessionPresent(aedes, mqttPacket, store.sessions, (err) => { log.error('session marker not stored', { error: err.message }) })
+  // v5 sessions whose expiry passed while no process watched them end before any client is served [MQTT-4.1.0-2]
+  const expiry = hasExpiry(store.sessions) ? await restoreSessionExpiry(aedes, store.sessions, (err) => { log.error('session expiry not stored', { error: err.message }) }) : undefined
+  if (expiry !== undefined && expiry.ended > 0) log.info('expired sessions ended at start', { ended: expiry.ended, pending: expiry.armed })
   // Topic aliases for v5 clients that allow them (MQTT 5.0 §3.3.2.3.4); last, so it sees each PUBLISH as written.
   installSendTopicAliases(aedes, mqttPacket, () => ({ enabled: deps.config().limits.sendTopicAliases, budget: deps.config().limits.topicAliasBudget }))
 
@@ -397,6 +401,10 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
     clientOf: (conn) => { const info = clients.get(conn.socket); return info === undefined || info.id === '' ? undefined : info },
     setMaxPacketSize: (bytes) => { setMaximumPacketSize(aedes, bytes) },
     protocolStats: () => shims.stats(),
-    close: async () => { await new Promise<void>((resolve) => aedes.close(() => resolve())) }
+    close: async () => { expiry?.stop(); await new Promise<void>((resolve) => aedes.close(() => resolve())) }
   }
+}
+
+function hasExpiry (sessions: Store['sessions']): sessions is Required<NonNullable<Store['sessions']>> {
+  return sessions?.sessionClosed !== undefined && sessions.sessionDeadlines !== undefined && sessions.endSession !== undefined
 }

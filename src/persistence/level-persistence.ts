@@ -7,11 +7,14 @@ import { Readable } from 'node:stream'
 import type { Logger } from '../observability/logger.ts'
 import { silentLogger } from '../observability/logger.ts'
 import { IncomingJournal, normalizeIncoming, type Republisher } from './incoming-journal.ts'
+import { countReads, type LevelReads } from './counted-level.ts'
 import { createRootLevel, openStore, type OpenOutcome, type RootLevel } from './open-store.ts'
 import { OutgoingStore } from './outgoing-store.ts'
+import { endedStream } from './read-guard.ts'
+import { RetainedLevels } from './retained-levels.ts'
 import { decodePacket, decodeSubscription, encodePacket, encodeSubscription, isRoutablePublish, type StoredPacket, type SubscriptionRecord } from './record-codec.ts'
 import { StoreContext, type ValueCipher } from './store-context.ts'
-import { incomingKey, KIND, KIND_NAMES, metaKey, parseSubKey, prefixRange, readClientId, retainedKey, sessionKey, subKey, willKey } from './store-keys.ts'
+import { clientPrefix, incomingKey, KIND, KIND_NAMES, metaKey, parseSubKey, prefixRange, readClientId, retainedKey, sessionKey, subKey, willKey } from './store-keys.ts'
 import { SubscriptionTable, type SubscriptionInput, type TopicSubscription } from './subscription-table.ts'
 import { coveringPrefixes, topicMatches } from './topic-filter.ts'
 import { WriteQueue, type SyncMode, type WriteOp } from './write-queue.ts'
@@ -57,6 +60,9 @@ export interface PersistenceStats {
   queueDropped: number
   writeBatches: number
   writeOps: number
+  /** LevelDB iterators opened and point reads made since the process started (counted-level.ts). */
+  readIterators: number
+  readGets: number
   syncs: number
   /** Batches LevelDB refused (full disk, I/O error). */
   writeFailures: number
@@ -80,6 +86,8 @@ export type AnySublevel = ReturnType<RootLevel['sublevel']>
 export class LevelPersistence {
   readonly options: Readonly<LevelPersistenceOptions>
   private readonly db: RootLevel
+  /** Reads of the store (counted-level.ts), for stats and the no-I/O tests. */
+  private readonly reads: LevelReads
   private readonly ctx: StoreContext
   private readonly queue: WriteQueue
   private readonly subs = new SubscriptionTable()
@@ -93,12 +101,21 @@ export class LevelPersistence {
   private readonly willOwners = new Set<string>()
   /** Clients with a persistent session (aedes knows a session only by its subscriptions). */
   private readonly sessionOwners = new Set<string>()
+  // The sessions among them that expire (v5 Session Expiry Interval below
+  // 0xFFFFFFFF): the interval and when the connection closed (0: open, or
+  // unknown after a crash). Mirrors the values of the P range; aedes's expiry
+  // timers are in memory only, so after a restart src/engine/restore-session-expiry.ts
+  // ends or re-arms these [MQTT-4.1.0-2].
+  private readonly sessionExpiry = new Map<string, SessionDeadline>()
+  /** First levels of the stored retained topics: a SUBSCRIBE that can match none of them reads nothing. */
+  private readonly retainedLevels = new RetainedLevels()
   private closing: Promise<void> | undefined
 
   constructor (options: LevelPersistenceOptions) {
     this.options = Object.freeze({ ...options })
     this.logger = (options.logger ?? silentLogger).child('persistence')
     this.db = createRootLevel(options.path, options)
+    this.reads = countReads(this.db)
     this.queue = new WriteQueue({ db: this.db, mode: options.sync, syncInterval: options.syncInterval, logger: this.logger, syncMarkerKey: metaKey('lastSync') })
     this.ctx = new StoreContext({ db: this.db, queue: this.queue, logger: this.logger, cipher: options.valueCipher })
     this.outgoing = new OutgoingStore(this.ctx)
@@ -128,7 +145,14 @@ export class LevelPersistence {
     for await (const _ of this.db.keys(prefixRange(Buffer.of(KIND.QUARANTINE)))) this.ctx.quarantined++
     await this.loadSubscriptions()
     for await (const key of this.db.keys(prefixRange(Buffer.of(KIND.WILL)))) this.willOwners.add(readClientId(key))
-    for await (const key of this.db.keys(prefixRange(Buffer.of(KIND.SESSION)))) this.sessionOwners.add(readClientId(key))
+    for await (const [key, value] of this.db.iterator(prefixRange(Buffer.of(KIND.SESSION)))) {
+      const clientId = readClientId(key)
+      this.sessionOwners.add(clientId)
+      const deadline = decodeSessionMark(clientId, value)
+      if (deadline !== undefined) this.sessionExpiry.set(clientId, deadline)
+    }
+    for await (const key of this.db.keys(prefixRange(Buffer.of(KIND.RETAINED)))) this.retainedLevels.add(key.toString('utf8', 1))
+    this.retainedLevels.markLoaded()
     await this.outgoing.loadQueueHolders() // a CONNECT of a client with no queue then costs no iterator
     this.logger.info('store open', { path: this.options.path, status: outcome.status, sync: this.options.sync, subscriptions: this.subs.counts().subsCount, quarantined: this.ctx.quarantined })
   }
@@ -183,7 +207,10 @@ export class LevelPersistence {
     if (typeof packet.topic !== 'string' || packet.topic.length === 0) throw new Error(`retained message without a valid topic: ${String(packet.topic)}`)
     const payload = packet.payload as { length?: number } | undefined
     const key = retainedKey(packet.topic)
-    const written = payload === undefined || payload === null || payload.length === 0
+    const deletes = payload === undefined || payload === null || payload.length === 0
+    // before the write is queued: a SUBSCRIBE from now on must look (and waits for the write)
+    if (!deletes) this.retainedLevels.add(packet.topic)
+    const written = deletes
       ? this.queue.write([{ type: 'del', key }])
       : this.queue.write([{ type: 'put', key, value: this.ctx.seal(encodePacket(packet)) }])
     // as in outgoingEnqueueCombi: a journaled message's entry outlives this write
@@ -198,6 +225,8 @@ export class LevelPersistence {
 
   /** Retained messages matching any of the filters, each once; scans only the literal prefixes' ranges. */
   createRetainedStreamCombi (patterns: string[]): Readable {
+    // no retained topic under any of the filters' first levels: no iterator, no wait
+    if (!this.retainedLevels.mayMatchAny(patterns)) return endedStream()
     const ctx = this.ctx
     const db = this.db
     const queue = this.queue
@@ -258,6 +287,7 @@ export class LevelPersistence {
     const ops: WriteOp[] = this.subs.clean(client.id).map((topic) => ({ type: 'del', key: subKey(client.id, topic) }))
     // forgotten in memory at once: a CONNACK built before the write lands must not say Session Present
     if (this.sessionOwners.delete(client.id)) ops.push({ type: 'del', key: sessionKey(client.id) })
+    this.sessionExpiry.delete(client.id)
     await this.queue.write(ops)
   }
 
@@ -266,10 +296,44 @@ export class LevelPersistence {
    * Expiry > 0): it is kept, and resumed with Session Present 1, even without a
    * subscription [MQTT-3.2.2-2]. Ended by cleanSubscriptions.
    */
-  async rememberSession (clientId: string): Promise<void> {
-    if (this.sessionOwners.has(clientId)) return
+  async rememberSession (clientId: string, expiry: number = SESSION_NEVER_EXPIRES): Promise<void> {
+    const known = this.sessionExpiry.get(clientId)
+    const finite = expiry < SESSION_NEVER_EXPIRES
+    if (this.sessionOwners.has(clientId) && (finite ? known?.expiry === expiry && known.closedAt === 0 : known === undefined)) return
     this.sessionOwners.add(clientId)
-    await this.queue.write([{ type: 'put', key: sessionKey(clientId), value: Buffer.alloc(0) }])
+    const deadline = { clientId, expiry, closedAt: 0 }
+    if (finite) this.sessionExpiry.set(clientId, deadline)
+    else this.sessionExpiry.delete(clientId)
+    await this.queue.write([{ type: 'put', key: sessionKey(clientId), value: encodeSessionMark(finite ? deadline : undefined) }])
+  }
+
+  /** Records when the connection of an expiring session closed (its expiry runs from then, restarts included). */
+  async sessionClosed (clientId: string, at: number): Promise<void> {
+    const known = this.sessionExpiry.get(clientId)
+    if (known === undefined || !this.sessionOwners.has(clientId) || known.expiry === 0) return
+    known.closedAt = at
+    await this.queue.write([{ type: 'put', key: sessionKey(clientId), value: encodeSessionMark(known) }])
+  }
+
+  /** The sessions that expire, with their interval and close time (read at start to end or re-arm them). */
+  sessionDeadlines (): SessionDeadline[] {
+    return [...this.sessionExpiry.values()].map((d) => ({ ...d }))
+  }
+
+  /**
+   * Ends a session whose expiry passed while no process watched it (a restart,
+   * a crash): its subscriptions, marker, queued and inflight messages and
+   * incoming QoS 2 state go [MQTT-4.1.0-2]. Its will stays for the will check.
+   */
+  async endSession (clientId: string): Promise<void> {
+    await this.cleanSubscriptions({ id: clientId })
+    this.outgoing.forget(clientId)
+    await this.queue.settled() // an enqueue for it still on its way lands first, then goes with the rest
+    const ops: WriteOp[] = []
+    for (const kind of [KIND.OUT, KIND.OUT_STATE, KIND.INCOMING]) {
+      for await (const key of this.db.keys(prefixRange(clientPrefix(kind, clientId)))) ops.push({ type: 'del', key })
+    }
+    await this.queue.write(ops)
   }
 
   /** Whether a client has a persistent session (known in memory, no I/O). */
@@ -422,6 +486,8 @@ export class LevelPersistence {
       queueDropped: this.outgoing.bounds.dropped,
       writeBatches: q.batches,
       writeOps: q.ops,
+      readIterators: this.reads.iterators,
+      readGets: this.reads.gets,
       syncs: q.syncs,
       writeFailures: q.failures,
       lastSyncAt: q.lastSyncAt,
@@ -464,6 +530,11 @@ export class LevelPersistence {
   async close (): Promise<void> {
     this.closing ??= (async () => {
       await this.opening.catch(() => {})
+      // the expiry of sessions still connected runs from now, not from the next start
+      const now = Date.now()
+      const closing: WriteOp[] = []
+      for (const d of this.sessionExpiry.values()) if (d.closedAt === 0 && d.expiry > 0) { d.closedAt = now; closing.push({ type: 'put', key: sessionKey(d.clientId), value: encodeSessionMark(d) }) }
+      await this.queue.write(closing).catch((err: Error) => { this.logger.warn('session close times not stored', { error: err.message }) })
       await this.outgoing.persistInflight().catch((err: Error) => { this.logger.warn('packet ids of unacknowledged QoS 1 messages not stored', { error: err.message }) })
       await this.queue.close()
       // record streams still running (a retained lookup of a late SUBSCRIBE) end quietly: LevelDB's
@@ -503,3 +574,27 @@ export function createLevelPersistence (options: LevelPersistenceOptions): Level
   return new LevelPersistence(options)
 }
 
+
+/** The Session Expiry Interval of a session that never expires: 3.1.1 CleanSession 0, v5 0xFFFFFFFF. */
+export const SESSION_NEVER_EXPIRES = 0xFFFFFFFF
+
+/** An expiring session: interval (s) and when its connection closed (ms since the epoch; 0: open or unknown). */
+export interface SessionDeadline { clientId: string, expiry: number, closedAt: number }
+
+// The value of a session marker: empty for a session that never expires (and
+// in stores written before issue 11), else the interval (uint32 s) and the
+// close time (float64 ms).
+function encodeSessionMark (d: SessionDeadline | undefined): Buffer {
+  if (d === undefined) return Buffer.alloc(0)
+  const b = Buffer.alloc(12)
+  b.writeUInt32BE(d.expiry, 0)
+  b.writeDoubleBE(d.closedAt, 4)
+  return b
+}
+
+function decodeSessionMark (clientId: string, value: Buffer): SessionDeadline | undefined {
+  if (value.length < 12) return undefined
+  const expiry = value.readUInt32BE(0)
+  const closedAt = value.readDoubleBE(4)
+  return expiry < SESSION_NEVER_EXPIRES && Number.isFinite(closedAt) ? { clientId, expiry, closedAt } : undefined
+}

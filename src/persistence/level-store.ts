@@ -30,7 +30,13 @@ export async function openLevelStore (config: EdgemqConfig, logger: Logger, opti
     queueFull: (packet) => p.queueFull(packet.topic, byteLength(packet.payload) + packet.topic.length + 64),
     journalDone: (clientId, packet) => p.journalDone(clientId, packet as StoredPacket),
     replayJournal: async (publish) => { await p.replayJournal(publish) },
-    sessions: { hasSession: (clientId) => p.hasSession(clientId), rememberSession: async (clientId) => { await p.rememberSession(clientId) } },
+    sessions: {
+      hasSession: (clientId) => p.hasSession(clientId),
+      rememberSession: async (clientId, expiry) => { await p.rememberSession(clientId, expiry) },
+      sessionClosed: async (clientId, at) => { await p.sessionClosed(clientId, at) },
+      sessionDeadlines: () => p.sessionDeadlines(),
+      endSession: async (clientId) => { await p.endSession(clientId) }
+    },
     dropUnreleasedQos2: async (clientId, messageId) => { await p.incomingDelPacket({ id: clientId }, { messageId }) },
     retainedMessages: (filter) => p.createRetainedStream(filter) as AsyncIterable<{ topic: string, payload?: Buffer }>,
     stats: () => {
@@ -44,6 +50,8 @@ export async function openLevelStore (config: EdgemqConfig, logger: Logger, opti
         persistenceQueueDropped: s.queueDropped,
         persistenceWriteBatches: s.writeBatches,
         persistenceWriteOps: s.writeOps,
+        persistenceReadIterators: s.readIterators,
+        persistenceReadGets: s.readGets,
         persistenceSyncs: s.syncs,
         persistenceWriteFailures: s.writeFailures,
         persistenceSyncSeconds: s.syncSeconds,

@@ -11,6 +11,7 @@
 import type { Readable } from 'node:stream'
 import { decodeOutgoingState, decodePacket, encodeOutgoingState, encodePacket, isRoutablePublish, type OutgoingState, type StoredPacket } from './record-codec.ts'
 import { ClientQueue, QueueBounds } from './queue-bounds.ts'
+import { endedStream } from './read-guard.ts'
 import type { StoreContext } from './store-context.ts'
 import { clientPrefix, KIND, prefixRange, readClientId, readSeqAtEnd, seqKey } from './store-keys.ts'
 import type { WriteOp } from './write-queue.ts'
@@ -125,10 +126,14 @@ export class OutgoingStore {
    * on every write of a queue key. A client not in it (every clean-session
    * device) connects without a LevelDB iterator: in a reconnect storm of 1,000
    * clients the two iterators per CONNECT were the largest transient memory
-   * after the sockets themselves (issue 16). Ids are never removed: the set is
-   * bounded by the clients that ever held a queue.
+   * after the sockets themselves (issue 16). An id leaves it when a drain
+   * scanned its ranges and found nothing (see drain): a device that once had
+   * a persistent session and now connects clean pays for one empty scan, not
+   * one per CONNECT (issue 10).
    */
   private holders: Set<string> | undefined
+  /** Bumped by every addition to `holders`: a drain that found an empty queue forgets its holder only if none came meanwhile. */
+  private holderAdds = 0
 
   constructor (ctx: StoreContext) {
     this.ctx = ctx
@@ -202,7 +207,7 @@ export class OutgoingStore {
         const q = bounded ? this.bounds.get(clientId) : undefined
         if (q !== undefined && !this.makeRoom(clientId, q, value.length, ops)) continue
         const seq = this.ctx.allocSeq()
-        this.holders?.add(clientId)
+        this.addHolder(clientId)
         ops.push({ type: 'put', key: seqKey(clientPrefix(KIND.OUT, clientId), seq), value })
         q?.add(seq, value.length)
         if (this.isOnline(clientId)) this.index(clientId).add({ seq, packet: norm, counterKey: ck, stateStored: false })
@@ -215,6 +220,14 @@ export class OutgoingStore {
   private makeRoom (clientId: string, q: ClientQueue, bytes: number, ops: WriteOp[]): boolean {
     const plan = q.planDrops(bytes, this.bounds.limits)
     if (!plan.accept) {
+      // A connected client gets the message now whatever this store does (aedes
+      // delivers it once the enqueue resolves); dropping it here made that
+      // delivery's outgoingUpdate fail and aedes close the subscriber (found by
+      // the model-based test: an online persistent subscriber with `cap`
+      // unacknowledged messages was disconnected by the next one). It is kept,
+      // as inflight, over the cap: the cap bounds what waits for a client
+      // that is away; a connected one is bounded by its inflight window.
+      if (this.isOnline(clientId)) return true
       this.bounds.noteDropped(clientId, 1, (m, f) => { this.ctx.logger.warn(m, f) })
       return false
     }
@@ -452,6 +465,11 @@ export class OutgoingStore {
   stream (clientId: string): Readable {
     // Only a reconnect that aedes announced (expectDrain) holds live deliveries.
     const turn = this.drains.get(clientId)
+    // aedes asks on every CONNECT. A client that never held a queue key, with
+    // no enqueue waiting for its ops (a gated write adds its holders only when
+    // built), has nothing to drain: an ended stream, not an async generator
+    // that waits for the write queue (the common clean-session CONNECT).
+    if (turn === undefined && !this.mayHoldQueue(clientId) && !this.ctx.queue.gated) return endedStream()
     if (turn === undefined || turn.started) return this.ctx.reads.stream(() => this.drain(clientId, undefined))
     turn.started = true
     turn.timer.refresh()
@@ -469,16 +487,24 @@ export class OutgoingStore {
     await this.ctx.queue.settled()
     const cleared = this.clearedDuringDrain.get(clientId) ?? new Set<number>()
     this.clearedDuringDrain.set(clientId, cleared)
+    const addsBefore = this.holderAdds
+    let found = 0
     try {
       // a client with nothing queued reads nothing; its turn still ends below
       const queued = this.mayHoldQueue(clientId) ? this.entries(clientId, true) : []
       for await (const packet of queued) {
+        found++
         const entry = (packet as { [ENTRY]?: Entry })[ENTRY]
         if (entry !== undefined && cleared.has(entry.seq)) continue
         const payload = packet.payload
         if (turn !== undefined && typeof payload === 'object' && payload !== null && packet.cmd !== 'pubrel') { turn.payloads.add(payload); turn.yielded++ }
         yield packet
       }
+      // Scanned to the end and empty (a clean session's reconnect cleared what
+      // an earlier session left): its next CONNECTs read nothing. Only when no
+      // queue key was added since the scan began, for anyone (a write built
+      // meanwhile may be this client's).
+      if (found === 0 && this.holderAdds === addsBefore) this.holders?.delete(clientId)
     } finally {
       if (this.clearedDuringDrain.get(clientId) === cleared) this.clearedDuringDrain.delete(clientId)
       if (turn !== undefined) {
@@ -525,8 +551,13 @@ export class OutgoingStore {
     this.bounds.forget(clientId)
   }
 
-  private statePut (clientId: string, seq: number, state: OutgoingState): WriteOp {
+  private addHolder (clientId: string): void {
     this.holders?.add(clientId)
+    this.holderAdds++
+  }
+
+  private statePut (clientId: string, seq: number, state: OutgoingState): WriteOp {
+    this.addHolder(clientId)
     return { type: 'put', key: seqKey(clientPrefix(KIND.OUT_STATE, clientId), seq), value: this.ctx.seal(encodeOutgoingState(state)) }
   }
 

@@ -38,3 +38,13 @@ export class ReadGuard {
     return Readable.from(guarded())
   }
 }
+
+/**
+ * A record stream with nothing in it, for a read the store knows has no
+ * result (no queue, no retained message under the filter): no generator, no
+ * iterator, no wait for the write queue.
+ */
+export function endedStream (): Readable {
+  // highWaterMark 1 as Readable.from gives the record streams it stands in for
+  return new Readable({ objectMode: true, highWaterMark: 1, read () { this.push(null) } })
+}
