@@ -281,8 +281,8 @@ export class LevelPersistence {
   }
 
   /** QoS > 0 persistent subscriptions matching a topic (routing to offline queues). */
-  subscriptionsByTopic (topic: string): Promise<TopicSubscription[]> {
-    return Promise.resolve(this.subs.match(topic))
+  async subscriptionsByTopic (topic: string): Promise<TopicSubscription[]> {
+    return this.subs.match(topic)
   }
 
   /** Removes every subscription of a client (aedes calls it when a session ends or a clean one starts): the session is gone. */
