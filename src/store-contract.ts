@@ -8,19 +8,6 @@ import type { EdgemqConfig } from './config/types.ts'
 /** A namespaced key/value store inside the one LevelDB. */
 export type Sublevel = ReturnType<Level<string, Buffer>['sublevel']>
 
-/**
- * A budget several clients' offline queues add to (a user's, a group's):
- * the store keeps messages and bytes exact; the owner sets the caps (0 = none).
- */
-export interface QueueBudget {
-  messages: number
-  bytes: number
-  maxMessages: number
-  maxBytes: number
-  /** For log lines: "user alice", "group sensors". */
-  readonly name: string
-}
-
 /** Persistent sessions as the store keeps them (markers in the P range). */
 export interface SessionStore {
   hasSession: (clientId: string) => boolean
@@ -32,6 +19,19 @@ export interface SessionStore {
   sessionDeadlines?: () => Array<{ clientId: string, expiry: number, closedAt: number }>
   /** Ends a session whose expiry passed: subscriptions, marker, queue, inflight state. */
   endSession?: (clientId: string) => Promise<void>
+}
+
+/**
+ * A budget several clients' offline queues add to (a user's, a group's):
+ * the store keeps messages and bytes exact; the owner sets the caps (0 = none).
+ */
+export interface QueueBudget {
+  messages: number
+  bytes: number
+  maxMessages: number
+  maxBytes: number
+  /** For log lines: "user alice", "group sensors". */
+  readonly name: string
 }
 
 /** The store the composition root uses. */

@@ -22,6 +22,7 @@ import type { Store } from '../store-contract.ts'
 import { connectionControls } from './connection-controls.ts'
 import { guardEmitterRecursion } from './guard-emitter-recursion.ts'
 import { installPublishEncoder } from './install-publish-encoder.ts'
+import { disableNumberCache } from './disable-number-cache.ts'
 import { setMaximumPacketSize } from './set-maximum-packet-size.ts'
 import { setServerKeepAlive } from './set-server-keep-alive.ts'
 import { useFifoEmitterQueues } from './use-fifo-emitter-queues.ts'
@@ -31,6 +32,7 @@ import { installMergeOverlappingDeliveries } from './merge-overlapping-deliverie
 import { installEnforceReceiveMaximum } from './enforce-receive-maximum.ts'
 import { installCloseOnBadAcks } from './close-on-bad-acks.ts'
 import { installCheckConnect } from './check-connect.ts'
+import { installDropDeliveredCopies } from './drop-delivered-copies.ts'
 import type { EventLog } from '../observability/event-log.ts'
 import { acknowledgeAndDrop } from './drop-denied-publish.ts'
 import { installClearInboundDup } from './clear-inbound-dup.ts'
@@ -346,6 +348,7 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
   })
   installStripWillProperties(aedes) // a will PUBLISH carries no Will Delay Interval (MQTT 5.0 §3.3.2.3)
   installMergeOverlappingDeliveries(aedes) // overlapping subscriptions: one copy at the highest QoS [MQTT-3.3.5-1]
+  disableNumberCache(mqttPacket as unknown as Parameters<typeof disableNumberCache>[0]) // 65,536 cached Buffers, ~6.5 MiB
   // One buffer per outgoing 3.1.1 PUBLISH/ack, shared by every subscriber of a QoS 0 message.
   installPublishEncoder(mqttPacket as unknown as Parameters<typeof installPublishEncoder>[0])
   installRefusalReasonCodes(mqttPacket as unknown as Parameters<typeof installRefusalReasonCodes>[0])
@@ -353,6 +356,8 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
   installEnforceReceiveMaximum(aedes, mqttPacket, { onExceeded: (clientId, max) => { log.info('connection closed: receive maximum exceeded', { client: clientId ?? undefined, max }) } })
   // PUBACK/PUBREC/PUBREL/PUBCOMP that break the protocol close the connection (v5: 0x81/0x82 first).
   installCloseOnBadAcks(aedes, mqttPacket, { onClosed: (clientId, problem) => { counters.malformedClosed++; log.info('connection closed: bad acknowledgement', { client: clientId ?? undefined, reason: problem.reason }) } })
+  // A live copy of a message the queue replay already delivered is not sent again [MQTT-4.3.3-9].
+  installDropDeliveredCopies(mqttPacket)
   // CONNECTs the spec refuses: will QoS 3, user name/password without flags, bad protocol level (CONNACK 1), ...
   installCheckConnect(aedes, mqttPacket, { onRefused: (problem) => { counters.malformedClosed++; log.info('connection closed: CONNECT refused', { reason: problem.reason }) } })
   installClearInboundDup(aedes) // a publisher's DUP=1 is not passed on to subscribers [MQTT-3.3.1-3]
