@@ -71,7 +71,8 @@ export function installV5Shims (aedes: unknown, options: V5ShimOptions = {}): V5
     guardParser(ctx, client, state, shares)
     limitDeliveries(ctx, client, state)
     rewriteConnack(client)
-    conn.once('close', () => {
+    // 'close' comes once: on() spares once()'s wrapper (a bound function and a state object per connection)
+    conn.on('close', () => {
       shares.leaveAll(client)
       releaseFlow(ctx, client, state)
     })
