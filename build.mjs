@@ -14,6 +14,7 @@ import { createRequire } from 'node:module'
 import { dirname, join, resolve } from 'node:path'
 import { execFileSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { silencePacketDebug } from './src/engine/silence-packet-debug.mjs'
 
 const root = dirname(fileURLToPath(import.meta.url))
 const require = createRequire(import.meta.url)
@@ -80,7 +81,8 @@ await build({
   outExtension: { '.js': '.mjs' },
   outdir: outDir,
   banner: { js: banner },
-  plugins: [addonBesideBundle]
+  // silencePacketDebug: mqtt-packet's per-packet debug() calls become a no-op unless DEBUG enables them
+  plugins: [addonBesideBundle, silencePacketDebug]
 })
 if (await exists(join(root, 'src/crypto/index.ts'))) {
   // dist/crypto.mjs and its types dist/crypto.d.ts (src/crypto/build-crypto.mjs).

@@ -8,6 +8,32 @@ import type { EdgemqConfig } from './config/types.ts'
 /** A namespaced key/value store inside the one LevelDB. */
 export type Sublevel = ReturnType<Level<string, Buffer>['sublevel']>
 
+/** Persistent sessions as the store keeps them (markers in the P range). */
+export interface SessionStore {
+  hasSession: (clientId: string) => boolean
+  /** Remembers a session that outlives its connection; `expiry` is the v5 Session Expiry Interval in s (absent: never expires). */
+  rememberSession: (clientId: string, expiry?: number) => Promise<void>
+  /** Records when the connection of an expiring session closed. */
+  sessionClosed?: (clientId: string, at: number) => Promise<void>
+  /** The expiring sessions: interval (s) and close time (ms; 0: open, or unknown after a crash). */
+  sessionDeadlines?: () => Array<{ clientId: string, expiry: number, closedAt: number }>
+  /** Ends a session whose expiry passed: subscriptions, marker, queue, inflight state. */
+  endSession?: (clientId: string) => Promise<void>
+}
+
+/**
+ * A budget several clients' offline queues add to (a user's, a group's):
+ * the store keeps messages and bytes exact; the owner sets the caps (0 = none).
+ */
+export interface QueueBudget {
+  messages: number
+  bytes: number
+  maxMessages: number
+  maxBytes: number
+  /** For log lines: "user alice", "group sensors". */
+  readonly name: string
+}
+
 /** The store the composition root uses. */
 export interface Store {
   /** The object aedes takes as `persistence`. */
@@ -30,8 +56,8 @@ export interface Store {
    * is full (limits.queueFullPolicy refuse-new decides before the PUBACK). Absent: never.
    */
   queueFull?: (packet: { topic: string, payload: unknown }) => boolean
-  /** Marks a journaled message as routed and persisted. */
-  journalDone: (clientId: string, packet: unknown) => Promise<void>
+  /** Marks a journaled message as routed and persisted; undefined when the message has no journal entry (nothing to wait for). */
+  journalDone: (clientId: string, packet: unknown) => Promise<void> | undefined
   /** Re-publishes journaled messages a crash left behind. */
   replayJournal: (publish: (packet: unknown) => Promise<void>) => Promise<void>
   /** Removes an incoming QoS 2 message that waited too long for its PUBREL (limits.qos2Expiry). */
@@ -39,8 +65,21 @@ export interface Store {
   /** The retained messages in the store whose topics match `filter`. */
   retainedMessages: (filter: string) => AsyncIterable<{ topic: string, payload?: Buffer }>
   /** Persistent sessions (kept without subscriptions too [MQTT-3.2.2-2], src/engine/connack-session-present.ts); absent: only aedes's view (its subscriptions). */
-  sessions?: { hasSession: (clientId: string) => boolean, rememberSession: (clientId: string) => Promise<void> }
+  sessions?: SessionStore
   stats: () => Record<string, number>
+  /**
+   * Counts what the persistent sessions have queued, once, after the broker is
+   * ready (a restart does not wait for it); from then on stats() has
+   * persistenceQueuedMessages / persistenceQueuedBytes. Absent: never counted.
+   */
+  countQueued?: () => Promise<void>
+  /**
+   * Lets the offline queues of a user's (group's) client ids add to a shared
+   * budget whose caps bound their sum (limits.maxQueuedMessagesPerUser ...):
+   * `budgetsOf` is asked when a client's queue figures are loaded; call
+   * `reshare` when a reload changed who belongs where. Absent: no budgets.
+   */
+  queueBudgets?: { set: (budgetsOf: (clientId: string) => readonly QueueBudget[]) => void, reshare: () => void }
   /** Applies a reloaded config's offline-queue bounds (limits.maxQueuedMessages, maxQueuedBytes). */
   setQueueLimits: (config: EdgemqConfig) => void
   close: () => Promise<void>

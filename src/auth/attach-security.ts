@@ -163,7 +163,17 @@ export async function attachSecurity (ctx: SecurityContext): Promise<SecurityHan
     counters.authFailures++
     if (lockout.recordFailure(req.client.ip, req.username) !== undefined) counters.lockouts++
   })
+  // Sessions closed because their credential was revoked: the identity may no
+  // longer publish, so nothing it left behind is published on its behalf (its
+  // will, delayed or not, goes out from close() after the revocation). aedes
+  // deletes the stored will when its publish is refused.
+  const revoked = new WeakSet<ClientInfo>()
   hooks.publish.push((client, msg) => {
+    if (revoked.has(client)) {
+      // after the close only its will (immediate or delayed) can come here
+      log.info('will dropped: credential revoked', { client: clean(client.id), user: clean(client.username), topic: clean(msg.topic) })
+      return deny(REASON.NOT_AUTHORIZED, `${msg.isWill ? 'will' : 'publish'} of a revoked session`)
+    }
     if (canWrite(aclOf(client), msg.topic)) return ALLOW
     counters.aclPublishDenied++
     return deny(REASON.NOT_AUTHORIZED, `${msg.isWill ? 'will' : 'publish'} to ${msg.topic} not authorized`)
@@ -207,6 +217,7 @@ export async function attachSecurity (ctx: SecurityContext): Promise<SecurityHan
       if (!close) { log.warn('session kept: credential revoked (auth.closeRevokedSessions is false)', fields); continue }
       log.warn('session closed: credential revoked', fields)
       live.delete(r.client)
+      revoked.add(r.client)
       r.client.connection.close(REASON.NOT_AUTHORIZED, `credential revoked (${r.why})`)
     }
   }

@@ -21,7 +21,8 @@ import { watchWrittenPackets } from './watch-written-packets.ts'
 /** Where persistent sessions are known. */
 export interface SessionMarkers {
   hasSession: (clientId: string) => boolean
-  rememberSession: (clientId: string) => Promise<void>
+  /** `expiry`: the v5 Session Expiry Interval in s (absent: 3.1.1, never expires). */
+  rememberSession: (clientId: string, expiry?: number) => Promise<void>
 }
 
 /** The aedes client members this override reads. */
@@ -30,6 +31,8 @@ interface SessionClient {
   conn: object
   clean: boolean
   _cleanStart?: boolean
+  version?: number
+  sessionExpiryInterval?: number
 }
 
 interface Watched {
@@ -68,6 +71,9 @@ export function installConnackSessionPresent (aedes: unknown, mqttPacket: unknow
     const watched = awaitingConnack.get(client.conn)
     if (watched !== undefined) watched.hadSession = sessions.hasSession(client.id)
     if (client.clean) return
-    sessions.rememberSession(client.id).catch(onError)
+    // a v5 Clean Start 0 / Session Expiry 0 resume is not clean until its replay
+    // (keep-session-on-clean-start.ts): remembered with expiry 0, it ends with
+    // this connection, at the next start if the broker stops first
+    sessions.rememberSession(client.id, client.version === 5 ? client.sessionExpiryInterval ?? 0 : undefined).catch(onError)
   })
 }

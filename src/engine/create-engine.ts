@@ -32,12 +32,15 @@ import { installMergeOverlappingDeliveries } from './merge-overlapping-deliverie
 import { installEnforceReceiveMaximum } from './enforce-receive-maximum.ts'
 import { installCloseOnBadAcks } from './close-on-bad-acks.ts'
 import { installCheckConnect } from './check-connect.ts'
+import { installDropDeliveredCopies } from './drop-delivered-copies.ts'
 import type { EventLog } from '../observability/event-log.ts'
 import { acknowledgeAndDrop } from './drop-denied-publish.ts'
 import { installClearInboundDup } from './clear-inbound-dup.ts'
 import { installBoundPropertyBlocks } from './bound-property-blocks.ts'
 import { installConnackSessionPresent } from './connack-session-present.ts'
+import { restoreSessionExpiry } from './restore-session-expiry.ts'
 import { installSendTopicAliases } from './send-topic-aliases.ts'
+import { installCountOutgoingInflight } from './count-outgoing-inflight.ts'
 import { setRefusalReasonCode } from './connack-reason-code.ts'
 import { installRefusalReasonCodes, noteRefusedPublish, noteRefusedSubscription, watchClientSubscribes } from './refusal-reason-codes.ts'
 
@@ -83,6 +86,8 @@ export interface Engine {
   setMaxPacketSize: (bytes: number) => void
   /** Counters of the MQTT 5 protocol layer, for $SYS/broker/protocol/. */
   protocolStats: () => Record<string, number>
+  /** Outgoing QoS 1/2 messages sent and not yet acknowledged, over all connections. */
+  outgoingInflight: () => number
   /** Closes every client and stops the engine (the store's in-flight writes finish first). */
   close: () => Promise<void>
 }
@@ -271,11 +276,10 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
   }
 
   const published = (packet: AedesPublishPacket, client: EdgemqClient | null, done: Done): void => {
-    if (packet.qos > 0 && client !== null && client !== undefined) {
-      store.journalDone(client.id, packet).then(() => done(null), (err: Error) => done(err))
-      return
-    }
-    done(null)
+    // A message with no journal entry (only clean subscribers) finishes in the same turn: no promise per message.
+    const ended = packet.qos > 0 && client !== null && client !== undefined ? store.journalDone(client.id, packet) : undefined
+    if (ended === undefined) { done(null); return }
+    ended.then(() => done(null), (err: Error) => done(err))
   }
 
   const aedes = new Aedes({
@@ -352,14 +356,21 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
   installEnforceReceiveMaximum(aedes, mqttPacket, { onExceeded: (clientId, max) => { log.info('connection closed: receive maximum exceeded', { client: clientId ?? undefined, max }) } })
   // PUBACK/PUBREC/PUBREL/PUBCOMP that break the protocol close the connection (v5: 0x81/0x82 first).
   installCloseOnBadAcks(aedes, mqttPacket, { onClosed: (clientId, problem) => { counters.malformedClosed++; log.info('connection closed: bad acknowledgement', { client: clientId ?? undefined, reason: problem.reason }) } })
+  // A live copy of a message the queue replay already delivered is not sent again [MQTT-4.3.3-9].
+  installDropDeliveredCopies(mqttPacket)
   // CONNECTs the spec refuses: will QoS 3, user name/password without flags, bad protocol level (CONNACK 1), ...
   installCheckConnect(aedes, mqttPacket, { onRefused: (problem) => { counters.malformedClosed++; log.info('connection closed: CONNECT refused', { reason: problem.reason }) } })
   installClearInboundDup(aedes) // a publisher's DUP=1 is not passed on to subscribers [MQTT-3.3.1-3]
   installBoundPropertyBlocks(mqttPacket) // a v5 property read past its block is malformed; a one-byte property 2 is kept for the checks
   // A persistent session without subscriptions is resumed with Session Present 1 [MQTT-3.2.2-2].
   if (store.sessions !== undefined) installConnackSessionPresent(aedes, mqttPacket, store.sessions, (err) => { log.error('session marker not stored', { error: err.message }) })
+  // v5 sessions whose expiry passed while no process watched them end before any client is served [MQTT-4.1.0-2]
+  const expiry = hasExpiry(store.sessions) ? await restoreSessionExpiry(aedes, store.sessions, (err) => { log.error('session expiry not stored', { error: err.message }) }) : undefined
+  if (expiry !== undefined && expiry.ended > 0) log.info('expired sessions ended at start', { ended: expiry.ended, pending: expiry.armed })
   // Topic aliases for v5 clients that allow them (MQTT 5.0 §3.3.2.3.4); last, so it sees each PUBLISH as written.
   installSendTopicAliases(aedes, mqttPacket, () => ({ enabled: deps.config().limits.sendTopicAliases, budget: deps.config().limits.topicAliasBudget }))
+  // Outgoing QoS 1/2 flows awaiting their acknowledgement, broker-wide (edgemq_inflight_messages); last, so it sees what is really written.
+  const inflight = installCountOutgoingInflight(aedes, mqttPacket)
 
   const publish = async (packet: unknown): Promise<void> => {
     await new Promise<void>((resolve, reject) => aedes.publish(packet as AedesPublishPacket, (err?: Error) => { if (err) reject(err); else resolve() }))
@@ -401,6 +412,11 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
     clientOf: (conn) => { const info = clients.get(conn.socket); return info === undefined || info.id === '' ? undefined : info },
     setMaxPacketSize: (bytes) => { setMaximumPacketSize(aedes, bytes) },
     protocolStats: () => shims.stats(),
-    close: async () => { await new Promise<void>((resolve) => aedes.close(() => resolve())) }
+    outgoingInflight: () => inflight.count,
+    close: async () => { expiry?.stop(); await new Promise<void>((resolve) => aedes.close(() => resolve())) }
   }
+}
+
+function hasExpiry (sessions: Store['sessions']): sessions is Required<NonNullable<Store['sessions']>> {
+  return sessions?.sessionClosed !== undefined && sessions.sessionDeadlines !== undefined && sessions.endSession !== undefined
 }

@@ -92,6 +92,7 @@ export class IncomingJournal {
 
   /** The delete op of the journal entry of a packet being routed (joins the enqueue batch), if any. */
   takeForPacket (packet: StoredPacket): WriteOp | undefined {
+    if (this.open.size === 0) return undefined // the usual case with only clean subscribers: no WeakMap lookups
     const payload = packet.payload
     const seq = (typeof payload === 'object' && payload !== null ? this.byPayload.get(payload) : undefined) ?? this.byPacket.get(packet)
     if (seq === undefined || !this.open.delete(seq)) return undefined
@@ -100,15 +101,19 @@ export class IncomingJournal {
 
   /** Whether a packet being routed still has its journal entry (it is durable already). */
   isOpen (packet: StoredPacket): boolean {
+    if (this.open.size === 0) return false
     const payload = packet.payload
     const seq = (typeof payload === 'object' && payload !== null ? this.byPayload.get(payload) : undefined) ?? this.byPacket.get(packet)
     return seq !== undefined && this.open.has(seq)
   }
 
-  /** Ends the journal entry of a routed packet (the `published` hook). */
-  async complete (packet: StoredPacket): Promise<void> {
+  /**
+   * Ends the journal entry of a routed packet (the `published` hook); undefined
+   * when it has none, so a message that was never journaled costs no promise.
+   */
+  complete (packet: StoredPacket): Promise<void> | undefined {
     const op = this.takeForPacket(packet)
-    if (op !== undefined) await this.ctx.queue.write([op])
+    return op === undefined ? undefined : this.ctx.queue.write([op])
   }
 
   /** aedes asks whether a QoS 2 packet id is stored: not for the first delivery journaled here. */

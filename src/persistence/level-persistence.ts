@@ -9,12 +9,13 @@ import { silentLogger } from '../observability/logger.ts'
 import { IncomingJournal, normalizeIncoming, type Republisher } from './incoming-journal.ts'
 import { countReads, type LevelReads } from './counted-level.ts'
 import { createRootLevel, openStore, type OpenOutcome, type RootLevel } from './open-store.ts'
-import { OutgoingStore } from './outgoing-store.ts'
+import { OutgoingStore, type PerClient } from './outgoing-store.ts'
 import { endedStream } from './read-guard.ts'
 import { RetainedLevels } from './retained-levels.ts'
+import type { QueueShare } from './queue-bounds.ts'
 import { decodePacket, decodeSubscription, encodePacket, encodeSubscription, isRoutablePublish, type StoredPacket, type SubscriptionRecord } from './record-codec.ts'
 import { StoreContext, type ValueCipher } from './store-context.ts'
-import { incomingKey, KIND, KIND_NAMES, metaKey, parseSubKey, prefixRange, readClientId, retainedKey, sessionKey, subKey, willKey } from './store-keys.ts'
+import { clientPrefix, incomingKey, KIND, KIND_NAMES, metaKey, parseSubKey, prefixRange, readClientId, retainedKey, sessionKey, subKey, willKey } from './store-keys.ts'
 import { SubscriptionTable, type SubscriptionInput, type TopicSubscription } from './subscription-table.ts'
 import { coveringPrefixes, topicMatches } from './topic-filter.ts'
 import { WriteQueue, type SyncMode, type WriteOp } from './write-queue.ts'
@@ -58,6 +59,11 @@ export interface PersistenceStats {
   quarantined: number
   /** Queued messages dropped from (or refused by) full offline queues since the process started. */
   queueDropped: number
+  /** Of those, for a full user or group budget. */
+  queueDroppedByQuota: number
+  /** Messages and bytes queued for persistent sessions; undefined until countQueued() has run. */
+  queuedMessages: number | undefined
+  queuedBytes: number | undefined
   writeBatches: number
   writeOps: number
   /** LevelDB iterators opened and point reads made since the process started (counted-level.ts). */
@@ -101,6 +107,12 @@ export class LevelPersistence {
   private readonly willOwners = new Set<string>()
   /** Clients with a persistent session (aedes knows a session only by its subscriptions). */
   private readonly sessionOwners = new Set<string>()
+  // The sessions among them that expire (v5 Session Expiry Interval below
+  // 0xFFFFFFFF): the interval and when the connection closed (0: open, or
+  // unknown after a crash). Mirrors the values of the P range; aedes's expiry
+  // timers are in memory only, so after a restart src/engine/restore-session-expiry.ts
+  // ends or re-arms these [MQTT-4.1.0-2].
+  private readonly sessionExpiry = new Map<string, SessionDeadline>()
   /** First levels of the stored retained topics: a SUBSCRIBE that can match none of them reads nothing. */
   private readonly retainedLevels = new RetainedLevels()
   private closing: Promise<void> | undefined
@@ -139,7 +151,12 @@ export class LevelPersistence {
     for await (const _ of this.db.keys(prefixRange(Buffer.of(KIND.QUARANTINE)))) this.ctx.quarantined++
     await this.loadSubscriptions()
     for await (const key of this.db.keys(prefixRange(Buffer.of(KIND.WILL)))) this.willOwners.add(readClientId(key))
-    for await (const key of this.db.keys(prefixRange(Buffer.of(KIND.SESSION)))) this.sessionOwners.add(readClientId(key))
+    for await (const [key, value] of this.db.iterator(prefixRange(Buffer.of(KIND.SESSION)))) {
+      const clientId = readClientId(key)
+      this.sessionOwners.add(clientId)
+      const deadline = decodeSessionMark(clientId, value)
+      if (deadline !== undefined) this.sessionExpiry.set(clientId, deadline)
+    }
     for await (const key of this.db.keys(prefixRange(Buffer.of(KIND.RETAINED)))) this.retainedLevels.add(key.toString('utf8', 1))
     this.retainedLevels.markLoaded()
     await this.outgoing.loadQueueHolders() // a CONNECT of a client with no queue then costs no iterator
@@ -183,9 +200,9 @@ export class LevelPersistence {
     return qos === 2 || retain || this.subs.match(topic).length > 0
   }
 
-  /** completeIncoming() under the name src/store.ts uses. */
-  async journalDone (_clientId: string, packet: StoredPacket): Promise<void> {
-    await this.journal.complete(packet)
+  /** Ends a routed packet's journal entry; undefined (no promise) when it has none. */
+  journalDone (_clientId: string, packet: StoredPacket): Promise<void> | undefined {
+    return this.journal.complete(packet)
   }
 
   // ---- retained ----
@@ -276,6 +293,7 @@ export class LevelPersistence {
     const ops: WriteOp[] = this.subs.clean(client.id).map((topic) => ({ type: 'del', key: subKey(client.id, topic) }))
     // forgotten in memory at once: a CONNACK built before the write lands must not say Session Present
     if (this.sessionOwners.delete(client.id)) ops.push({ type: 'del', key: sessionKey(client.id) })
+    this.sessionExpiry.delete(client.id)
     await this.queue.write(ops)
   }
 
@@ -284,10 +302,44 @@ export class LevelPersistence {
    * Expiry > 0): it is kept, and resumed with Session Present 1, even without a
    * subscription [MQTT-3.2.2-2]. Ended by cleanSubscriptions.
    */
-  async rememberSession (clientId: string): Promise<void> {
-    if (this.sessionOwners.has(clientId)) return
+  async rememberSession (clientId: string, expiry: number = SESSION_NEVER_EXPIRES): Promise<void> {
+    const known = this.sessionExpiry.get(clientId)
+    const finite = expiry < SESSION_NEVER_EXPIRES
+    if (this.sessionOwners.has(clientId) && (finite ? known?.expiry === expiry && known.closedAt === 0 : known === undefined)) return
     this.sessionOwners.add(clientId)
-    await this.queue.write([{ type: 'put', key: sessionKey(clientId), value: Buffer.alloc(0) }])
+    const deadline = { clientId, expiry, closedAt: 0 }
+    if (finite) this.sessionExpiry.set(clientId, deadline)
+    else this.sessionExpiry.delete(clientId)
+    await this.queue.write([{ type: 'put', key: sessionKey(clientId), value: encodeSessionMark(finite ? deadline : undefined) }])
+  }
+
+  /** Records when the connection of an expiring session closed (its expiry runs from then, restarts included). */
+  async sessionClosed (clientId: string, at: number): Promise<void> {
+    const known = this.sessionExpiry.get(clientId)
+    if (known === undefined || !this.sessionOwners.has(clientId) || known.expiry === 0) return
+    known.closedAt = at
+    await this.queue.write([{ type: 'put', key: sessionKey(clientId), value: encodeSessionMark(known) }])
+  }
+
+  /** The sessions that expire, with their interval and close time (read at start to end or re-arm them). */
+  sessionDeadlines (): SessionDeadline[] {
+    return [...this.sessionExpiry.values()].map((d) => ({ ...d }))
+  }
+
+  /**
+   * Ends a session whose expiry passed while no process watched it (a restart,
+   * a crash): its subscriptions, marker, queued and inflight messages and
+   * incoming QoS 2 state go [MQTT-4.1.0-2]. Its will stays for the will check.
+   */
+  async endSession (clientId: string): Promise<void> {
+    await this.cleanSubscriptions({ id: clientId })
+    this.outgoing.forget(clientId)
+    await this.queue.settled() // an enqueue for it still on its way lands first, then goes with the rest
+    const ops: WriteOp[] = []
+    for (const kind of [KIND.OUT, KIND.OUT_STATE, KIND.INCOMING]) {
+      for await (const key of this.db.keys(prefixRange(clientPrefix(kind, clientId)))) ops.push({ type: 'del', key })
+    }
+    await this.queue.write(ops)
   }
 
   /** Whether a client has a persistent session (known in memory, no I/O). */
@@ -304,13 +356,27 @@ export class LevelPersistence {
 
   /** Queues a message for one subscriber. */
   async outgoingEnqueue (sub: { clientId: string }, packet: StoredPacket): Promise<void> {
-    await this.outgoingEnqueueCombi([sub], packet)
+    // aedes's Client.publish: the packet already went through that client's
+    // subscription (RETAIN cleared unless Retain As Published), keep it as is
+    await this.enqueueFor([sub], packet, { keepRetain: new Set([sub.clientId]) })
   }
 
   /** Queues a message for its persistent subscribers; ends its journal entry in the same atomic batch. */
-  async outgoingEnqueueCombi (subs: Array<{ clientId: string }>, packet: StoredPacket): Promise<void> {
+  async outgoingEnqueueCombi (subs: Array<{ clientId: string, rap?: boolean, qos?: number }>, packet: StoredPacket): Promise<void> {
+    // the clients that keep a retained message's RETAIN 1 (a subscription with Retain As Published),
+    // and the QoS each was granted (the highest of its matching subscriptions) [MQTT-3.8.4-6]
+    const granted = new Map<string, number>()
+    for (const s of subs) if (typeof s.qos === 'number') granted.set(s.clientId, Math.max(s.qos, granted.get(s.clientId) ?? 0))
+    const keepRetain = packet.retain === true ? new Set(subs.filter((s) => s.rap === true).map((s) => s.clientId)) : undefined
+    await this.enqueueFor(subs, packet, { keepRetain, granted })
+  }
+
+  private async enqueueFor (subs: Array<{ clientId: string }>, packet: StoredPacket, per: PerClient): Promise<void> {
     const journalDel = this.journal.takeForPacket(packet)
-    const written = this.outgoing.enqueue(subs.map((s) => s.clientId), packet, journalDel === undefined ? [] : [journalDel])
+    // aedes calls this for every QoS > 0 publish; with no persistent subscriber
+    // and no journal entry there is nothing to write (no batch, no queue turn)
+    if (subs.length === 0 && journalDel === undefined) return
+    const written = this.outgoing.enqueue(subs.map((s) => s.clientId), packet, journalDel === undefined ? [] : [journalDel], per)
     if (journalDel === undefined) { await written; return }
     // A journaled message is already durable: its journal entry stays until this
     // batch lands (the delete is in it), and a crash before that replays it. So
@@ -435,6 +501,9 @@ export class LevelPersistence {
       journalReplayed: this.journal.replayed,
       quarantined: this.ctx.quarantined,
       queueDropped: this.outgoing.bounds.dropped,
+      queueDroppedByQuota: this.outgoing.bounds.droppedByQuota,
+      queuedMessages: this.outgoing.bounds.counted ? this.outgoing.bounds.total.messages : undefined,
+      queuedBytes: this.outgoing.bounds.counted ? this.outgoing.bounds.total.bytes : undefined,
       writeBatches: q.batches,
       writeOps: q.ops,
       readIterators: this.reads.iterators,
@@ -462,9 +531,32 @@ export class LevelPersistence {
    * synchronous, for the decision before a PUBACK under refuse-new).
    */
   queueFull (topic: string, bytes: number): boolean {
-    if (!this.outgoing.bounds.enabled || this.outgoing.bounds.limits.refuseNew !== true) return false
-    for (const sub of this.subs.match(topic)) if (this.outgoing.bounds.wouldOverflow(sub.clientId, bytes)) return true
+    if (this.outgoing.bounds.limits.refuseNew !== true) return false
+    // a connected subscriber gets the message now: its queue is not what the cap bounds (makeRoom)
+    for (const sub of this.subs.match(topic)) if (!this.outgoing.isOnline(sub.clientId) && this.outgoing.bounds.wouldOverflow(sub.clientId, bytes)) return true
     return false
+  }
+
+  /**
+   * Counts what every persistent session has queued (once, after the broker is
+   * ready; see OutgoingStore.countQueued); stats() reports the queue depth from then on.
+   */
+  async countQueued (): Promise<void> {
+    const t0 = performance.now()
+    await this.outgoing.countQueued()
+    const b = this.outgoing.bounds
+    this.logger.info('offline queues counted', { clients: b.trackedClients, messages: b.total.messages, bytes: b.total.bytes, ms: Math.round(performance.now() - t0) })
+  }
+
+  /** The budgets (user's, groups') a client's offline queue adds to; called when its figures load. Call reshareQueues() when they change. */
+  setQueueShares (sharesOf: (clientId: string) => readonly QueueShare[]): void {
+    this.outgoing.bounds.sharesOf = sharesOf
+    this.outgoing.bounds.reshare()
+  }
+
+  /** Looks up every tracked client's budgets again (users' groups or group caps changed). */
+  reshareQueues (): void {
+    this.outgoing.bounds.reshare()
   }
 
   /** Approximate bytes on disk per kind of record (LevelDB estimates; cheap, async). */
@@ -481,6 +573,11 @@ export class LevelPersistence {
   async close (): Promise<void> {
     this.closing ??= (async () => {
       await this.opening.catch(() => {})
+      // the expiry of sessions still connected runs from now, not from the next start
+      const now = Date.now()
+      const closing: WriteOp[] = []
+      for (const d of this.sessionExpiry.values()) if (d.closedAt === 0 && d.expiry > 0) { d.closedAt = now; closing.push({ type: 'put', key: sessionKey(d.clientId), value: encodeSessionMark(d) }) }
+      await this.queue.write(closing).catch((err: Error) => { this.logger.warn('session close times not stored', { error: err.message }) })
       await this.outgoing.persistInflight().catch((err: Error) => { this.logger.warn('packet ids of unacknowledged QoS 1 messages not stored', { error: err.message }) })
       await this.queue.close()
       // record streams still running (a retained lookup of a late SUBSCRIBE) end quietly: LevelDB's
@@ -520,3 +617,27 @@ export function createLevelPersistence (options: LevelPersistenceOptions): Level
   return new LevelPersistence(options)
 }
 
+
+/** The Session Expiry Interval of a session that never expires: 3.1.1 CleanSession 0, v5 0xFFFFFFFF. */
+export const SESSION_NEVER_EXPIRES = 0xFFFFFFFF
+
+/** An expiring session: interval (s) and when its connection closed (ms since the epoch; 0: open or unknown). */
+export interface SessionDeadline { clientId: string, expiry: number, closedAt: number }
+
+// The value of a session marker: empty for a session that never expires (and
+// in stores written before issue 11), else the interval (uint32 s) and the
+// close time (float64 ms).
+function encodeSessionMark (d: SessionDeadline | undefined): Buffer {
+  if (d === undefined) return Buffer.alloc(0)
+  const b = Buffer.alloc(12)
+  b.writeUInt32BE(d.expiry, 0)
+  b.writeDoubleBE(d.closedAt, 4)
+  return b
+}
+
+function decodeSessionMark (clientId: string, value: Buffer): SessionDeadline | undefined {
+  if (value.length < 12) return undefined
+  const expiry = value.readUInt32BE(0)
+  const closedAt = value.readDoubleBE(4)
+  return expiry < SESSION_NEVER_EXPIRES && Number.isFinite(closedAt) ? { clientId, expiry, closedAt } : undefined
+}

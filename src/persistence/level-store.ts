@@ -28,9 +28,15 @@ export async function openLevelStore (config: EdgemqConfig, logger: Logger, opti
     needsJournal: (packet) => p.needsJournal(packet.topic, packet.qos, packet.retain),
     // the stored record is the payload, the topic and ~60 bytes of header (docs/persistence.md)
     queueFull: (packet) => p.queueFull(packet.topic, byteLength(packet.payload) + packet.topic.length + 64),
-    journalDone: async (clientId, packet) => { await p.journalDone(clientId, packet as StoredPacket) },
+    journalDone: (clientId, packet) => p.journalDone(clientId, packet as StoredPacket),
     replayJournal: async (publish) => { await p.replayJournal(publish) },
-    sessions: { hasSession: (clientId) => p.hasSession(clientId), rememberSession: async (clientId) => { await p.rememberSession(clientId) } },
+    sessions: {
+      hasSession: (clientId) => p.hasSession(clientId),
+      rememberSession: async (clientId, expiry) => { await p.rememberSession(clientId, expiry) },
+      sessionClosed: async (clientId, at) => { await p.sessionClosed(clientId, at) },
+      sessionDeadlines: () => p.sessionDeadlines(),
+      endSession: async (clientId) => { await p.endSession(clientId) }
+    },
     dropUnreleasedQos2: async (clientId, messageId) => { await p.incomingDelPacket({ id: clientId }, { messageId }) },
     retainedMessages: (filter) => p.createRetainedStream(filter) as AsyncIterable<{ topic: string, payload?: Buffer }>,
     stats: () => {
@@ -42,6 +48,8 @@ export async function openLevelStore (config: EdgemqConfig, logger: Logger, opti
         persistenceJournalReplayed: s.journalReplayed,
         persistenceQuarantined: s.quarantined,
         persistenceQueueDropped: s.queueDropped,
+        persistenceQueueDroppedByQuota: s.queueDroppedByQuota,
+        ...(s.queuedMessages === undefined ? {} : { persistenceQueuedMessages: s.queuedMessages, persistenceQueuedBytes: s.queuedBytes ?? 0 }),
         persistenceWriteBatches: s.writeBatches,
         persistenceWriteOps: s.writeOps,
         persistenceReadIterators: s.readIterators,
@@ -53,6 +61,8 @@ export async function openLevelStore (config: EdgemqConfig, logger: Logger, opti
         persistenceLastSyncAt: s.lastSyncAt ?? 0
       }
     },
+    countQueued: async () => { await p.countQueued() },
+    queueBudgets: { set: (budgetsOf) => { p.setQueueShares(budgetsOf) }, reshare: () => { p.reshareQueues() } },
     setQueueLimits: (next) => { p.setQueueLimits(queueLimitsOf(next, partition)) },
     close: async () => { await p.close() }
   }

@@ -23,6 +23,11 @@ export class SubscriptionTable {
   private readonly byClient = new Map<string, Map<string, SubscriptionRecord>>()
   // [MQTT-4.7.1-3] matchEmptyLevels as aedes's mqemitter does
   private readonly trie = new QlobberSub({ wildcard_one: '+', wildcard_some: '#', separator: '/', match_empty_levels: true })
+  // The last match, kept until the table changes: a QoS 1 publish asks for
+  // its topic twice in the same turn (needsJournal before the PUBACK, then
+  // aedes's subscriptionsByTopic), and a trie match splits the topic each time.
+  private lastTopic: string | undefined
+  private lastMatch: TopicSubscription[] = []
 
   /** Adds or replaces subscriptions; returns the records to persist. */
   add (clientId: string, subs: readonly SubscriptionInput[]): Array<{ topic: string, record: SubscriptionRecord }> {
@@ -59,7 +64,7 @@ export class SubscriptionTable {
     for (const topic of topics) {
       const rec = stored.get(topic)
       if (rec === undefined) continue
-      if (rec.qos > 0) this.trie.remove(topic, { clientId, topic })
+      if (rec.qos > 0) { this.trie.remove(topic, { clientId, topic }); this.lastTopic = undefined }
       stored.delete(topic)
       removed.push(topic)
     }
@@ -83,7 +88,14 @@ export class SubscriptionTable {
 
   /** QoS > 0 subscriptions whose filter matches `topic`. */
   match (topic: string): TopicSubscription[] {
-    return this.trie.match(topic)
+    // No persistent subscription at all (only clean sessions): nothing to split or walk.
+    if (this.trie.subscriptionsCount === 0) return []
+    if (topic !== this.lastTopic) {
+      this.lastMatch = this.trie.match(topic)
+      this.lastTopic = topic
+    }
+    // a copy: callers may keep or change what they get (aedes filters it, tests map it)
+    return this.lastMatch.slice()
   }
 
   /** Clients holding a subscription to exactly `topic`. */
@@ -98,6 +110,7 @@ export class SubscriptionTable {
 
   private put (clientId: string, stored: Map<string, SubscriptionRecord>, topic: string, record: SubscriptionRecord): void {
     const previous = stored.get(topic)
+    this.lastTopic = undefined
     if (record.qos > 0) {
       this.trie.add(topic, { clientId, topic, qos: record.qos, rh: record.rh, rap: record.rap, nl: record.nl })
     } else if (previous !== undefined && previous.qos > 0) {

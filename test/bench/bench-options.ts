@@ -3,7 +3,7 @@
 import { BROKER_KINDS, DEFAULT_EDGEMQ_CMD, type BrokerKind } from './broker-kinds.ts'
 
 /** Scenario names, in the order they run. */
-export const SCENARIOS = ['idle', 'fan-in', 'fan-out', 'latency', 'drain', 'disk', 'storm'] as const
+export const SCENARIOS = ['idle', 'fan-in', 'fan-out', 'latency', 'drain', 'restart', 'disk', 'wear', 'storm'] as const
 /** One of SCENARIOS. */
 export type ScenarioName = typeof SCENARIOS[number]
 
@@ -19,18 +19,30 @@ export interface Counts {
   latencyRate: number
   latencyWarmupMs: number
   latencyDurationMs: number
+  /** Issue 11's shape: drainSessions persistent sessions, drainMessages QoS 1 queued for them (500 x 100). */
   drainSessions: number
   drainMessages: number
   drainTimeoutMs: number
+  /** Restart to listening with this many QoS 1 messages queued for restartSessions sessions (issue 11: 100k). */
+  restartSessions: number
+  restartMessages: number
+  /** Restarts timed on the same data; the figure is their median. */
+  restartRounds: number
   diskSessions: number
   diskMessages: number
+  /** Sensor day (issue 11): sensors QoS 1 publishers at sensorRate msg/s each, one persistent subscriber online. */
+  sensors: number
+  sensorRate: number
+  sensorWarmupMs: number
+  /** The measured window; bytes per day are this window's bytes scaled to 86,400 s (full: 300 s, long enough for a LevelDB memtable flush of generic-x64's 8 MB write buffer). */
+  sensorWindowMs: number
   /** Reconnect storm: password clients, their users and source addresses (issue 16). */
   stormClients: number
   stormUsers: number
   stormAddresses: number
 }
 
-/** quick: the whole run in under 2 minutes on 2 cores. */
+/** quick: short windows; the persistence shapes (drain, restart) are issue 11's own in both modes. */
 export const QUICK_COUNTS: Counts = {
   idle: [1_000],
   flowWarmupMs: 500,
@@ -41,17 +53,24 @@ export const QUICK_COUNTS: Counts = {
   latencyRate: 2_000,
   latencyWarmupMs: 500,
   latencyDurationMs: 4_000,
-  drainSessions: 1_000,
-  drainMessages: 10_000,
-  drainTimeoutMs: 30_000,
+  drainSessions: 500,
+  drainMessages: 50_000,
+  drainTimeoutMs: 60_000,
+  restartSessions: 500,
+  restartMessages: 100_000,
+  restartRounds: 3,
   diskSessions: 100,
   diskMessages: 10_000,
+  sensors: 100,
+  sensorRate: 1,
+  sensorWarmupMs: 2_000,
+  sensorWindowMs: 10_000,
   stormClients: 1_000,
   stormUsers: 50,
   stormAddresses: 250
 }
 
-/** full: the figures the targets are stated for (10k idle, 100k drained). */
+/** full: the figures the targets are stated for (10k idle; drain and restart are issue 11's shapes in both modes). */
 export const FULL_COUNTS: Counts = {
   idle: [1_000, 10_000],
   flowWarmupMs: 1_000,
@@ -62,11 +81,18 @@ export const FULL_COUNTS: Counts = {
   latencyRate: 2_000,
   latencyWarmupMs: 1_000,
   latencyDurationMs: 20_000,
-  drainSessions: 1_000,
-  drainMessages: 100_000,
+  drainSessions: 500,
+  drainMessages: 50_000,
   drainTimeoutMs: 300_000,
+  restartSessions: 500,
+  restartMessages: 100_000,
+  restartRounds: 5,
   diskSessions: 100,
   diskMessages: 100_000,
+  sensors: 100,
+  sensorRate: 1,
+  sensorWarmupMs: 5_000,
+  sensorWindowMs: 300_000,
   stormClients: 1_000,
   stormUsers: 50,
   stormAddresses: 250

@@ -16,6 +16,9 @@ export interface BrokerSettings {
   passwordFile?: string
 }
 
+/** Mosquitto's autosave_interval, left at its default: it saves its database this often, and on exit. */
+export const MOSQUITTO_AUTOSAVE_INTERVAL_S = 1800
+
 /**
  * mosquitto.conf for one run. `max_queued_messages 1000000`: Mosquitto 2.0.11
  * drops QoS 1 messages in fan-in with its default queue of 1000 (an inflight
@@ -42,7 +45,7 @@ export function renderMosquittoConfig (settings: BrokerSettings): string {
     lines.push(`password_file ${settings.passwordFile}`)
   }
   if (settings.persistence) {
-    // autosave_interval stays at its default (1800 s): the database is written on exit.
+    // autosave_interval stays at its default (MOSQUITTO_AUTOSAVE_INTERVAL_S): the database is written on exit.
     lines.push('persistence true', `persistence_location ${settings.dir}/`, 'persistence_file mosquitto.db')
   } else {
     lines.push('persistence false')

@@ -91,7 +91,8 @@ export class BrokerProcess {
     wrapper.once('exit', () => { exited = true })
     const timeoutMs = launch.startTimeoutMs ?? 30_000
     for (;;) {
-      await sleep(50)
+      // 10 ms: the restart figures are a few hundred ms, so the poll must not round them
+      await sleep(10)
       const waited = performance.now() - started
       if (exited) throw new Error(`${launch.label} exited before listening on 127.0.0.1:${launch.port}; command: ${launch.command} ${launch.args.join(' ')}\n${tail(log)}`)
       if (waited > timeoutMs) {

@@ -6,6 +6,7 @@ import { runFlow } from './loads/flow-load.ts'
 import { runLatency } from './loads/latency-load.ts'
 import { drainSessions, queueMessages, setupSessions } from './loads/session-load.ts'
 import { storm, stormDisconnect } from './loads/storm-load.ts'
+import { countSensors, startSensors, stopSensors } from './loads/sensor-load.ts'
 
 /** The loads the harness can ask for, by name. */
 export const LOADS = {
@@ -18,7 +19,10 @@ export const LOADS = {
   queueMessages,
   drainSessions,
   storm,
-  stormDisconnect
+  stormDisconnect,
+  startSensors,
+  countSensors,
+  stopSensors
 }
 
 /** A load's name. */

@@ -22,6 +22,8 @@ import { runFanInScenario, runFanOutScenario } from './scenarios/flow-scenario.t
 import { runLatencyScenario } from './scenarios/latency-scenario.ts'
 import { runDrainScenario } from './scenarios/drain-scenario.ts'
 import { runDiskScenario } from './scenarios/disk-scenario.ts'
+import { runRestartScenario } from './scenarios/restart-scenario.ts'
+import { runWearScenario } from './scenarios/wear-scenario.ts'
 import { runStormScenario } from './scenarios/storm-scenario.ts'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
@@ -38,7 +40,9 @@ const RUNS: Record<ScenarioName, ScenarioRun> = {
   'fan-out': runFanOutScenario,
   latency: runLatencyScenario,
   drain: runDrainScenario,
+  restart: runRestartScenario,
   disk: runDiskScenario,
+  wear: runWearScenario,
   storm: runStormScenario
 }
 
@@ -71,7 +75,7 @@ function preflight (options: BenchOptions, context: LaunchContext): void {
     if (why !== undefined) fail(why)
   }
   const counts = options.quick ? QUICK_COUNTS : FULL_COUNTS
-  const needed = Math.max(...counts.idle, counts.drainSessions) + 500
+  const needed = Math.max(...counts.idle, counts.drainSessions, counts.restartSessions) + 500
   if (options.scenarios.includes('idle') && context.nofile < needed) {
     fail(`RLIMIT_NOFILE is ${context.nofile} (hard limit) but ${Math.max(...counts.idle)} idle connections need ${needed}: raise the hard limit (ulimit -Hn, prlimit, LimitNOFILE=) or use --quick`)
   }

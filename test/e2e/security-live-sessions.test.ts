@@ -155,6 +155,63 @@ test('edgemq passwd -D and a changed password close the live sessions at reload 
   }
 })
 
+test('the will of a session closed for revocation is not published (deleted user, changed password, v5 and 3.1.1, delayed will); another client\'s will still is', async () => {
+  const pw = join(dir, 'passwd-will')
+  await writePasswordFile(pw, { kim: 'kim-pass', lea: 'lea-pass', max: 'max-pass', obs: 'obs-pass' })
+  const b = await startBrokerProcess({ bundle, config: `auth: { passwordFile: ${pw}, lockout: { enabled: false } }\nacl: { rules: [ { allow: readwrite, topic: "#" } ] }\nlisteners: [ { name: lan, type: tcp, host: 127.0.0.1, port: 0, allowAnonymous: false } ]\n` })
+  try {
+    const obs = await login(b.port, 'obs', 'obs-pass')
+    const got = collectTopics(obs)
+    await obs.subscribeAsync('will/#', { qos: 1 })
+    const will = (topic: string, properties?: Record<string, unknown>): Record<string, unknown> => ({ will: { topic, payload: Buffer.from('gone'), qos: 1, retain: false, properties } })
+    const kim = await login(b.port, 'kim', 'kim-pass', will('will/kim'))
+    const kim311 = await login(b.port, 'kim', 'kim-pass', { protocolVersion: 4, ...will('will/kim311') })
+    // a delayed will (MQTT 5.0 Will Delay Interval) of a persistent session: published by a timer after the close
+    const leaDelayed = await login(b.port, 'lea', 'lea-pass', { clientId: 'lea-delayed', clean: false, properties: { sessionExpiryInterval: 60 }, ...will('will/lea-delayed', { willDelayInterval: 1 }) })
+    const kimGone = disconnectReason(kim)
+    const kim311Gone = disconnectReason(kim311)
+    const leaGone = disconnectReason(leaDelayed)
+    runBundle('passwd', '-D', pw, 'kim')
+    runBundle('passwd', '--stdin', pw, 'lea')
+    await sighup(b)
+    assert.is(await kimGone, 0x87)
+    assert.is(await kim311Gone, -1)
+    assert.is(await leaGone, 0x87)
+    // control: a client that is not revoked and dies without DISCONNECT has its will published
+    const max = await login(b.port, 'max', 'max-pass', will('will/max'))
+    ;(max as unknown as { stream: { destroy: () => void } }).stream.destroy()
+    await waitUntil('max\'s will', () => got.includes('will/max'))
+    await sleep(2_000) // past lea's will delay
+    assert.equal(got.filter((t) => t !== 'will/max'), [], `wills of revoked sessions published: ${got.join(', ')}`)
+    assert.match(b.stderr(), /will dropped: credential revoked .*user=kim .*topic=will\/kim/)
+    assert.match(b.stderr(), /will dropped: credential revoked .*user=lea .*topic=will\/lea-delayed/)
+  } finally {
+    await b.stop()
+  }
+})
+
+test('a delayed will is checked against the ACL in force when it fires: its user left the group meanwhile, it is not published', async () => {
+  const pw = join(dir, 'passwd-will-acl')
+  await writePasswordFile(pw, { pia: 'pia-pass', obs: 'obs-pass' })
+  const acl = join(dir, 'acl-will.yaml')
+  const aclText = (ops: string): string => `groups: { ops: ${ops} }\nrules:\n  - { group: ops, allow: readwrite, topic: "will/#" }\n  - { user: obs, allow: read, topic: "#" }\n`
+  await writeFile(acl, aclText('[pia]'))
+  const b = await startBrokerProcess({ bundle, config: `auth: { passwordFile: ${pw}, aclFile: ${acl}, lockout: { enabled: false } }\nlisteners: [ { name: lan, type: tcp, host: 127.0.0.1, port: 0, allowAnonymous: false } ]\n` })
+  try {
+    const obs = await login(b.port, 'obs', 'obs-pass')
+    const got = collectTopics(obs)
+    await obs.subscribeAsync('will/#', { qos: 1 })
+    const pia = await login(b.port, 'pia', 'pia-pass', { clientId: 'pia-1', clean: false, properties: { sessionExpiryInterval: 60 }, will: { topic: 'will/pia', payload: Buffer.from('gone'), qos: 1, retain: false, properties: { willDelayInterval: 2 } } })
+    ;(pia as unknown as { stream: { destroy: () => void } }).stream.destroy()
+    await writeFile(acl, aclText('[]'))
+    await sighup(b)
+    await sleep(3_000) // past the will delay
+    assert.equal(got, [], 'the will was published with rights its user no longer has')
+  } finally {
+    await b.stop()
+  }
+})
+
 test('auth.closeRevokedSessions: false keeps the session and logs it', async () => {
   const pw = join(dir, 'passwd-keep')
   await writePasswordFile(pw, { ivan: 'ivan-pass' })

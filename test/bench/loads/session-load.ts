@@ -98,8 +98,12 @@ export interface DrainResult {
   complete: boolean
 }
 
-/** Reconnects every session (clean session off) and times until all `messages` have arrived once; acks each. */
-export async function drainSessions (set: SessionSet & { messages: number, timeoutMs: number, concurrency: number }): Promise<DrainResult> {
+/**
+ * Reconnects every session (clean session off) and times until all `messages`
+ * have arrived once (or `expected` of them, when only some sessions reconnect); acks each.
+ */
+export async function drainSessions (set: SessionSet & { messages: number, timeoutMs: number, concurrency: number, expected?: number }): Promise<DrainResult> {
+  const expected = set.expected ?? set.messages
   const seen = new Uint8Array(set.messages)
   let distinct = 0
   let duplicates = 0
@@ -123,7 +127,7 @@ export async function drainSessions (set: SessionSet & { messages: number, timeo
         if (k >= set.messages || seen[k] === 1) { duplicates++; return }
         seen[k] = 1
         distinct++
-        if (distinct === set.messages) { lastDistinctAt = performance.now(); finish() }
+        if (distinct === expected) { lastDistinctAt = performance.now(); finish() }
       },
       afterChunk: (self) => {
         if (acks.length === 0) return

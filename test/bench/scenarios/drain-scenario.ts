@@ -1,31 +1,39 @@
-// Scenario 5, drain: 1,000 persistent sessions (clean session off, one QoS 1
-// subscription each), 100k QoS 1 messages queued while they are offline, the
-// broker stopped with SIGTERM and started again on the same data, then the
-// time from the first reconnect until every message has been delivered once.
+// Scenario 5, drain (issue 11's shape): 500 persistent sessions (clean session
+// off, one QoS 1 subscription each), 100 QoS 1 messages each queued while they
+// are offline (50k), the broker's RSS with them queued, the broker stopped
+// with SIGTERM and started again on the same data, then the time from the
+// first reconnect until every message has been delivered once.
 import { survivesRestart } from '../broker-kinds.ts'
-import type { ScenarioOutcome, ScenarioRun } from './scenario-context.ts'
+import { settledMemory, toMiB, type ScenarioOutcome, type ScenarioRun } from './scenario-context.ts'
 
-/** Queue, restart, reconnect, drain. Plain aedes keeps sessions in RAM only: it has no figure here. */
+/** Queue, measure, restart, reconnect, drain. Plain aedes keeps sessions in RAM only: it has no figure here. */
 export const runDrainScenario: ScenarioRun = async (ctx): Promise<ScenarioOutcome> => {
   if (!survivesRestart(ctx.kind)) return { metrics: {}, details: { skipped: `${ctx.kind} keeps sessions in memory only: nothing survives a restart` } }
   const { broker, launch } = await ctx.startBroker({ persistence: true })
   const set = { port: broker.port, sessions: ctx.counts.drainSessions, prefix: 'drain' }
   const setup = await ctx.worker.call('setupSessions', set)
   const io0 = broker.io()
+  // The offline enqueue rate: one publisher, 100 QoS 1 PUBLISHes unacknowledged at most.
   const queued = await ctx.worker.call('queueMessages', { ...set, messages: ctx.counts.drainMessages, payloadBytes: ctx.counts.payloadBytes, inflight: 100 })
   ctx.log(`${ctx.kind}: ${ctx.counts.drainMessages} QoS 1 messages queued for ${set.sessions} offline sessions at ${queued.perSecond} msg/s`)
+  // RSS with everything queued, once it stops moving (the sessions are offline, the publisher gone).
+  const whileQueued = await settledMemory(broker)
   const stopped = await broker.stop()
   if (stopped.forced) throw new Error(`${ctx.kind} did not exit within 60 s of SIGTERM\n${broker.logTail()}`)
   const restarted = await ctx.restartBroker(launch)
+  const afterRestart = await settledMemory(restarted)
   const drained = await ctx.worker.call('drainSessions', { ...set, messages: ctx.counts.drainMessages, timeoutMs: ctx.counts.drainTimeoutMs, concurrency: 200 }, ctx.counts.drainTimeoutMs + 60_000)
   const memory = restarted.memory()
   const exit = await restarted.stop()
-  ctx.log(`${ctx.kind}: drained ${drained.distinct} of ${ctx.counts.drainMessages} in ${drained.ms} ms after a ${Math.round(restarted.startMs)} ms restart (${drained.sessionsPresent} sessions present, ${drained.duplicates} duplicates)`)
+  ctx.log(`${ctx.kind}: RSS ${toMiB(whileQueued.rssKiB)} MiB with the queue; drained ${drained.distinct} of ${ctx.counts.drainMessages} in ${drained.ms} ms after a ${Math.round(restarted.startMs)} ms restart (${drained.sessionsPresent} sessions present, ${drained.duplicates} duplicates)`)
   const details = {
     sessions: set.sessions,
     messages: ctx.counts.drainMessages,
     setupMs: setup.ms,
     queue: queued,
+    rssKiBWhileQueued: whileQueued.rssKiB,
+    treeRssKiBWhileQueued: whileQueued.treeRssKiB,
+    rssKiBAfterRestart: afterRestart.rssKiB,
     queueWriteBytes: stopped.io === undefined ? undefined : stopped.io.writeBytes - io0.writeBytes,
     stop: stopped,
     restartMs: Math.round(restarted.startMs),
@@ -37,5 +45,15 @@ export const runDrainScenario: ScenarioRun = async (ctx): Promise<ScenarioOutcom
     const why = drained.sessionsPresent === 0 ? `; none of the ${set.sessions} sessions survived the restart (CONNACK session present = 0)` : ''
     throw Object.assign(new Error(`${ctx.kind} delivered ${drained.distinct} of ${ctx.counts.drainMessages} queued messages within ${Math.round(drained.ms / 1000)} s${why}`), { details })
   }
-  return { metrics: { 'drain.seconds': drained.ms / 1000, 'drain.restartMs': Math.round(restarted.startMs) }, details }
+  return {
+    metrics: {
+      'drain.enqueueRate': queued.perSecond,
+      'drain.rssQueued': toMiB(whileQueued.rssKiB),
+      'drain.rssRestarted': toMiB(afterRestart.rssKiB),
+      'drain.seconds': drained.ms / 1000,
+      'drain.peakRss': toMiB(memory.hwmKiB),
+      'drain.restartMs': Math.round(restarted.startMs)
+    },
+    details
+  }
 }
