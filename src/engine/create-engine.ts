@@ -22,6 +22,7 @@ import type { Store } from '../store-contract.ts'
 import { connectionControls } from './connection-controls.ts'
 import { guardEmitterRecursion } from './guard-emitter-recursion.ts'
 import { installPublishEncoder } from './install-publish-encoder.ts'
+import { disableNumberCache } from './disable-number-cache.ts'
 import { setMaximumPacketSize } from './set-maximum-packet-size.ts'
 import { setServerKeepAlive } from './set-server-keep-alive.ts'
 import { useFifoEmitterQueues } from './use-fifo-emitter-queues.ts'
@@ -347,6 +348,7 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
   })
   installStripWillProperties(aedes) // a will PUBLISH carries no Will Delay Interval (MQTT 5.0 §3.3.2.3)
   installMergeOverlappingDeliveries(aedes) // overlapping subscriptions: one copy at the highest QoS [MQTT-3.3.5-1]
+  disableNumberCache(mqttPacket as unknown as Parameters<typeof disableNumberCache>[0]) // 65,536 cached Buffers, ~6.5 MiB
   // One buffer per outgoing 3.1.1 PUBLISH/ack, shared by every subscriber of a QoS 0 message.
   installPublishEncoder(mqttPacket as unknown as Parameters<typeof installPublishEncoder>[0])
   installRefusalReasonCodes(mqttPacket as unknown as Parameters<typeof installRefusalReasonCodes>[0])
@@ -396,7 +398,8 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
       client[STATE] = { listener, info }
       clients.set(conn.socket, info)
       // once per opened connection, whatever happened before (per-connection state is freed here)
-      conn.socket.once('close', () => {
+      // ('close' comes once: on() spares once()'s per-connection wrapper)
+      conn.socket.on('close', () => {
         const state = client[STATE]
         if (state !== undefined) state.left = true
         for (const h of hooks.closed) h(info)

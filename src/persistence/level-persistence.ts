@@ -9,7 +9,7 @@ import { silentLogger } from '../observability/logger.ts'
 import { IncomingJournal, normalizeIncoming, type Republisher } from './incoming-journal.ts'
 import { countReads, type LevelReads } from './counted-level.ts'
 import { createRootLevel, openStore, type OpenOutcome, type RootLevel } from './open-store.ts'
-import { OutgoingStore } from './outgoing-store.ts'
+import { OutgoingStore, type PerClient } from './outgoing-store.ts'
 import { endedStream } from './read-guard.ts'
 import { RetainedLevels } from './retained-levels.ts'
 import type { QueueShare } from './queue-bounds.ts'
@@ -281,8 +281,8 @@ export class LevelPersistence {
   }
 
   /** QoS > 0 persistent subscriptions matching a topic (routing to offline queues). */
-  subscriptionsByTopic (topic: string): Promise<TopicSubscription[]> {
-    return Promise.resolve(this.subs.match(topic))
+  async subscriptionsByTopic (topic: string): Promise<TopicSubscription[]> {
+    return this.subs.match(topic)
   }
 
   /** Removes every subscription of a client (aedes calls it when a session ends or a clean one starts): the session is gone. */
@@ -356,11 +356,22 @@ export class LevelPersistence {
 
   /** Queues a message for one subscriber. */
   async outgoingEnqueue (sub: { clientId: string }, packet: StoredPacket): Promise<void> {
-    await this.outgoingEnqueueCombi([sub], packet)
+    // aedes's Client.publish: the packet already went through that client's
+    // subscription (RETAIN cleared unless Retain As Published), keep it as is
+    await this.enqueueFor([sub], packet, { keepRetain: new Set([sub.clientId]) })
   }
 
   /** Queues a message for its persistent subscribers; ends its journal entry in the same atomic batch. */
-  async outgoingEnqueueCombi (subs: Array<{ clientId: string }>, packet: StoredPacket): Promise<void> {
+  async outgoingEnqueueCombi (subs: Array<{ clientId: string, rap?: boolean, qos?: number }>, packet: StoredPacket): Promise<void> {
+    // the clients that keep a retained message's RETAIN 1 (a subscription with Retain As Published),
+    // and the QoS each was granted (the highest of its matching subscriptions) [MQTT-3.8.4-6]
+    const granted = new Map<string, number>()
+    for (const s of subs) if (typeof s.qos === 'number') granted.set(s.clientId, Math.max(s.qos, granted.get(s.clientId) ?? 0))
+    const keepRetain = packet.retain === true ? new Set(subs.filter((s) => s.rap === true).map((s) => s.clientId)) : undefined
+    await this.enqueueFor(subs, packet, { keepRetain, granted })
+  }
+
+  private async enqueueFor (subs: Array<{ clientId: string }>, packet: StoredPacket, per: PerClient): Promise<void> {
     const journalDel = this.journal.takeForPacket(packet)
     // aedes calls this for every QoS > 0 publish; with no persistent subscriber
     // and no journal entry there is nothing to write (no batch, no queue turn)
@@ -371,7 +382,7 @@ export class LevelPersistence {
     // online persistent subscriber: 430 -> 291 bytes per message, docs/persistence.md).
     // QoS 2 keeps the prompt write.
     const lazy = journalDel !== undefined && packet.qos === 1
-    const written = this.outgoing.enqueue(subs.map((s) => s.clientId), packet, journalDel === undefined ? [] : [journalDel], { lazy })
+    const written = this.outgoing.enqueue(subs.map((s) => s.clientId), packet, journalDel === undefined ? [] : [journalDel], per, { lazy })
     if (journalDel === undefined) { await written; return }
     // A journaled message is already durable: its journal entry stays until this
     // batch lands (the delete is in it), and a crash before that replays it. So
@@ -527,7 +538,8 @@ export class LevelPersistence {
    */
   queueFull (topic: string, bytes: number): boolean {
     if (this.outgoing.bounds.limits.refuseNew !== true) return false
-    for (const sub of this.subs.match(topic)) if (this.outgoing.bounds.wouldOverflow(sub.clientId, bytes)) return true
+    // a connected subscriber gets the message now: its queue is not what the cap bounds (makeRoom)
+    for (const sub of this.subs.match(topic)) if (!this.outgoing.isOnline(sub.clientId) && this.outgoing.bounds.wouldOverflow(sub.clientId, bytes)) return true
     return false
   }
 

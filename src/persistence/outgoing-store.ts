@@ -106,6 +106,9 @@ function counterKeyOf (p: StoredPacket): string | undefined {
 }
 
 /** The outgoing side of the persistence. */
+/** What differs per client in one enqueue: RETAIN kept (Retain As Published), the QoS granted. */
+export interface PerClient { keepRetain?: ReadonlySet<string>, granted?: ReadonlyMap<string, number> }
+
 export class OutgoingStore {
   private readonly ctx: StoreContext
   private readonly indexes = new Map<string, ClientIndex>()
@@ -190,19 +193,19 @@ export class OutgoingStore {
    * write holds its place in the write queue from this call on (see
    * `queued`), so settled() covers it.
    */
-  enqueue (clientIds: readonly string[], packet: StoredPacket, extraOps: readonly WriteOp[] = [], options: { lazy?: boolean } = {}): Promise<void> {
+  enqueue (clientIds: readonly string[], packet: StoredPacket, extraOps: readonly WriteOp[] = [], per: PerClient = {}, options: { lazy?: boolean } = {}): Promise<void> {
     // A client's figures (caps, totals, user budgets) must be loaded before its
     // batch can be built: the write takes its place in the queue now and is
     // built once its clients are loaded (writeAfter). While one such write
     // waits, every later enqueue queues behind it the same way, so each queue
     // keeps publish order.
     if (!this.ctx.queue.gated && !clientIds.some((id) => this.bounds.needsLoad(id))) {
-      return this.ctx.queue.write(this.buildEnqueue(clientIds, packet, extraOps), { lazy: options.lazy })
+      return this.ctx.queue.write(this.buildEnqueue(clientIds, packet, extraOps, per), { lazy: options.lazy })
     }
     return this.ctx.queue.writeAfter(async () => {
       const missing = [...new Set(clientIds)].filter((id) => this.bounds.needsLoad(id))
       await Promise.all(missing.map(async (id) => { await this.bounds.load(this.ctx, id, () => this.inflightSeqs(id), this.mayHoldState(id)) }))
-    }, () => this.buildEnqueue(clientIds, packet, extraOps))
+    }, () => this.buildEnqueue(clientIds, packet, extraOps, per))
   }
 
   // packet ids aedes gave in this process are in the index only (QoS 1 ids are not stored)
@@ -239,13 +242,33 @@ export class OutgoingStore {
   }
 
   // The batch of an enqueue; called right before it joins the write queue.
-  private buildEnqueue (clientIds: readonly string[], packet: StoredPacket, extraOps: readonly WriteOp[]): WriteOp[] {
+  private buildEnqueue (clientIds: readonly string[], packet: StoredPacket, extraOps: readonly WriteOp[], per: PerClient): WriteOp[] {
     const ops: WriteOp[] = [...extraOps]
     if (clientIds.length > 0) {
-      const norm = normalizeQueued(packet)
-      const value = this.ctx.seal(encodePacket(norm))
-      const ck = counterKeyOf(norm)
+      const published = normalizeQueued(packet)
+      const publishedValue = this.ctx.seal(encodePacket(published))
+      // [MQTT-3.3.1-9] [MQTT-3.3.1-12] a message sent because it matches a
+      // subscription goes with RETAIN 0 unless that subscription asked for
+      // Retain As Published; aedes clears it for live deliveries only, and the
+      // queued copy of a retained message reached a returning subscriber with
+      // RETAIN 1 (found by the model-based test). [MQTT-3.8.4-6] [MQTT-3.3.5-1]
+      // likewise the QoS: min(publish QoS, granted QoS); aedes lowers it for
+      // live deliveries only, a queued copy went out at the publish QoS.
+      const variants = new Map<string, { norm: StoredPacket, value: Buffer }>()
+      const ck = counterKeyOf(published)
       for (const clientId of new Set(clientIds)) {
+        let norm = published
+        let value = publishedValue
+        const retain = published.retain === true && per.keepRetain?.has(clientId) !== true ? false : published.retain
+        const qos = Math.min(published.qos as number, per.granted?.get(clientId) ?? 2)
+        if (qos === 0) continue // an offline queue holds QoS 1/2 only: QoS 0 to a client away may be lost
+        if (retain !== published.retain || qos !== published.qos) {
+          const key = `${String(retain)} ${qos}`
+          let v = variants.get(key)
+          if (v === undefined) { const c = { ...published, retain, qos }; v = { norm: c, value: this.ctx.seal(encodePacket(c)) }; variants.set(key, v) }
+          norm = v.norm
+          value = v.value
+        }
         const q = this.bounds.get(clientId)
         if (q !== undefined && !this.makeRoom(clientId, q, value.length, ops)) continue
         const seq = this.ctx.allocSeq()
@@ -261,16 +284,15 @@ export class OutgoingStore {
 
   /** Drops the oldest queued messages of a full queue (ops join the enqueue batch); false: drop the new one. */
   private makeRoom (clientId: string, q: ClientQueue, bytes: number, ops: WriteOp[]): boolean {
+    // A connected client gets its messages now whatever this store does (aedes
+    // delivers each once its enqueue resolves): a message dropped here was
+    // still sent, its outgoingUpdate failed and aedes closed the subscriber,
+    // or it was restored late and went out after newer ones (both found by
+    // the model-based test). The cap bounds what waits for a client that is
+    // away; a connected one is bounded by its inflight window.
+    if (this.isOnline(clientId)) return true
     const plan = q.planDrops(bytes, this.bounds.limits)
     if (!plan.accept) {
-      // A connected client gets the message now whatever this store does (aedes
-      // delivers it once the enqueue resolves); dropping it here made that
-      // delivery's outgoingUpdate fail and aedes close the subscriber (found by
-      // the model-based test: an online persistent subscriber with `cap`
-      // unacknowledged messages was disconnected by the next one). It is kept,
-      // as inflight, over the cap: the cap bounds what waits for a client
-      // that is away; a connected one is bounded by its inflight window.
-      if (this.isOnline(clientId)) return true
       this.bounds.noteDropped(clientId, 1, (m, f) => { this.ctx.logger.warn(m, f) }, undefined, plan.full)
       return false
     }
@@ -446,6 +468,17 @@ export class OutgoingStore {
       }
     }
     const entry = idx.byMessageId.get(messageId) ?? await this.scan(clientId, (e) => e.messageId === messageId)
+    if (entry === undefined && packet.cmd === 'pubrel') {
+      // A QoS 2 message aedes sent without storing it reached its PUBREL phase:
+      // a retained message on SUBSCRIBE (aedes skips outgoingUpdate for RETAIN
+      // 1). Failing here made aedes close a persistent subscriber that answered
+      // it with PUBREC (found by the model-based test); the phase is recorded
+      // instead, so the PUBREL is resent after a reconnect [MQTT-4.4.0-1].
+      const released: Entry = { seq: this.ctx.allocSeq(), pubrel: true, messageId, stateStored: true }
+      idx.add(released)
+      await this.ctx.queue.write([this.statePut(clientId, released.seq, { pubrel: true, messageId })])
+      return
+    }
     if (entry === undefined) throw new Error('no such packet')
     const out = clientPrefix(KIND.OUT, clientId)
     if (packet.cmd === 'pubrel') {

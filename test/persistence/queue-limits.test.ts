@@ -123,16 +123,31 @@ test('acknowledged and PUBREL-phase messages leave the count: nothing is dropped
   await p.close()
 })
 
-test('a message dropped just before aedes gives it a packet id (live delivery) is kept as inflight, not an error', async () => {
+test('a message dropped just before aedes gives it a packet id (its client just came back) is kept as inflight, not an error', async () => {
+  const clients: Record<string, unknown> = {}
   const p = createLevelPersistence({ path: fresh(), sync: 'batch', syncInterval: 1000, cacheSize: 1 << 20, writeBufferSize: 1 << 20, maxQueuedMessages: 2 })
-  await p.setup({ id: 'b1', clients: { c1: {} } }) // c1 is online: aedes delivers each message right after queuing it
-  const sent = await enqueue(p, names(1, 3))
+  await p.setup({ id: 'b1', clients })
+  clients.c1 = {}
+  const sent = await enqueue(p, names(1, 2)) // queued (and indexed) while c1 is connected
+  delete clients.c1
+  sent.push(...await enqueue(p, ['m3'])) // c1 away: m1 makes room
   assert.equal(await queueOf(p), ['m2', 'm3'])
-  // aedes's delivery of m1 was already on its way (it waits a setImmediate after the enqueue)
+  // c1 is back and aedes's delivery of m1 was already on its way
+  clients.c1 = {}
   await p.outgoingUpdate({ id: 'c1' }, { ...sent[0], messageId: 1 })
   assert.equal(await queueOf(p), ['m1#1', 'm2', 'm3'])
   assert.is(String((await p.outgoingClearMessageId({ id: 'c1' }, { messageId: 1 }))?.payload), 'm1')
   assert.equal(await queueOf(p), ['m2', 'm3'])
+  await p.close()
+})
+
+test('nothing is dropped for a connected client: aedes sends each message as soon as it is queued (issue 11 model-based test)', async () => {
+  const p = createLevelPersistence({ path: fresh(), sync: 'batch', syncInterval: 1000, cacheSize: 1 << 20, writeBufferSize: 1 << 20, maxQueuedMessages: 2, refuseNewWhenFull: true })
+  await p.setup({ id: 'b1', clients: { c1: {} } })
+  await enqueue(p, names(1, 4))
+  assert.equal(await queueOf(p), names(1, 4))
+  assert.is(p.stats().queueDropped, 0)
+  assert.is(p.queueFull('t', 10), false, 'refuse-new does not refuse because of a connected subscriber')
   await p.close()
 })
 
