@@ -450,6 +450,17 @@ export class OutgoingStore {
       }
     }
     const entry = idx.byMessageId.get(messageId) ?? await this.scan(clientId, (e) => e.messageId === messageId)
+    if (entry === undefined && packet.cmd === 'pubrel') {
+      // A QoS 2 message aedes sent without storing it reached its PUBREL phase:
+      // a retained message on SUBSCRIBE (aedes skips outgoingUpdate for RETAIN
+      // 1). Failing here made aedes close a persistent subscriber that answered
+      // it with PUBREC (found by the model-based test); the phase is recorded
+      // instead, so the PUBREL is resent after a reconnect [MQTT-4.4.0-1].
+      const released: Entry = { seq: this.ctx.allocSeq(), pubrel: true, messageId, stateStored: true }
+      idx.add(released)
+      await this.ctx.queue.write([this.statePut(clientId, released.seq, { pubrel: true, messageId })])
+      return
+    }
     if (entry === undefined) throw new Error('no such packet')
     const out = clientPrefix(KIND.OUT, clientId)
     if (packet.cmd === 'pubrel') {
