@@ -398,7 +398,8 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
       client[STATE] = { listener, info }
       clients.set(conn.socket, info)
       // once per opened connection, whatever happened before (per-connection state is freed here)
-      conn.socket.once('close', () => {
+      // ('close' comes once: on() spares once()'s per-connection wrapper)
+      conn.socket.on('close', () => {
         const state = client[STATE]
         if (state !== undefined) state.left = true
         for (const h of hooks.closed) h(info)

@@ -74,7 +74,8 @@ export function installV5Shims (aedes: unknown, options: V5ShimOptions = {}): V5
     rewriteConnack(client)
     // a dropped copy of an already delivered message gives back the Receive Maximum slot its send took
     noteDroppedCopyRelease(conn, () => { afterAck(state) })
-    conn.once('close', () => {
+    // 'close' comes once: on() spares once()'s wrapper (a bound function and a state object per connection)
+    conn.on('close', () => {
       shares.leaveAll(client)
       releaseFlow(ctx, client, state)
     })

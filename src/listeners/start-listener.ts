@@ -107,7 +107,7 @@ export async function startListener (config: ListenerConfig, handlers: ListenerH
   const sockets = new Set<Socket>()
   const track = (socket: Socket): void => {
     sockets.add(socket)
-    socket.once('close', () => sockets.delete(socket))
+    socket.on('close', () => sockets.delete(socket)) // comes once; on() spares once()'s per-socket wrapper
   }
   const certificateOf = (socket: Socket): IncomingConnection['certificate'] => {
     const tlsSocket = socket as TLSSocket
