@@ -164,6 +164,19 @@ export class OutgoingStore {
     this.holders = holders
   }
 
+  /**
+   * Loads the queue figures of every client that holds a queue (at setup,
+   * before any client is served), for refuse-new: its decision is
+   * synchronous, and a client whose figures were not loaded yet counted as
+   * "fits", so after a restart a v5 publisher was acknowledged for a message
+   * the full queue then dropped (found by the model-based test). One range
+   * scan per client with a queue; drop-oldest needs none of this.
+   */
+  async loadAllBounds (): Promise<void> {
+    if (!this.bounds.enabled || this.bounds.limits.refuseNew !== true) return
+    for (const id of this.holders ?? []) if (this.bounds.needsLoad(id)) await this.bounds.load(this.ctx, id, () => [])
+  }
+
   /** Whether a client may have anything queued (true until loadQueueHolders ran). */
   mayHoldQueue (clientId: string): boolean {
     return this.holders === undefined || this.holders.has(clientId)
