@@ -128,9 +128,21 @@ export interface BrokerHooks {
   closed: Array<(client: ClientInfo) => void>
   /** A packet over limits.maxPacketSize was refused on its fixed header (the connection closes); client undefined before CONNECT. */
   packetTooLarge: Array<(client: ClientInfo | undefined, size: number) => void>
+  /**
+   * Who a client id's persistent session belongs to, connected or not (the
+   * per-user offline-queue quota counts offline sessions too): the first
+   * answer wins; undefined when unknown (anonymous, never bound).
+   */
+  sessionOwner: Array<(clientId: string) => SessionOwner | undefined>
+}
+
+/** The user of a session and that user's groups under the ACL in force. */
+export interface SessionOwner {
+  username: string
+  groups: readonly string[]
 }
 
 /** Empty hook lists. */
 export function createBrokerHooks (): BrokerHooks {
-  return { accept: [], opened: [], connect: [], publish: [], subscribe: [], deliver: [], readable: [], unsubscribe: [], beforeAck: [], connected: [], disconnected: [], connectFailed: [], closed: [], packetTooLarge: [], qos2Stored: [], qos2Released: [] }
+  return { accept: [], opened: [], connect: [], publish: [], subscribe: [], deliver: [], readable: [], unsubscribe: [], beforeAck: [], connected: [], disconnected: [], connectFailed: [], closed: [], packetTooLarge: [], qos2Stored: [], qos2Released: [], sessionOwner: [] }
 }

@@ -87,11 +87,12 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
     addAnonymousFloor(core)
     opened.sys = startSysTopics(core, engine, store, opened.handles)
     await openControl(control, core, engine, store)
-    registerCoreMetrics(core.observe, { hooks: core.hooks, packets: core.packets, counters: core.counters, openSockets: () => core.openSockets, storeOpen: () => opened.storeOpen, config: () => core.config, bound: (name) => opened.listeners.get(name)?.address })
+    registerCoreMetrics(core.observe, { hooks: core.hooks, packets: core.packets, counters: core.counters, openSockets: () => core.openSockets, storeOpen: () => opened.storeOpen, inflight: () => engine.outgoingInflight(), config: () => core.config, bound: (name) => opened.listeners.get(name)?.address })
     // Listeners open last: no client is served before authentication, the ACL
     // and the limits are in place (a gap of seconds on a slow board).
     for (const l of config.listeners) await openListener(core, engine, opened.listeners, l)
     core.observe.markStarted()
+    countQueues(core, store)
   } catch (err) {
     // A step that fails (an insecure password file, a port in use) stops the
     // start cleanly: everything opened so far is closed, nothing is left open.
@@ -104,6 +105,15 @@ export async function startBroker (config: EdgemqConfig, logger: Logger, parts: 
 /** Step: the protocol engine over the store, translating its events into the hook lists. */
 async function buildEngine (core: Core, store: Store): Promise<Engine> {
   return await createEngine({ config: () => core.config, hooks: core.hooks, store, logger: core.log, counters: core.counters, packets: core.packets, events: core.events })
+}
+
+/**
+ * Step, once ready: counts the offline queues in the background (the
+ * edgemq_offline_queue_* gauges are absent until it is done); a restart with
+ * 100k queued messages does not wait for it (issue 11).
+ */
+function countQueues (core: Core, store: Store): void {
+  store.countQueued?.().catch((err: Error) => { core.log.warn('offline queues not counted', { error: err.message }) })
 }
 
 /** Step: re-publishes what the incoming journal holds from before a crash. */

@@ -21,6 +21,19 @@ export interface SessionStore {
   endSession?: (clientId: string) => Promise<void>
 }
 
+/**
+ * A budget several clients' offline queues add to (a user's, a group's):
+ * the store keeps messages and bytes exact; the owner sets the caps (0 = none).
+ */
+export interface QueueBudget {
+  messages: number
+  bytes: number
+  maxMessages: number
+  maxBytes: number
+  /** For log lines: "user alice", "group sensors". */
+  readonly name: string
+}
+
 /** The store the composition root uses. */
 export interface Store {
   /** The object aedes takes as `persistence`. */
@@ -54,6 +67,19 @@ export interface Store {
   /** Persistent sessions (kept without subscriptions too [MQTT-3.2.2-2], src/engine/connack-session-present.ts); absent: only aedes's view (its subscriptions). */
   sessions?: SessionStore
   stats: () => Record<string, number>
+  /**
+   * Counts what the persistent sessions have queued, once, after the broker is
+   * ready (a restart does not wait for it); from then on stats() has
+   * persistenceQueuedMessages / persistenceQueuedBytes. Absent: never counted.
+   */
+  countQueued?: () => Promise<void>
+  /**
+   * Lets the offline queues of a user's (group's) client ids add to a shared
+   * budget whose caps bound their sum (limits.maxQueuedMessagesPerUser ...):
+   * `budgetsOf` is asked when a client's queue figures are loaded; call
+   * `reshare` when a reload changed who belongs where. Absent: no budgets.
+   */
+  queueBudgets?: { set: (budgetsOf: (clientId: string) => readonly QueueBudget[]) => void, reshare: () => void }
   /** Applies a reloaded config's offline-queue bounds (limits.maxQueuedMessages, maxQueuedBytes). */
   setQueueLimits: (config: EdgemqConfig) => void
   close: () => Promise<void>

@@ -184,6 +184,13 @@ export async function attachSecurity (ctx: SecurityContext): Promise<SecurityHan
     return deny(REASON.NOT_AUTHORIZED, `subscription to ${filter} not authorized`)
   })
   hooks.deliver.push((client, topic) => canRead(aclOf(client), topic))
+  // Whose is a (possibly offline) session: its client-id binding, and that
+  // user's groups in the ACL in force (the per-user queue quota of src/limits/).
+  hooks.sessionOwner.push((clientId) => {
+    const username = bindings.ownerOf(clientId)
+    if (username === undefined) return undefined
+    return { username, groups: state.acl === undefined ? [] : groupsOf(state.acl, username) }
+  })
   hooks.readable.push((client, topic) => canRead(aclOf(client), topic))
   // Only clients counted in are counted out: a refused CONNECT must not free another client's place.
   const counted = new WeakSet<ClientInfo>()

@@ -37,6 +37,11 @@ export class ClientIdBindings {
     }
   }
 
+  /** The user a client id is bound to, if any. */
+  ownerOf (clientId: string): string | undefined {
+    return this.owners.get(clientId) ?? this.transient.get(clientId)
+  }
+
   /** The owner of a client id when it is someone other than `username`, else undefined. */
   conflict (clientId: string, username: string | undefined): string | undefined {
     const owner = this.owners.get(clientId) ?? this.transient.get(clientId)

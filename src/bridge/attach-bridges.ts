@@ -8,7 +8,7 @@ import type { BrokerHooks, ClientInfo, PublishInfo } from '../broker-hooks.ts'
 import type { EdgemqConfig } from '../config/types.ts'
 import type { Logger } from '../observability/logger.ts'
 import { loadTopicSealer } from '../crypto/topic-sealer.ts'
-import { Bridge, type BridgeStatus, type SealBinding } from './bridge.ts'
+import type { Bridge, BridgeStatus, SealBinding } from './bridge.ts'
 import { readBridgeSecrets, toBridgeSpecs, type BridgeSpec } from './bridge-config.ts'
 import type { PreparedReload } from '../reload-transaction.ts'
 import { BridgeQueue } from './bridge-queue.ts'
@@ -82,6 +82,8 @@ export async function attachBridges (ctx: BridgesContext): Promise<BridgesHandle
         const existing = bridges.get(spec.name)
         const queue = existing?.queue ?? await BridgeQueue.open(spec.name, ctx.store, writer, spec.queue, log)
         queue.setLimits(spec.queue)
+        // the bridge and its MQTT.js client are loaded by the first bridge only: most configs have none
+        const { Bridge } = await import('./bridge.ts')
         const bridge = new Bridge({ spec, secrets, queue, local: ctx.local, logger: log, seals, now, wallNow, random })
         return { bridge, queue, fingerprint: JSON.stringify(spec) }
       }

@@ -83,7 +83,11 @@ export interface OptionValues {
     maxRetainedBytesPerUser?: number
     /** Most topic filters held by one user's connected clients together; the excess gets SUBACK 0x80 (3.1.1) / 0x97 (0 = no cap) (filters) */
     maxSubscriptionsPerUser?: number
-    /** Caps shared by all members of an ACL group: { <group>: { maxRetainedMessages, maxRetainedBytes, maxSubscriptions } } (0 = no cap) */
+    /** Most messages queued in the store for all persistent sessions of one user (its client ids, connected or not) together; beyond, limits.queueFullPolicy applies (0 = no cap) (messages) */
+    maxQueuedMessagesPerUser: number
+    /** Most stored bytes queued for all persistent sessions of one user together; beyond, limits.queueFullPolicy applies (0 = no cap) (bytes) */
+    maxQueuedBytesPerUser: number
+    /** Caps shared by all members of an ACL group: { <group>: { maxRetainedMessages, maxRetainedBytes, maxSubscriptions, maxQueuedMessages, maxQueuedBytes } } (0 = no cap) */
     groupQuotas: Record<string, unknown>
   }
   runtime: {

@@ -22,6 +22,7 @@ import type { Store } from '../store-contract.ts'
 import { connectionControls } from './connection-controls.ts'
 import { guardEmitterRecursion } from './guard-emitter-recursion.ts'
 import { installPublishEncoder } from './install-publish-encoder.ts'
+import { disableNumberCache } from './disable-number-cache.ts'
 import { setMaximumPacketSize } from './set-maximum-packet-size.ts'
 import { setServerKeepAlive } from './set-server-keep-alive.ts'
 import { useFifoEmitterQueues } from './use-fifo-emitter-queues.ts'
@@ -31,6 +32,7 @@ import { installMergeOverlappingDeliveries } from './merge-overlapping-deliverie
 import { installEnforceReceiveMaximum } from './enforce-receive-maximum.ts'
 import { installCloseOnBadAcks } from './close-on-bad-acks.ts'
 import { installCheckConnect } from './check-connect.ts'
+import { installDropDeliveredCopies } from './drop-delivered-copies.ts'
 import type { EventLog } from '../observability/event-log.ts'
 import { acknowledgeAndDrop } from './drop-denied-publish.ts'
 import { installClearInboundDup } from './clear-inbound-dup.ts'
@@ -38,6 +40,7 @@ import { installBoundPropertyBlocks } from './bound-property-blocks.ts'
 import { installConnackSessionPresent } from './connack-session-present.ts'
 import { restoreSessionExpiry } from './restore-session-expiry.ts'
 import { installSendTopicAliases } from './send-topic-aliases.ts'
+import { installCountOutgoingInflight } from './count-outgoing-inflight.ts'
 import { setRefusalReasonCode } from './connack-reason-code.ts'
 import { installRefusalReasonCodes, noteRefusedPublish, noteRefusedSubscription, watchClientSubscribes } from './refusal-reason-codes.ts'
 
@@ -83,6 +86,8 @@ export interface Engine {
   setMaxPacketSize: (bytes: number) => void
   /** Counters of the MQTT 5 protocol layer, for $SYS/broker/protocol/. */
   protocolStats: () => Record<string, number>
+  /** Outgoing QoS 1/2 messages sent and not yet acknowledged, over all connections. */
+  outgoingInflight: () => number
   /** Closes every client and stops the engine (the store's in-flight writes finish first). */
   close: () => Promise<void>
 }
@@ -343,6 +348,7 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
   })
   installStripWillProperties(aedes) // a will PUBLISH carries no Will Delay Interval (MQTT 5.0 §3.3.2.3)
   installMergeOverlappingDeliveries(aedes) // overlapping subscriptions: one copy at the highest QoS [MQTT-3.3.5-1]
+  disableNumberCache(mqttPacket as unknown as Parameters<typeof disableNumberCache>[0]) // 65,536 cached Buffers, ~6.5 MiB
   // One buffer per outgoing 3.1.1 PUBLISH/ack, shared by every subscriber of a QoS 0 message.
   installPublishEncoder(mqttPacket as unknown as Parameters<typeof installPublishEncoder>[0])
   installRefusalReasonCodes(mqttPacket as unknown as Parameters<typeof installRefusalReasonCodes>[0])
@@ -350,6 +356,8 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
   installEnforceReceiveMaximum(aedes, mqttPacket, { onExceeded: (clientId, max) => { log.info('connection closed: receive maximum exceeded', { client: clientId ?? undefined, max }) } })
   // PUBACK/PUBREC/PUBREL/PUBCOMP that break the protocol close the connection (v5: 0x81/0x82 first).
   installCloseOnBadAcks(aedes, mqttPacket, { onClosed: (clientId, problem) => { counters.malformedClosed++; log.info('connection closed: bad acknowledgement', { client: clientId ?? undefined, reason: problem.reason }) } })
+  // A live copy of a message the queue replay already delivered is not sent again [MQTT-4.3.3-9].
+  installDropDeliveredCopies(mqttPacket)
   // CONNECTs the spec refuses: will QoS 3, user name/password without flags, bad protocol level (CONNACK 1), ...
   installCheckConnect(aedes, mqttPacket, { onRefused: (problem) => { counters.malformedClosed++; log.info('connection closed: CONNECT refused', { reason: problem.reason }) } })
   installClearInboundDup(aedes) // a publisher's DUP=1 is not passed on to subscribers [MQTT-3.3.1-3]
@@ -361,6 +369,8 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
   if (expiry !== undefined && expiry.ended > 0) log.info('expired sessions ended at start', { ended: expiry.ended, pending: expiry.armed })
   // Topic aliases for v5 clients that allow them (MQTT 5.0 §3.3.2.3.4); last, so it sees each PUBLISH as written.
   installSendTopicAliases(aedes, mqttPacket, () => ({ enabled: deps.config().limits.sendTopicAliases, budget: deps.config().limits.topicAliasBudget }))
+  // Outgoing QoS 1/2 flows awaiting their acknowledgement, broker-wide (edgemq_inflight_messages); last, so it sees what is really written.
+  const inflight = installCountOutgoingInflight(aedes, mqttPacket)
 
   const publish = async (packet: unknown): Promise<void> => {
     await new Promise<void>((resolve, reject) => aedes.publish(packet as AedesPublishPacket, (err?: Error) => { if (err) reject(err); else resolve() }))
@@ -388,7 +398,8 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
       client[STATE] = { listener, info }
       clients.set(conn.socket, info)
       // once per opened connection, whatever happened before (per-connection state is freed here)
-      conn.socket.once('close', () => {
+      // ('close' comes once: on() spares once()'s per-connection wrapper)
+      conn.socket.on('close', () => {
         const state = client[STATE]
         if (state !== undefined) state.left = true
         for (const h of hooks.closed) h(info)
@@ -401,6 +412,7 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
     clientOf: (conn) => { const info = clients.get(conn.socket); return info === undefined || info.id === '' ? undefined : info },
     setMaxPacketSize: (bytes) => { setMaximumPacketSize(aedes, bytes) },
     protocolStats: () => shims.stats(),
+    outgoingInflight: () => inflight.count,
     close: async () => { expiry?.stop(); await new Promise<void>((resolve) => aedes.close(() => resolve())) }
   }
 }

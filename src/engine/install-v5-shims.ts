@@ -19,7 +19,8 @@ import { guardParser } from './guard-parser.ts'
 import { hideSysFromWildcards } from './hide-sys-from-wildcards.ts'
 import { keepSessionOnCleanStart } from './keep-session-on-clean-start.ts'
 import { limitDeliveries } from './limit-deliveries.ts'
-import { releaseFlow } from './outbound-flow.ts'
+import { afterAck, releaseFlow } from './outbound-flow.ts'
+import { noteDroppedCopyRelease } from './drop-delivered-copies.ts'
 import { paceOutgoingReplay } from './pace-outgoing-replay.ts'
 import { rewriteConnack } from './rewrite-connack.ts'
 import { sendDisconnectEarly } from './send-disconnect-early.ts'
@@ -71,7 +72,10 @@ export function installV5Shims (aedes: unknown, options: V5ShimOptions = {}): V5
     guardParser(ctx, client, state, shares)
     limitDeliveries(ctx, client, state)
     rewriteConnack(client)
-    conn.once('close', () => {
+    // a dropped copy of an already delivered message gives back the Receive Maximum slot its send took
+    noteDroppedCopyRelease(conn, () => { afterAck(state) })
+    // 'close' comes once: on() spares once()'s wrapper (a bound function and a state object per connection)
+    conn.on('close', () => {
       shares.leaveAll(client)
       releaseFlow(ctx, client, state)
     })

@@ -13,7 +13,7 @@ import { Throttle, parseRates, type ClientRates, type ClientThrottle, type Throt
 import { MemoryBudget, pickHeaviestClients, type MemoryState } from './memory-budget.ts'
 import { createMemoryProbe, effectiveUse, type MemorySample } from './memory-probe.ts'
 import { RetainedLedger } from './retained-ledger.ts'
-import { readTenantSettings, TenantQuotas } from './tenant-quotas.ts'
+import { readTenantSettings, TenantQuotas, type TenantClient } from './tenant-quotas.ts'
 import { UnreleasedQos2 } from './unreleased-qos2.ts'
 import type { LimitsCounters } from './limits-counters.ts'
 import { readLimitsSettings, readThrottleSettings, type LimitsSettings } from './limits-settings.ts'
@@ -134,8 +134,22 @@ export async function createLimits (ctx: PartContext, options: { probe?: () => M
     return deny(REASON.SERVER_BUSY, `server busy: memory use ${used} MiB is above memory.softMark (${Math.round(budget.marks.softMark / 1048576)} MiB); try again later`)
   })
 
+  // The per-user and per-group offline-queue budgets: a session belongs to its
+  // client-id binding's user (asked through hooks.sessionOwner, so offline
+  // sessions count too); without a binding (auth.bindClientIds off), to the
+  // user connected with that id now. The store asks when it loads a client's
+  // queue figures, and at every reload (reshare).
+  const connectedUser = new Map<string, ClientInfo>()
+  const sessionOwnerOf = (clientId: string): TenantClient | undefined => {
+    for (const h of hooks.sessionOwner) { const o = h(clientId); if (o !== undefined) return o }
+    const info = connectedUser.get(clientId)
+    return info?.username === undefined ? undefined : info
+  }
+  ctx.store.queueBudgets?.set((clientId) => tenants.queueBudgetsOf(sessionOwnerOf(clientId)))
+
   hooks.connected.push((info) => {
     if (gone.has(info)) return
+    if (info.username !== undefined) connectedUser.set(info.id, info)
     const s = stateOf(info)
     s.ready = true
     throttleOf(s)
@@ -148,6 +162,7 @@ export async function createLimits (ctx: PartContext, options: { probe?: () => M
   // rates (until cleared) and the retained quota of stored messages.
   const release = (info: ClientInfo): void => {
     gone.add(info)
+    if (connectedUser.get(info.id) === info) connectedUser.delete(info.id)
     const s = states.get(info)
     if (s === undefined) return
     states.delete(info)
@@ -351,6 +366,8 @@ export async function createLimits (ctx: PartContext, options: { probe?: () => M
     config = next
     settings = nextSettings
     tenants.update(readTenantSettings(next))
+    // users' groups (the security part committed first) or group caps may have changed
+    ctx.store.queueBudgets?.reshare()
     throttle.update(nextThrottle)
     budget.setMarks({ softMark: settings.memory.softMark, hardMark: settings.memory.hardMark })
     if (settings.memory.checkInterval !== interval) {

@@ -10,18 +10,27 @@
 //  - retained messages and their payload bytes, by the tenants of the client
 //    whose retained message holds the topic now (an empty retained payload,
 //    or another client's retained message on the topic, frees them);
-//  - subscriptions: the topic filters held by the tenant's connected clients.
+//  - subscriptions: the topic filters held by the tenant's connected clients;
+//  - offline-queue messages and bytes: what the store holds for all the
+//    tenant's persistent sessions, connected or not. The store keeps these
+//    figures exact (src/persistence/queue-bounds.ts, QueueShare); this class
+//    owns the budget objects and their caps. A session's owner is its
+//    client-id binding (hooks.sessionOwner), so an offline session counts too.
 // Anonymous clients have no tenant: only the per-client and global caps apply.
 // Retained messages loaded from the store at start have no known owner and
 // count only toward the global caps.
 import type { OptionSpec } from '../config/option-spec.ts'
+import { parseSize } from '../config/units.ts'
 import type { EdgemqConfig } from '../config/types.ts'
+import type { QueueBudget } from '../store-contract.ts'
 
 /** The caps one tenant may have; 0 = no cap. */
 export interface TenantCaps {
   maxRetainedMessages: number
   maxRetainedBytes: number
   maxSubscriptions: number
+  maxQueuedMessages: number
+  maxQueuedBytes: number
 }
 
 /** Per-user caps and the caps of the groups that have one. */
@@ -30,7 +39,7 @@ export interface TenantSettings {
   groups: ReadonlyMap<string, TenantCaps>
 }
 
-const GROUP_KEYS = ['maxRetainedMessages', 'maxRetainedBytes', 'maxSubscriptions'] as const
+const GROUP_KEYS = ['maxRetainedMessages', 'maxRetainedBytes', 'maxSubscriptions', 'maxQueuedMessages', 'maxQueuedBytes'] as const
 
 /** Checks limits.groupQuotas: { <group>: { maxRetainedMessages?, maxRetainedBytes?, maxSubscriptions? } } with counts >= 0. */
 function checkGroupQuotas (value: unknown): string | undefined {
@@ -39,6 +48,10 @@ function checkGroupQuotas (value: unknown): string | undefined {
     if (typeof caps !== 'object' || caps === null || Array.isArray(caps)) return `group ${group} must be a mapping of caps (${GROUP_KEYS.join(', ')})`
     for (const [k, v] of Object.entries(caps)) {
       if (!(GROUP_KEYS as readonly string[]).includes(k)) return `group ${group}: unknown cap ${JSON.stringify(k)} (use ${GROUP_KEYS.join(', ')})`
+      if (k === 'maxQueuedBytes' && typeof v === 'string') {
+        if (parseSize(v) === undefined) return `group ${group}: maxQueuedBytes must be a size such as 64MB or a number of bytes: got ${JSON.stringify(v)}`
+        continue
+      }
       if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) return `group ${group}: ${k} must be a whole number >= 0 (0 = no cap): got ${JSON.stringify(v)}`
     }
   }
@@ -63,8 +76,18 @@ export const TENANT_QUOTA_OPTIONS: readonly OptionSpec[] = [
     reason: 'unset: 4 x limits.maxSubscriptionsPerClient: a user with many client ids must not fill the subscription trie for everyone'
   },
   {
+    key: 'limits.maxQueuedMessagesPerUser', type: 'int', unit: 'messages', default: 0, min: 0, reload: 'live', board: true,
+    doc: 'Most messages queued in the store for all persistent sessions of one user (its client ids, connected or not) together; beyond, limits.queueFullPolicy applies (0 = no cap)',
+    reason: '0: like limits.maxQueuedMessages, queues are bounded by bytes; set it (or the bytes cap) when users with several client ids share one gateway (issue 14)'
+  },
+  {
+    key: 'limits.maxQueuedBytesPerUser', type: 'size', unit: 'bytes', default: 0, min: 0, reload: 'live', board: true,
+    doc: 'Most stored bytes queued for all persistent sessions of one user together; beyond, limits.queueFullPolicy applies (0 = no cap)',
+    reason: '0: each client id is already bounded by persistence.maxQueuedBytes (a share of the disk); a per-user default would have to guess how many users share the gateway. Set it to keep one user with many client ids from filling the disk for the others'
+  },
+  {
     key: 'limits.groupQuotas', type: 'object', default: {}, reload: 'live', check: checkGroupQuotas,
-    doc: 'Caps shared by all members of an ACL group: { <group>: { maxRetainedMessages, maxRetainedBytes, maxSubscriptions } } (0 = no cap)',
+    doc: 'Caps shared by all members of an ACL group: { <group>: { maxRetainedMessages, maxRetainedBytes, maxSubscriptions, maxQueuedMessages, maxQueuedBytes } } (0 = no cap)',
     reason: 'empty: groups share nothing; set it when one tenant (a group of users) must not spend another\'s budget'
   }
 ]
@@ -78,14 +101,17 @@ export function readTenantSettings (config: EdgemqConfig): TenantSettings {
   const retainedBytes = config.limits.maxRetainedBytes
   const perClientSubs = config.limits.maxSubscriptionsPerClient
   const groups = new Map<string, TenantCaps>()
-  for (const [name, raw] of Object.entries((l.groupQuotas ?? {}) as Record<string, Partial<TenantCaps>>)) {
-    groups.set(name, { maxRetainedMessages: raw.maxRetainedMessages ?? 0, maxRetainedBytes: raw.maxRetainedBytes ?? 0, maxSubscriptions: raw.maxSubscriptions ?? 0 })
+  for (const [name, raw] of Object.entries((l.groupQuotas ?? {}) as Record<string, Partial<Record<keyof TenantCaps, number | string>>>)) {
+    const n = (v: number | string | undefined): number => typeof v === 'number' ? v : typeof v === 'string' ? parseSize(v) ?? 0 : 0
+    groups.set(name, { maxRetainedMessages: n(raw.maxRetainedMessages), maxRetainedBytes: n(raw.maxRetainedBytes), maxSubscriptions: n(raw.maxSubscriptions), maxQueuedMessages: n(raw.maxQueuedMessages), maxQueuedBytes: n(raw.maxQueuedBytes) })
   }
   return {
     user: {
       maxRetainedMessages: num(l.maxRetainedMessagesPerUser, Math.floor(retainedMessages / 4)),
       maxRetainedBytes: num(l.maxRetainedBytesPerUser, Math.floor(retainedBytes / 4)),
-      maxSubscriptions: num(l.maxSubscriptionsPerUser, perClientSubs * 4)
+      maxSubscriptions: num(l.maxSubscriptionsPerUser, perClientSubs * 4),
+      maxQueuedMessages: num(l.maxQueuedMessagesPerUser, 0),
+      maxQueuedBytes: num(l.maxQueuedBytesPerUser, 0)
     },
     groups
   }
@@ -103,11 +129,48 @@ interface Usage { retained: number, retainedBytes: number, subscriptions: number
 export class TenantQuotas {
   readonly #usage = new Map<string, Usage>()
   readonly #retained = new Map<string, { bytes: number, tenants: readonly string[] }>()
+  // Offline-queue budgets per tenant; the store keeps their figures exact.
+  // Never removed: one small object per user or group that ever had a queue.
+  readonly #queues = new Map<string, QueueBudget>()
 
   constructor (private settings: TenantSettings) {}
 
   /** New caps (reload); usage stays. */
-  update (settings: TenantSettings): void { this.settings = settings }
+  update (settings: TenantSettings): void {
+    this.settings = settings
+    for (const [tenant, budget] of this.#queues) {
+      const caps = this.capsOf(tenant)
+      budget.maxMessages = caps?.maxQueuedMessages ?? 0
+      budget.maxBytes = caps?.maxQueuedBytes ?? 0
+    }
+  }
+
+  /**
+   * The offline-queue budgets of a session's tenants that have a queue cap
+   * (one with none costs nothing per message). The store asks when it loads
+   * a client's queue figures, and again at every reload (reshare).
+   */
+  queueBudgetsOf (owner: TenantClient | undefined): QueueBudget[] {
+    if (owner === undefined) return []
+    const out: QueueBudget[] = []
+    for (const tenant of this.tenantsOf(owner)) {
+      const caps = this.capsOf(tenant)
+      if (caps === undefined || (caps.maxQueuedMessages <= 0 && caps.maxQueuedBytes <= 0)) continue
+      let budget = this.#queues.get(tenant)
+      if (budget === undefined) {
+        budget = { name: this.describe(tenant), messages: 0, bytes: 0, maxMessages: caps.maxQueuedMessages, maxBytes: caps.maxQueuedBytes }
+        this.#queues.set(tenant, budget)
+      }
+      out.push(budget)
+    }
+    return out
+  }
+
+  /** What a tenant has queued now (tests, `edgemq ctl limits.get`). */
+  queued (tenant: string): { messages: number, bytes: number } {
+    const b = this.#queues.get(tenant)
+    return { messages: b?.messages ?? 0, bytes: b?.bytes ?? 0 }
+  }
 
   /** Tenant keys of a client: "user:<name>" and "group:<name>" for capped groups. */
   tenantsOf (client: TenantClient): string[] {
@@ -132,7 +195,7 @@ export class TenantQuotas {
 
   private limitName (tenant: string, key: keyof TenantCaps): string {
     if (tenant.startsWith('group:')) return `limits.groupQuotas.${tenant.slice(6)}.${key}`
-    return { maxRetainedMessages: 'limits.maxRetainedMessagesPerUser', maxRetainedBytes: 'limits.maxRetainedBytesPerUser', maxSubscriptions: 'limits.maxSubscriptionsPerUser' }[key]
+    return { maxRetainedMessages: 'limits.maxRetainedMessagesPerUser', maxRetainedBytes: 'limits.maxRetainedBytesPerUser', maxSubscriptions: 'limits.maxSubscriptionsPerUser', maxQueuedMessages: 'limits.maxQueuedMessagesPerUser', maxQueuedBytes: 'limits.maxQueuedBytesPerUser' }[key]
   }
 
   /** Why a retained message of `bytes` on `topic` must be refused for its tenants, or undefined. Deleting always fits. */

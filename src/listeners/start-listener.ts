@@ -8,7 +8,6 @@ import { createServer as createHttpsServer } from 'node:https'
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net'
 import { createSecureContext, createServer as createTlsServer, type SecureContextOptions, type TLSSocket } from 'node:tls'
 import type { Duplex } from 'node:stream'
-import { WebSocketServer, createWebSocketStream } from 'ws'
 import { EdgemqError, ERROR_CODES } from '../errors.ts'
 import { resolveClientAddress } from './proxy-protocol.ts'
 import type { ListenerConfig } from '../config/types.ts'
@@ -108,7 +107,7 @@ export async function startListener (config: ListenerConfig, handlers: ListenerH
   const sockets = new Set<Socket>()
   const track = (socket: Socket): void => {
     sockets.add(socket)
-    socket.once('close', () => sockets.delete(socket))
+    socket.on('close', () => sockets.delete(socket)) // comes once; on() spares once()'s per-socket wrapper
   }
   const certificateOf = (socket: Socket): IncomingConnection['certificate'] => {
     const tlsSocket = socket as TLSSocket
@@ -153,6 +152,8 @@ export async function startListener (config: ListenerConfig, handlers: ListenerH
   } else if (config.type === 'http' || config.type === 'https') {
     server = startHttpServer(config, tls, handlers, track, gate)
   } else {
+    // ws is loaded (initialised) by the first WebSocket listener only: most gateways have none
+    const { WebSocketServer, createWebSocketStream } = await import('ws')
     const http = config.type === 'wss' ? createHttpsServer({ ...tls }) : createHttpServer()
     // [MQTT-6.0.0-3] the WebSocket subprotocol is "mqtt"; maxPayload bounds one
     // frame to the max packet size (ws advisory 120: no payload limit by default).

@@ -27,6 +27,8 @@ export interface CoreSources {
   counters: { connectionsRefused: number, malformedClosed: number }
   openSockets: () => number
   storeOpen: () => boolean
+  /** Outgoing QoS 1/2 messages sent and awaiting their acknowledgement, over all connections. */
+  inflight: () => number
   config: () => EdgemqConfig
   /** The bound address of a listener, undefined when it is not bound. */
   bound: (name: string) => { host: string, port: number } | undefined
@@ -81,6 +83,7 @@ export function registerCoreMetrics (observe: Observatory, src: CoreSources): vo
   perQos('edgemq_received_bytes_total', src.packets.receivedBytes)
   perQos('edgemq_messages_sent_total', src.packets.sent)
   perQos('edgemq_sent_bytes_total', src.packets.sentBytes)
+  m.read('edgemq_inflight_messages', (emit) => { emit(src.inflight()) })
   m.read('edgemq_store_open', (emit) => { emit(src.storeOpen() ? 1 : 0) })
   m.read('edgemq_listener_up', (emit) => {
     for (const l of src.config().listeners) emit(src.bound(l.name) === undefined ? 0 : 1, { listener: l.name, type: l.type })

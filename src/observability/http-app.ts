@@ -153,6 +153,10 @@ export class HttpApp {
         retainedMessages: total('edgemq_retained_messages'),
         subscriptions: total('edgemq_subscriptions'),
         sessions: total('edgemq_sessions'),
+        inflightMessages: total('edgemq_inflight_messages'),
+        // null until the store has counted its queues after start
+        offlineQueueMessages: samples.get('edgemq_offline_queue_messages')?.[0]?.value ?? null,
+        offlineQueueBytes: samples.get('edgemq_offline_queue_bytes')?.[0]?.value ?? null,
         eventLoopDelayP99Seconds: (samples.get('edgemq_event_loop_delay_seconds') ?? []).find((s) => String(s.labels.quantile) === '0.99')?.value ?? 0
       },
       listeners: o.status('listeners') ?? [],

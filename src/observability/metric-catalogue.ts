@@ -32,7 +32,8 @@ export const METRICS: readonly MetricDef[] = [
   c('edgemq_received_bytes_total', ['qos'], 'Payload bytes of the PUBLISH packets accepted, by QoS'),
   c('edgemq_messages_sent_total', ['qos'], 'Messages handed to subscribers for delivery, by the QoS of the message'),
   c('edgemq_sent_bytes_total', ['qos'], 'Payload bytes handed to subscribers for delivery, by the QoS of the message'),
-  c('edgemq_messages_dropped_total', ['reason'], 'Messages dropped or refused, by reason: queue_cap, throttle, memory_budget, size, acl, qos2_cap, qos2_expired, retained_quota'),
+  c('edgemq_messages_dropped_total', ['reason'], 'Messages dropped or refused, by reason: queue_cap, queue_quota (a user\'s or group\'s offline-queue budget), throttle, memory_budget, size, acl, qos2_cap, qos2_expired, retained_quota'),
+  g('edgemq_inflight_messages', [], 'Outgoing QoS 1/2 messages sent to connected clients and awaiting PUBACK / PUBREC / PUBCOMP, over all connections'),
   c('edgemq_subscriptions_refused_total', ['reason'], 'SUBSCRIBE filters refused, by reason: acl, limits'),
   // state
   g('edgemq_retained_messages', [], 'Retained messages held'),
@@ -46,7 +47,9 @@ export const METRICS: readonly MetricDef[] = [
   c('edgemq_store_syncs_total', [], 'fsyncs of the store'),
   c('edgemq_store_sync_seconds_total', [], 'Time spent in store batches written with fsync; divided by edgemq_store_syncs_total: mean sync latency'),
   g('edgemq_store_last_sync_seconds', [], 'Duration of the last synced batch'),
-  c('edgemq_offline_queue_dropped_total', [], 'Messages dropped from full offline queues (limits.maxQueuedMessages, maxQueuedBytes)'),
+  g('edgemq_offline_queue_messages', [], 'Messages queued in the store for persistent sessions, connected or not (absent until the count after start is done)'),
+  g('edgemq_offline_queue_bytes', [], 'Stored bytes of those messages (absent until the count after start is done)'),
+  c('edgemq_offline_queue_dropped_total', [], 'Messages dropped from full offline queues (limits.maxQueuedMessages, maxQueuedBytes) and full per-user / per-group queue budgets'),
   // security
   g('edgemq_bans_active', [], 'IP addresses (or IPv6 prefixes) banned now'),
   c('edgemq_lockouts_total', [], 'Bans imposed after repeated authentication failures since start'),

@@ -81,7 +81,15 @@ export const observabilityPart: AttachPart = async (ctx) => {
   m.read('edgemq_subscriptions', (emit) => { emit(storeStats().persistenceSubscriptions ?? 0) })
   m.read('edgemq_sessions', (emit) => { emit(storeStats().persistenceClients ?? 0) })
   m.read('edgemq_offline_queue_dropped_total', (emit) => { emit(storeStats().persistenceQueueDropped ?? 0) })
-  m.read('edgemq_messages_dropped_total', (emit) => { emit(storeStats().persistenceQueueDropped ?? 0, { reason: 'queue_cap' }) })
+  // absent (no sample) until the store has counted its queues after start: unknown is not 0
+  m.read('edgemq_offline_queue_messages', (emit) => { const n = storeStats().persistenceQueuedMessages; if (n !== undefined) emit(n) })
+  m.read('edgemq_offline_queue_bytes', (emit) => { const n = storeStats().persistenceQueuedBytes; if (n !== undefined) emit(n) })
+  m.read('edgemq_messages_dropped_total', (emit) => {
+    const s = storeStats()
+    const byQuota = s.persistenceQueueDroppedByQuota ?? 0
+    emit((s.persistenceQueueDropped ?? 0) - byQuota, { reason: 'queue_cap' })
+    emit(byQuota, { reason: 'queue_quota' })
+  })
   observe.addStatus('store', () => {
     const s = storeStats()
     return {
@@ -94,7 +102,9 @@ export const observabilityPart: AttachPart = async (ctx) => {
       lastSyncSeconds: s.persistenceLastSyncSeconds ?? 0,
       subscriptions: s.persistenceSubscriptions ?? 0,
       sessions: s.persistenceClients ?? 0,
-      queueDropped: s.persistenceQueueDropped ?? 0
+      queueDropped: s.persistenceQueueDropped ?? 0,
+      queuedMessages: s.persistenceQueuedMessages ?? null,
+      queuedBytes: s.persistenceQueuedBytes ?? null
     }
   })
 

@@ -89,7 +89,8 @@ export const STATUS_JS = `'use strict'
     $('overview').replaceChildren(
       card('clients', c.clientsConnected), card('received', c.messagesReceived), card('sent', c.messagesSent),
       card('dropped', c.messagesDropped, c.messagesDropped > 0 ? 'warn' : ''), card('refused', c.connectsRefused),
-      card('retained', c.retainedMessages), card('sessions', c.sessions), card('loop delay p99', (c.eventLoopDelayP99Seconds * 1000).toFixed(1) + ' ms'))
+      card('retained', c.retainedMessages), card('sessions', c.sessions), card('inflight', c.inflightMessages),
+      card('offline queues', c.offlineQueueMessages == null ? 'counting' : c.offlineQueueMessages + ' (' + bytes(c.offlineQueueBytes) + ')'), card('loop delay p99', (c.eventLoopDelayP99Seconds * 1000).toFixed(1) + ' ms'))
     rows('listeners', s.listeners, (l) => [l.name, l.type, l.host + ':' + l.port, { text: l.bound ? 'bound' : 'down', cls: l.bound ? 'ok' : 'bad' }], 'no listeners')
     rows('bridges', s.bridges, (b) => [b.name, { text: !b.enabled ? 'disabled' : b.connected ? 'connected' : 'down', cls: !b.enabled ? '' : b.connected ? 'ok' : 'bad' },
       b.queue.messages + ' (' + bytes(b.queue.bytes) + ')', ago(b.queue.oldestAgeSeconds), b.counters.enqueued, b.counters.delivered,

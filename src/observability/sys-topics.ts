@@ -17,8 +17,14 @@ export const SYS_FROM_METRICS: Readonly<Record<string, string>> = {
   'retained messages/count': 'edgemq_retained_messages',
   'subscriptions/count': 'edgemq_subscriptions',
   'bans/active': 'edgemq_bans_active',
-  'store/journal pending': 'edgemq_journal_pending_messages'
+  'store/journal pending': 'edgemq_journal_pending_messages',
+  'messages/inflight': 'edgemq_inflight_messages',
+  'store/queued messages': 'edgemq_offline_queue_messages',
+  'store/queued bytes': 'edgemq_offline_queue_bytes'
 }
+
+/** Metrics that have no sample while their value is unknown (the queues not yet counted): their $SYS topic waits too. */
+const ABSENT_UNTIL_KNOWN = new Set(['edgemq_offline_queue_messages', 'edgemq_offline_queue_bytes'])
 
 /** Publishes into the broker. */
 interface Publisher {
@@ -44,7 +50,10 @@ export class SysTopics {
     if (this.#metrics === undefined) return {}
     const samples = await this.#metrics.samples()
     const out: Record<string, number> = {}
-    for (const [key, name] of Object.entries(SYS_FROM_METRICS)) if (samples.has(name)) out[key] = sumOf(samples, name)
+    for (const [key, name] of Object.entries(SYS_FROM_METRICS)) {
+      if (!samples.has(name) || (ABSENT_UNTIL_KNOWN.has(name) && samples.get(name)?.length === 0)) continue
+      out[key] = sumOf(samples, name)
+    }
     return out
   }
 

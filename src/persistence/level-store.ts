@@ -48,6 +48,8 @@ export async function openLevelStore (config: EdgemqConfig, logger: Logger, opti
         persistenceJournalReplayed: s.journalReplayed,
         persistenceQuarantined: s.quarantined,
         persistenceQueueDropped: s.queueDropped,
+        persistenceQueueDroppedByQuota: s.queueDroppedByQuota,
+        ...(s.queuedMessages === undefined ? {} : { persistenceQueuedMessages: s.queuedMessages, persistenceQueuedBytes: s.queuedBytes ?? 0 }),
         persistenceWriteBatches: s.writeBatches,
         persistenceWriteOps: s.writeOps,
         persistenceReadIterators: s.readIterators,
@@ -59,6 +61,8 @@ export async function openLevelStore (config: EdgemqConfig, logger: Logger, opti
         persistenceLastSyncAt: s.lastSyncAt ?? 0
       }
     },
+    countQueued: async () => { await p.countQueued() },
+    queueBudgets: { set: (budgetsOf) => { p.setQueueShares(budgetsOf) }, reshare: () => { p.reshareQueues() } },
     setQueueLimits: (next) => { p.setQueueLimits(queueLimitsOf(next, partition)) },
     close: async () => { await p.close() }
   }

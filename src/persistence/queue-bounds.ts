@@ -5,8 +5,11 @@
 // message in its PUBREL phase holds 10 bytes and is bounded by the inflight
 // window, not by this.
 //
-// The figures of a client are loaded lazily, by one range scan the first time
-// this process enqueues for it, then kept up to date by the outgoing store.
+// The figures of a client are loaded by one range scan, the first time this
+// process enqueues for it or by the count after start (countAll), then kept up
+// to date by the outgoing store. They are always kept, caps or not: they also
+// make the store-wide total (the edgemq_offline_queue_* gauges) and the
+// per-user and per-group budgets (QueueShare) that several clients add to.
 import type { StoreContext } from './store-context.ts'
 import { clientPrefix, KIND, prefixRange, readSeqAtEnd } from './store-keys.ts'
 
@@ -22,25 +25,47 @@ export interface QueueBoundLimits {
   refuseNew?: boolean
 }
 
-interface Tracked {
+/**
+ * A figure several client queues add to: the store-wide total (the
+ * edgemq_offline_queue_* gauges), or the budget of a user or group
+ * (limits.maxQueuedMessagesPerUser, src/limits/queue-quotas.ts). Its caps
+ * (0 = none) bound the sum over those queues the way a client's own caps bound
+ * its queue. Kept exact by every add and remove of the queues that share it:
+ * O(shares) per message, no allocation.
+ */
+export interface QueueShare {
+  messages: number
   bytes: number
-  /** Has a packet id (sent, awaiting PUBACK / PUBREC): never dropped while an older queued one can be. */
-  inflight: boolean
+  maxMessages: number
+  maxBytes: number
+  /** Who it is, for log lines ("user alice", "group sensors"). */
+  readonly name: string
+}
+
+/** A share nobody caps: the store-wide total. */
+export function createQueueTotal (): QueueShare {
+  return { messages: 0, bytes: 0, maxMessages: 0, maxBytes: 0, name: 'store' }
 }
 
 /** The queued messages of one client, oldest first (Map keeps insertion order, sequences only grow). */
 export class ClientQueue {
-  readonly items = new Map<number, Tracked>()
+  // sequence -> stored bytes; negative when the message has a packet id (sent,
+  // awaiting PUBACK / PUBREC): never dropped while an older queued one can be.
+  // A number per message, not an object: 100k queued messages are tracked.
+  readonly items = new Map<number, number>()
   bytes = 0
+
+  /** `shares`: the figures this queue adds to (the store's total, its user's and groups' budgets). */
+  constructor (public shares: readonly QueueShare[] = []) {}
 
   get count (): number { return this.items.size }
 
   /** Appends a message at the end of the queue. */
   add (seq: number, bytes: number, inflight = false): void {
     const old = this.items.get(seq)
-    if (old !== undefined) this.bytes -= old.bytes
-    this.items.set(seq, { bytes, inflight })
-    this.bytes += bytes
+    if (old !== undefined) this.change(-1, -Math.abs(old))
+    this.items.set(seq, inflight ? -bytes : bytes)
+    this.change(1, bytes)
   }
 
   /** Forgets a message (acknowledged, moved to PUBREL, dropped). */
@@ -48,40 +73,84 @@ export class ClientQueue {
     const old = this.items.get(seq)
     if (old === undefined) return
     this.items.delete(seq)
-    this.bytes -= old.bytes
+    this.change(-1, -Math.abs(old))
   }
 
   /** Records a packet id given to a message, and its new stored size when it was rewritten. */
   markInflight (seq: number, bytes?: number): void {
-    const item = this.items.get(seq)
-    if (item === undefined) return
-    item.inflight = true
-    if (bytes !== undefined) { this.bytes += bytes - item.bytes; item.bytes = bytes }
+    const old = this.items.get(seq)
+    if (old === undefined) return
+    const size = bytes ?? Math.abs(old)
+    this.items.set(seq, -size)
+    this.change(0, size - Math.abs(old))
+  }
+
+  /** Moves this queue's figures to other shares (its user's groups changed at a reload). */
+  moveTo (shares: readonly QueueShare[]): void {
+    for (const s of this.shares) { s.messages -= this.count; s.bytes -= this.bytes }
+    this.shares = shares
+    for (const s of shares) { s.messages += this.count; s.bytes += this.bytes }
+  }
+
+  /** Takes this queue's figures out of its shares (its session is gone). */
+  detach (): void {
+    this.moveTo([])
+  }
+
+  private change (messages: number, bytes: number): void {
+    this.bytes += bytes
+    const shares = this.shares
+    for (let i = 0; i < shares.length; i++) { shares[i].messages += messages; shares[i].bytes += bytes }
   }
 
   /**
    * Sequences to drop, oldest queued (not inflight) first, so a message of
-   * `incoming` bytes fits; `accept` false when it cannot fit without dropping
-   * an inflight one (then the incoming message is the one dropped).
+   * `incoming` bytes fits this queue's caps and every capped share's;
+   * `accept` false when it cannot fit without dropping an inflight one (then
+   * the incoming message is the one dropped). `full` names what was full.
    */
-  planDrops (incoming: number, limits: QueueBoundLimits): { drop: number[], accept: boolean } {
+  planDrops (incoming: number, limits: QueueBoundLimits): { drop: number[], accept: boolean, full: string } {
     const { maxMessages, maxBytes } = limits
-    if (maxBytes > 0 && incoming > maxBytes) return { drop: [], accept: false }
+    if (maxBytes > 0 && incoming > maxBytes) return { drop: [], accept: false, full: 'client' }
     let count = this.items.size
     let bytes = this.bytes
-    const over = (): boolean => (maxMessages > 0 && count + 1 > maxMessages) || (maxBytes > 0 && bytes + incoming > maxBytes)
-    if (!over()) return { drop: [], accept: true }
-    if (limits.refuseNew === true) return { drop: [], accept: false }
+    let droppedCount = 0
+    let droppedBytes = 0
+    const shares = this.shares
+    const fullShare = (): QueueShare | undefined => {
+      for (let i = 0; i < shares.length; i++) {
+        const s = shares[i]
+        if ((s.maxMessages > 0 && s.messages - droppedCount + 1 > s.maxMessages) || (s.maxBytes > 0 && s.bytes - droppedBytes + incoming > s.maxBytes)) return s
+      }
+      return undefined
+    }
+    const clientFull = (): boolean => (maxMessages > 0 && count + 1 > maxMessages) || (maxBytes > 0 && bytes + incoming > maxBytes)
+    const over = (): string | undefined => clientFull() ? 'client' : fullShare()?.name
+    const first = over()
+    if (first === undefined) return { drop: [], accept: true, full: '' }
+    for (let i = 0; i < shares.length; i++) if (shares[i].maxBytes > 0 && incoming > shares[i].maxBytes) return { drop: [], accept: false, full: shares[i].name }
+    if (limits.refuseNew === true) return { drop: [], accept: false, full: first }
     const drop: number[] = []
-    for (const [seq, item] of this.items) {
-      if (item.inflight) continue
+    for (const [seq, v] of this.items) {
+      if (v < 0) continue // inflight
       drop.push(seq)
       count--
-      bytes -= item.bytes
-      if (!over()) return { drop, accept: true }
+      bytes -= v
+      droppedCount++
+      droppedBytes += v
+      if (over() === undefined) return { drop, accept: true, full: first }
     }
-    // only inflight messages left: they stay, the newcomer is the one dropped
-    return { drop: [], accept: false }
+    // only inflight messages left (or the share is full of other clients'
+    // messages): they stay, the newcomer is the one dropped
+    return { drop: [], accept: false, full: first }
+  }
+
+  /** Whether a message of `bytes` would not fit (this queue's caps or a capped share's), dropping nothing. */
+  wouldOverflow (bytes: number, limits: QueueBoundLimits): boolean {
+    const { maxMessages, maxBytes } = limits
+    if ((maxMessages > 0 && this.count + 1 > maxMessages) || (maxBytes > 0 && this.bytes + bytes > maxBytes)) return true
+    for (const s of this.shares) if ((s.maxMessages > 0 && s.messages + 1 > s.maxMessages) || (s.maxBytes > 0 && s.bytes + bytes > s.maxBytes)) return true
+    return false
   }
 }
 
@@ -90,6 +159,14 @@ export class QueueBounds {
   limits: QueueBoundLimits = { maxMessages: 0, maxBytes: 0 }
   /** Messages dropped from (or refused by) a full offline queue since the process started. */
   dropped = 0
+  /** Of those, dropped because a user's or group's budget was full (limits.maxQueuedMessagesPerUser ...). */
+  droppedByQuota = 0
+  /** Messages and bytes queued over every tracked client: exact once `counted`. */
+  readonly total = createQueueTotal()
+  /** Whether every client holding a queue has been loaded (countAll): until then `total` is a lower bound. */
+  counted = false
+  /** The budgets (besides the store's total) a client's queue adds to: its user's and groups' (set by the limits part). */
+  sharesOf: (clientId: string) => readonly QueueShare[] = () => []
   /** The same, per client (a client id stays here until the process ends: one number each). */
   readonly droppedBy = new Map<string, number>()
   // Last drop log per client (monotonic ms): one line per client per interval, not one per message.
@@ -102,15 +179,14 @@ export class QueueBounds {
   // have read it): its outgoingUpdate must not fail, or aedes closes the client.
   private readonly recentlyDropped = new Map<string, number>()
 
-  /** Whether any cap is set (no cap: nothing is tracked, no cost on the publish path). */
-  get enabled (): boolean {
-    return this.limits.maxMessages > 0 || this.limits.maxBytes > 0
-  }
-
-  /** Changes the caps (reload); turning them off forgets every tracked figure. */
+  /** Changes the per-client caps (reload); figures are kept either way. */
   setLimits (limits: QueueBoundLimits): void {
     this.limits = { maxMessages: Math.max(0, Math.floor(limits.maxMessages)), maxBytes: Math.max(0, Math.floor(limits.maxBytes)), refuseNew: limits.refuseNew === true }
-    if (!this.enabled) { this.clients.clear(); this.loading.clear(); this.recentlyDropped.clear() }
+  }
+
+  /** Looks up every tracked client's budgets again (a reload changed users' groups or the group caps): figures move with them. */
+  reshare (): void {
+    for (const [clientId, q] of this.clients) q.moveTo([this.total, ...this.sharesOf(clientId)])
   }
 
   /** The figures of a client, when loaded. */
@@ -121,22 +197,22 @@ export class QueueBounds {
   /** Whether a message of `bytes` would not fit in the loaded queue of `clientId` (figures not loaded yet: it fits). */
   wouldOverflow (clientId: string, bytes: number): boolean {
     const q = this.clients.get(clientId)
-    if (q === undefined || !this.enabled) return false
-    const { maxMessages, maxBytes } = this.limits
-    return (maxMessages > 0 && q.count + 1 > maxMessages) || (maxBytes > 0 && q.bytes + bytes > maxBytes)
+    return q !== undefined && q.wouldOverflow(bytes, this.limits)
   }
 
   /** Whether a client still needs its load scan. */
   needsLoad (clientId: string): boolean {
-    return this.enabled && !this.clients.has(clientId)
+    return !this.clients.has(clientId)
   }
 
   /**
    * Loads a client's figures: one range scan of its O records (sizes) and U
    * records (stored packet ids); `inflight()` adds the ids aedes gave in this
    * process, read after the scan so none given meanwhile is missed.
+   * `mayHoldState` false: the client has no U record (outgoing-store.ts
+   * knows), so that range is not read.
    */
-  async load (ctx: StoreContext, clientId: string, inflight: () => number[]): Promise<void> {
+  async load (ctx: StoreContext, clientId: string, inflight: () => number[], mayHoldState = true): Promise<void> {
     if (this.loading.has(clientId)) return
     const removed = new Set<number>()
     this.loading.set(clientId, removed)
@@ -145,7 +221,7 @@ export class QueueBounds {
       // writeAfter): every write queued before it has landed, so the scan sees
       // them; removals queued after it are subtracted through `removed`.
       const withState = new Set<number>()
-      for await (const key of ctx.db.keys(prefixRange(clientPrefix(KIND.OUT_STATE, clientId)))) withState.add(readSeqAtEnd(key))
+      if (mayHoldState) for await (const key of ctx.db.keys(prefixRange(clientPrefix(KIND.OUT_STATE, clientId)))) withState.add(readSeqAtEnd(key))
       const q = new ClientQueue()
       for await (const [key, value] of ctx.db.iterator(prefixRange(clientPrefix(KIND.OUT, clientId)))) {
         const seq = readSeqAtEnd(key)
@@ -153,7 +229,10 @@ export class QueueBounds {
       }
       for (const seq of inflight()) q.markInflight(seq)
       for (const seq of removed) q.remove(seq)
-      if (this.enabled && this.loading.get(clientId) === removed) this.clients.set(clientId, q)
+      if (this.loading.get(clientId) === removed) {
+        q.moveTo([this.total, ...this.sharesOf(clientId)]) // counted in the totals only now, once
+        this.clients.set(clientId, q)
+      }
     } finally {
       if (this.loading.get(clientId) === removed) this.loading.delete(clientId)
     }
@@ -164,14 +243,16 @@ export class QueueBounds {
    * logs it, at most once per client every 10 s with the running count: a
    * dropped acknowledged message is never silent.
    */
-  noteDropped (clientId: string, n: number, log: (msg: string, fields: Record<string, string | number>) => void, now = performance.now()): void {
+  noteDropped (clientId: string, n: number, log: (msg: string, fields: Record<string, string | number>) => void, now = performance.now(), full = 'client'): void {
     this.dropped += n
+    if (full !== 'client') this.droppedByQuota += n
     const total = (this.droppedBy.get(clientId) ?? 0) + n
     this.droppedBy.set(clientId, total)
     const last = this.loggedAt.get(clientId)
     if (last !== undefined && now - last < 10_000) return
     this.loggedAt.set(clientId, now)
-    log('offline queue full: queued messages dropped', { client: clientId, droppedTotal: total, maxMessages: this.limits.maxMessages, maxBytes: this.limits.maxBytes })
+    if (full === 'client') log('offline queue full: queued messages dropped', { client: clientId, droppedTotal: total, maxMessages: this.limits.maxMessages, maxBytes: this.limits.maxBytes })
+    else log('offline queue quota full: queued messages dropped', { client: clientId, quota: full, droppedTotal: total })
   }
 
   /** Remembers a dropped message aedes may be sending right now (see restore in outgoing-store.ts). */
@@ -198,16 +279,17 @@ export class QueueBounds {
     this.clients.get(clientId)?.remove(seq)
   }
 
-  /** Forgets a client's figures (a wiped session); the next enqueue scans again. */
+  /**
+   * Forgets a client's figures (a wiped session: aedes clears what it still
+   * holds right after, through clear()); the next enqueue scans again.
+   */
   forget (clientId: string): void {
+    this.clients.get(clientId)?.detach()
     this.clients.delete(clientId)
   }
 
-  /** Totals over the loaded clients (stats). */
-  totals (): { clients: number, messages: number, bytes: number } {
-    let messages = 0
-    let bytes = 0
-    for (const q of this.clients.values()) { messages += q.count; bytes += q.bytes }
-    return { clients: this.clients.size, messages, bytes }
+  /** Clients whose figures are loaded. */
+  get trackedClients (): number {
+    return this.clients.size
   }
 }

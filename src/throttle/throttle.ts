@@ -42,6 +42,7 @@ export interface ClientThrottle {
   readonly override: Partial<ClientRates> | undefined
   rates: ClientRates
   source: RateSource
+  /** The client's buckets; one shared unlimited bucket stands for each rate of 0 (most clients have no per-client rate). */
   inBytes: TokenBucket
   inMessages: TokenBucket
   outBytes: TokenBucket
@@ -76,12 +77,19 @@ export class Throttle {
   readonly #globalBytes: TokenBucket
   readonly #globalMessages: TokenBucket
   readonly #listenerBuckets = new Map<string, { bytes: TokenBucket, messages: TokenBucket, connections: TokenBucket }>()
+  /**
+   * The bucket of every per-client rate of 0 (unlimited): never re-rated, it
+   * never counts. Issue 10: three buckets and a rates object per connection
+   * were ~0.4 KiB of each idle client's memory with no per-client rate set.
+   */
+  readonly #unlimited: TokenBucket
 
   constructor (settings: ThrottleSettings, now: MonotonicClock) {
     this.#settings = settings
     this.#now = now
     this.#globalBytes = new TokenBucket(0, 0, now)
     this.#globalMessages = new TokenBucket(0, 0, now)
+    this.#unlimited = new TokenBucket(0, 0, now)
     this.update(settings)
   }
 
@@ -100,10 +108,9 @@ export class Throttle {
 
   /** Registers a connected client; `override` is what the auth layer put in overrides.throttle. */
   addClient (id: string, listener: string, groups: readonly string[], override?: Partial<ClientRates>): ClientThrottle {
-    const n = this.#now
     const c: ClientThrottle = {
       id, listener, groups, override, rates: this.#settings.client, source: 'default',
-      inBytes: new TokenBucket(0, 0, n), inMessages: new TokenBucket(0, 0, n), outBytes: new TokenBucket(0, 0, n),
+      inBytes: this.#unlimited, inMessages: this.#unlimited, outBytes: this.#unlimited,
       outboundDropped: 0, pausedMs: 0
     }
     this.#rateClient(c)
@@ -181,11 +188,22 @@ export class Throttle {
     const s = this.#settings
     const group = c.groups.find((g) => s.groups[g] !== undefined)
     const control = this.#controlRates.get(c.id)
-    c.rates = { ...s.client, ...(group === undefined ? {} : s.groups[group]), ...c.override, ...control }
+    // the defaults themselves (never changed in place) when nothing else applies
+    c.rates = group === undefined && c.override === undefined && control === undefined
+      ? s.client
+      : { ...s.client, ...(group === undefined ? {} : s.groups[group]), ...c.override, ...control }
     c.source = control !== undefined ? 'control' : c.override !== undefined ? 'override' : group !== undefined ? 'group' : 'default'
     const b = s.burstSeconds
-    c.inBytes.setRate(c.rates.inboundBytesPerSecond, c.rates.inboundBytesPerSecond * b)
-    c.inMessages.setRate(c.rates.inboundMessagesPerSecond, Math.max(1, c.rates.inboundMessagesPerSecond * b))
-    c.outBytes.setRate(c.rates.outboundBytesPerSecond, c.rates.outboundBytesPerSecond * b)
+    c.inBytes = this.#rated(c.inBytes, c.rates.inboundBytesPerSecond, c.rates.inboundBytesPerSecond * b)
+    c.inMessages = this.#rated(c.inMessages, c.rates.inboundMessagesPerSecond, Math.max(1, c.rates.inboundMessagesPerSecond * b))
+    c.outBytes = this.#rated(c.outBytes, c.rates.outboundBytesPerSecond, c.rates.outboundBytesPerSecond * b)
+  }
+
+  /** `bucket` at a new rate: the shared unlimited one for 0, else its own (a new one starts full, as before). */
+  #rated (bucket: TokenBucket, rate: number, burst: number): TokenBucket {
+    if (rate <= 0) return this.#unlimited
+    const own = bucket === this.#unlimited ? new TokenBucket(0, 0, this.#now) : bucket
+    own.setRate(rate, burst)
+    return own
   }
 }

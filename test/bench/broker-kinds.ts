@@ -59,7 +59,7 @@ export async function prepareLaunch (kind: BrokerKind, settings: BrokerSettings 
     return { ...base, command: MOSQUITTO_PATH, args: ['-c', file] }
   }
   if (kind === 'aedes') {
-    return { ...base, command: process.execPath, args: [join(context.root, 'test/bench/plain-aedes-server.mjs'), String(settings.port)] }
+    return { ...base, command: process.execPath, args: [...(process.env.BENCH_AEDES_NODE_ARGS ?? '').split(' ').filter(Boolean), join(context.root, 'test/bench/plain-aedes-server.mjs'), String(settings.port)] }
   }
   const file = join(settings.dir, 'edgemq.yaml')
   let yaml = renderEdgemqConfig(settings, context.board)

@@ -29,6 +29,8 @@ export const METRICS: readonly MetricSpec[] = [
   { key: 'fanOut0.peakRss', label: 'fan-out QoS 0: peak RSS', unit: 'MiB', better: 'lower', target: { max: 80 } },
   { key: 'latency.p50', label: 'latency QoS 1 @2k/s: p50', unit: 'ms', better: 'lower' },
   { key: 'latency.p99', label: 'latency QoS 1 @2k/s: p99', unit: 'ms', better: 'lower', target: { ratio: 1.0 } },
+  { key: 'latencyPersistent.p50', label: 'latency, persistent subscriber: p50', unit: 'ms', better: 'lower' },
+  { key: 'latencyPersistent.p99', label: 'latency, persistent subscriber: p99', unit: 'ms', better: 'lower', target: { ratio: 1.5 } },
   { key: 'drain.enqueueRate', label: 'offline enqueue QoS 1 (500 x 100)', unit: 'msg/s', better: 'higher', target: { ratio: 0.5 } },
   { key: 'drain.rssQueued', label: 'RSS with the 50k queued', unit: 'MiB', better: 'lower', target: { max: 64 } },
   { key: 'drain.rssRestarted', label: 'same, after a restart', unit: 'MiB', better: 'lower' },

@@ -10,7 +10,7 @@ const carol = { username: 'carol', groups: ['ops'] }
 
 test('unset per-user caps derive from the global and per-client ones', () => {
   const s = settings({ maxRetainedMessages: 2500, maxRetainedBytes: 4000, maxSubscriptionsPerClient: 10 })
-  assert.equal(s.user, { maxRetainedMessages: 625, maxRetainedBytes: 1000, maxSubscriptions: 40 })
+  assert.equal(s.user, { maxRetainedMessages: 625, maxRetainedBytes: 1000, maxSubscriptions: 40, maxQueuedMessages: 0, maxQueuedBytes: 0 })
   assert.equal(settings({ maxRetainedMessagesPerUser: 0 }).user.maxRetainedMessages, 0, '0 = no cap')
 })
 
@@ -46,6 +46,27 @@ test('limits.groupQuotas is checked with a message that names the fix', () => {
   assert.match(check({ ops: { maxRetained: 5 } }) ?? '', /unknown cap "maxRetained"/)
   assert.match(check({ ops: { maxSubscriptions: -1 } }) ?? '', /whole number >= 0/)
   assert.match(check([1]) ?? '', /must map an ACL group/)
+})
+
+test('offline-queue budgets: one per capped tenant, shared by its sessions; caps follow a reload; uncapped tenants cost nothing', () => {
+  const q = new TenantQuotas(settings({ maxQueuedMessagesPerUser: 10, groupQuotas: { ops: { maxQueuedBytes: '1KB' }, lab: { maxSubscriptions: 5 } } }))
+  const budgets = q.queueBudgetsOf(alice)
+  assert.equal(budgets.map((b) => [b.name, b.maxMessages, b.maxBytes]), [['user alice', 10, 0], ['group ops', 0, 1024]])
+  assert.is(q.queueBudgetsOf(alice)[0], budgets[0], 'the same object for every session of the user')
+  assert.is(q.queueBudgetsOf(carol)[1], budgets[1], 'group members share one')
+  assert.equal(q.queueBudgetsOf({ username: 'dan', groups: ['lab'] }).map((b) => b.name), ['user dan'], 'a group without a queue cap adds nothing')
+  assert.equal(q.queueBudgetsOf(undefined), [], 'unknown owner: no budget')
+  budgets[0].messages = 4 // the store keeps the figures
+  assert.equal(q.queued('user:alice'), { messages: 4, bytes: 0 })
+  q.update(settings({ maxQueuedMessagesPerUser: 3 }))
+  assert.equal([budgets[0].maxMessages, budgets[1].maxBytes], [3, 0], 'a reload changes the caps in place')
+})
+
+test('limits.groupQuotas accepts the queue caps (a size for bytes) and names a bad one', () => {
+  const check = TENANT_QUOTA_OPTIONS.find((o) => o.key === 'limits.groupQuotas')!.check!
+  assert.is(check({ ops: { maxQueuedMessages: 100, maxQueuedBytes: '64MB' } }), undefined)
+  assert.match(check({ ops: { maxQueuedBytes: 'lots' } }) ?? '', /group ops: maxQueuedBytes must be a size/)
+  assert.match(check({ ops: { maxQueuedMessages: -1 } }) ?? '', /maxQueuedMessages must be a whole number >= 0/)
 })
 
 test.run()

@@ -130,6 +130,11 @@ test('shows listeners, bridges with queue and last error, clients, bans, throttl
   const throttled = await cellTexts('throttles')
   assert.ok(throttled.some((r) => r[0] === 'sensor-01'), JSON.stringify(throttled))
 
+  // the queue figures: inflight, and the offline queues once counted after start
+  const overview = await page.textContent('#overview') ?? ''
+  assert.match(overview, /\d+inflight/)
+  assert.match(overview, /\d+ \([\d.]+ (B|KiB|MiB)\)offline queues/)
+
   const resources = await page.textContent('#resources') ?? ''
   assert.match(resources, /memory \(ok\)/)
   assert.match(resources, /MiB of/)

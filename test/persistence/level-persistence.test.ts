@@ -50,6 +50,46 @@ test('subscriptions, queues, inflight state, incoming QoS 2, retained and wills 
   await p2.close()
 })
 
+test('after a restart, a message sent for the first time never gets a packet id a stored message further down the queue holds [MQTT-2.2.1-3]', async () => {
+  // m2 went out (QoS 2, id 1, stored) before m1 (a live delivery overtook the
+  // queue replay), then the process died. The next replay yields m1 first and
+  // aedes, numbering ids per connection from 1, gives it id 1: before, m1 kept
+  // it (m2 was not indexed yet), two QoS 2 messages were in flight under one id,
+  // and a PUBREL for one made the receiver hand the other to its application.
+  const path = fresh()
+  const p = open(path)
+  await p.setup({ id: 'b1' })
+  await p.outgoingEnqueueCombi([{ clientId: 'c1' }], pub('a/1', 'm1', 1, 2))
+  // more unsent messages than the replay stream reads ahead
+  for (let i = 0; i < 50; i++) await p.outgoingEnqueueCombi([{ clientId: 'c1' }], pub('a/f', `f${i}`, 100 + i, 2))
+  await p.outgoingEnqueueCombi([{ clientId: 'c1' }], pub('a/2', 'm2', 2, 2))
+  await p.outgoingUpdate({ id: 'c1' }, { ...pub('a/2', 'm2', 2, 2), messageId: 1 })
+  await p.close()
+
+  const p2 = open(path)
+  await p2.setup({ id: 'b2' })
+  const ids: Record<string, number> = {}
+  let nextId = 1
+  for await (const m of p2.outgoingStream({ id: 'c1' })) {
+    const packet = { ...m, messageId: m.messageId ?? nextId++ } // aedes's QoSPacket: a stored id is kept, else the connection's next, from 1
+    await p2.outgoingUpdate({ id: 'c1' }, packet)
+    ids[packet.payload.toString()] = packet.messageId
+  }
+  assert.is(ids.m2, 1, 'a stored message is resent under its own id')
+  assert.is.not(ids.m1, 1, 'the new message got the id the stored one holds')
+  // the PUBREL phase of m2 (id 1) moves m2, not m1
+  await p2.outgoingUpdate({ id: 'c1' }, { cmd: 'pubrel', messageId: 1 })
+  await p2.close()
+  const p3 = open(path)
+  await p3.setup({ id: 'b3' })
+  const queue = await list(p3.outgoingStream({ id: 'c1' }))
+  const after = queue.map((m) => m.cmd === 'pubrel' ? `pubrel:${m.messageId}` : `${m.payload}:${m.messageId}`)
+  assert.equal([after[0], after[after.length - 1]], [`m1:${ids.m1}`, 'pubrel:1'])
+  const held = Object.values(ids)
+  assert.is(new Set(held).size, held.length, 'no packet id held twice')
+  await p3.close()
+})
+
 test('a persistent session without subscriptions is known after a restart until its session ends [MQTT-3.2.2-2]', async () => {
   const path = fresh()
   const p = open(path)

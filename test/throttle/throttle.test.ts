@@ -49,6 +49,26 @@ test('update re-rates connected clients without replacing them (reload keeps cli
   assert.is(c.rates.inboundBytesPerSecond, 5)
 })
 
+test('clients without a per-client rate share one unlimited bucket; a rate set later gives one its own, limiting at once', () => {
+  let now = 0
+  const none: ThrottleSettings = { ...base, client: { inboundBytesPerSecond: 0, inboundMessagesPerSecond: 0, outboundBytesPerSecond: 0 } }
+  const t = new Throttle(none, () => now)
+  const a = t.addClient('a', 'tcp', [])
+  const b = t.addClient('b', 'tcp', [])
+  assert.is(a.inBytes, b.inBytes, 'shared (issue 10: three buckets per idle connection)')
+  assert.is(a.rates, b.rates, 'the default rates object, not a copy per client')
+  for (let i = 0; i < 100; i++) assert.is(t.chargeInbound(a, 10_000), 0)
+  t.setControlRates('a', { inboundBytesPerSecond: 100 })
+  assert.is.not(a.inBytes, b.inBytes)
+  assert.is(t.chargeInbound(a, 100), 0, 'a new limit starts with a full burst')
+  assert.is(Math.round(t.chargeInbound(a, 100)), 1000, 'then the rate holds')
+  assert.is(t.chargeInbound(b, 10_000), 0, 'the other client is still unlimited')
+  now += 5000
+  t.setControlRates('a', undefined)
+  assert.is(a.inBytes, b.inBytes, 'back to the shared bucket')
+  assert.is(t.chargeInbound(a, 10_000), 0)
+})
+
 test('removeClient keeps a newer registration of the same id (takeover)', () => {
   const t = new Throttle(base, () => 0)
   const old = t.addClient('a', 'tcp', [])

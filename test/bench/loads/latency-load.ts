@@ -17,6 +17,8 @@ export interface LatencyParams {
   /** Samples from the first `warmupMs` are not counted (connections and JIT settle). */
   warmupMs: number
   payloadBytes: number
+  /** The subscriber keeps its session (clean session off): what a persistent subscriber's messages cost (the store's journal and queue). */
+  persistent?: boolean
 }
 
 /** Latency figures in milliseconds. */
@@ -46,7 +48,8 @@ export async function runLatency (p: LatencyParams): Promise<LatencyResult> {
   const acks: number[] = []
   const subscriber = await MqttLink.open({
     port: p.port,
-    clientId: 'latency-sub',
+    clientId: p.persistent === true ? 'latency-sub-persistent' : 'latency-sub',
+    clean: p.persistent !== true,
     onFrame: (type, flags, buf, start) => {
       if (type !== PACKET.PUBLISH) return
       const now = performance.now()
