@@ -388,12 +388,13 @@ class Run {
       await this.broker!.stop()
     }
     const now = Date.now()
-    for (const s of this.subs) {
-      if (s.conn !== undefined) { s.conn.destroy(); s.conn = undefined; s.model.closed(now) }
-    }
+    const closedHere = this.subs.filter((s) => s.conn !== undefined)
+    for (const s of closedHere) { s.conn!.destroy(); s.conn = undefined; s.model.closed(now) }
     for (const p of this.pubs) p?.end(true)
     this.pubs.fill(undefined)
     await this.start()
+    // after a kill -9 the expiry of a session that was connected counts from this start at the latest
+    if (kill) for (const s of closedHere) s.model.offlineLate = Date.now()
   }
 
   /** Every subscriber whose session may still exist comes back, acknowledges everything and must get all it is owed. */
