@@ -21,10 +21,12 @@
 // subscribers' acknowledgements (one ordered write path).
 //
 // What it found (each now a plain regression test, fixed unless said):
-// v5 sessions resumed after their expiry passed across a restart or kill -9
-// (test/e2e/session-expiry-restart.test.ts); a connected persistent subscriber
-// with `cap` unacknowledged messages disconnected, or sent one out of order,
-// by the queue cap (queue-full-policy.test.ts); queued retained messages sent
+// v5 sessions resumed after their expiry passed across a restart or kill -9,
+// or whose clock restarted at every crash (test/e2e/session-expiry-restart.test.ts);
+// a connected persistent subscriber with `cap` unacknowledged messages
+// disconnected, or sent one out of order, by the queue cap, and a v5 publisher
+// acknowledged for what a full refuse-new queue then dropped after a restart
+// (queue-full-policy.test.ts); queued retained messages sent
 // with RETAIN 1 and queued messages at the publish QoS above the granted one
 // (queued-message-flags.test.ts); a persistent subscriber disconnected for
 // answering a retained QoS 2 message with PUBREC (retained-qos2-subscribe.test.ts);
