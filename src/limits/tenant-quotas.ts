@@ -92,6 +92,8 @@ export const TENANT_QUOTA_OPTIONS: readonly OptionSpec[] = [
   }
 ]
 
+const NO_CAPS: TenantCaps = { maxRetainedMessages: 0, maxRetainedBytes: 0, maxSubscriptions: 0, maxQueuedMessages: 0, maxQueuedBytes: 0 }
+
 /** The tenant settings of a config. */
 export function readTenantSettings (config: EdgemqConfig): TenantSettings {
   const l = config.limits as unknown as Record<string, unknown>
@@ -110,8 +112,8 @@ export function readTenantSettings (config: EdgemqConfig): TenantSettings {
       maxRetainedMessages: num(l.maxRetainedMessagesPerUser, Math.floor(retainedMessages / 4)),
       maxRetainedBytes: num(l.maxRetainedBytesPerUser, Math.floor(retainedBytes / 4)),
       maxSubscriptions: num(l.maxSubscriptionsPerUser, perClientSubs * 4),
-      maxQueuedMessages: num(l.maxQueuedMessagesPerUser, 0),
-      maxQueuedBytes: num(l.maxQueuedBytesPerUser, 0)
+      maxQueuedMessages: config.limits.maxQueuedMessagesPerUser,
+      maxQueuedBytes: config.limits.maxQueuedBytesPerUser
     },
     groups
   }
@@ -139,9 +141,10 @@ export class TenantQuotas {
   update (settings: TenantSettings): void {
     this.settings = settings
     for (const [tenant, budget] of this.#queues) {
-      const caps = this.capsOf(tenant)
-      budget.maxMessages = caps?.maxQueuedMessages ?? 0
-      budget.maxBytes = caps?.maxQueuedBytes ?? 0
+      // a tenant whose caps were removed keeps its budget object, uncapped (0)
+      const caps = this.capsOf(tenant) ?? NO_CAPS
+      budget.maxMessages = caps.maxQueuedMessages
+      budget.maxBytes = caps.maxQueuedBytes
     }
   }
 
