@@ -14,7 +14,8 @@
 //   passed, or was 0, is ended (subscriptions, marker, queue, inflight state);
 //   the others get a timer that ends them unless the client is back. A session
 //   whose connection was open at a crash counts from the start (the broker
-//   cannot know when it died: the session lives longer, never shorter).
+//   cannot know when it died: the session lives longer, never shorter), and
+//   that start is stored, so a second crash does not restart its clock.
 //   Uses aedes's public events ('client', 'clientDisconnect') and `clients`.
 // Canary: test/engine/restore-session-expiry.test.ts.
 import type { SessionStore } from '../store-contract.ts'
@@ -57,7 +58,10 @@ export async function restoreSessionExpiry (aedes: unknown, sessions: Required<S
   let ended = 0
   for (const { clientId, expiry, closedAt } of sessions.sessionDeadlines()) {
     const due = (closedAt === 0 ? started : closedAt) + expiry * 1000
-    if (expiry === 0 || due <= started) { await sessions.endSession(clientId); ended++ } else arm(clientId, due)
+    if (expiry === 0 || due <= started) { await sessions.endSession(clientId); ended++; continue }
+    // open at a crash: its clock starts now, and is stored, so another crash does not start it again
+    if (closedAt === 0) await sessions.sessionClosed(clientId, started)
+    arm(clientId, due)
   }
   return { ended, armed: timers.size, stop: () => { for (const t of timers.values()) clearTimeout(t); timers.clear() } }
 }

@@ -160,6 +160,7 @@ export class LevelPersistence {
     for await (const key of this.db.keys(prefixRange(Buffer.of(KIND.RETAINED)))) this.retainedLevels.add(key.toString('utf8', 1))
     this.retainedLevels.markLoaded()
     await this.outgoing.loadQueueHolders() // a CONNECT of a client with no queue then costs no iterator
+    await this.outgoing.loadAllBounds() // refuse-new decides from loaded figures only
     this.logger.info('store open', { path: this.options.path, status: outcome.status, sync: this.options.sync, subscriptions: this.subs.counts().subsCount, quarantined: this.ctx.quarantined })
   }
 
@@ -529,6 +530,8 @@ export class LevelPersistence {
    */
   setQueueLimits (limits: { maxMessages: number, maxBytes: number, refuseNew?: boolean }): void {
     this.outgoing.setQueueLimits(limits)
+    // a reload to refuse-new: the figures it decides from are loaded in the background (until then, "fits")
+    if (this.brokerRef !== undefined && limits.refuseNew === true) this.outgoing.countQueued().catch((err: Error) => { this.logger.warn('queue figures not loaded', { error: err.message }) })
   }
 
   /**

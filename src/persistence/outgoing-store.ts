@@ -180,6 +180,21 @@ export class OutgoingStore {
     this.stateHolders = stateHolders
   }
 
+  /**
+   * Loads the queue figures of every client that holds a queue (at setup,
+   * before any client is served), for refuse-new: its decision is
+   * synchronous, and a client whose figures were not loaded yet counted as
+   * "fits", so after a restart a v5 publisher was acknowledged for a message
+   * the full queue then dropped (found by the model-based test). One range
+   * scan per client with a queue; drop-oldest needs none of this.
+   */
+  async loadAllBounds (): Promise<void> {
+    const { maxMessages, maxBytes, refuseNew } = this.bounds.limits
+    if (refuseNew !== true || (maxMessages === 0 && maxBytes === 0)) return
+    // at setup nothing else writes yet: the scans need no place in the write queue
+    for (const id of this.holders ?? []) if (this.bounds.needsLoad(id)) await this.bounds.load(this.ctx, id, () => this.inflightSeqs(id), this.mayHoldState(id))
+  }
+
   /** Whether a client may have anything queued (true until loadQueueHolders ran). */
   mayHoldQueue (clientId: string): boolean {
     return this.holders === undefined || this.holders.has(clientId)

@@ -9,6 +9,9 @@ import * as assert from 'uvu/assert'
 import { connect, connectAsync, type MqttClient } from 'mqtt'
 import { startBrokerInProcess, type InProcessBroker } from '../helpers/broker-process.ts'
 import { RawMqtt } from '../helpers/raw-mqtt.ts'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 
 let b: InProcessBroker | undefined
 const clients: MqttClient[] = []
@@ -75,6 +78,35 @@ test('drop-oldest (default): the oldest queued message makes room, the publisher
   for (let i = 1; i <= 5; i++) await pub.publishAsync('qf/t', `m${i}`, { qos: 1 })
   assert.equal(codes, [0, 0, 0, 0, 0])
   assert.equal(await receiveAll(url, 'qf-subd', 3), ['m3', 'm4', 'm5'])
+})
+
+// Found by the model-based test (test/e2e/store-model.test.ts, long run): the
+// queue figures were loaded at a client's first enqueue in the process, and
+// refuse-new decides synchronously from loaded figures only, so after a
+// restart a v5 publisher was acknowledged for a message the full queue then
+// dropped.
+test('refuse-new after a restart: a full queue still refuses a v5 publisher with 0x97 and loses nothing acknowledged', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'edgemq-qf-'))
+  try {
+    const yaml = `listeners:\n  - { name: tcp, type: tcp, host: 127.0.0.1, port: 0 }\npersistence: { path: ${join(dir, 'store')} }\nlimits: { maxQueuedMessages: 3, queueFullPolicy: refuse-new }\n`
+    b = await startBrokerInProcess(yaml)
+    await awaySubscriber(`mqtt://127.0.0.1:${b.port}`, 'qf-restart')
+    const before = await connectAsync(`mqtt://127.0.0.1:${b.port}`, { clientId: 'qf-pub-r1', protocolVersion: 5, reconnectPeriod: 0 })
+    for (let i = 1; i <= 3; i++) await before.publishAsync('qf/t', `m${i}`, { qos: 1 })
+    await before.endAsync()
+    await b.stop()
+    b = await startBrokerInProcess(yaml)
+    const url = `mqtt://127.0.0.1:${b.port}`
+    const pub = await connectAsync(url, { clientId: 'qf-pub-r2', protocolVersion: 5, reconnectPeriod: 0 })
+    clients.push(pub)
+    const outcome = await pub.publishAsync('qf/t', 'm4', { qos: 1 }).then(() => 'acknowledged', (err: Error & { code?: number }) => `refused 0x${(err.code ?? 0).toString(16)}`)
+    assert.is(outcome, 'refused 0x97')
+    assert.equal(await receiveAll(url, 'qf-restart', 3), ['m1', 'm2', 'm3'])
+  } finally {
+    await b?.stop()
+    b = undefined
+    await rm(dir, { recursive: true, force: true })
+  }
 })
 
 // Found by the model-based test (test/e2e/store-model.test.ts): the message a

@@ -96,6 +96,16 @@ test('[MQTT-4.1.0-2] a session connected (expiry 1 s) at a kill -9 is gone 2.5 s
   assert.equal(await resume(), { present: false, got: false })
 })
 
+test('[MQTT-4.1.0-2] a session connected (expiry 2 s) at two kills in a row: its clock starts at the first restart, not again at the second', async () => {
+  await start()
+  await subscriber(2)
+  await restart('SIGKILL')
+  await sleep(1500)
+  await restart('SIGKILL') // 2 s after the first restart have passed by the time this one is up
+  await sleep(1000)
+  assert.equal(await resume(), { present: false, got: false })
+})
+
 test('[MQTT-3.1.2-23] Clean Start 0 with expiry 0, connected when the broker stops: the session ends with that connection', async () => {
   await start()
   const first = await subscriber(60)

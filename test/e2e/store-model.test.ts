@@ -21,10 +21,12 @@
 // subscribers' acknowledgements (one ordered write path).
 //
 // What it found (each now a plain regression test, fixed unless said):
-// v5 sessions resumed after their expiry passed across a restart or kill -9
-// (test/e2e/session-expiry-restart.test.ts); a connected persistent subscriber
-// with `cap` unacknowledged messages disconnected, or sent one out of order,
-// by the queue cap (queue-full-policy.test.ts); queued retained messages sent
+// v5 sessions resumed after their expiry passed across a restart or kill -9,
+// or whose clock restarted at every crash (test/e2e/session-expiry-restart.test.ts);
+// a connected persistent subscriber with `cap` unacknowledged messages
+// disconnected, or sent one out of order, by the queue cap, and a v5 publisher
+// acknowledged for what a full refuse-new queue then dropped after a restart
+// (queue-full-policy.test.ts); queued retained messages sent
 // with RETAIN 1 and queued messages at the publish QoS above the granted one
 // (queued-message-flags.test.ts); a persistent subscriber disconnected for
 // answering a retained QoS 2 message with PUBREC (retained-qos2-subscribe.test.ts);
@@ -388,12 +390,13 @@ class Run {
       await this.broker!.stop()
     }
     const now = Date.now()
-    for (const s of this.subs) {
-      if (s.conn !== undefined) { s.conn.destroy(); s.conn = undefined; s.model.closed(now) }
-    }
+    const closedHere = this.subs.filter((s) => s.conn !== undefined)
+    for (const s of closedHere) { s.conn!.destroy(); s.conn = undefined; s.model.closed(now) }
     for (const p of this.pubs) p?.end(true)
     this.pubs.fill(undefined)
     await this.start()
+    // after a kill -9 the expiry of a session that was connected counts from this start at the latest
+    if (kill) for (const s of closedHere) s.model.offlineLate = Date.now()
   }
 
   /** Every subscriber whose session may still exist comes back, acknowledges everything and must get all it is owed. */

@@ -75,6 +75,8 @@ test('restoreSessionExpiry ends past-due and expiry-0 sessions at once, arms the
     const r = await restoreSessionExpiry(aedes, store, (err) => { throw err })
     assert.equal(ended.sort(), ['past', 'zero'])
     assert.is(r.armed, 3)
+    assert.equal(closed.sort(), ['back', 'soon'], 'sessions open at a crash: their clock start is stored')
+    closed.length = 0
     const { c } = await RawMqtt.connected(port, 5, { clientId: 'back', clean: false, properties: { sessionExpiryInterval: 1 } })
     await new Promise((resolve) => setTimeout(resolve, 1400))
     assert.equal(ended.sort(), ['past', 'soon', 'zero'], 'the session that came back is aedes\'s again')

@@ -24,7 +24,9 @@
 //   [MQTT-3.1.2-4] [MQTT-3.1.2-6]; a 3.1.1 persistent session lasts until a
 //   clean connect (edgemq has no option that expires it); a v5 session ends
 //   when its Session Expiry Interval has passed after the network connection
-//   closed [MQTT-3.1.2-23] [MQTT-4.1.0-2], restart or not. CONNACK Session
+//   closed [MQTT-3.1.2-23] [MQTT-4.1.0-2], restart or not (after a kill -9 the
+//   broker cannot know when the connection died: its clock may start at the
+//   next start, docs/persistence.md invariant 13). CONNACK Session
 //   Present says whether one was resumed [MQTT-3.2.2-2] [MQTT-3.2.2-3]. A
 //   message of an ended session, or one published while the session had no
 //   matching subscription, must never arrive (a resurrected session).
@@ -83,7 +85,9 @@ export class SessionModel {
   persistent = false
   expiryMs = 0
   online = false
+  /** The expiry clock started between these two times (a kill -9: the broker counts from its next start). */
   offlineSince = 0
+  offlineLate = 0
   readonly subs = new Map<string, QoS>()
   entries = new Map<string, Entry>()
   private lastFirst = new Map<string, number>()
@@ -93,9 +97,8 @@ export class SessionModel {
   /** Moves 'yes' to 'maybe' / 'none' as the expiry of an offline v5 session runs. */
   age (now: number): void {
     if (this.online || this.state === 'none' || this.expiryMs === Infinity) return
-    const away = now - this.offlineSince
-    if (away > this.expiryMs + EXPIRY_SLACK_MS.late) this.end()
-    else if (away >= this.expiryMs - EXPIRY_SLACK_MS.early) this.state = 'maybe'
+    if (now - this.offlineLate > this.expiryMs + EXPIRY_SLACK_MS.late) this.end()
+    else if (now - this.offlineSince >= this.expiryMs - EXPIRY_SLACK_MS.early) this.state = 'maybe'
   }
 
   /** The session ends: nothing of it may arrive again. */
@@ -107,9 +110,10 @@ export class SessionModel {
   }
 
   /** The network connection closed (DISCONNECT, broker stop or kill). */
-  closed (now: number): void {
+  closed (now: number, clockFrom = now): void {
     this.online = false
     this.offlineSince = now
+    this.offlineLate = clockFrom
     if (!this.persistent) this.end()
   }
 
