@@ -39,6 +39,8 @@ export interface TenantSettings {
   groups: ReadonlyMap<string, TenantCaps>
 }
 
+const NO_QUEUE_CAPS = { maxQueuedMessages: 0, maxQueuedBytes: 0 } as const
+
 const GROUP_KEYS = ['maxRetainedMessages', 'maxRetainedBytes', 'maxSubscriptions', 'maxQueuedMessages', 'maxQueuedBytes'] as const
 
 /** Checks limits.groupQuotas: { <group>: { maxRetainedMessages?, maxRetainedBytes?, maxSubscriptions? } } with counts >= 0. */
@@ -110,8 +112,9 @@ export function readTenantSettings (config: EdgemqConfig): TenantSettings {
       maxRetainedMessages: num(l.maxRetainedMessagesPerUser, Math.floor(retainedMessages / 4)),
       maxRetainedBytes: num(l.maxRetainedBytesPerUser, Math.floor(retainedBytes / 4)),
       maxSubscriptions: num(l.maxSubscriptionsPerUser, perClientSubs * 4),
-      maxQueuedMessages: num(l.maxQueuedMessagesPerUser, 0),
-      maxQueuedBytes: num(l.maxQueuedBytesPerUser, 0)
+      // the loaded config has the table default (0)
+      maxQueuedMessages: l.maxQueuedMessagesPerUser as number,
+      maxQueuedBytes: l.maxQueuedBytesPerUser as number
     },
     groups
   }
@@ -139,9 +142,10 @@ export class TenantQuotas {
   update (settings: TenantSettings): void {
     this.settings = settings
     for (const [tenant, budget] of this.#queues) {
-      const caps = this.capsOf(tenant)
-      budget.maxMessages = caps?.maxQueuedMessages ?? 0
-      budget.maxBytes = caps?.maxQueuedBytes ?? 0
+      // a group no longer listed under groupQuotas caps nothing
+      const caps: Pick<TenantCaps, 'maxQueuedMessages' | 'maxQueuedBytes'> = this.capsOf(tenant) ?? NO_QUEUE_CAPS
+      budget.maxMessages = caps.maxQueuedMessages
+      budget.maxBytes = caps.maxQueuedBytes
     }
   }
 

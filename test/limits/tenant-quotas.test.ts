@@ -4,7 +4,8 @@ import * as assert from 'uvu/assert'
 import { TenantQuotas, TENANT_QUOTA_OPTIONS, readTenantSettings } from '../../src/limits/tenant-quotas.ts'
 import type { EdgemqConfig } from '../../src/config/types.ts'
 
-const settings = (limits: Record<string, unknown>) => readTenantSettings({ limits } as unknown as EdgemqConfig)
+// the table defaults a loaded config has for the options these tests leave out
+const settings = (limits: Record<string, unknown>) => readTenantSettings({ limits: { maxQueuedMessagesPerUser: 0, maxQueuedBytesPerUser: 0, ...limits } } as unknown as EdgemqConfig)
 const alice = { username: 'alice', groups: ['ops'] }
 const carol = { username: 'carol', groups: ['ops'] }
 
