@@ -39,8 +39,6 @@ export interface TenantSettings {
   groups: ReadonlyMap<string, TenantCaps>
 }
 
-const NO_QUEUE_CAPS = { maxQueuedMessages: 0, maxQueuedBytes: 0 } as const
-
 const GROUP_KEYS = ['maxRetainedMessages', 'maxRetainedBytes', 'maxSubscriptions', 'maxQueuedMessages', 'maxQueuedBytes'] as const
 
 /** Checks limits.groupQuotas: { <group>: { maxRetainedMessages?, maxRetainedBytes?, maxSubscriptions? } } with counts >= 0. */
@@ -94,6 +92,8 @@ export const TENANT_QUOTA_OPTIONS: readonly OptionSpec[] = [
   }
 ]
 
+const NO_CAPS: TenantCaps = { maxRetainedMessages: 0, maxRetainedBytes: 0, maxSubscriptions: 0, maxQueuedMessages: 0, maxQueuedBytes: 0 }
+
 /** The tenant settings of a config. */
 export function readTenantSettings (config: EdgemqConfig): TenantSettings {
   const l = config.limits as unknown as Record<string, unknown>
@@ -112,9 +112,8 @@ export function readTenantSettings (config: EdgemqConfig): TenantSettings {
       maxRetainedMessages: num(l.maxRetainedMessagesPerUser, Math.floor(retainedMessages / 4)),
       maxRetainedBytes: num(l.maxRetainedBytesPerUser, Math.floor(retainedBytes / 4)),
       maxSubscriptions: num(l.maxSubscriptionsPerUser, perClientSubs * 4),
-      // the loaded config has the table default (0)
-      maxQueuedMessages: l.maxQueuedMessagesPerUser as number,
-      maxQueuedBytes: l.maxQueuedBytesPerUser as number
+      maxQueuedMessages: config.limits.maxQueuedMessagesPerUser,
+      maxQueuedBytes: config.limits.maxQueuedBytesPerUser
     },
     groups
   }
@@ -142,8 +141,8 @@ export class TenantQuotas {
   update (settings: TenantSettings): void {
     this.settings = settings
     for (const [tenant, budget] of this.#queues) {
-      // a group no longer listed under groupQuotas caps nothing
-      const caps: Pick<TenantCaps, 'maxQueuedMessages' | 'maxQueuedBytes'> = this.capsOf(tenant) ?? NO_QUEUE_CAPS
+      // a tenant whose caps were removed keeps its budget object, uncapped (0)
+      const caps = this.capsOf(tenant) ?? NO_CAPS
       budget.maxMessages = caps.maxQueuedMessages
       budget.maxBytes = caps.maxQueuedBytes
     }

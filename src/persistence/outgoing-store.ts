@@ -137,6 +137,15 @@ export class OutgoingStore {
   private holders: Set<string> | undefined
   /** Bumped by every addition to `holders`: a drain that found an empty queue forgets its holder only if none came meanwhile. */
   private holderAdds = 0
+  /**
+   * The clients that may hold delivery states (U keys: QoS 2 packet ids,
+   * PUBREL phases, QoS 1 ids kept by a graceful close): loaded with `holders`,
+   * added to when a U write is issued, never removed (a superset is safe). A
+   * client not in it has no U record on disk nor one on its way, so its drain
+   * reads one range (O) instead of two: in a reconnect of 500 sessions that is
+   * 500 LevelDB iterators fewer.
+   */
+  private stateHolders: Set<string> | undefined
 
   constructor (ctx: StoreContext) {
     this.ctx = ctx
@@ -145,6 +154,7 @@ export class OutgoingStore {
   /** Loads the ids of clients holding queue keys (call once at setup, before clients connect). */
   async loadQueueHolders (): Promise<void> {
     const holders = new Set<string>()
+    const stateHolders = new Set<string>()
     for (const kind of [KIND.OUT, KIND.OUT_STATE]) {
       const it = this.ctx.db.keys(prefixRange(Buffer.of(kind)))
       try {
@@ -153,6 +163,7 @@ export class OutgoingStore {
           if (key === undefined) break
           const id = readClientId(key)
           holders.add(id)
+          if (kind === KIND.OUT_STATE) stateHolders.add(id)
           const next = prefixRange(clientPrefix(kind, id))
           if (!('lt' in next)) break
           it.seek(next.lt) // skip the rest of this client's keys
@@ -162,11 +173,17 @@ export class OutgoingStore {
       }
     }
     this.holders = holders
+    this.stateHolders = stateHolders
   }
 
   /** Whether a client may have anything queued (true until loadQueueHolders ran). */
   mayHoldQueue (clientId: string): boolean {
     return this.holders === undefined || this.holders.has(clientId)
+  }
+
+  /** Whether a client may have delivery states (U records) stored or on their way (true until loadQueueHolders ran). */
+  mayHoldState (clientId: string): boolean {
+    return this.stateHolders === undefined || this.stateHolders.has(clientId)
   }
 
   /**
@@ -176,18 +193,18 @@ export class OutgoingStore {
    * write holds its place in the write queue from this call on (see
    * `queued`), so settled() covers it.
    */
-  enqueue (clientIds: readonly string[], packet: StoredPacket, extraOps: readonly WriteOp[] = [], per: PerClient = {}): Promise<void> {
+  enqueue (clientIds: readonly string[], packet: StoredPacket, extraOps: readonly WriteOp[] = [], per: PerClient = {}, options: { lazy?: boolean } = {}): Promise<void> {
     // A client's figures (caps, totals, user budgets) must be loaded before its
     // batch can be built: the write takes its place in the queue now and is
     // built once its clients are loaded (writeAfter). While one such write
     // waits, every later enqueue queues behind it the same way, so each queue
     // keeps publish order.
     if (!this.ctx.queue.gated && !clientIds.some((id) => this.bounds.needsLoad(id))) {
-      return this.ctx.queue.write(this.buildEnqueue(clientIds, packet, extraOps, per))
+      return this.ctx.queue.write(this.buildEnqueue(clientIds, packet, extraOps, per), { lazy: options.lazy })
     }
     return this.ctx.queue.writeAfter(async () => {
       const missing = [...new Set(clientIds)].filter((id) => this.bounds.needsLoad(id))
-      await Promise.all(missing.map(async (id) => { await this.bounds.load(this.ctx, id, () => this.inflightSeqs(id)) }))
+      await Promise.all(missing.map(async (id) => { await this.bounds.load(this.ctx, id, () => this.inflightSeqs(id), this.mayHoldState(id)) }))
     }, () => this.buildEnqueue(clientIds, packet, extraOps, per))
   }
 
@@ -213,7 +230,7 @@ export class OutgoingStore {
     for (let i = 0; i < ids.length; i += chunk) {
       const part = ids.slice(i, i + chunk)
       await this.ctx.queue.writeAfter(async () => {
-        for (const id of part) if (this.bounds.needsLoad(id)) await this.bounds.load(this.ctx, id, () => this.inflightSeqs(id))
+        for (const id of part) if (this.bounds.needsLoad(id)) await this.bounds.load(this.ctx, id, () => this.inflightSeqs(id), this.mayHoldState(id))
       }, () => [])
     }
     this.bounds.counted = true
@@ -256,7 +273,8 @@ export class OutgoingStore {
         if (q !== undefined && !this.makeRoom(clientId, q, value.length, ops)) continue
         const seq = this.ctx.allocSeq()
         this.addHolder(clientId)
-        ops.push({ type: 'put', key: seqKey(clientPrefix(KIND.OUT, clientId), seq), value })
+        // a new sequence number: the key never existed, so an acknowledgement in the same batch cancels both (write-queue.ts)
+        ops.push({ type: 'put', key: seqKey(clientPrefix(KIND.OUT, clientId), seq), value, fresh: true })
         q?.add(seq, value.length)
         if (this.isOnline(clientId)) this.index(clientId).add({ seq, packet: norm, counterKey: ck, stateStored: false })
       }
@@ -639,6 +657,7 @@ export class OutgoingStore {
 
   private statePut (clientId: string, seq: number, state: OutgoingState): WriteOp {
     this.addHolder(clientId)
+    this.stateHolders?.add(clientId)
     return { type: 'put', key: seqKey(clientPrefix(KIND.OUT_STATE, clientId), seq), value: this.ctx.seal(encodeOutgoingState(state)) }
   }
 
@@ -666,9 +685,11 @@ export class OutgoingStore {
   private async * entries (clientId: string, indexAll: boolean): AsyncGenerator<StoredPacket> {
     const ctx = this.ctx
     const states = new Map<number, OutgoingState>()
-    for await (const [key, value] of ctx.db.iterator(prefixRange(clientPrefix(KIND.OUT_STATE, clientId)))) {
-      const state = ctx.decodeOrQuarantine(key, value, decodeOutgoingState)
-      if (state !== undefined) states.set(readSeqAtEnd(key), state)
+    if (this.mayHoldState(clientId)) {
+      for await (const [key, value] of ctx.db.iterator(prefixRange(clientPrefix(KIND.OUT_STATE, clientId)))) {
+        const state = ctx.decodeOrQuarantine(key, value, decodeOutgoingState)
+        if (state !== undefined) states.set(readSeqAtEnd(key), state)
+      }
     }
     const pubrels = [...states].filter(([, s]) => s.pubrel).map(([seq]) => seq).sort((a, b) => a - b)
     let p = 0

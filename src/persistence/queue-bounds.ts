@@ -209,8 +209,10 @@ export class QueueBounds {
    * Loads a client's figures: one range scan of its O records (sizes) and U
    * records (stored packet ids); `inflight()` adds the ids aedes gave in this
    * process, read after the scan so none given meanwhile is missed.
+   * `mayHoldState` false: the client has no U record (outgoing-store.ts
+   * knows), so that range is not read.
    */
-  async load (ctx: StoreContext, clientId: string, inflight: () => number[]): Promise<void> {
+  async load (ctx: StoreContext, clientId: string, inflight: () => number[], mayHoldState = true): Promise<void> {
     if (this.loading.has(clientId)) return
     const removed = new Set<number>()
     this.loading.set(clientId, removed)
@@ -219,7 +221,7 @@ export class QueueBounds {
       // writeAfter): every write queued before it has landed, so the scan sees
       // them; removals queued after it are subtracted through `removed`.
       const withState = new Set<number>()
-      for await (const key of ctx.db.keys(prefixRange(clientPrefix(KIND.OUT_STATE, clientId)))) withState.add(readSeqAtEnd(key))
+      if (mayHoldState) for await (const key of ctx.db.keys(prefixRange(clientPrefix(KIND.OUT_STATE, clientId)))) withState.add(readSeqAtEnd(key))
       const q = new ClientQueue()
       for await (const [key, value] of ctx.db.iterator(prefixRange(clientPrefix(KIND.OUT, clientId)))) {
         const seq = readSeqAtEnd(key)

@@ -2,7 +2,7 @@
 // (test/bench is excluded from `npm test`; run: node --import tsx test/bench/bench-options.test.ts)
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { SCENARIOS, parseBenchArgs } from './bench-options.ts'
+import { FULL_COUNTS, QUICK_COUNTS, SCENARIOS, parseBenchArgs } from './bench-options.ts'
 import { buildRows, formatTable, median } from './results-table.ts'
 
 test('defaults: full mode, every scenario, edgemq against mosquitto, generic-x64', () => {
@@ -44,6 +44,19 @@ test('ratios are to mosquitto; targets read in the right direction; medians of r
   const table = formatTable(rows, ['edgemq', 'mosquitto'])
   assert.match(table, /fan-in QoS 0 \(50->1\)\s+msg\/s\s+110\s+100\s+1\.10x\s+>= 1\.0x\s+ok/)
   assert.match(table, /p99\s+ms\s+3\.00\s+2\.00\s+1\.50x\s+<= 1\.0x\s+MISS/)
+})
+
+test("issue 11's shapes in both modes: 500 sessions x 100 queued, 100k for the restart, 100 sensors at 1 msg/s", () => {
+  for (const c of [QUICK_COUNTS, FULL_COUNTS]) {
+    assert.is(c.drainSessions, 500)
+    assert.is(c.drainMessages, 500 * 100)
+    assert.is(c.restartMessages, 100_000)
+    assert.ok(c.restartRounds >= 3, 'the restart figure is a median of at least 3')
+    assert.is(c.sensors, 100)
+    assert.is(c.sensorRate, 1)
+  }
+  assert.ok(FULL_COUNTS.sensorWindowMs >= 300_000, 'the full window spans a memtable flush of an 8 MB write buffer at 100 msg/s')
+  assert.equal(parseBenchArgs(['--only', 'wear,restart']).scenarios, ['restart', 'wear'])
 })
 
 test.run()

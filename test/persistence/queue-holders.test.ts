@@ -52,4 +52,32 @@ test('after a restart: clients with queued messages drain them all; a client wit
   await p2.close()
 })
 
+test('a drain reads the delivery-state range only for clients that hold delivery states (one iterator instead of two)', async () => {
+  const path = join(dir, 'db2')
+  const p = open(path)
+  await p.setup({ id: 'b1' })
+  for (let i = 1; i <= 3; i++) await p.outgoingEnqueueCombi([{ clientId: 'plain' }, { clientId: 'stateful' }], pub('t', `m${i}`, i))
+  await p.outgoingUpdate({ id: 'stateful' }, { ...pub('t', 'm1', 1), qos: 2, messageId: 9 }) // a stored QoS 2 packet id (U key)
+  await p.close()
+
+  const p2 = open(path)
+  await p2.setup({ id: 'b2' })
+  const iterators = countIterators(p2)
+  assert.equal((await list(p2.outgoingStream({ id: 'plain' }))).map((m) => String(m.payload)), ['m1', 'm2', 'm3'])
+  assert.is(iterators(), 1, 'a client without delivery states: its queue range only')
+  const stateful = await list(p2.outgoingStream({ id: 'stateful' }))
+  assert.is(iterators(), 3, 'a client with a delivery state: both ranges')
+  assert.equal(stateful.map((m) => [String(m.payload), m.messageId]), [['m1', 9], ['m2', undefined], ['m3', undefined]], 'the stored packet id survives the restart')
+  // a delivery state written in this process is read by the next drain
+  await p2.outgoingEnqueueCombi([{ clientId: 'late' }], { ...pub('t', 'q2', 7), qos: 2 })
+  await p2.outgoingUpdate({ id: 'late' }, { ...pub('t', 'q2', 7), qos: 2, messageId: 42 })
+  ;(p2 as unknown as { outgoing: { forget: (id: string) => void } }).outgoing.forget('late') // the drain must read the id from disk
+  assert.equal((await list(p2.outgoingStream({ id: 'late' }))).map((m) => [String(m.payload), m.messageId]), [['q2', 42]])
+  await p2.close()
+  const p3 = open(path)
+  await p3.setup({ id: 'b3' })
+  assert.equal((await list(p3.outgoingStream({ id: 'late' }))).map((m) => [String(m.payload), m.messageId]), [['q2', 42]])
+  await p3.close()
+})
+
 test.run()

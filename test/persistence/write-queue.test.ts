@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ClassicLevel } from 'classic-level'
 import { silentLogger } from '../../src/observability/logger.ts'
-import { WriteQueue, type SyncMode } from '../../src/persistence/write-queue.ts'
+import { LAZY_WRITE_MS, WriteQueue, cancelFreshPairs, type SyncMode, type WriteOp } from '../../src/persistence/write-queue.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'edgemq-wq-'))
 let n = 0
@@ -176,6 +176,54 @@ test('a failed batch rejects every writer in it', async () => {
   await db.close() // LevelDB refuses the batch
   const results = await Promise.allSettled([queue.write([{ type: 'put', key: 'a', value: '1' }]), queue.write([{ type: 'put', key: 'b', value: '2' }])])
   assert.ok(results.every((r) => r.status === 'rejected'))
+})
+
+test('cancelFreshPairs: a fresh put and a later del of its key leave the batch together, with puts between them; nothing else does', () => {
+  const k = (s: string): Buffer => Buffer.from(s)
+  const ops: WriteOp[] = [
+    { type: 'put', key: k('Oa1'), value: 'v', fresh: true },
+    { type: 'del', key: k('J1') },
+    { type: 'put', key: k('Oa1'), value: 'rewritten' }, // a rewrite between put and del goes too
+    { type: 'put', key: k('Ob1'), value: 'v', fresh: true }, // never deleted in this batch: stays
+    { type: 'del', key: k('Oa1') },
+    { type: 'del', key: k('Oc1') }, // no fresh put of it in this batch (written before): stays
+    { type: 'put', key: k('Oa1'), value: 'restored' } // after the del: stays (a restore)
+  ]
+  const out = cancelFreshPairs(ops)
+  assert.equal(out.map((o) => `${o.type} ${String(o.key)} ${String(o.value ?? '')}`), ['del J1 ', 'put Ob1 v', 'del Oc1 ', 'put Oa1 restored'])
+  // a put that is not fresh is never cancelled (the key may exist on disk: the del must land)
+  const plain: WriteOp[] = [{ type: 'put', key: k('Ox'), value: 'v' }, { type: 'del', key: k('Ox') }]
+  assert.is(cancelFreshPairs(plain), plain)
+})
+
+test('a lazy write waits for company (at most LAZY_WRITE_MS); an acknowledgement arriving meanwhile cancels its fresh put on disk too', async () => {
+  const db = new ClassicLevel<Buffer, Buffer>(join(dir, `db-${++n}`), { keyEncoding: 'buffer', valueEncoding: 'buffer' })
+  await db.open()
+  const batches: number[] = []
+  const target = { batch: () => { const real = db.batch(); let ops = 0; return { put: (a: any, b: any) => { ops++; real.put(a, b) }, del: (a: any) => { ops++; real.del(a) }, write: async (o: { sync: boolean }) => { batches.push(ops); await real.write(o) } } } }
+  const queue = new WriteQueue({ db: target, mode: 'batch', syncInterval: 60_000, logger: silentLogger, syncMarkerKey: Buffer.from('M-sync') })
+  const key = Buffer.from('O-client-1')
+  await queue.write([{ type: 'put', key: Buffer.from('J-1'), value: Buffer.from('journal') }])
+  const lazy = queue.write([{ type: 'put', key, value: Buffer.from('queued'), fresh: true }, { type: 'del', key: Buffer.from('J-1') }], { lazy: true })
+  await new Promise((r) => setTimeout(r, 2))
+  assert.is(batches.length, 1, 'the lazy write has not gone out on its own at once')
+  await queue.write([{ type: 'del', key }]) // the subscriber's PUBACK: urgent, flushes the lazy write with it
+  await lazy
+  assert.equal(batches, [1, 1], 'the queued copy and its delete were left out; the journal delete landed')
+  assert.is(queue.counters.cancelled, 2)
+  assert.is(await db.get(Buffer.from('J-1')), undefined)
+  assert.is(await db.get(key), undefined)
+  // alone, a lazy write still lands, within LAZY_WRITE_MS and a margin
+  const t0 = performance.now()
+  await queue.write([{ type: 'put', key: Buffer.from('O-client-2'), value: Buffer.from('q'), fresh: true }], { lazy: true })
+  assert.ok(performance.now() - t0 >= LAZY_WRITE_MS - 2, 'it waited for company')
+  assert.equal(await db.get(Buffer.from('O-client-2')), Buffer.from('q'))
+  // settled() does not wait out the delay
+  const pending = queue.write([{ type: 'put', key: Buffer.from('O-client-3'), value: Buffer.from('q'), fresh: true }], { lazy: true })
+  await queue.settled()
+  await pending
+  assert.equal(await db.get(Buffer.from('O-client-3')), Buffer.from('q'))
+  await queue.close(); await db.close()
 })
 
 test.run()

@@ -1,0 +1,41 @@
+// [MQTT-4.6.0-6] QoS 2 messages a publisher sends back to back reach a
+// subscriber in the order they were received, per topic and QoS. Found by the
+// model-based test (test/e2e/store-model.test.ts, seed 1120800076: "A first
+// received p4:4 after p4:5 on m/b (QoS 2)"): six QoS 2 PUBLISHes in one burst
+// from a 3.1.1 or v5 publisher reach a clean subscriber out of order in about
+// 1 of 10 bursts (subscription QoS 1 or 2) and 1 of 2 (subscription QoS 0),
+// on the broker process as shipped; plain aedes on its in-memory store (same
+// clients, same burst) kept the order in 40 of 40. QoS 1 bursts keep it. Not
+// fixed yet (issue 11): a known open bug, so in the default suite this is a
+// skipped test that says so; EDGEMQ_STRICT_QOS2_ORDER=1 asserts it.
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { startBrokerProcess, type BrokerProcessHandle } from '../helpers/broker-process.ts'
+import { RawMqtt } from '../helpers/raw-mqtt.ts'
+
+const STRICT = process.env.EDGEMQ_STRICT_QOS2_ORDER === '1'
+let b: BrokerProcessHandle | undefined
+test.after(async () => { await b?.stop() })
+
+if (!STRICT) console.log('skipped: QoS 2 bursts from one publisher can reach subscribers out of order (known open bug, issue 11); run with EDGEMQ_STRICT_QOS2_ORDER=1 to assert it')
+;(STRICT ? test : test.skip)('[MQTT-4.6.0-6] 20 bursts of six QoS 2 messages from one publisher arrive in publish order (subscription QoS 0, 1, 2)', async () => {
+  b = await startBrokerProcess()
+  const wrong: string[] = []
+  for (const subQos of [0, 1, 2]) {
+    for (let round = 0; round < 20; round++) {
+      const { c: s } = await RawMqtt.connected(b.port, 5, { clientId: 'order-sub', clean: true })
+      s.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'o/t', qos: subQos }] })
+      await s.next('suback')
+      const { c: p } = await RawMqtt.connected(b.port, 4, { clientId: 'order-pub' })
+      for (let i = 1; i <= 6; i++) p.send({ cmd: 'publish', topic: 'o/t', payload: String(i), qos: 2, messageId: i })
+      for (let i = 1; i <= 6; i++) { const rec = await p.next('pubrec'); p.send({ cmd: 'pubrel', messageId: rec.messageId }) }
+      const got: string[] = []
+      for (let i = 1; i <= 6; i++) got.push((await s.next('publish')).payload.toString())
+      if (got.join(',') !== '1,2,3,4,5,6') wrong.push(`sub QoS ${subQos}: ${got.join(',')}`)
+      s.destroy(); p.destroy()
+    }
+  }
+  assert.equal(wrong, [], `bursts out of order: ${wrong.join(' | ')}`)
+})
+
+test.run()
