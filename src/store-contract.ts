@@ -34,6 +34,15 @@ export interface QueueBudget {
   readonly name: string
 }
 
+/** A will left by a client of an earlier run of the broker. */
+export interface OrphanWill {
+  clientId: string
+  topic: string
+  payload: unknown
+  qos: number
+  retain: boolean
+}
+
 /** The store the composition root uses. */
 export interface Store {
   /** The object aedes takes as `persistence`. */
@@ -56,6 +65,12 @@ export interface Store {
    * is full (limits.queueFullPolicy refuse-new decides before the PUBACK). Absent: never.
    */
   queueFull?: (packet: { topic: string, payload: unknown }) => boolean
+  /**
+   * Sets who decides on the wills a previous run left (clients gone in a crash
+   * or kill -9, published by aedes's will sweep after the start): a will the
+   * check refuses is deleted, never published. Absent: all are published.
+   */
+  setOrphanWillCheck?: (check: (will: OrphanWill) => boolean | Promise<boolean>) => void
   /** Marks a journaled message as routed and persisted; undefined when the message has no journal entry (nothing to wait for). */
   journalDone: (clientId: string, packet: unknown) => Promise<void> | undefined
   /** Re-publishes journaled messages a crash left behind. */

@@ -139,8 +139,11 @@ export class Authenticator {
       if (!canWrite(acl, req.will.topic)) return refuse(REASON.NOT_AUTHORIZED, 'will-not-authorized', false, `will topic ${req.will.topic} is not writable for this client`)
     }
     // Bound now, not when the client is ready: a rival CONNECT may arrive between CONNACK and clientReady.
-    // a session that ends with the connection binds in memory only: no disk write on the clean-session path
-    if (state.bindClientIds && c.id !== '') this.deps.bindings.bind(c.id, user, !req.cleanStart || (req.sessionExpiry !== undefined && req.sessionExpiry > 0))
+    // A session that ends with the connection binds in memory only: no disk write on the clean-session path.
+    // A will outlives a crash, so its client's binding is stored (once per client id): the next start
+    // checks a will the crash left as its owner, under the ACL then in force.
+    const outlives = !req.cleanStart || (req.sessionExpiry !== undefined && req.sessionExpiry > 0) || req.will !== undefined
+    if (state.bindClientIds && c.id !== '') this.deps.bindings.bind(c.id, user, outlives)
     if (user !== undefined || c.certificate !== undefined) this.credentials.set(c, { user, passwordHash, certificate: c.certificate?.revocationKey })
     return ALLOW
   }

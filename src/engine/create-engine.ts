@@ -6,7 +6,7 @@
 // parts get hook lists and the store contract.
 import { Aedes, type AedesPublishPacket, type Client, type Subscription } from 'aedes'
 import mqttPacket from 'mqtt-packet'
-import { ALLOW, type BrokerHooks, type ClientConnection, type ClientInfo, type Decision, type DeliveryInfo, type PublishInfo } from '../broker-hooks.ts'
+import { ALLOW, type BrokerHooks, type ClientConnection, type ClientInfo, type Decision, type DeliveryInfo, type PublishInfo, type SessionOwner } from '../broker-hooks.ts'
 import type { EdgemqConfig } from '../config/types.ts'
 import { boundKeepalive } from '../core/keepalive-bound.ts'
 import { isPending, runDecisions } from '../core/run-decisions.ts'
@@ -18,7 +18,7 @@ import type { PacketCounters } from '../observability/core-metrics.ts'
 import type { LocalBrokerApi } from '../part-context.ts'
 import { installV5Shims } from './install-v5-shims.ts'
 import { CONNACK_V3, REASON, toConnackReturnCode } from '../reason-codes.ts'
-import type { Store } from '../store-contract.ts'
+import type { OrphanWill, Store } from '../store-contract.ts'
 import { connectionControls } from './connection-controls.ts'
 import { guardEmitterRecursion } from './guard-emitter-recursion.ts'
 import { installPublishEncoder } from './install-publish-encoder.ts'
@@ -108,6 +108,9 @@ const STATE = Symbol('edgemq')
 type EdgemqClient = Client & { [STATE]?: ClientState }
 type Done = (err?: Error | null) => void
 type ConnectPacket = { clientId: string, username?: string, protocolVersion?: number, clean?: boolean, keepalive?: number, properties?: { sessionExpiryInterval?: number }, will?: { topic: string, payload: Buffer, qos: number, retain: boolean } | null }
+
+// The connection of a client that is gone (a will an earlier run left): nothing to pause or close.
+const GONE: ClientConnection = { pause: () => {}, resume: () => {}, bytesRead: () => 0, bytesWritten: () => 0, pendingWrite: () => 0, close: () => {}, isOpen: () => false }
 
 /** Builds and starts the engine (aedes with edgemq's hooks and overrides). */
 export async function createEngine (deps: EngineDeps): Promise<Engine> {
@@ -247,6 +250,37 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
     if (isPending(decision)) decision.then((d) => { publishDecided(d, state, msg, packet, client, done) }, (err: Error) => { publishFailed(packet, done, err) })
     else publishDecided(decision, state, msg, packet, client, done)
   }
+
+  // A will an earlier run left (its client gone in a crash or kill -9) is
+  // published by aedes's will sweep with no client, which authorizePublish
+  // cannot refuse without stopping the sweep. The store asks here before it
+  // hands such a will to aedes, as the will's owner (the user its client id
+  // is bound to, with that user's groups in the ACL in force): a will the
+  // ACL no longer allows is deleted, not published (issue 14).
+  const allowOrphanWill = (will: OrphanWill): boolean | Promise<boolean> => {
+    let owner: SessionOwner | undefined
+    for (const h of hooks.sessionOwner) { owner = h(will.clientId); if (owner !== undefined) break }
+    const info: ClientInfo = { id: will.clientId, ip: '', port: 0, listener: '', protocolVersion: 0, username: owner?.username, groups: owner?.groups ?? [], overrides: {}, connection: GONE }
+    const msg: PublishInfo = { topic: will.topic, qos: will.qos, retain: will.retain, payload: will.payload as Buffer, isWill: true }
+    const decided = (d: Decision): boolean => {
+      if (!d.ok) {
+        counters.publishDenied++
+        events.event('publish-refused', 'info', 'will of an earlier run dropped', { client: will.clientId, user: owner?.username, topic: will.topic, reason: d.reason })
+      }
+      return d.ok
+    }
+    const failed = (err: Error): boolean => {
+      log.error('will of an earlier run dropped: its check failed', { client: will.clientId, topic: will.topic, error: err.message })
+      return false
+    }
+    try {
+      const d = runDecisions(hooks.publish, info, msg)
+      return isPending(d) ? d.then(decided, failed) : decided(d)
+    } catch (err) {
+      return failed(err as Error)
+    }
+  }
+  store.setOrphanWillCheck?.(allowOrphanWill)
 
   const authorizeSubscribe = (client: EdgemqClient, sub: Subscription, done: (err: Error | null, sub: Subscription | null) => void): void => {
     const state = client[STATE]

@@ -459,14 +459,33 @@ export class LevelPersistence {
     return will
   }
 
-  /** Wills of clients whose broker is not in `brokers` (aedes publishes them). */
+  /**
+   * Whether a will a previous run left (its client gone in a crash) may still
+   * be published, asked by the engine as its owner under the ACL in force;
+   * absent: every one may.
+   */
+  orphanWillCheck: ((will: StoredPacket & { clientId: string }) => boolean | Promise<boolean>) | undefined = undefined
+
+  /**
+   * Wills of clients whose broker is not in `brokers` (aedes publishes them).
+   * A will of an earlier run that orphanWillCheck refuses is deleted here and
+   * not streamed: aedes publishes every will it is given, and a refusal from
+   * its authorizePublish would stop its sweep and keep the will for the next.
+   */
   streamWill (brokers: Record<string, unknown> = {}): Readable {
     const ctx = this.ctx
     const db = this.db
+    const self = this
     async function * gen (): AsyncGenerator<StoredPacket> {
       for await (const [key, value] of db.iterator(prefixRange(Buffer.of(KIND.WILL)))) {
         const will = ctx.decodeOrQuarantine(key, value, decodePacket, validWill)
-        if (will !== undefined && !brokers[will.brokerId as string]) yield will
+        if (will === undefined || brokers[will.brokerId as string]) continue
+        const check = self.orphanWillCheck
+        if (check !== undefined && will.brokerId !== self.brokerRef?.id && !(await check(will as StoredPacket & { clientId: string }))) {
+          await self.delWill({ id: will.clientId as string })
+          continue
+        }
+        yield will
       }
     }
     return ctx.reads.stream(gen)

@@ -29,6 +29,7 @@ export async function openLevelStore (config: EdgemqConfig, logger: Logger, opti
     // the stored record is the payload, the topic and ~60 bytes of header (docs/persistence.md)
     queueFull: (packet) => p.queueFull(packet.topic, byteLength(packet.payload) + packet.topic.length + 64),
     journalDone: (clientId, packet) => p.journalDone(clientId, packet as StoredPacket),
+    setOrphanWillCheck: (check) => { p.orphanWillCheck = (will) => check({ clientId: will.clientId, topic: will.topic as string, payload: will.payload, qos: will.qos as number, retain: will.retain === true }) },
     replayJournal: async (publish) => { await p.replayJournal(publish) },
     sessions: {
       hasSession: (clientId) => p.hasSession(clientId),
