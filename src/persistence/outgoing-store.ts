@@ -35,6 +35,10 @@ const MAX_INDEX_PER_CLIENT = 4096
 class ClientIndex {
   readonly byCounter = new Map<string, Entry>()
   readonly byMessageId = new Map<number, Entry>()
+  /** Every packet id the client's stored messages hold is in byMessageId (read once per process). */
+  storedIdsKnown = false
+  /** The read of those ids, while it runs: every delivery waits for the same one, so they keep their order. */
+  storedIdsLoading: Promise<void> | undefined
 
   add (entry: Entry): void {
     if (entry.counterKey !== undefined) {
@@ -462,7 +466,10 @@ export class OutgoingStore {
         // session still has in flight (ids kept across a reconnect or a
         // restart): an id another inflight message of this client holds is
         // replaced by a free one [MQTT-2.2.1-3]. Two QoS 2 messages under
-        // one id reach the receiver as one, or one twice.
+        // one id reach the receiver as one, or one twice. The stored ones are
+        // read first when no queue replay of this process has (a live
+        // delivery let go before the replay started).
+        if (!idx.storedIdsKnown && entry.messageId !== messageId) await this.knowStoredIds(clientId, idx)
         const holder = idx.byMessageId.get(messageId)
         if (holder !== undefined && holder !== entry) {
           messageId = freePacketId(idx, messageId)
@@ -685,6 +692,23 @@ export class OutgoingStore {
     return idx
   }
 
+  /** Indexes the packet ids the client's stored messages hold (the U range), once per process. */
+  private knowStoredIds (clientId: string, idx: ClientIndex): Promise<void> {
+    idx.storedIdsLoading ??= this.readStoredIds(clientId, idx).finally(() => { idx.storedIdsLoading = undefined })
+    return idx.storedIdsLoading
+  }
+
+  private async readStoredIds (clientId: string, idx: ClientIndex): Promise<void> {
+    if (this.mayHoldQueue(clientId)) {
+      for await (const [key, value] of this.ctx.db.iterator(prefixRange(clientPrefix(KIND.OUT_STATE, clientId)))) {
+        const state = this.ctx.decodeOrQuarantine(key, value, decodeOutgoingState)
+        if (state === undefined || idx.byMessageId.has(state.messageId)) continue
+        idx.byMessageId.set(state.messageId, { seq: readSeqAtEnd(key), pubrel: state.pubrel, messageId: state.messageId, stateStored: true })
+      }
+    }
+    idx.storedIdsKnown = true
+  }
+
   private async scan (clientId: string, test: (e: Entry) => boolean): Promise<Entry | undefined> {
     for await (const packet of this.entries(clientId, false)) {
       const entry = (packet as { [ENTRY]?: Entry })[ENTRY]
@@ -722,6 +746,7 @@ export class OutgoingStore {
         idx.byMessageId.set(state.messageId, entry)
         known.set(seq, entry)
       }
+      idx.storedIdsKnown = true
     }
     const pubrelEntry = (seq: number): StoredPacket => {
       const entry: Entry = known.get(seq) ?? { seq, pubrel: true, messageId: states.get(seq)?.messageId, stateStored: true }

@@ -104,7 +104,7 @@ scenario('keepalive: v5 keepalive 1000 is capped with Server Keep Alive', async 
 scenario('keepalive: a silent 3.1.1 client with keepalive 1 is closed and its will published [MQTT-3.1.2-24]', async (port, t) => {
   const s = await subscribed(port, 4, [{ topic: `${t}/#`, qos: 0 }])
   const c = await connected(port, 4, { keepalive: 1, will: { topic: `${t}/gone`, payload: Buffer.from('ka'), qos: 0, retain: false } })
-  await c.closedByBroker(6000).catch(() => {})
+  await c.closedByBroker(15_000).catch(() => {}) // 1.5 x keepalive normally; a loaded machine (load 15) delayed even Mosquitto past 6 s
   const closed = c.closed
   c.destroy()
   await sleep(1_500) // the will follows the close; a loaded machine needs more than 300 ms

@@ -2,9 +2,12 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { TenantQuotas, TENANT_QUOTA_OPTIONS, readTenantSettings } from '../../src/limits/tenant-quotas.ts'
+import { resolveConfig } from '../../src/config/load-config.ts'
 import type { EdgemqConfig } from '../../src/config/types.ts'
 
-const settings = (limits: Record<string, unknown>) => readTenantSettings({ limits } as unknown as EdgemqConfig)
+// limits.* as a config without these keys loads them (each option's table default), then the test's values
+const DEFAULT_LIMITS = (await resolveConfig()).config.limits
+const settings = (limits: Record<string, unknown>) => readTenantSettings({ limits: { ...DEFAULT_LIMITS, ...limits } } as unknown as EdgemqConfig)
 const alice = { username: 'alice', groups: ['ops'] }
 const carol = { username: 'carol', groups: ['ops'] }
 

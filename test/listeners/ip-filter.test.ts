@@ -1,6 +1,6 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { IpFilter, IpRangeSet, normalizeIp, parseCidr, checkCidrList } from '../../src/listeners/ip-filter.ts'
+import { IpFilter, IpRangeSet, formatIp, normalizeIp, parseCidr, parseIp, checkCidrList } from '../../src/listeners/ip-filter.ts'
 
 test('IPv4 CIDR matches inside and not outside the range', () => {
   const s = new IpRangeSet(['192.168.0.0/16'])
@@ -54,6 +54,15 @@ test('deny wins over allow; an allow list refuses everything else; no lists allo
   assert.not.ok(f.allows('8.8.8.8'))
   assert.ok(new IpFilter({}).allows('8.8.8.8'))
   assert.not.ok(new IpFilter({ deny: ['0.0.0.0/0', '::/0'] }).allows('::1'))
+})
+
+test('normalizeIp\'s shortcut for IPv4 and ::ffff:IPv4 gives what the full parse gives', () => {
+  const forms = ['1.2.3.4', '0.0.0.0', '255.255.255.255', '127.0.0.1', '::ffff:10.0.0.1', '::ffff:255.1.0.9',
+    '01.2.3.4', '1.2.3', '::ffff:1.2.3', '::FFFF:1.2.3.4', '::ffff:0:1.2.3.4', '::ffff:1.2.3.4%eth0', '1.2.3.4%lo']
+  for (const text of forms) {
+    const bytes = parseIp(text)
+    assert.is(normalizeIp(text), bytes === undefined ? text : formatIp(bytes), text)
+  }
 })
 
 test('normalizeIp gives one key per address whatever the form', () => {

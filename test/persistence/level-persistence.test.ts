@@ -90,6 +90,25 @@ test('after a restart, a message sent for the first time never gets a packet id 
   await p3.close()
 })
 
+test('after a restart, a live delivery let go before the queue replay of its client never gets a packet id a stored message holds [MQTT-2.2.1-3]', async () => {
+  const path = fresh()
+  const p = open(path)
+  await p.setup({ id: 'b1' })
+  await p.outgoingEnqueueCombi([{ clientId: 'c1' }], pub('a/1', 'm1', 1, 2))
+  await p.outgoingUpdate({ id: 'c1' }, { ...pub('a/1', 'm1', 1, 2), messageId: 1 }) // sent, id stored
+  await p.close()
+
+  const p2 = open(path)
+  await p2.setup({ id: 'b2', clients: { c1: {} } }) // c1 connected: its live deliveries are indexed
+  await p2.outgoingEnqueueCombi([{ clientId: 'c1' }], { ...pub('a/2', 'm2', 2, 2), brokerId: 'b2' })
+  const live = { ...pub('a/2', 'm2', 2, 2), brokerId: 'b2', messageId: 1 } // aedes's first id on the new connection
+  await p2.outgoingUpdate({ id: 'c1' }, live)
+  assert.is.not(live.messageId, 1, 'the live message took the id the stored one holds')
+  const queue = await list(p2.outgoingStream({ id: 'c1' }))
+  assert.equal(queue.map((m) => `${m.payload}:${m.messageId}`), ['m1:1', `m2:${live.messageId}`])
+  await p2.close()
+})
+
 test('a persistent session without subscriptions is known after a restart until its session ends [MQTT-3.2.2-2]', async () => {
   const path = fresh()
   const p = open(path)

@@ -14,9 +14,12 @@ const absent = join(dir, 'absent.json')
 writeFileSync(absent, JSON.stringify({ packages: [{ name: 'edgemq-no-such-pkg', check: '/nonexistent/edgemq', why: 'a package no machine has' }] }))
 chmodSync(absent, 0o644)
 
+// The environment of the suite without its own EDGEMQ_NO_APT (a run of the suite with it set
+// must still see what the script does without it); each test adds what it is about.
+const { EDGEMQ_NO_APT: _suiteNoApt, ...BASE_ENV } = process.env
 const run = (args: string[], env: Record<string, string>, asNobody = false): ReturnType<typeof spawnSync> => {
   const cmd = asNobody ? ['runuser', '-u', 'nobody', '--', process.execPath, script, ...args] : [process.execPath, script, ...args]
-  return spawnSync(cmd[0], cmd.slice(1), { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 20_000 })
+  return spawnSync(cmd[0], cmd.slice(1), { encoding: 'utf8', env: { ...BASE_ENV, ...env }, timeout: 20_000 })
 }
 
 test('every package in the list has a name, a file it provides and a reason', () => {
@@ -56,7 +59,7 @@ test('--check never installs: exit 1 with the command', () => {
 })
 
 test('npm test as a non-root user with a package missing ends with a failed count, before any test runs', () => {
-  const r = spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, join(REPO_ROOT, 'test/run.mjs'), 'test/system/no-such-dir'], { encoding: 'utf8', env: { ...process.env, EDGEMQ_SYSTEM_PACKAGES: absent }, timeout: 20_000 })
+  const r = spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, join(REPO_ROOT, 'test/run.mjs'), 'test/system/no-such-dir'], { encoding: 'utf8', env: { ...BASE_ENV, EDGEMQ_SYSTEM_PACKAGES: absent }, timeout: 20_000 })
   assert.is(r.status, 1)
   assert.match(String(r.stderr), /apt-get install/)
   assert.match(r.stdout.trim().split('\n').at(-1) ?? '', /^0 passed, 1 failed$/)
