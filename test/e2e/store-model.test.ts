@@ -30,8 +30,7 @@
 // with RETAIN 1 and queued messages at the publish QoS above the granted one
 // (queued-message-flags.test.ts); a persistent subscriber disconnected for
 // answering a retained QoS 2 message with PUBREC (retained-qos2-subscribe.test.ts);
-// QoS 2 bursts reaching subscribers out of order (qos2-publish-order.test.ts,
-// NOT fixed: the model sends QoS 2 one at a time unless EDGEMQ_STRICT_QOS2_ORDER=1).
+// QoS 2 bursts reaching subscribers out of order (qos2-publish-order.test.ts).
 //
 // Budget: EDGEMQ_MODEL_RUNS (default 10: ~30 s of runs plus the build, ~50 s
 // on a shared 2-core machine), EDGEMQ_MODEL_STEPS (default 16 after the prelude).
@@ -335,9 +334,7 @@ class Run {
     const send = async (msg: ModelMessage): Promise<number> => await client.publishAsync(topic, msg.id, { qos, retain }).then(() => 0, (err: Error & { code?: number }) => err.code ?? -1)
     // under refuse-new a v5 publish is refused or not by the queues as the messages before it left them:
     // one at a time, each checked against the model before the next; otherwise all in flight at once
-    // QoS 2 bursts are known to reach subscribers out of order (test/e2e/qos2-publish-order.test.ts):
-    // one at a time too, unless EDGEMQ_STRICT_QOS2_ORDER=1 asks the model to show it
-    const oneByOne = (this.config.cap > 0 && this.config.policy === 'refuse-new' && version === 5 && qos > 0) || (qos === 2 && process.env.EDGEMQ_STRICT_QOS2_ORDER !== '1')
+    const oneByOne = this.config.cap > 0 && this.config.policy === 'refuse-new' && version === 5 && qos > 0
     const outcomes = oneByOne ? [] : await Promise.all(msgs.map(send))
     // QoS 0 is done for MQTT.js once written: a QoS 1 round trip on the same connection makes sure the
     // broker has routed (and stored) them before the next step, or a later SUBSCRIBE could race them
