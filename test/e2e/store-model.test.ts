@@ -345,9 +345,10 @@ class Run {
     // one at a time, each checked against the model before the next; otherwise all in flight at once
     const oneByOne = this.config.cap > 0 && this.config.policy === 'refuse-new' && version === 5 && qos > 0
     const outcomes = oneByOne ? [] : await Promise.all(msgs.map(send))
-    // QoS 0 is done for MQTT.js once written: a QoS 1 round trip on the same connection makes sure the
+    // QoS 0 is done for MQTT.js once written: a QoS 2 round trip on the same connection makes sure the
     // broker has routed (and stored) them before the next step, or a later SUBSCRIBE could race them
-    if (qos === 0) await client.publishAsync('model-barrier', 'x', { qos: 1 })
+    // (a QoS 1 PUBACK is written before its message is routed, so a QoS 1 barrier was not enough)
+    if (qos === 0) await client.publishAsync('model-barrier', 'x', { qos: 2 })
     for (let n = 0; n < msgs.length; n++) {
       const msg = msgs[n]
       const plan = this.plan(msg, version)
