@@ -105,6 +105,12 @@ export class LevelPersistence {
   private brokerRef: BrokerRef | undefined
   /** Clients with a stored will (keys loaded at setup): most CONNECTs then cost no will I/O. */
   private readonly willOwners = new Set<string>()
+  /**
+   * Clients that hold (or may hold) incoming QoS 2 records (I keys): loaded at
+   * setup, added to with each I write, removed when a clean start discards
+   * them; so a clean CONNECT of a client without any reads nothing.
+   */
+  private readonly incomingHolders = new Set<string>()
   /** Clients with a persistent session (aedes knows a session only by its subscriptions). */
   private readonly sessionOwners = new Set<string>()
   // The sessions among them that expire (v5 Session Expiry Interval below
@@ -151,6 +157,7 @@ export class LevelPersistence {
     for await (const _ of this.db.keys(prefixRange(Buffer.of(KIND.QUARANTINE)))) this.ctx.quarantined++
     await this.loadSubscriptions()
     for await (const key of this.db.keys(prefixRange(Buffer.of(KIND.WILL)))) this.willOwners.add(readClientId(key))
+    for await (const key of this.db.keys(prefixRange(Buffer.of(KIND.INCOMING)))) this.incomingHolders.add(readClientId(key))
     for await (const [key, value] of this.db.iterator(prefixRange(Buffer.of(KIND.SESSION)))) {
       const clientId = readClientId(key)
       this.sessionOwners.add(clientId)
@@ -182,6 +189,7 @@ export class LevelPersistence {
 
   /** Call from authorizePublish, after the decision to allow, before its callback: makes the PUBACK/PUBREC durable. */
   async journalIncoming (clientId: string, packet: StoredPacket): Promise<void> {
+    if (packet.qos === 2) this.incomingHolders.add(clientId) // the journal writes its I record
     await this.journal.journal(clientId, packet)
   }
 
@@ -295,6 +303,16 @@ export class LevelPersistence {
     // forgotten in memory at once: a CONNACK built before the write lands must not say Session Present
     if (this.sessionOwners.delete(client.id)) ops.push({ type: 'del', key: sessionKey(client.id) })
     this.sessionExpiry.delete(client.id)
+    // [MQTT-3.1.2-6] [MQTT-4.1.0-1] the QoS 2 messages received but not released
+    // are session state too: a clean start discards them. Kept, a clean client
+    // reusing a packet id had its new message taken for a retransmission of
+    // the old one (PUBREC, never routed: lost; found by qos2-publish-order).
+    // aedes waits for this before its CONNACK, so no PUBLISH of the new
+    // connection is handled before the delete lands.
+    if (this.incomingHolders.delete(client.id)) {
+      await this.queue.settled() // an I write of the old connection still on its way is in the scan
+      for await (const key of this.db.keys(prefixRange(clientPrefix(KIND.INCOMING, client.id)))) ops.push({ type: 'del', key })
+    }
     await this.queue.write(ops)
   }
 
@@ -412,6 +430,7 @@ export class LevelPersistence {
 
   /** Stores an incoming QoS 2 packet until its PUBREL (durable before PUBREC). */
   async incomingStorePacket (client: ClientRef, packet: StoredPacket): Promise<void> {
+    this.incomingHolders.add(client.id)
     if (this.journal.consumeFirstDelivery(client.id, packet.messageId)) return // written with its journal entry
     await this.queue.write([{ type: 'put', key: incomingKey(client.id, packet.messageId as number), value: this.ctx.seal(encodePacket(normalizeIncoming(packet))) }])
   }

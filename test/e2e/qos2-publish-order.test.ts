@@ -18,7 +18,7 @@ let b: BrokerProcessHandle | undefined
 test.after(async () => { await b?.stop() })
 
 test('[MQTT-4.6.0-6] 20 bursts of six QoS 2 messages from one publisher arrive in publish order (subscription QoS 0, 1, 2)', async () => {
-  b = await startBrokerProcess()
+  b ??= await startBrokerProcess()
   const wrong: string[] = []
   for (const subQos of [0, 1, 2]) {
     for (let round = 0; round < 20; round++) {
@@ -35,6 +35,35 @@ test('[MQTT-4.6.0-6] 20 bursts of six QoS 2 messages from one publisher arrive i
     }
   }
   assert.equal(wrong, [], `bursts out of order: ${wrong.join(' | ')}`)
+})
+
+
+// [MQTT-3.1.2-6] [MQTT-4.1.0-1] QoS 2 messages received but not released are
+// session state: a clean start discards them, so a new message under a packet
+// id the old session left unreleased is a new message (it was taken for a
+// retransmission of the old one: PUBREC, never routed).
+test('a clean-session publisher reusing a packet id its previous session left unreleased gets its new QoS 2 message routed (3.1.1 and v5)', async () => {
+  b ??= await startBrokerProcess()
+  for (const version of [4, 5] as const) {
+    const { c: s } = await RawMqtt.connected(b.port, 5, { clientId: `reuse-sub-${version}`, clean: true })
+    s.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: `reuse/${version}`, qos: 2 }] })
+    await s.next('suback')
+    const { c: old } = await RawMqtt.connected(b.port, version, { clientId: `reuse-pub-${version}`, clean: true })
+    old.send({ cmd: 'publish', topic: `reuse/${version}`, payload: 'first', qos: 2, messageId: 7 })
+    await old.next('pubrec')
+    old.destroy() // no PUBREL: the old session keeps message 7 unreleased
+    const first = await s.next('publish')
+    assert.is(first.payload.toString(), 'first')
+    s.send({ cmd: 'pubrec', messageId: first.messageId })
+    const { c: fresh } = await RawMqtt.connected(b.port, version, { clientId: `reuse-pub-${version}`, clean: true })
+    fresh.send({ cmd: 'publish', topic: `reuse/${version}`, payload: 'second', qos: 2, messageId: 7 })
+    await fresh.next('pubrec')
+    fresh.send({ cmd: 'pubrel', messageId: 7 })
+    await fresh.next('pubcomp')
+    const second = await s.next('publish', 5_000)
+    assert.is(second.payload.toString(), 'second', `MQTT ${version === 4 ? '3.1.1' : '5'}: the new message is routed`)
+    s.destroy(); fresh.destroy()
+  }
 })
 
 test.run()
