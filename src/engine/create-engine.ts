@@ -378,7 +378,8 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
   const shims = installV5Shims(aedes, {
     logger: log,
     onMalformed: () => { counters.malformedClosed++ },
-    mayReceive: (client, topic) => { const s = (client as EdgemqClient)[STATE]; return s === undefined || hooks.readable.every((h) => h(s.info, topic)) }
+    mayReceive: (client, topic) => { const s = (client as EdgemqClient)[STATE]; return s === undefined || hooks.readable.every((h) => h(s.info, topic)) },
+    hasSession: store.sessions === undefined ? undefined : (clientId) => store.sessions!.hasSession(clientId)
   })
   installStripWillProperties(aedes) // a will PUBLISH carries no Will Delay Interval (MQTT 5.0 §3.3.2.3)
   installMergeOverlappingDeliveries(aedes) // overlapping subscriptions: one copy at the highest QoS [MQTT-3.3.5-1]

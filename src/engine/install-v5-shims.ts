@@ -37,6 +37,8 @@ export interface V5ShimOptions {
   onMalformed?: (info: { clientId: string | null, reason: string }) => void
   /** Whether a client may receive a message on a topic (the ACL, no side effects): shared-subscription picks skip members it refuses. */
   mayReceive?: (client: unknown, topic: string) => boolean
+  /** Whether the store holds a session for a client id (absent: every Clean Start 0 resumes whatever is stored). */
+  hasSession?: (clientId: string) => boolean
 }
 
 /** What the shims report. */
@@ -53,7 +55,8 @@ export function installV5Shims (aedes: unknown, options: V5ShimOptions = {}): V5
     flowQueueLimit: options.flowQueueLimit ?? 1000,
     counters: { malformedClosed: 0, oversizeDropped: 0, flowDropped: 0 },
     onMalformed: options.onMalformed,
-    mayReceive: options.mayReceive ?? (() => true)
+    mayReceive: options.mayReceive ?? (() => true),
+    hasSession: options.hasSession
   }
   trackForwarded(ctx)
   paceOutgoingReplay(ctx)

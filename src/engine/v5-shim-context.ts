@@ -95,6 +95,8 @@ export interface V5ShimContext {
   onMalformed?: (info: { clientId: string | null, reason: string }) => void
   /** Whether a client may receive a message on a topic (the ACL, no side effects): shared-subscription picks skip members it refuses. */
   mayReceive: (client: unknown, topic: string) => boolean
+  /** Whether the store holds a session for a client id (see keep-session-on-clean-start.ts). */
+  hasSession?: (clientId: string) => boolean
 }
 
 /** Does nothing (a callback nobody waits for). */
