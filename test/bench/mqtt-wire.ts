@@ -68,6 +68,16 @@ export function writePuback (out: Buffer, offset: number, messageId: number): nu
   return offset + 4
 }
 
+/** Writes one PUBACK per id in `acks` to `socket` in one write, then empties `acks` (a load client's acks of one read). */
+export function flushPubacks (socket: { write: (data: Buffer) => unknown }, acks: number[]): void {
+  if (acks.length === 0) return
+  const out = Buffer.allocUnsafe(acks.length * 4)
+  let offset = 0
+  for (const id of acks) offset = writePuback(out, offset, id)
+  acks.length = 0
+  socket.write(out)
+}
+
 /** Where the parts of a received PUBLISH body start (`start` is the first byte after the fixed header). */
 export function publishLayout (buf: Buffer, flags: number, start: number): { packetId: number, payloadStart: number } {
   const topicLength = buf.readUInt16BE(start)

@@ -4,26 +4,11 @@
 // retained lookup ends it quietly instead of crashing the process.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import type { Readable } from 'node:stream'
-import { createLevelPersistence, type LevelPersistence, type LevelPersistenceOptions } from '../../src/persistence/level-persistence.ts'
+import { createLevelPersistence, type LevelPersistence } from '../../src/persistence/level-persistence.ts'
+import { storeFixture } from './store-fixture.ts'
 
-const dir = mkdtempSync(join(tmpdir(), 'edgemq-ql-'))
-let n = 0
-test.after(() => rmSync(dir, { recursive: true, force: true }))
-
-function fresh (): string { return join(dir, `db-${++n}`) }
-async function open (path: string, extra: Partial<LevelPersistenceOptions> = {}): Promise<LevelPersistence> {
-  const p = createLevelPersistence({ path, sync: 'batch', syncInterval: 1000, cacheSize: 1 << 20, writeBufferSize: 1 << 20, ...extra })
-  await p.setup({ id: 'b1' })
-  return p
-}
-async function list (s: Readable): Promise<any[]> { const out: any[] = []; for await (const x of s) out.push(x); return out }
-let counter = 0
-const pub = (payload: string, qos = 1): Record<string, unknown> =>
-  ({ cmd: 'publish', topic: 't', payload: Buffer.from(payload), qos, retain: false, dup: false, brokerId: 'b1', brokerCounter: ++counter })
+const { fresh, open, list, pub, remove } = storeFixture('edgemq-ql-')
+test.after(remove)
 /** The queue of c1 as `payload` or `payload#id` (inflight) or `pubrel#id`. */
 async function queueOf (p: LevelPersistence, clientId = 'c1'): Promise<string[]> {
   return (await list(p.outgoingStream({ id: clientId }))).map((m) =>

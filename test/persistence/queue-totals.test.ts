@@ -6,27 +6,12 @@
 // sum of the queues that share it the way a per-client cap bounds one queue.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import type { Readable } from 'node:stream'
-import { createLevelPersistence, type LevelPersistence, type LevelPersistenceOptions } from '../../src/persistence/level-persistence.ts'
+import type { LevelPersistence } from '../../src/persistence/level-persistence.ts'
+import { storeFixture } from './store-fixture.ts'
 import type { QueueShare } from '../../src/persistence/queue-bounds.ts'
 
-const dir = mkdtempSync(join(tmpdir(), 'edgemq-qt-'))
-let n = 0
-test.after(() => rmSync(dir, { recursive: true, force: true }))
-
-function fresh (): string { return join(dir, `db-${++n}`) }
-async function open (path: string, extra: Partial<LevelPersistenceOptions> = {}): Promise<LevelPersistence> {
-  const p = createLevelPersistence({ path, sync: 'batch', syncInterval: 1000, cacheSize: 1 << 20, writeBufferSize: 1 << 20, ...extra })
-  await p.setup({ id: 'b1' })
-  return p
-}
-async function list (s: Readable): Promise<any[]> { const out: any[] = []; for await (const x of s) out.push(x); return out }
-let counter = 0
-const pub = (payload: string, qos = 1): Record<string, unknown> =>
-  ({ cmd: 'publish', topic: 't', payload: Buffer.from(payload), qos, retain: false, dup: false, brokerId: 'b1', brokerCounter: ++counter })
+const { fresh, open, list, pub, remove } = storeFixture('edgemq-qt-')
+test.after(remove)
 async function enqueue (p: LevelPersistence, count: number, clients: string[], qos = 1): Promise<void> {
   for (let i = 0; i < count; i++) await p.outgoingEnqueueCombi(clients.map((clientId) => ({ clientId })), pub(`m${i}`.padEnd(50, '.'), qos))
 }

@@ -5,7 +5,7 @@
 // without a window measures memory growth and makes peak RSS meaningless.
 import { performance } from 'node:perf_hooks'
 import { MqttLink, mapLimit } from '../mqtt-link.ts'
-import { PACKET, encodePublish, publishLayout, writePuback } from '../mqtt-wire.ts'
+import { PACKET, encodePublish, flushPubacks, publishLayout } from '../mqtt-wire.ts'
 import { readCpuTicks, readRunQueueWaitNs, CLOCK_TICKS_PER_SECOND } from '../proc-stats.ts'
 import { cpuPercent, round } from '../stats.ts'
 
@@ -80,13 +80,7 @@ export async function runFlow (p: FlowParams): Promise<FlowResult> {
       },
       afterChunk: (self) => {
         lastProgress = performance.now()
-        if (acks.length > 0) {
-          const out = Buffer.allocUnsafe(acks.length * 4)
-          let offset = 0
-          for (const id of acks) offset = writePuback(out, offset, id)
-          acks.length = 0
-          self.socket.write(out)
-        }
+        flushPubacks(self.socket, acks)
         schedulePump()
       }
     })

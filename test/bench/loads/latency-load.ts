@@ -3,7 +3,7 @@
 // (performance.now) stamps the payload at send and reads it at delivery.
 import { performance } from 'node:perf_hooks'
 import { MqttLink } from '../mqtt-link.ts'
-import { PACKET, encodePublish, publishLayout, writePuback } from '../mqtt-wire.ts'
+import { PACKET, encodePublish, flushPubacks, publishLayout } from '../mqtt-wire.ts'
 import { readCpuTicks, readRunQueueWaitNs, CLOCK_TICKS_PER_SECOND } from '../proc-stats.ts'
 import { cpuPercent, quantile, round } from '../stats.ts'
 
@@ -60,14 +60,7 @@ export async function runLatency (p: LatencyParams): Promise<LatencyResult> {
       received++
       if (seq >= warmupCount && samples < latencies.length && (flags & 0x08) === 0) latencies[samples++] = now - stamp
     },
-    afterChunk: (self) => {
-      if (acks.length === 0) return
-      const out = Buffer.allocUnsafe(acks.length * 4)
-      let offset = 0
-      for (const id of acks) offset = writePuback(out, offset, id)
-      acks.length = 0
-      self.socket.write(out)
-    }
+    afterChunk: (self) => { flushPubacks(self.socket, acks) }
   })
   await subscriber.subscribe(topic, 1)
   const publisher = await MqttLink.open({ port: p.port, clientId: 'latency-pub' })

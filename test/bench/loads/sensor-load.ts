@@ -6,7 +6,7 @@
 // ended by stopSensors.
 import { performance } from 'node:perf_hooks'
 import { MqttLink, mapLimit } from '../mqtt-link.ts'
-import { PACKET, encodePublish, publishLayout, writePuback } from '../mqtt-wire.ts'
+import { PACKET, encodePublish, flushPubacks, publishLayout } from '../mqtt-wire.ts'
 import { round } from '../stats.ts'
 
 interface SensorRun {
@@ -38,14 +38,7 @@ export async function startSensors (p: { port: number, sensors: number, rate: nu
       if (packetId !== 0) acks.push(packetId)
       state.received++
     },
-    afterChunk: (self) => {
-      if (acks.length === 0) return
-      const out = Buffer.allocUnsafe(acks.length * 4)
-      let offset = 0
-      for (const id of acks) offset = writePuback(out, offset, id)
-      acks.length = 0
-      self.socket.write(out)
-    }
+    afterChunk: (self) => { flushPubacks(self.socket, acks) }
   })
   await state.subscriber.subscribe(`bench/sensor/${p.prefix}/#`, 1)
   const payload = Buffer.alloc(Math.max(8, p.payloadBytes), 0x73)

@@ -4,7 +4,7 @@
 // PUBLISH the broker must store), then reconnect them all and time the drain.
 import { performance } from 'node:perf_hooks'
 import { MqttLink, mapLimit } from '../mqtt-link.ts'
-import { PACKET, encodePublish, publishLayout, writePuback } from '../mqtt-wire.ts'
+import { PACKET, encodePublish, flushPubacks, publishLayout } from '../mqtt-wire.ts'
 import { round } from '../stats.ts'
 
 /** Which sessions: client ids `<prefix>-<i>`, topics `bench/drain/<prefix>/<i>`. */
@@ -129,14 +129,7 @@ export async function drainSessions (set: SessionSet & { messages: number, timeo
         distinct++
         if (distinct === expected) { lastDistinctAt = performance.now(); finish() }
       },
-      afterChunk: (self) => {
-        if (acks.length === 0) return
-        const out = Buffer.allocUnsafe(acks.length * 4)
-        let offset = 0
-        for (const id of acks) offset = writePuback(out, offset, id)
-        acks.length = 0
-        self.socket.write(out)
-      }
+      afterChunk: (self) => { flushPubacks(self.socket, acks) }
     })
     links.push(link)
     return link.sessionPresent
