@@ -5,19 +5,11 @@ import { getBoard } from '../config/boards.ts'
 import type { EdgemqConfig } from '../config/types.ts'
 import type { ThrottleSettings } from '../throttle/throttle.ts'
 
-/** The limits the part enforces, in bytes, ms and counts (0 = no cap). */
-export interface LimitsSettings {
-  maxQueuedMessages: number
-  maxQueuedBytes: number
-  maxSubscriptionsPerClient: number
-  maxFiltersPerSubscribe: number
-  maxRetainedMessages: number
-  maxRetainedBytes: number
-  maxRetainedMessagesPerClient: number
-  maxRetainedBytesPerClient: number
-  maxUnreleasedQos2: number
-  qos2Expiry: number
-  maxPacketSize: number
+/** The limits.* keys the part enforces, as the loaded config has them (each key's meaning and default: its row in limits-options.ts). */
+const ENFORCED = ['maxQueuedMessages', 'maxQueuedBytes', 'maxSubscriptionsPerClient', 'maxFiltersPerSubscribe', 'maxRetainedMessages', 'maxRetainedBytes', 'maxRetainedMessagesPerClient', 'maxRetainedBytesPerClient', 'maxUnreleasedQos2', 'qos2Expiry', 'maxPacketSize'] as const
+
+/** The limits the part enforces, in bytes, ms and counts (0 = no cap), and the memory marks resolved against the cap. */
+export type LimitsSettings = Pick<EdgemqConfig['limits'], typeof ENFORCED[number]> & {
   memory: { softMark: number, hardMark: number, checkInterval: number, slowConsumerBytes: number, capBytes: number }
 }
 
@@ -41,18 +33,9 @@ export function readLimitsSettings (config: EdgemqConfig, cgroupLimit?: number):
   // A configured mark above what the cap allows would never fire before the OOM killer: clamp it.
   const softMark = Math.floor(Math.min(mem.softMark ?? cap * SOFT_FRACTION, cap * 0.9))
   const hardMark = Math.floor(Math.max(softMark, Math.min(mem.hardMark ?? cap * HARD_FRACTION, cap * 0.95)))
+  const picked = Object.fromEntries(ENFORCED.map((key) => [key, l[key]])) as Pick<EdgemqConfig['limits'], typeof ENFORCED[number]>
   return {
-    maxQueuedMessages: l.maxQueuedMessages,
-    maxQueuedBytes: l.maxQueuedBytes,
-    maxSubscriptionsPerClient: l.maxSubscriptionsPerClient,
-    maxFiltersPerSubscribe: l.maxFiltersPerSubscribe,
-    maxRetainedMessages: l.maxRetainedMessages,
-    maxRetainedBytes: l.maxRetainedBytes,
-    maxRetainedMessagesPerClient: l.maxRetainedMessagesPerClient,
-    maxRetainedBytesPerClient: l.maxRetainedBytesPerClient,
-    maxUnreleasedQos2: l.maxUnreleasedQos2,
-    qos2Expiry: l.qos2Expiry,
-    maxPacketSize: l.maxPacketSize,
+    ...picked,
     memory: {
       softMark,
       hardMark,
