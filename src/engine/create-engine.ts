@@ -17,6 +17,7 @@ import type { Logger } from '../observability/logger.ts'
 import type { PacketCounters } from '../observability/core-metrics.ts'
 import type { LocalBrokerApi } from '../part-context.ts'
 import { installV5Shims } from './install-v5-shims.ts'
+import { installCleanStartConnect } from './clean-start-connect.ts'
 import { CONNACK_V3, REASON, toConnackReturnCode } from '../reason-codes.ts'
 import type { OrphanWill, Store } from '../store-contract.ts'
 import { connectionControls } from './connection-controls.ts'
@@ -375,6 +376,8 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
   guardEmitterRecursion(mq)
   useFifoEmitterQueues(mq)
   await aedes.listen()
+  // A Clean Start CONNECT without aedes's per-CONNECT stream pipeline; first, so its filter sits next to aedes's own listener.
+  installCleanStartConnect(aedes)
   const shims = installV5Shims(aedes, {
     logger: log,
     onMalformed: () => { counters.malformedClosed++ },

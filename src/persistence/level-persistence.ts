@@ -421,6 +421,11 @@ export class LevelPersistence {
     return await this.outgoing.clear(client.id, packet, (client as { clean?: boolean }).clean === true)
   }
 
+  /** Whether outgoingStream(client) would yield nothing now (a clean CONNECT then builds no stream). */
+  outgoingIsEmpty (client: ClientRef): boolean {
+    return this.outgoing.isEmpty(client.id)
+  }
+
   /** The queue of a client in order. */
   outgoingStream (client: ClientRef): Readable {
     return this.outgoing.stream(client.id)

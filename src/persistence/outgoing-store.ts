@@ -583,6 +583,15 @@ export class OutgoingStore {
   }
 
   /** The client's queue in order (PUBRELs and publishes), as aedes resends it on reconnect. */
+  /**
+   * Whether stream(clientId) would yield nothing now: no drain turn, no queue
+   * key ever held, no enqueue waiting for its ops. The engine then skips the
+   * stream altogether (src/engine/clean-start-connect.ts).
+   */
+  isEmpty (clientId: string): boolean {
+    return !this.drains.has(clientId) && !this.mayHoldQueue(clientId) && !this.ctx.queue.gated
+  }
+
   stream (clientId: string): Readable {
     // Only a reconnect that aedes announced (expectDrain) holds live deliveries.
     const turn = this.drains.get(clientId)
@@ -590,7 +599,7 @@ export class OutgoingStore {
     // no enqueue waiting for its ops (a gated write adds its holders only when
     // built), has nothing to drain: an ended stream, not an async generator
     // that waits for the write queue (the common clean-session CONNECT).
-    if (turn === undefined && !this.mayHoldQueue(clientId) && !this.ctx.queue.gated) return endedStream()
+    if (turn === undefined && this.isEmpty(clientId)) return endedStream()
     if (turn === undefined || turn.started) return this.ctx.reads.stream(() => this.drain(clientId, undefined))
     turn.started = true
     turn.timer.refresh()
