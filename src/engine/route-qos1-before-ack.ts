@@ -32,7 +32,7 @@ import mqttPacket from 'mqtt-packet'
 import type { Duplex } from 'node:stream'
 import type { EventEmitter } from 'node:events'
 import { REASON } from '../reason-codes.ts'
-import { interceptParsedPackets } from './intercept-parsed-packets.ts'
+import { addPacketFilter } from './intercept-parsed-packets.ts'
 
 type Done = (err?: Error | null) => void
 type AnyPacket = Record<string, any> & { cmd: string }
@@ -101,19 +101,14 @@ const WRITE_OPTS: Record<number, { protocolVersion: number }> = {
  * 'packet' listener and every edgemq check runs before it.
  */
 export function installRouteQos1BeforeAck (aedes: unknown, accept: AcceptPublish): void {
-  const broker = aedes as Qos1Broker
-  const handle = broker.handle
-  broker.handle = function handleQos1 (this: unknown, conn: Duplex, req: unknown): Qos1Client {
-    const client = handle.call(this, conn, req)
-    interceptParsedPackets(client._parser, (packet) => {
-      if (packet.cmd !== 'publish' || packet.qos !== 1 || !client.connackSent || !isPlain(client, packet)) return true
-      // aedes's enqueue: one more packet of this read in progress
-      client._parsingBatch++
-      handleQos1Publish(client, packet, accept, client._nextBatch)
-      return false
-    })
-    return client
-  }
+  addPacketFilter(aedes, (c, packet) => {
+    const client = c as unknown as Qos1Client
+    if (packet.cmd !== 'publish' || packet.qos !== 1 || !client.connackSent || !isPlain(client, packet)) return true
+    // aedes's enqueue: one more packet of this read in progress
+    client._parsingBatch++
+    handleQos1Publish(client, packet, accept, client._nextBatch)
+    return false
+  })
 }
 
 /**
