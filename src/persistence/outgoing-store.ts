@@ -175,6 +175,8 @@ export class OutgoingStore {
     // built once its clients are loaded (writeAfter). While one such write
     // waits, every later enqueue queues behind it the same way, so each queue
     // keeps publish order.
+    // A client that holds no queue key has nothing to scan: its figures start empty at once.
+    for (const id of clientIds) if (!this.mayHoldQueue(id) && this.bounds.needsLoad(id)) this.bounds.loadEmpty(id)
     if (!this.ctx.queue.gated && !clientIds.some((id) => this.bounds.needsLoad(id))) {
       return this.ctx.queue.write(this.buildEnqueue(clientIds, packet, extraOps, per), { lazy: options.lazy })
     }
