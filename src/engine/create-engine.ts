@@ -18,6 +18,7 @@ import type { PacketCounters } from '../observability/core-metrics.ts'
 import type { LocalBrokerApi } from '../part-context.ts'
 import { installV5Shims } from './install-v5-shims.ts'
 import { installCleanStartConnect } from './clean-start-connect.ts'
+import { installSkipClientAnnouncements } from './skip-client-announcements.ts'
 import { CONNACK_V3, REASON, toConnackReturnCode } from '../reason-codes.ts'
 import type { OrphanWill, Store } from '../store-contract.ts'
 import { connectionControls } from './connection-controls.ts'
@@ -378,6 +379,7 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
   await aedes.listen()
   // A Clean Start CONNECT without aedes's per-CONNECT stream pipeline; first, so its filter sits next to aedes's own listener.
   installCleanStartConnect(aedes)
+  installSkipClientAnnouncements(aedes) // $SYS/<id>/new/clients etc.: nobody (one instance) listens
   const shims = installV5Shims(aedes, {
     logger: log,
     onMalformed: () => { counters.malformedClosed++ },
