@@ -222,16 +222,27 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
       keepalive: state.connect?.keepalive ?? 0,
       will: state.connect?.will
     }
-    void runConnectHooks(hooks, req).then((decision) => {
+    const decided = (decision: Decision): void => {
       if (decision.ok) { done(null, true); return }
       for (const h of hooks.connectFailed) h(req, decision)
       log.info('connection refused', { ip: info.ip, client: client.id, listener: state.listener, reason: decision.reason })
       setRefusalReasonCode(client, decision.reasonCode) // v5 CONNACK: this code, not aedes's mapping of the 3.1.1 one
       done(Object.assign(new Error(decision.reason), { returnCode: toConnackReturnCode(decision.reasonCode), reasonCode: decision.reasonCode }), false)
-    }, (err: Error) => {
+    }
+    const failed = (err: Error): void => {
       log.error('authentication failed with an error', { ip: info.ip, error: err.message })
       done(Object.assign(new Error('server unavailable'), { returnCode: CONNACK_V3.SERVER_UNAVAILABLE }), false)
-    })
+    }
+    // Synchronous while every connect hook answers at once (src/core/run-hooks.ts).
+    let decision: Decision | Promise<Decision>
+    try {
+      decision = runConnectHooks(hooks, req)
+    } catch (err) {
+      failed(err as Error)
+      return
+    }
+    if (isPending(decision)) decision.then(decided, failed)
+    else decided(decision)
   }
 
   const authorizePublish = (client: EdgemqClient | null, packet: AedesPublishPacket, done: Done): void => {
@@ -289,7 +300,7 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
     const problem = checkTopicFilter(sub.topic, deps.config().limits)
     if (problem !== undefined) { done(new Error(problem), null); return }
     if (state === undefined) { done(null, null); return }
-    void runSubscribeHooks(hooks, state.info, sub.topic, sub.qos).then((decision) => {
+    const decided = (decision: Decision): void => {
       if (!decision.ok) {
         noteRefusedSubscription(sub, decision.reasonCode)
         events.event('subscribe-refused', 'info', 'subscription refused', { ...who(client), filter: sub.topic, reason: decision.reason })
@@ -297,7 +308,17 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
         return
       }
       done(null, sub)
-    }, (err: Error) => { done(err, null) })
+    }
+    // Synchronous while every subscribe hook answers at once (src/core/run-hooks.ts).
+    let decision: Decision | Promise<Decision>
+    try {
+      decision = runSubscribeHooks(hooks, state.info, sub.topic, sub.qos)
+    } catch (err) {
+      done(err as Error, null)
+      return
+    }
+    if (isPending(decision)) decision.then(decided, (err: Error) => { done(err, null) })
+    else decided(decision)
   }
 
   const authorizeForward = (client: EdgemqClient, packet: AedesPublishPacket): AedesPublishPacket | null => {
