@@ -376,13 +376,13 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
     // short-lived client). A client that already left is not announced.
     if (state?.left === true) return
     if (state !== undefined) for (const h of hooks.connected) h(state.info)
-    events.event('connect', 'info', 'client connected', { ...who(client), listener: state?.listener, protocol: state?.info.protocolVersion })
+    events.event('connect', 'info', 'client connected', () => ({ ...who(client), listener: state?.listener, protocol: state?.info.protocolVersion }))
   })
   aedes.on('clientDisconnect', (client: EdgemqClient) => {
     const state = client[STATE]
     if (state !== undefined) state.left = true
     if (state !== undefined) for (const h of hooks.disconnected) h(state.info)
-    events.event('disconnect', 'info', 'client disconnected', { ...who(client), listener: state?.listener })
+    events.event('disconnect', 'info', 'client disconnected', () => ({ ...who(client), listener: state?.listener }))
   })
   aedes.on('unsubscribe', (filters: string[], client: EdgemqClient) => {
     const state = client?.[STATE]
