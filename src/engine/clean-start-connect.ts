@@ -28,7 +28,7 @@ import { randomUUID } from 'node:crypto'
 import type { Duplex } from 'node:stream'
 import type { EventEmitter } from 'node:events'
 import mqttPacket from 'mqtt-packet'
-import { interceptParsedPackets } from './intercept-parsed-packets.ts'
+import { addPacketFilter } from './intercept-parsed-packets.ts'
 import { CONNACK_V3, REASON } from '../reason-codes.ts'
 
 type AnyPacket = Record<string, any> & { cmd: string }
@@ -109,21 +109,16 @@ const V5_CODE_OF_RETURN_CODE = [REASON.SUCCESS, REASON.UNSUPPORTED_PROTOCOL_VERS
 const REFUSAL_MESSAGES = ['', 'unacceptable protocol version', 'identifier rejected', 'Server unavailable', 'bad user name or password', 'not authorized', 'keep alive limit exceeded']
 const WRITE_OPTIONS: Record<number, { protocolVersion: 3 | 4 | 5 }> = { 3: { protocolVersion: 3 }, 4: { protocolVersion: 4 }, 5: { protocolVersion: 5 } }
 
-/** Installs the override on an aedes instance (before installV5Shims: its filter must sit next to aedes's own listener). */
+/** Installs the override on an aedes instance (before installV5Shims: a filter added first runs last, next to aedes's own listener). */
 export function installCleanStartConnect (aedes: unknown): void {
-  const broker = aedes as { handle: (conn: unknown, req: unknown) => ConnectingClient }
-  const handle = broker.handle
-  broker.handle = function handleCleanStartConnect (this: unknown, conn: unknown, req: unknown): ConnectingClient {
-    const client = handle.call(this, conn, req)
-    interceptParsedPackets(client._parser, (packet) => {
-      if (packet.cmd !== 'connect' || !takesCleanStart(client, packet)) return true
-      // what aedes's enqueue does for the first packet before handling it (lib/client.js)
-      client._parsingBatch++
-      connect(client, packet, client._nextBatch)
-      return false
-    })
-    return client
-  }
+  addPacketFilter(aedes, (c, packet) => {
+    const client = c as unknown as ConnectingClient
+    if (packet.cmd !== 'connect' || !takesCleanStart(client, packet)) return true
+    // what aedes's enqueue does for the first packet before handling it (lib/client.js)
+    client._parsingBatch++
+    connect(client, packet, client._nextBatch)
+    return false
+  })
 }
 
 /** Whether this CONNECT is one the override serves: the first packet, Clean Start 1, and one aedes's init would accept. */
