@@ -1,6 +1,7 @@
 // Canary for src/engine/skip-client-announcements.ts: the pinned aedes still
 // publishes $SYS/<id>/new/clients and $SYS/<id>/disconnect/clients for every
-// client (if it stops, the override can go); with the override neither is
+// client and new/subscribes, new/unsubscribes for every SUBSCRIBE and
+// UNSUBSCRIBE (if it stops, the override can go); with the override none is
 // published while other messages still are.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -15,6 +16,10 @@ async function topicsSeen (install: boolean): Promise<string[]> {
     if (install) installSkipClientAnnouncements(broker.aedes)
     broker.aedes.on('publish', (packet: { topic: string }) => { if (!packet.topic.endsWith('/heartbeat')) seen.push(packet.topic.replace(broker.aedes.id, 'ID')) })
     const { c } = await RawMqtt.connected(broker.port, 4, { clientId: 'announce-1' })
+    c.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'a/b', qos: 0 }] })
+    await c.next('suback')
+    c.send({ cmd: 'unsubscribe', messageId: 2, unsubscriptions: ['a/b'] })
+    await c.next('unsuback')
     c.send({ cmd: 'publish', topic: 'plain/topic', qos: 0, payload: 'x', retain: false, dup: false })
     await c.disconnect()
     await new Promise((resolve) => setTimeout(resolve, 100))
@@ -24,13 +29,14 @@ async function topicsSeen (install: boolean): Promise<string[]> {
   return seen
 }
 
-test('plain aedes publishes a new/clients and a disconnect/clients message per client', async () => {
+test('plain aedes publishes new/clients, disconnect/clients, new/subscribes and new/unsubscribes', async () => {
   const seen = await topicsSeen(false)
-  assert.ok(seen.includes('$SYS/ID/new/clients'), `aedes no longer announces new clients: the override can go (${seen.join(', ')})`)
-  assert.ok(seen.includes('$SYS/ID/disconnect/clients'), seen.join(', '))
+  for (const t of ['new/clients', 'disconnect/clients', 'new/subscribes', 'new/unsubscribes']) {
+    assert.ok(seen.includes(`$SYS/ID/${t}`), `aedes no longer publishes ${t}: the override may be unneeded for it (${seen.join(', ')})`)
+  }
 })
 
-test('with the override neither is published; a client\'s own message still is', async () => {
+test('with the override none is published; a client\'s own message still is', async () => {
   const seen = await topicsSeen(true)
   assert.equal(seen, ['plain/topic'])
 })
