@@ -64,8 +64,8 @@ export interface AedesInternals {
 /** What the shims keep per connection. */
 export interface ClientShim {
   window?: OutboundWindow<AnyPacket>
-  /** Sends one held message through aedes's own deliverQoS, counted in the window. */
-  send?: (packet: AnyPacket) => void
+  /** aedes's own deliverQoS of the client (held messages are sent through it, counted in the window). */
+  deliverQoS?: (packet: AnyPacket, cb: Callback) => void
   /** Stored-queue replays waiting for a free slot. */
   slotWaiters?: Array<() => void>
   /** Set by the authorizeForward wrapper while aedes decides whether a delivery goes out. */
