@@ -26,6 +26,7 @@ import { connectionControls } from './connection-controls.ts'
 import { guardEmitterRecursion } from './guard-emitter-recursion.ts'
 import { installPublishEncoder } from './install-publish-encoder.ts'
 import { disableNumberCache } from './disable-number-cache.ts'
+import { usePlainBufferList } from './use-plain-buffer-list.ts'
 import { setMaximumPacketSize } from './set-maximum-packet-size.ts'
 import { setServerKeepAlive } from './set-server-keep-alive.ts'
 import { useFifoEmitterQueues } from './use-fifo-emitter-queues.ts'
@@ -438,6 +439,7 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
   installStripWillProperties(aedes) // a will PUBLISH carries no Will Delay Interval (MQTT 5.0 §3.3.2.3)
   installMergeOverlappingDeliveries(aedes) // overlapping subscriptions: one copy at the highest QoS [MQTT-3.3.5-1]
   disableNumberCache(mqttPacket as unknown as Parameters<typeof disableNumberCache>[0]) // 65,536 cached Buffers, ~6.5 MiB
+  usePlainBufferList(mqttPacket as unknown as Parameters<typeof usePlainBufferList>[0]) // no Duplex stream per connection's parser (~0.8 KiB each)
   // One buffer per outgoing 3.1.1 PUBLISH/ack, shared by every subscriber of a QoS 0 message.
   installPublishEncoder(mqttPacket as unknown as Parameters<typeof installPublishEncoder>[0])
   installRefusalReasonCodes(mqttPacket as unknown as Parameters<typeof installRefusalReasonCodes>[0])
