@@ -402,7 +402,7 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
   useFifoEmitterQueues(mq)
   await aedes.listen()
   // innermost parser filter: every check below runs before it (see its header)
-  installRouteQos1BeforeAck(aedes, acceptQos1)
+  installRouteQos1BeforeAck(aedes, { accept: acceptQos1, routesOffline: store.routesOffline })
   const shims = installV5Shims(aedes, {
     logger: log,
     onMalformed: () => { counters.malformedClosed++ },
