@@ -17,6 +17,7 @@ import type { Logger } from '../observability/logger.ts'
 import type { PacketCounters } from '../observability/core-metrics.ts'
 import type { LocalBrokerApi } from '../part-context.ts'
 import { installV5Shims } from './install-v5-shims.ts'
+import { installCleanStartConnect } from './clean-start-connect.ts'
 import { installRouteQos1BeforeAck, type AcceptPublish, type AckWait } from './route-qos1-before-ack.ts'
 import { CONNACK_V3, REASON, toConnackReturnCode } from '../reason-codes.ts'
 import type { OrphanWill, Store } from '../store-contract.ts'
@@ -401,7 +402,9 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
   guardEmitterRecursion(mq)
   useFifoEmitterQueues(mq)
   await aedes.listen()
-  // innermost parser filter: every check below runs before it (see its header)
+  // The two innermost parser filters (CONNECT with Clean Start; QoS 0/1 PUBLISH),
+  // so every check installed below runs before them (see their headers).
+  installCleanStartConnect(aedes)
   installRouteQos1BeforeAck(aedes, { accept: acceptQos1, routesOffline: store.routesOffline })
   const shims = installV5Shims(aedes, {
     logger: log,

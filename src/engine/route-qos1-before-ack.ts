@@ -37,7 +37,7 @@ import mqttPacket from 'mqtt-packet'
 import type { Duplex } from 'node:stream'
 import type { EventEmitter } from 'node:events'
 import { REASON } from '../reason-codes.ts'
-import { interceptParsedPackets } from './intercept-parsed-packets.ts'
+import { addPacketFilter } from './intercept-parsed-packets.ts'
 
 type Done = (err?: Error | null) => void
 type AnyPacket = Record<string, any> & { cmd: string }
@@ -111,20 +111,15 @@ const WRITE_OPTS: Record<number, { protocolVersion: number }> = {
  * 'packet' listener and every edgemq check runs before it.
  */
 export function installRouteQos1BeforeAck (aedes: unknown, options: RouteOptions): void {
-  const broker = aedes as Qos1Broker
-  const handle = broker.handle
-  broker.handle = function handleQos1 (this: unknown, conn: Duplex, req: unknown): Qos1Client {
-    const client = handle.call(this, conn, req)
-    interceptParsedPackets(client._parser, (packet) => {
-      const qos = packet.qos
-      if (packet.cmd !== 'publish' || (qos !== 1 && qos !== 0) || !client.connackSent || !isPlain(client, packet)) return true
-      // aedes's enqueue: one more packet of this read in progress
-      client._parsingBatch++
-      handleFastPublish(client, packet, options, client._nextBatch)
-      return false
-    })
-    return client
-  }
+  addPacketFilter(aedes, (c, packet) => {
+    const client = c as unknown as Qos1Client
+    const qos = packet.qos
+    if (packet.cmd !== 'publish' || (qos !== 1 && qos !== 0) || !client.connackSent || !isPlain(client, packet)) return true
+    // aedes's enqueue: one more packet of this read in progress
+    client._parsingBatch++
+    handleFastPublish(client, packet, options, client._nextBatch)
+    return false
+  })
 }
 
 /** What the override is given. */

@@ -432,14 +432,20 @@ export class LevelPersistence {
   }
 
   /** Records a packet id given to a queued message, or its PUBREL phase. */
-  async outgoingUpdate (client: ClientRef, packet: StoredPacket): Promise<void> {
-    await this.outgoing.update(client.id, packet)
+  outgoingUpdate (client: ClientRef, packet: StoredPacket): Promise<void> {
+    // no async wrapper: one promise per delivered message, not two (issue 11's drain profile)
+    return this.outgoing.update(client.id, packet)
   }
 
   /** Removes an acknowledged message; returns it. */
-  async outgoingClearMessageId (client: ClientRef, packet: StoredPacket): Promise<StoredPacket | undefined> {
+  outgoingClearMessageId (client: ClientRef, packet: StoredPacket): Promise<StoredPacket | undefined> {
     // a clean session's stored records are all in the index (OutgoingStore.clear)
-    return await this.outgoing.clear(client.id, packet, (client as { clean?: boolean }).clean === true)
+    return this.outgoing.clear(client.id, packet, (client as { clean?: boolean }).clean === true)
+  }
+
+  /** Whether outgoingStream(client) would yield nothing now (a clean CONNECT then builds no stream). */
+  outgoingIsEmpty (client: ClientRef): boolean {
+    return this.outgoing.isEmpty(client.id)
   }
 
   /** The queue of a client in order. */

@@ -206,6 +206,21 @@ export class QueueBounds {
   }
 
   /**
+   * Starts the figures of a client known to hold nothing on disk (not a queue
+   * holder, outgoing-store.ts) as an empty queue, without a scan: every O
+   * record it will have is added by an enqueue built from now on. Before,
+   * each such client's first enqueue was a gated write (a batch boundary, a
+   * LevelDB write and two iterators before anything after it could go): 500
+   * new offline sessions cost 500 of them in the enqueue benchmark.
+   */
+  loadEmpty (clientId: string): void {
+    if (this.clients.has(clientId) || this.loading.has(clientId)) return
+    const q = new ClientQueue()
+    q.moveTo([this.total, ...this.sharesOf(clientId)])
+    this.clients.set(clientId, q)
+  }
+
+  /**
    * Loads a client's figures: one range scan of its O records (sizes) and U
    * records (stored packet ids); `inflight()` adds the ids aedes gave in this
    * process, read after the scan so none given meanwhile is missed.
@@ -223,7 +238,10 @@ export class QueueBounds {
       const withState = new Set<number>()
       if (mayHoldState) for await (const key of ctx.db.keys(prefixRange(clientPrefix(KIND.OUT_STATE, clientId)))) withState.add(readSeqAtEnd(key))
       const q = new ClientQueue()
-      for await (const [key, value] of ctx.db.iterator(prefixRange(clientPrefix(KIND.OUT, clientId)))) {
+      // fillCache false: only the sizes are wanted; the count after a restart
+      // read every queued record into LevelDB's block cache (+5 MiB RSS with
+      // 50k queued, issue 11)
+      for await (const [key, value] of ctx.db.iterator({ ...prefixRange(clientPrefix(KIND.OUT, clientId)), fillCache: false })) {
         const seq = readSeqAtEnd(key)
         q.add(seq, value.length, withState.has(seq))
       }
