@@ -223,20 +223,22 @@ function emitRouted (broker: Qos1Broker, client: Qos1Client, p: RoutedPacket, do
 }
 
 /** The copy of a message aedes routes (aedes-packet's Packet: the same fields, set the same way). */
+// `declare`: no field definitions are emitted, so an optional field is an own
+// property only when set, as with aedes-packet (code downstream asks hasOwnProperty)
 class RoutedPacket {
-  clientId?: string | null
-  nl?: boolean
-  properties?: Record<string, any>
-  messageExpiry?: number
-  cmd: string
-  brokerId: string
-  brokerCounter: number
-  topic: string
-  payload: Buffer
-  qos: number
-  retain: boolean
-  dup: boolean
-  messageId?: number
+  declare clientId?: string | null
+  declare nl?: boolean
+  declare properties?: Record<string, any>
+  declare messageExpiry?: number
+  declare cmd: string
+  declare brokerId: string
+  declare brokerCounter: number
+  declare topic: string
+  declare payload: Buffer
+  declare qos: number
+  declare retain: boolean
+  declare dup: boolean
+  declare messageId?: number
 
   constructor (original: AnyPacket, broker: Qos1Broker) {
     if (Object.hasOwn(original, 'clientId')) this.clientId = original.clientId
