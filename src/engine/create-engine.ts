@@ -425,11 +425,11 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
   guardEmitterRecursion(mq)
   useFifoEmitterQueues(mq)
   await aedes.listen()
-  // The two innermost parser filters (each takes one packet type: CONNECT with Clean Start, QoS 1 PUBLISH),
+  // The two innermost parser filters (CONNECT with Clean Start; QoS 0/1 PUBLISH),
   // so every check installed below runs before them (see their headers).
   installCleanStartConnect(aedes)
   installSkipClientAnnouncements(aedes) // $SYS/<id>/new/clients etc.: nobody (one instance) listens
-  installRouteQos1BeforeAck(aedes, acceptQos1)
+  installRouteQos1BeforeAck(aedes, { accept: acceptQos1, routesOffline: store.routesOffline })
   const shims = installV5Shims(aedes, {
     logger: log,
     onMalformed: () => { counters.malformedClosed++ },
