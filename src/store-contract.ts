@@ -54,6 +54,15 @@ export interface Store {
   /** Records an incoming QoS 1/2 message durably before it is acknowledged. */
   journalIncoming: (clientId: string, packet: unknown) => Promise<void>
   /**
+   * journalIncoming in two steps, so that a QoS 1 message can be routed while
+   * its entry is on its way to disk and only its acknowledgement waits:
+   * `queued` undefined (or once it resolves) means the entry is linked to the
+   * packet and its write queued ahead of anything the routing writes;
+   * `landed` means it is as durable as persistence.sync promises. Absent:
+   * the message is routed only after journalIncoming resolves.
+   */
+  beginJournal?: (clientId: string, packet: unknown) => { queued: Promise<void> | undefined, landed: Promise<void> }
+  /**
    * Whether an accepted QoS 1/2 message needs the journal before its
    * acknowledgement (QoS 2, retained, or a persistent session subscribes to
    * its topic). Absent: always. A message only clean sessions receive is lost

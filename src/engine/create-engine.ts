@@ -17,6 +17,8 @@ import type { Logger } from '../observability/logger.ts'
 import type { PacketCounters } from '../observability/core-metrics.ts'
 import type { LocalBrokerApi } from '../part-context.ts'
 import { installV5Shims } from './install-v5-shims.ts'
+import { installCleanStartConnect } from './clean-start-connect.ts'
+import { installRouteQos1BeforeAck, type AcceptPublish, type AckWait } from './route-qos1-before-ack.ts'
 import { CONNACK_V3, REASON, toConnackReturnCode } from '../reason-codes.ts'
 import type { OrphanWill, Store } from '../store-contract.ts'
 import { connectionControls } from './connection-controls.ts'
@@ -139,7 +141,21 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
     if (pending !== undefined) await Promise.all(pending)
     if (journalFor !== null) await store.journalIncoming(journalFor.id, packet)
   }
-  const publishDecided = (decision: Decision, state: ClientState | undefined, msg: PublishInfo, packet: AedesPublishPacket, client: EdgemqClient | null, done: Done): void => {
+  // The QoS 1 path (route-qos1-before-ack.ts): the same hand-offs, started
+  // together and not waited for here: the message is routed once its journal
+  // entry is queued, the PUBACK written once everything has landed.
+  const startHandOff = (pending: Array<Promise<void>> | undefined, journalFor: EdgemqClient | null, packet: AedesPublishPacket): AckWait => {
+    let queued: Promise<void> | undefined
+    let landed: Promise<void> | undefined
+    if (journalFor !== null) {
+      if (store.beginJournal !== undefined) ({ queued, landed } = store.beginJournal(journalFor.id, packet))
+      else queued = landed = store.journalIncoming(journalFor.id, packet) // routed only once it has landed
+    }
+    if (pending !== undefined) landed = Promise.all(landed === undefined ? pending : [...pending, landed]).then(noop)
+    const failed = (err: Error): never => { log.error('publish refused: store failed', { error: err.message, topic: packet.topic }); throw err }
+    return { queued, landed: (landed as Promise<void>).catch(failed) }
+  }
+  const publishDecided = (decision: Decision, state: ClientState | undefined, msg: PublishInfo, packet: AedesPublishPacket, client: EdgemqClient | null, done: Done, accepted?: (wait: AckWait | undefined) => void): void => {
     if (!decision.ok) {
       events.event('publish-refused', 'info', 'publish refused', { ...who(client), topic: packet.topic, reason: decision.reason })
       if (decision.reasonCode === REASON.NOT_AUTHORIZED) {
@@ -167,6 +183,13 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
       if (r !== undefined) (pending ??= []).push(r)
     }
     const journal = packet.qos > 0 && client !== null && (store.needsJournal?.(packet) ?? true)
+    if (accepted !== undefined) {
+      counters.messagesReceived++
+      packets.received[packet.qos]++
+      packets.receivedBytes[packet.qos] += msg.payload.length
+      accepted(pending === undefined && !journal ? undefined : startHandOff(pending, journal ? client : null, packet))
+      return
+    }
     if (pending === undefined && !journal) {
       counters.messagesReceived++
       packets.received[packet.qos]++
@@ -232,7 +255,8 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
     })
   }
 
-  const authorizePublish = (client: EdgemqClient | null, packet: AedesPublishPacket, done: Done): void => {
+  // `accepted`: the QoS 1 path's caller (acceptQos1 below), told what the PUBACK waits for instead of waiting here.
+  const authorizePublish = (client: EdgemqClient | null, packet: AedesPublishPacket, done: Done, accepted?: (wait: AckWait | undefined) => void): void => {
     const state = client?.[STATE]
     const problem = checkTopicName(packet.topic, deps.config().limits)
     if (problem !== undefined) { done(new Error(problem)); return }
@@ -247,8 +271,11 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
       publishFailed(packet, done, err as Error)
       return
     }
-    if (isPending(decision)) decision.then((d) => { publishDecided(d, state, msg, packet, client, done) }, (err: Error) => { publishFailed(packet, done, err) })
-    else publishDecided(decision, state, msg, packet, client, done)
+    if (isPending(decision)) decision.then((d) => { publishDecided(d, state, msg, packet, client, done, accepted) }, (err: Error) => { publishFailed(packet, done, err) })
+    else publishDecided(decision, state, msg, packet, client, done, accepted)
+  }
+  const acceptQos1: AcceptPublish = (client, packet, decided) => {
+    authorizePublish(client as EdgemqClient, packet as unknown as AedesPublishPacket, (err) => { decided(err ?? null, undefined) }, (wait) => { decided(null, wait) })
   }
 
   // A will an earlier run left (its client gone in a crash or kill -9) is
@@ -375,6 +402,10 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
   guardEmitterRecursion(mq)
   useFifoEmitterQueues(mq)
   await aedes.listen()
+  // The two innermost parser filters (each takes one packet type: CONNECT with Clean Start, QoS 1 PUBLISH),
+  // so every check installed below runs before them (see their headers).
+  installCleanStartConnect(aedes)
+  installRouteQos1BeforeAck(aedes, acceptQos1)
   const shims = installV5Shims(aedes, {
     logger: log,
     onMalformed: () => { counters.malformedClosed++ },
@@ -451,6 +482,8 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
     close: async () => { expiry?.stop(); await new Promise<void>((resolve) => aedes.close(() => resolve())) }
   }
 }
+
+function noop (): void {}
 
 function hasExpiry (sessions: Store['sessions']): sessions is Required<NonNullable<Store['sessions']>> {
   return sessions?.sessionClosed !== undefined && sessions.sessionDeadlines !== undefined && sessions.endSession !== undefined

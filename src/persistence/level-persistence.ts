@@ -6,7 +6,7 @@
 import { Readable } from 'node:stream'
 import type { Logger } from '../observability/logger.ts'
 import { silentLogger } from '../observability/logger.ts'
-import { IncomingJournal, normalizeIncoming, type Republisher } from './incoming-journal.ts'
+import { IncomingJournal, normalizeIncoming, type JournalTicket, type Republisher } from './incoming-journal.ts'
 import { countReads, type LevelReads } from './counted-level.ts'
 import { createRootLevel, openStore, type OpenOutcome, type RootLevel } from './open-store.ts'
 import { OutgoingStore, type PerClient } from './outgoing-store.ts'
@@ -191,6 +191,16 @@ export class LevelPersistence {
   async journalIncoming (clientId: string, packet: StoredPacket): Promise<void> {
     if (packet.qos === 2) this.incomingHolders.add(clientId) // the journal writes its I record
     await this.journal.journal(clientId, packet)
+  }
+
+  /**
+   * journalIncoming in two steps, for a QoS 1 message routed while its entry
+   * is on its way to disk (src/engine/route-qos1-before-ack.ts): route once
+   * `queued` is undefined or resolved, acknowledge once `landed` resolves.
+   */
+  beginJournal (clientId: string, packet: StoredPacket): JournalTicket {
+    if (packet.qos === 2) this.incomingHolders.add(clientId) // the journal writes its I record
+    return this.journal.begin(clientId, packet)
   }
 
   /** Call from aedes's `published` hook: ends the journal entry of a routed message (usually already ended atomically). */
@@ -420,6 +430,11 @@ export class LevelPersistence {
   outgoingClearMessageId (client: ClientRef, packet: StoredPacket): Promise<StoredPacket | undefined> {
     // a clean session's stored records are all in the index (OutgoingStore.clear)
     return this.outgoing.clear(client.id, packet, (client as { clean?: boolean }).clean === true)
+  }
+
+  /** Whether outgoingStream(client) would yield nothing now (a clean CONNECT then builds no stream). */
+  outgoingIsEmpty (client: ClientRef): boolean {
+    return this.outgoing.isEmpty(client.id)
   }
 
   /** The queue of a client in order. */

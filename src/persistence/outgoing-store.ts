@@ -175,6 +175,8 @@ export class OutgoingStore {
     // built once its clients are loaded (writeAfter). While one such write
     // waits, every later enqueue queues behind it the same way, so each queue
     // keeps publish order.
+    // A client that holds no queue key has nothing to scan: its figures start empty at once.
+    for (const id of clientIds) if (!this.mayHoldQueue(id) && this.bounds.needsLoad(id)) this.bounds.loadEmpty(id)
     if (!this.ctx.queue.gated && !clientIds.some((id) => this.bounds.needsLoad(id))) {
       return this.ctx.queue.write(this.buildEnqueue(clientIds, packet, extraOps, per), { lazy: options.lazy })
     }
@@ -549,6 +551,15 @@ export class OutgoingStore {
   }
 
   /** The client's queue in order (PUBRELs and publishes), as aedes resends it on reconnect. */
+  /**
+   * Whether stream(clientId) would yield nothing now: no drain turn, no queue
+   * key ever held, no enqueue waiting for its ops. The engine then skips the
+   * stream altogether (src/engine/clean-start-connect.ts).
+   */
+  isEmpty (clientId: string): boolean {
+    return !this.drains.has(clientId) && !this.mayHoldQueue(clientId) && !this.ctx.queue.gated
+  }
+
   stream (clientId: string): Readable {
     // Only a reconnect that aedes announced (expectDrain) holds live deliveries.
     const turn = this.drains.get(clientId)
@@ -556,7 +567,7 @@ export class OutgoingStore {
     // no enqueue waiting for its ops (a gated write adds its holders only when
     // built), has nothing to drain: an ended stream, not an async generator
     // that waits for the write queue (the common clean-session CONNECT).
-    if (turn === undefined && !this.mayHoldQueue(clientId) && !this.ctx.queue.gated) return endedStream()
+    if (turn === undefined && this.isEmpty(clientId)) return endedStream()
     if (turn === undefined || turn.started) return this.ctx.reads.batches(this.replay(clientId, undefined))
     turn.started = true
     turn.timer.refresh()

@@ -206,6 +206,21 @@ export class QueueBounds {
   }
 
   /**
+   * Starts the figures of a client known to hold nothing on disk (not a queue
+   * holder, outgoing-store.ts) as an empty queue, without a scan: every O
+   * record it will have is added by an enqueue built from now on. Before,
+   * each such client's first enqueue was a gated write (a batch boundary, a
+   * LevelDB write and two iterators before anything after it could go): 500
+   * new offline sessions cost 500 of them in the enqueue benchmark.
+   */
+  loadEmpty (clientId: string): void {
+    if (this.clients.has(clientId) || this.loading.has(clientId)) return
+    const q = new ClientQueue()
+    q.moveTo([this.total, ...this.sharesOf(clientId)])
+    this.clients.set(clientId, q)
+  }
+
+  /**
    * Loads a client's figures: one range scan of its O records (sizes) and U
    * records (stored packet ids); `inflight()` adds the ids aedes gave in this
    * process, read after the scan so none given meanwhile is missed.

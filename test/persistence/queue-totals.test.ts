@@ -52,6 +52,27 @@ test('the total is unknown until countQueued(), then exact through enqueue, drop
   await p.close()
 })
 
+test('the first enqueue for a client that holds no queue is not a gated write (no scan); one that holds a queue after a restart is, and the figures are exact', async () => {
+  const path = fresh()
+  const p = await open(path, { maxQueuedMessages: 3 })
+  const queue = (p as unknown as { queue: { gated: boolean } }).queue
+  const first = p.outgoingEnqueueCombi([{ clientId: 'new1' }, { clientId: 'new2' }], pub('a'.padEnd(50, '.')))
+  assert.is(queue.gated, false, 'nothing on disk to scan: no gate (before: one gated write per new client)')
+  await first
+  await enqueue(p, 4, ['new1']) // cap 3: the figures that started empty drop the oldest
+  assert.is(await onDisk(p, ['new1', 'new2']), 3 + 1)
+  await p.close()
+  const p2 = await open(path, { maxQueuedMessages: 3 })
+  const queue2 = (p2 as unknown as { queue: { gated: boolean } }).queue
+  const again = p2.outgoingEnqueueCombi([{ clientId: 'new1' }], pub('b'.padEnd(50, '.')))
+  assert.is(queue2.gated, true, 'a holder after a restart is scanned before its first enqueue')
+  await again
+  assert.is(await onDisk(p2, ['new1']), 3, 'the scan found 3, so the oldest was dropped for the new one')
+  await p2.countQueued()
+  assert.is(p2.stats().queuedMessages, 3 + 1)
+  await p2.close()
+})
+
 test('after a restart countQueued() finds what is on disk; enqueues running meanwhile are counted once', async () => {
   const path = fresh()
   const p = await open(path)
