@@ -10,12 +10,13 @@
 //   4.1-4.4 s of CPU for the drain, 2.4-2.8 s with this (shared machine).
 // What edgemq does instead: the replay's write callbacks are marked
 //   (`edgemqSoon`), and write() calls a marked callback on process.nextTick:
-//   the replay goes on in the same turn until the client's inflight window
-//   is full (src/engine/outbound-flow.ts replaySlot), the store reads its
-//   next batch (256 records), or the socket's buffer is full (aedes's own
-//   waitForDrain, unchanged); what one client gets in that turn leaves in
-//   one writev. So one client holds the loop for at most one window or one
-//   store batch. Every other write (live deliveries, acknowledgements,
+//   the replay goes on in the same turn until the client's Receive Maximum
+//   window is full (src/engine/outbound-flow.ts replaySlot), the store reads
+//   its next batch (a LevelDB nextv: at most 256 records, ~16 KiB), or the
+//   socket's buffer passes its high-water mark (write() returns false and
+//   aedes's own waitForDrain takes over, unchanged); what one client gets in
+//   that turn leaves in one writev. So one client holds the loop for at most
+//   one store batch. Every other write (live deliveries, acknowledgements,
 //   CONNACK) keeps aedes's setImmediate.
 //   Runs from src/ (tests under tsx) keep aedes's pace: same packets in the
 //   same order, only slower.
