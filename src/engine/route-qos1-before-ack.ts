@@ -180,9 +180,14 @@ function refuse (client: OrderedClient, packet: AnyPacket, err: Error, done: Don
   if (client.version !== 5) { done(err); return }
   packet._notAuthorized = true
   client.broker.emit('clientError', client, err)
-  const ack: AnyPacket = { cmd: 'puback', messageId: packet.messageId, reasonCode: REASON.NOT_AUTHORIZED }
+  acknowledge(client, refusalOf(client, packet.messageId, err), undefined, () => { done() })
+}
+
+/** The v5 PUBACK of a refused PUBLISH: aedes's 0x87, with the error as reason string when the client asked for problem information. */
+function refusalOf (client: OrderedClient, messageId: number, err: Error): AnyPacket {
+  const ack: AnyPacket = { cmd: 'puback', messageId, reasonCode: REASON.NOT_AUTHORIZED }
   if (err.message.length > 0 && client._requestProblemInformation !== false) ack.properties = { reasonString: err.message }
-  acknowledge(client, ack, undefined, () => { done() })
+  return ack
 }
 
 /** Writes an acknowledgement once `landed` resolves and every earlier one of the connection is written. */
@@ -198,8 +203,13 @@ function acknowledge (client: OrderedClient, ack: AnyPacket, landed: Promise<voi
     let failure: Error | undefined
     if (landed !== undefined) await landed.catch((err: Error) => { failure = err })
     if (--o.waiting === 0) o.tail = undefined
-    if (failure !== undefined) done(failure)
-    else writeAck(client, ack, done)
+    if (failure === undefined) writeAck(client, ack, done)
+    else if (client.version === 5) {
+      // the store could not write it (a full disk): refused as aedes refuses an authorizePublish error, the
+      // connection kept (a v5 publisher learns it from the PUBACK and need not reconnect)
+      client.broker.emit('clientError', client, failure)
+      writeAck(client, refusalOf(client, ack.messageId, failure), done)
+    } else done(failure) // a 3.1.1 PUBACK cannot refuse: the connection closes, as in aedes
   })()
   o.tail = turn
 }
