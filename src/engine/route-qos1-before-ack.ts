@@ -191,7 +191,7 @@ function handleFastPublish (client: OrderedClient, packet: AnyPacket, options: R
     if (wait === undefined || wait.queued === undefined) route()
     else wait.queued.then(route, noop) // a failed journal refuses the PUBACK below
     if (qos1) acknowledge(client, { cmd: 'puback', messageId: packet.messageId }, wait?.landed, finish)
-    else wait!.landed.then(() => { finish() }, finish) // a QoS 0 message's hand-off (a bridge queue) still paces the reads
+    else wait!.landed.then(() => { finish() }, (e: Error) => { handOffFailed(client, e, finish) }) // a QoS 0 message's hand-off (a bridge queue) still paces the reads
   })
 }
 
@@ -269,9 +269,21 @@ function refuse (client: OrderedClient, packet: AnyPacket, err: Error, done: Don
   packet._notAuthorized = true
   client.broker.emit('clientError', client, err)
   if (packet.qos === 0) { done(); return } // nothing to carry a reason code: dropped
-  const ack: AnyPacket = { cmd: 'puback', messageId: packet.messageId, reasonCode: REASON.NOT_AUTHORIZED }
+  acknowledge(client, refusalAck(client, packet.messageId, REASON.NOT_AUTHORIZED, err), undefined, () => { done() })
+}
+
+/** A v5 PUBACK with a failure code, and the reason string when the client asked for problem information (aedes's ackProperties). */
+function refusalAck (client: OrderedClient, messageId: number, reasonCode: number, err: Error): AnyPacket {
+  const ack: AnyPacket = { cmd: 'puback', messageId, reasonCode }
   if (err.message.length > 0 && client._requestProblemInformation !== false) ack.properties = { reasonString: err.message }
-  acknowledge(client, ack, undefined, () => { done() })
+  return ack
+}
+
+/** A QoS 0 message whose hand-off failed: a v5 connection stays (nothing to answer), a 3.1.1 one closes, as aedes does. */
+function handOffFailed (client: OrderedClient, err: Error, done: Done): void {
+  if (client.version !== 5) { done(err); return }
+  client.broker.emit('clientError', client, err)
+  done()
 }
 
 /** Writes an acknowledgement once `landed` resolves and every earlier one of the connection is written. */
@@ -287,8 +299,13 @@ function acknowledge (client: OrderedClient, ack: AnyPacket, landed: Promise<voi
     let failure: Error | undefined
     if (landed !== undefined) await landed.catch((err: Error) => { failure = err })
     if (--o.waiting === 0) o.tail = undefined
-    if (failure !== undefined) done(failure)
-    else writeAck(client, ack, done)
+    if (failure === undefined) { writeAck(client, ack, done); return }
+    // the hand-off failed (a full disk): no success PUBACK. As aedes answers a
+    // failed authorizePublish, a v5 publisher hears a failure code and keeps
+    // its connection; a 3.1.1 connection closes (3.1.1 has no failure PUBACK)
+    if (client.version !== 5) { done(failure); return }
+    client.broker.emit('clientError', client, failure)
+    writeAck(client, refusalAck(client, ack.messageId, REASON.UNSPECIFIED_ERROR, failure), () => { done() })
   })()
   o.tail = turn
 }
