@@ -269,12 +269,12 @@ function refuse (client: OrderedClient, packet: AnyPacket, err: Error, done: Don
   packet._notAuthorized = true
   client.broker.emit('clientError', client, err)
   if (packet.qos === 0) { done(); return } // nothing to carry a reason code: dropped
-  acknowledge(client, refusalAck(client, packet.messageId, REASON.NOT_AUTHORIZED, err), undefined, () => { done() })
+  acknowledge(client, refusalOf(client, packet.messageId, err), undefined, () => { done() })
 }
 
-/** A v5 PUBACK with a failure code, and the reason string when the client asked for problem information (aedes's ackProperties). */
-function refusalAck (client: OrderedClient, messageId: number, reasonCode: number, err: Error): AnyPacket {
-  const ack: AnyPacket = { cmd: 'puback', messageId, reasonCode }
+/** The v5 PUBACK of a refused PUBLISH: aedes's 0x87, with the error as reason string when the client asked for problem information. */
+function refusalOf (client: OrderedClient, messageId: number, err: Error): AnyPacket {
+  const ack: AnyPacket = { cmd: 'puback', messageId, reasonCode: REASON.NOT_AUTHORIZED }
   if (err.message.length > 0 && client._requestProblemInformation !== false) ack.properties = { reasonString: err.message }
   return ack
 }
@@ -299,13 +299,13 @@ function acknowledge (client: OrderedClient, ack: AnyPacket, landed: Promise<voi
     let failure: Error | undefined
     if (landed !== undefined) await landed.catch((err: Error) => { failure = err })
     if (--o.waiting === 0) o.tail = undefined
-    if (failure === undefined) { writeAck(client, ack, done); return }
-    // the hand-off failed (a full disk): no success PUBACK. As aedes answers a
-    // failed authorizePublish, a v5 publisher hears a failure code and keeps
-    // its connection; a 3.1.1 connection closes (3.1.1 has no failure PUBACK)
-    if (client.version !== 5) { done(failure); return }
-    client.broker.emit('clientError', client, failure)
-    writeAck(client, refusalAck(client, ack.messageId, REASON.UNSPECIFIED_ERROR, failure), () => { done() })
+    if (failure === undefined) writeAck(client, ack, done)
+    else if (client.version === 5) {
+      // the store could not write it (a full disk): refused as aedes refuses an authorizePublish error, the
+      // connection kept (a v5 publisher learns it from the PUBACK and need not reconnect)
+      client.broker.emit('clientError', client, failure)
+      writeAck(client, refusalOf(client, ack.messageId, failure), done)
+    } else done(failure) // a 3.1.1 PUBACK cannot refuse: the connection closes, as in aedes
   })()
   o.tail = turn
 }
