@@ -8,7 +8,6 @@ import type { EventEmitter } from 'node:events'
 import type { Duplex, Readable } from 'node:stream'
 import type { Logger } from '../observability/logger.ts'
 import type { OutboundWindow } from '../protocol/outbound-window.ts'
-import type { SharedSubscriptionServer } from './serve-shared-subscriptions.ts'
 
 /** A completion callback as aedes passes them. */
 export type Callback = (err?: Error | null) => void
@@ -116,3 +115,15 @@ export function shimsOf (client: ShimmedClient): InstalledShims {
 
 /** Does nothing (a callback nobody waits for). */
 export function noop (): void {}
+
+/** The shared-subscription side of a broker. */
+export interface SharedSubscriptionServer {
+  /** Handles a SUBSCRIBE with at least one shared filter (writes its SUBACK). */
+  subscribe: (client: ShimmedClient, packet: AnyPacket) => Promise<void>
+  /** Handles an UNSUBSCRIBE with at least one shared filter (writes its UNSUBACK). */
+  unsubscribe: (client: ShimmedClient, packet: AnyPacket) => Promise<void>
+  /** The client's connection closed: it leaves every group. */
+  leaveAll: (client: ShimmedClient) => void
+  /** Groups with at least one member. */
+  size: () => number
+}
