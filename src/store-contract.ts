@@ -61,6 +61,14 @@ export interface Store {
    */
   needsJournal?: (packet: { topic: string, qos: number, retain: boolean }) => boolean
   /**
+   * Whether an accepted QoS 1 message that needs the journal can instead be
+   * stored before its PUBACK (its persistent subscribers are all away: the
+   * PUBACK waits for the queue write, src/engine/hold-pubacks.ts). Absent: never.
+   */
+  ackAfterStore?: (packet: { topic: string, qos: number, retain: boolean, payload: unknown }) => boolean
+  /** Whether the queue write of a message stored-before-ack failed (asked once, from the `published` hook). Absent: never. */
+  notStored?: (packet: { payload: unknown }) => boolean
+  /**
    * Whether the offline queue of one of the message's persistent subscribers
    * is full (limits.queueFullPolicy refuse-new decides before the PUBACK). Absent: never.
    */

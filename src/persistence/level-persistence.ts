@@ -122,6 +122,9 @@ export class LevelPersistence {
   /** First levels of the stored retained topics: a SUBSCRIBE that can match none of them reads nothing. */
   private readonly retainedLevels = new RetainedLevels()
   private closing: Promise<void> | undefined
+  /** Payloads of messages stored before their PUBACK (ackAfterStore), until their enqueue; and those whose queue write failed. */
+  private readonly ackAfter = new WeakSet<object>()
+  private readonly unstored = new WeakSet<object>()
 
   constructor (options: LevelPersistenceOptions) {
     this.options = Object.freeze({ ...options })
@@ -207,6 +210,32 @@ export class LevelPersistence {
    */
   needsJournal (topic: string, qos: number, retain: boolean): boolean {
     return qos === 2 || retain || this.subs.match(topic).length > 0
+  }
+
+  /**
+   * Whether a QoS 1 message can be stored before its PUBACK instead of
+   * journaled: not retained, and every persistent session subscribed to its
+   * topic is away (in memory, synchronous). Its queue write is then awaited
+   * by aedes's publish pipeline, and the engine holds the PUBACK until that
+   * pipeline ends (src/engine/hold-pubacks.ts): the payload is written once,
+   * not twice (journal entry, then queued copy). A connected persistent
+   * subscriber keeps the journal: its acknowledgement usually lands with the
+   * queued copy, which is then never written (invariant 12), cheaper still.
+   */
+  ackAfterStore (topic: string, qos: number, retain: boolean, payload?: unknown): boolean {
+    // the payload object marks the message through aedes's copy of the packet (as the journal's links)
+    if (qos !== 1 || retain || typeof payload !== 'object' || payload === null) return false
+    const subs = this.subs.match(topic)
+    if (subs.length === 0) return false
+    for (const s of subs) if (this.outgoing.isOnline(s.clientId)) return false
+    this.ackAfter.add(payload)
+    return true
+  }
+
+  /** Whether the queue write of a message stored-before-ack (ackAfterStore) failed; forgets it. */
+  notStored (payload: unknown): boolean {
+    if (typeof payload !== 'object' || payload === null) return false
+    return this.unstored.delete(payload)
   }
 
   /** Ends a routed packet's journal entry; undefined (no promise) when it has none. */
@@ -402,6 +431,17 @@ export class LevelPersistence {
     // QoS 2 keeps the prompt write.
     const lazy = journalDel !== undefined && packet.qos === 1
     const written = this.outgoing.enqueue(subs.map((s) => s.clientId), packet, journalDel === undefined ? [] : [journalDel], per, { lazy })
+    const payload = packet.payload
+    if (journalDel === undefined && typeof payload === 'object' && payload !== null && this.ackAfter.delete(payload)) {
+      // Its PUBACK waits for this write (ackAfterStore). A failure is not
+      // aedes's to handle (it would close the publisher's connection): the
+      // engine answers it (v5: PUBACK 0x80) from the published hook.
+      await written.catch((err: Error) => {
+        this.unstored.add(payload)
+        this.logger.error('queue write failed; the message is not acknowledged', { error: err.message, topic: String(packet.topic) })
+      })
+      return
+    }
     if (journalDel === undefined) { await written; return }
     // A journaled message is already durable: its journal entry stays until this
     // batch lands (the delete is in it), and a crash before that replays it. So

@@ -76,8 +76,14 @@ test('kill -9 right after a burst: the replay runs with the bounds on, a SIGTERM
   try {
     b = await startBrokerProcess({ config })
     await subscribeAll(b.port, 'rk', 100)
+    // A connected persistent subscriber keeps the burst on the journal path: a
+    // QoS 1 message whose persistent subscribers are all away is stored before
+    // its PUBACK instead (src/engine/hold-pubacks.ts) and has nothing to replay.
+    const watcher = await connectAsync(`mqtt://127.0.0.1:${b.port}`, { clientId: 'rk-watcher', clean: false, reconnectPeriod: 0 })
+    await watcher.subscribeAsync('rk/+', { qos: 1 })
     await publishBurst(b.port, 'rk', 100, 10)
     await b.kill('SIGKILL')
+    watcher.end(true)
     b = await startBrokerProcess({ config }) // replays what the queues had not written, bounds on
     const first = replayed(b.stderr())
     assert.ok(first > 0, "the kill came after every enqueue had landed: nothing was replayed, so this run did not test the replay")
