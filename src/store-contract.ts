@@ -54,6 +54,15 @@ export interface Store {
   /** Records an incoming QoS 1/2 message durably before it is acknowledged. */
   journalIncoming: (clientId: string, packet: unknown) => Promise<void>
   /**
+   * journalIncoming in two steps, so that a QoS 1 message can be routed while
+   * its entry is on its way to disk and only its acknowledgement waits:
+   * `queued` undefined (or once it resolves) means the entry is linked to the
+   * packet and its write queued ahead of anything the routing writes;
+   * `landed` means it is as durable as persistence.sync promises. Absent:
+   * the message is routed only after journalIncoming resolves.
+   */
+  beginJournal?: (clientId: string, packet: unknown) => { queued: Promise<void> | undefined, landed: Promise<void> }
+  /**
    * Whether an accepted QoS 1/2 message needs the journal before its
    * acknowledgement (QoS 2, retained, or a persistent session subscribes to
    * its topic). Absent: always. A message only clean sessions receive is lost
@@ -63,11 +72,10 @@ export interface Store {
   /**
    * Whether an accepted QoS 1 message that needs the journal can instead be
    * stored before its PUBACK (its persistent subscribers are all away: the
-   * PUBACK waits for the queue write, src/engine/hold-pubacks.ts). Absent: never.
+   * PUBACK waits for the routing, which ends once the queue write has landed,
+   * src/engine/route-qos1-before-ack.ts). Absent: never.
    */
-  ackAfterStore?: (packet: { topic: string, qos: number, retain: boolean, payload: unknown }) => boolean
-  /** Whether the queue write of a message stored-before-ack failed (asked once, from the `published` hook). Absent: never. */
-  notStored?: (packet: { payload: unknown }) => boolean
+  ackAfterStore?: (packet: { topic: string, qos: number, retain: boolean }) => boolean
   /**
    * Whether the offline queue of one of the message's persistent subscribers
    * is full (limits.queueFullPolicy refuse-new decides before the PUBACK). Absent: never.

@@ -17,16 +17,21 @@
 import type { Duplex } from 'node:stream'
 import type { EventEmitter } from 'node:events'
 import { checkConnectPacket, type ConnectProblem } from '../protocol/connect-checks.ts'
-import { interceptParsedPackets, interceptParseErrors } from './intercept-parsed-packets.ts'
+import { addPacketFilter, addParseErrorFilter } from './intercept-parsed-packets.ts'
 import { watchWrittenPackets } from './watch-written-packets.ts'
 
 type AnyPacket = Record<string, any> & { cmd: string }
+
+/** Marks a client whose CONNECT was parsed. */
+const SAW_CONNECT = Symbol('edgemq.sawConnect')
 
 /** The aedes client members this override reads. */
 interface ConnectClient {
   conn: Duplex
   _parser: EventEmitter
   pause: () => void
+  /** Set when the client's CONNECT was parsed (a later protocol-version error is not a CONNECT's). */
+  [SAW_CONNECT]?: true
 }
 
 /** CONNACK 0x01 in the 3.1.1 form: "unacceptable protocol version" [MQTT-3.2.2-4]. */
@@ -59,37 +64,32 @@ export function installCheckConnect (aedes: unknown, mqttPacket: unknown, option
     setImmediate(() => { (stream as Duplex).destroy() })
     return false
   })
-  const broker = aedes as { handle: (conn: unknown, req: unknown) => ConnectClient }
-  const handle = broker.handle
-  broker.handle = function handleConnectChecks (this: unknown, conn: unknown, req: unknown): ConnectClient {
-    const client = handle.call(this, conn, req)
-    let sawConnect = false
-    interceptParsedPackets(client._parser, (packet: AnyPacket) => {
-      if (packet.cmd !== 'connect') return true
-      sawConnect = true
-      const problem = checkConnectPacket(packet, encodedRemainingLength(mod, packet))
-      if (problem === undefined) {
-        const max = packet.properties?.maximumPacketSize
-        if (packet.protocolVersion === 5 && typeof max === 'number') clientMaximum.set(client.conn, max)
-        return true
-      }
-      options.onRefused?.(problem)
-      client.pause()
-      if (packet.protocolVersion === 5) mod.writeToStream({ cmd: 'connack', sessionPresent: false, reasonCode: problem.reasonCode }, client.conn, { protocolVersion: 5 })
-      // No error: a destroy without one ends the socket once the CONNACK is flushed (src/engine/flush-before-close.ts).
-      client.conn.destroy()
-      return false
-    })
-    interceptParseErrors(client._parser, (err) => {
-      // mqtt-packet: "Invalid protocol version" for a level it does not speak
-      if (!sawConnect && /protocol version/i.test(err.message)) {
-        options.onRefused?.({ reason: err.message })
-        client.conn.write(CONNACK_UNACCEPTABLE_VERSION) // [MQTT-3.1.2-2]
-      }
+  addPacketFilter(aedes, (c, packet) => {
+    if (packet.cmd !== 'connect') return true
+    const client = c as unknown as ConnectClient
+    client[SAW_CONNECT] = true
+    const problem = checkConnectPacket(packet, encodedRemainingLength(mod, packet))
+    if (problem === undefined) {
+      const max = packet.properties?.maximumPacketSize
+      if (packet.protocolVersion === 5 && typeof max === 'number') clientMaximum.set(client.conn, max)
       return true
-    })
-    return client
-  }
+    }
+    options.onRefused?.(problem)
+    client.pause()
+    if (packet.protocolVersion === 5) mod.writeToStream({ cmd: 'connack', sessionPresent: false, reasonCode: problem.reasonCode }, client.conn, { protocolVersion: 5 })
+    // No error: a destroy without one ends the socket once the CONNACK is flushed (src/engine/flush-before-close.ts).
+    client.conn.destroy()
+    return false
+  })
+  addParseErrorFilter(aedes, (c, err) => {
+    const client = c as unknown as ConnectClient
+    // mqtt-packet: "Invalid protocol version" for a level it does not speak
+    if (client[SAW_CONNECT] !== true && /protocol version/i.test(err.message)) {
+      options.onRefused?.({ reason: err.message })
+      client.conn.write(CONNACK_UNACCEPTABLE_VERSION) // [MQTT-3.1.2-2]
+    }
+    return true
+  })
 }
 
 /** The Remaining Length mqtt-packet gives the same CONNECT, or undefined when it will not encode it. */

@@ -8,19 +8,12 @@
 //   detection of QoS 2 uses the packet id (aedes's incoming store), not DUP,
 //   and resends to subscribers get DUP=1 where the engine replays them.
 // Canary: test/engine/clear-inbound-dup.test.ts.
-import type { EventEmitter } from 'node:events'
-import { interceptParsedPackets } from './intercept-parsed-packets.ts'
+import { addPacketFilter } from './intercept-parsed-packets.ts'
 
 /** Installs the override (before the first connection). */
 export function installClearInboundDup (aedes: unknown): void {
-  const broker = aedes as { handle: (conn: unknown, req: unknown) => { _parser: EventEmitter } }
-  const handle = broker.handle
-  broker.handle = function handleClearDup (this: unknown, conn: unknown, req: unknown) {
-    const client = handle.call(this, conn, req)
-    interceptParsedPackets(client._parser, (packet) => {
-      if (packet.cmd === 'publish' && packet.dup === true) packet.dup = false // [MQTT-3.3.1-3]
-      return true
-    })
-    return client
-  }
+  addPacketFilter(aedes, (_client, packet) => {
+    if (packet.cmd === 'publish' && packet.dup === true) packet.dup = false // [MQTT-3.3.1-3]
+    return true
+  })
 }

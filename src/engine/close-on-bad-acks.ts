@@ -22,7 +22,7 @@ import { checkAckPacket, type AckProblem } from '../protocol/ack-packet-checks.t
 import { checkRequestPacket } from '../protocol/request-packet-checks.ts'
 import { watchWrittenPackets } from './watch-written-packets.ts'
 import { REASON } from '../reason-codes.ts'
-import { interceptParsedPackets } from './intercept-parsed-packets.ts'
+import { addPacketFilter } from './intercept-parsed-packets.ts'
 
 type AnyPacket = Record<string, any> & { cmd: string }
 
@@ -57,36 +57,33 @@ export interface BadAckOptions {
 
 /** Installs the override (after installV5Shims; before the first connection). */
 export function installCloseOnBadAcks (aedes: unknown, mqttPacket: unknown, options: BadAckOptions = {}): void {
-  const broker = aedes as { handle: (conn: unknown, req: unknown) => AckClient }
   watchWrittenPackets(mqttPacket, notePubrel)
-  const handle = broker.handle
-  broker.handle = function handleAcks (this: unknown, conn: unknown, req: unknown): AckClient {
-    const client = handle.call(this, conn, req)
-    interceptParsedPackets(client._parser, (packet) => {
-      const cmd = packet.cmd
-      const version = client.version ?? 4
-      if (cmd === 'publish' || cmd === 'subscribe' || cmd === 'unsubscribe') {
-        const bad = checkRequestPacket(packet, version)
-        if (bad === undefined) return true
-        close(bad)
-        return false
-      }
-      if (cmd !== 'puback' && cmd !== 'pubrec' && cmd !== 'pubrel' && cmd !== 'pubcomp') return true
-      let problem = checkAckPacket(packet, version)
-      if (problem === undefined && cmd === 'pubcomp' && version < 5) {
-        const ids = outstandingPubrel.get(client.conn)
-        if (ids?.delete(packet.messageId as number) !== true) problem = { reasonCode: REASON.PROTOCOL_ERROR, reason: `pubcomp for packet id ${String(packet.messageId)}, which has no PUBREL outstanding` }
-      }
-      if (problem === undefined) return true
-      close(problem)
+  addPacketFilter(aedes, (c, packet) => {
+    const client = c as unknown as AckClient
+    const cmd = packet.cmd
+    const version = client.version ?? 4
+    if (cmd === 'publish' || cmd === 'subscribe' || cmd === 'unsubscribe') {
+      const bad = checkRequestPacket(packet, version)
+      if (bad === undefined) return true
+      closeForProblem(client, bad, options)
       return false
-    })
-    function close (problem: AckProblem): void {
-      options.onClosed?.(client.id, problem)
-      client.pause() // nothing after the offending packet is handled
-      if (client.version === 5 && client.connackSent && !client.closed) client.disconnect({ reasonCode: problem.reasonCode })
-      else client.emit('error', new Error(problem.reason))
     }
-    return client
-  }
+    if (cmd !== 'puback' && cmd !== 'pubrec' && cmd !== 'pubrel' && cmd !== 'pubcomp') return true
+    let problem = checkAckPacket(packet, version)
+    if (problem === undefined && cmd === 'pubcomp' && version < 5) {
+      const ids = outstandingPubrel.get(client.conn)
+      if (ids?.delete(packet.messageId as number) !== true) problem = { reasonCode: REASON.PROTOCOL_ERROR, reason: `pubcomp for packet id ${String(packet.messageId)}, which has no PUBREL outstanding` }
+    }
+    if (problem === undefined) return true
+    closeForProblem(client, problem, options)
+    return false
+  })
+}
+
+/** Closes a connection for a packet that breaks the protocol (v5 after CONNACK: DISCONNECT with the reason code first). */
+function closeForProblem (client: AckClient, problem: AckProblem, options: BadAckOptions): void {
+  options.onClosed?.(client.id, problem)
+  client.pause() // nothing after the offending packet is handled
+  if (client.version === 5 && client.connackSent && !client.closed) client.disconnect({ reasonCode: problem.reasonCode })
+  else client.emit('error', new Error(problem.reason))
 }

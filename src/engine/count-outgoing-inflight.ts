@@ -12,13 +12,16 @@
 //   A resend (DUP=1) under the same id is one flow. The connection's close
 //   ends its flows: what stays queued for a persistent session is counted by
 //   the offline queue gauge instead. O(1) per packet: one Set per connection,
-//   made at its start; no allocation per message.
+//   made at its first QoS 1/2 write (an idle or QoS 0 connection has none: a
+//   Set, a state object and a close listener per connection were ~0.4 KiB of
+//   each idle connection); no allocation per message.
 // Canary: test/engine/count-outgoing-inflight.test.ts (aedes writes through
-//   mqtt-packet's writeToStream, parses into client._parser, and hands the
-//   connection's stream as client.conn).
+//   mqtt-packet's writeToStream, parses into client._parser, hands the
+//   connection's stream as client.conn, and the stream knows its client as
+//   conn.client).
 import type { EventEmitter } from 'node:events'
 import { isFailureCode } from '../reason-codes.ts'
-import { interceptParsedPackets } from './intercept-parsed-packets.ts'
+import { addPacketFilter } from './intercept-parsed-packets.ts'
 import { watchWrittenPackets } from './watch-written-packets.ts'
 
 type AnyPacket = Record<string, any> & { cmd: string }
@@ -31,12 +34,16 @@ export interface InflightCounter {
 
 interface Flows {
   ids: Set<number>
-  closed: boolean
   counter: InflightCounter
 }
 
-/** Open flows per connection stream (the key aedes writes to). */
+/** Open flows per connection stream (the key aedes writes to); made at the first QoS 1/2 write. */
 const flowsOf = new WeakMap<object, Flows>()
+/** The broker-wide figure, on the aedes instance (a stream finds it through conn.client.broker). */
+const COUNTER = Symbol('edgemq.inflightCounter')
+
+/** A connection stream as aedes hands it to writeToStream. */
+type ClientStream = EventEmitter & { closed?: boolean, client?: { broker?: { [COUNTER]?: InflightCounter } } }
 
 function noteWritten (packet: AnyPacket, stream: object): void {
   const cmd = packet.cmd
@@ -44,39 +51,40 @@ function noteWritten (packet: AnyPacket, stream: object): void {
   if (cmd === 'publish' && (packet.qos ?? 0) === 0) return
   const id = packet.messageId
   if (typeof id !== 'number') return
-  const flows = flowsOf.get(stream)
-  if (flows === undefined || flows.closed || flows.ids.has(id)) return
+  const flows = flowsOf.get(stream) ?? startFlows(stream as ClientStream)
+  if (flows === undefined || flows.ids.has(id)) return
   flows.ids.add(id)
   flows.counter.count++
 }
 
-function endFlow (flows: Flows, id: unknown): void {
-  if (typeof id === 'number' && flows.ids.delete(id)) flows.counter.count--
+/** The flows of a connection's first QoS 1/2 write; its close ends them. Undefined for a closed stream or one of no counted broker. */
+function startFlows (stream: ClientStream): Flows | undefined {
+  const counter = stream.client?.broker?.[COUNTER]
+  if (counter === undefined || stream.closed === true) return undefined
+  const flows: Flows = { ids: new Set(), counter }
+  flowsOf.set(stream, flows)
+  stream.once('close', () => {
+    flowsOf.delete(stream) // a write after the close starts nothing (stream.closed)
+    counter.count -= flows.ids.size
+    flows.ids.clear()
+  })
+  return flows
+}
+
+function endFlow (flows: Flows | undefined, id: unknown): void {
+  if (flows !== undefined && typeof id === 'number' && flows.ids.delete(id)) flows.counter.count--
 }
 
 /** Installs the counter on a broker (before its first connection); returns the figure it keeps. */
 export function installCountOutgoingInflight (aedes: unknown, mqttPacket: unknown): InflightCounter {
   const counter: InflightCounter = { count: 0 }
-  const broker = aedes as { handle: (conn: unknown, req: unknown) => { conn: EventEmitter, _parser: EventEmitter } }
+  ;(aedes as { [COUNTER]?: InflightCounter })[COUNTER] = counter
   watchWrittenPackets(mqttPacket, noteWritten)
-  const handle = broker.handle
-  broker.handle = function handleCounted (this: unknown, conn: unknown, req: unknown) {
-    const client = handle.call(this, conn, req)
-    const stream = client.conn
-    const flows: Flows = { ids: new Set(), closed: false, counter }
-    flowsOf.set(stream, flows)
-    stream.once('close', () => {
-      flows.closed = true
-      counter.count -= flows.ids.size
-      flows.ids.clear()
-    })
-    interceptParsedPackets(client._parser, (packet) => {
-      const cmd = packet.cmd
-      if (cmd === 'puback' || cmd === 'pubcomp') endFlow(flows, packet.messageId)
-      else if (cmd === 'pubrec' && isFailureCode(packet.reasonCode ?? 0)) endFlow(flows, packet.messageId)
-      return true
-    })
-    return client
-  }
+  addPacketFilter(aedes, (client, packet) => {
+    const cmd = packet.cmd
+    if (cmd === 'puback' || cmd === 'pubcomp') endFlow(flowsOf.get(client.conn), packet.messageId)
+    else if (cmd === 'pubrec' && isFailureCode(packet.reasonCode ?? 0)) endFlow(flowsOf.get(client.conn), packet.messageId)
+    return true
+  })
   return counter
 }

@@ -18,12 +18,13 @@ import type { Logger } from '../observability/logger.ts'
 import type { PacketCounters } from '../observability/core-metrics.ts'
 import type { LocalBrokerApi } from '../part-context.ts'
 import { installV5Shims } from './install-v5-shims.ts'
+import { installCleanStartConnect } from './clean-start-connect.ts'
+import { AFTER_ROUTE, installRouteQos1BeforeAck, type AcceptPublish, type AckWait } from './route-qos1-before-ack.ts'
 import { CONNACK_V3, REASON, toConnackReturnCode } from '../reason-codes.ts'
 import type { OrphanWill, Store } from '../store-contract.ts'
 import { connectionControls } from './connection-controls.ts'
 import { guardEmitterRecursion } from './guard-emitter-recursion.ts'
 import { installPublishEncoder } from './install-publish-encoder.ts'
-import { expectPuback, installHoldPubacks, pubackLineBusy, pubacksWaiting, releasePuback } from './hold-pubacks.ts'
 import { disableNumberCache } from './disable-number-cache.ts'
 import { setMaximumPacketSize } from './set-maximum-packet-size.ts'
 import { setServerKeepAlive } from './set-server-keep-alive.ts'
@@ -102,7 +103,7 @@ interface ClientState {
   refuseKeepalive?: string
   /** Set once aedes said the client disconnected or its socket closed (a late clientReady is then ignored). */
   left?: boolean
-  /** Journal writes of this publisher not landed yet: its next message is journaled too, so none overtakes them (see publishDecided). */
+  /** Journal hand-offs of this publisher not landed yet: its next QoS 1 message is journaled too, so none overtakes them (see publishDecided). */
   journaling?: number
   /** From the CONNECT, kept for the connect hooks. */
   connect?: { clean: boolean, sessionExpiry?: number, keepalive: number, will?: { topic: string, payload: Buffer, qos: number, retain: boolean } }
@@ -142,7 +143,7 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
   const handOff = async (pending: Array<Promise<void>> | undefined, journalFor: EdgemqClient | null, packet: AedesPublishPacket): Promise<void> => {
     if (pending !== undefined) await Promise.all(pending)
     if (journalFor === null) return
-    const state = journalFor[STATE]
+    const state = journalFor[STATE] // counted as on the QoS 1 path (see publishDecided)
     if (state !== undefined) state.journaling = (state.journaling ?? 0) + 1
     try {
       await store.journalIncoming(journalFor.id, packet)
@@ -150,7 +151,21 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
       if (state !== undefined) state.journaling = (state.journaling ?? 1) - 1
     }
   }
-  const publishDecided = (decision: Decision, state: ClientState | undefined, msg: PublishInfo, packet: AedesPublishPacket, client: EdgemqClient | null, done: Done): void => {
+  // The QoS 1 path (route-qos1-before-ack.ts): the same hand-offs, started
+  // together and not waited for here: the message is routed once its journal
+  // entry is queued, the PUBACK written once everything has landed.
+  const startHandOff = (pending: Array<Promise<void>> | undefined, journalFor: EdgemqClient | null, packet: AedesPublishPacket): AckWait => {
+    let queued: Promise<void> | undefined
+    let landed: Promise<void> | undefined
+    if (journalFor !== null) {
+      if (store.beginJournal !== undefined) ({ queued, landed } = store.beginJournal(journalFor.id, packet))
+      else queued = landed = store.journalIncoming(journalFor.id, packet) // routed only once it has landed
+    }
+    if (pending !== undefined) landed = Promise.all(landed === undefined ? pending : [...pending, landed]).then(noop)
+    const failed = (err: Error): never => { log.error('publish refused: store failed', { error: err.message, topic: packet.topic }); throw err }
+    return { queued, landed: (landed as Promise<void>).catch(failed) }
+  }
+  const publishDecided = (decision: Decision, state: ClientState | undefined, msg: PublishInfo, packet: AedesPublishPacket, client: EdgemqClient | null, done: Done, accepted?: (wait: AckWait | undefined) => void): void => {
     if (!decision.ok) {
       events.event('publish-refused', 'info', 'publish refused', { ...who(client), topic: packet.topic, reason: decision.reason })
       if (decision.reasonCode === REASON.NOT_AUTHORIZED) {
@@ -177,19 +192,30 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
       const r = h(state?.info, msg)
       if (r !== undefined) (pending ??= []).push(r)
     }
-    let journal = packet.qos > 0 && client !== null && (store.needsJournal?.(packet) ?? true)
-    if (packet.qos === 1 && client !== null) {
+    const journal = packet.qos > 0 && client !== null && (store.needsJournal?.(packet) ?? true)
+    if (accepted !== undefined) {
+      counters.messagesReceived++
+      packets.received[packet.qos]++
+      packets.receivedBytes[packet.qos] += msg.payload.length
       // A QoS 1 message whose persistent subscribers are all away is stored
-      // before its PUBACK instead of journaled (src/engine/hold-pubacks.ts):
-      // its payload is written once. Not while a journal write of this
-      // publisher is on its way: routed at once, it would overtake that
-      // message [MQTT-4.6.0-6].
-      const late = journal && (state?.journaling ?? 0) === 0 && store.ackAfterStore?.(packet) === true
-      if (late) journal = false
-      // PUBACKs in arrival order (hold-pubacks.ts): one that waits (for the store,
-      // or for the journal write before aedes writes it) holds a place in the
-      // connection's line, and while the line is not empty every later one queues behind it
-      if (late || journal || pubackLineBusy(client.conn)) expectPuback(client.conn, packet.messageId, packet.payload, late)
+      // before its PUBACK instead of journaled (issue 11): routed at once, its
+      // PUBACK waits for the routing, which ends once its queue write has
+      // landed. Its payload is written once, not twice (journal entry, then
+      // queued copy). Not while a journal hand-off of this publisher is on its
+      // way: routed at once, it could overtake that message [MQTT-4.6.0-6].
+      if (journal && pending === undefined && (state?.journaling ?? 0) === 0 && store.ackAfterStore?.(packet) === true) {
+        accepted(AFTER_ROUTE)
+        return
+      }
+      if (pending === undefined && !journal) { accepted(undefined); return }
+      const wait = startHandOff(pending, journal ? client : null, packet)
+      if (journal && state !== undefined) {
+        state.journaling = (state.journaling ?? 0) + 1
+        const ended = (): void => { state.journaling = (state.journaling ?? 1) - 1 }
+        wait.landed?.then(ended, ended)
+      }
+      accepted(wait)
+      return
     }
     if (pending === undefined && !journal) {
       counters.messagesReceived++
@@ -256,7 +282,8 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
     })
   }
 
-  const authorizePublish = (client: EdgemqClient | null, packet: AedesPublishPacket, done: Done): void => {
+  // `accepted`: the QoS 1 path's caller (acceptQos1 below), told what the PUBACK waits for instead of waiting here.
+  const authorizePublish = (client: EdgemqClient | null, packet: AedesPublishPacket, done: Done, accepted?: (wait: AckWait | undefined) => void): void => {
     const state = client?.[STATE]
     const problem = checkTopicName(packet.topic, deps.config().limits)
     if (problem !== undefined) { done(new Error(problem)); return }
@@ -271,8 +298,11 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
       publishFailed(packet, done, err as Error)
       return
     }
-    if (isPending(decision)) decision.then((d) => { publishDecided(d, state, msg, packet, client, done) }, (err: Error) => { publishFailed(packet, done, err) })
-    else publishDecided(decision, state, msg, packet, client, done)
+    if (isPending(decision)) decision.then((d) => { publishDecided(d, state, msg, packet, client, done, accepted) }, (err: Error) => { publishFailed(packet, done, err) })
+    else publishDecided(decision, state, msg, packet, client, done, accepted)
+  }
+  const acceptQos1: AcceptPublish = (client, packet, decided) => {
+    authorizePublish(client as EdgemqClient, packet as unknown as AedesPublishPacket, (err) => { decided(err ?? null, undefined) }, (wait) => { decided(null, wait) })
   }
 
   // A will an earlier run left (its client gone in a crash or kill -9) is
@@ -335,8 +365,6 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
 
   const published = (packet: AedesPublishPacket, client: EdgemqClient | null, done: Done): void => {
     // A message with no journal entry (only clean subscribers) finishes in the same turn: no promise per message.
-    // stored (or not, a failed queue write): a held PUBACK may go (hold-pubacks.ts)
-    if (packet.qos === 1 && pubacksWaiting()) releasePuback(packet.payload, store.notStored?.(packet) === true)
     const ended = packet.qos > 0 && client !== null && client !== undefined ? store.journalDone(client.id, packet) : undefined
     if (ended === undefined) { done(null); return }
     ended.then(() => done(null), (err: Error) => done(err))
@@ -406,6 +434,10 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
   guardEmitterRecursion(mq)
   useFifoEmitterQueues(mq)
   await aedes.listen()
+  // The two innermost parser filters (each takes one packet type: CONNECT with Clean Start, QoS 1 PUBLISH),
+  // so every check installed below runs before them (see their headers).
+  installCleanStartConnect(aedes)
+  installRouteQos1BeforeAck(aedes, acceptQos1)
   const shims = installV5Shims(aedes, {
     logger: log,
     onMalformed: () => { counters.malformedClosed++ },
@@ -418,7 +450,6 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
   // One buffer per outgoing 3.1.1 PUBLISH/ack, shared by every subscriber of a QoS 0 message.
   installPublishEncoder(mqttPacket as unknown as Parameters<typeof installPublishEncoder>[0])
   installRefusalReasonCodes(mqttPacket as unknown as Parameters<typeof installRefusalReasonCodes>[0])
-  installHoldPubacks(mqttPacket as unknown as Parameters<typeof installHoldPubacks>[0]) // a PUBACK after the queue write of a message stored instead of journaled
   // The Receive Maximum of CONNACK holds for what v5 clients send (0x93 past it) [MQTT-3.3.4-9].
   installEnforceReceiveMaximum(aedes, mqttPacket, { onExceeded: (clientId, max) => { log.info('connection closed: receive maximum exceeded', { client: clientId ?? undefined, max }) } })
   // PUBACK/PUBREC/PUBREL/PUBCOMP that break the protocol close the connection (v5: 0x81/0x82 first).
@@ -483,6 +514,8 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
     close: async () => { expiry?.stop(); await new Promise<void>((resolve) => aedes.close(() => resolve())) }
   }
 }
+
+function noop (): void {}
 
 function hasExpiry (sessions: Store['sessions']): sessions is Required<NonNullable<Store['sessions']>> {
   return sessions?.sessionClosed !== undefined && sessions.sessionDeadlines !== undefined && sessions.endSession !== undefined

@@ -17,7 +17,7 @@ import type { Duplex } from 'node:stream'
 import type { EventEmitter } from 'node:events'
 import { isFailureCode, REASON } from '../reason-codes.ts'
 import { watchWrittenPackets } from './watch-written-packets.ts'
-import { interceptParsedPackets } from './intercept-parsed-packets.ts'
+import { addPacketFilter } from './intercept-parsed-packets.ts'
 
 const REASON_RECEIVE_MAXIMUM_EXCEEDED = REASON.RECEIVE_MAXIMUM_EXCEEDED
 
@@ -81,19 +81,15 @@ export interface ReceiveMaximumOptions {
 export function installEnforceReceiveMaximum (aedes: unknown, mqttPacket: unknown, options: ReceiveMaximumOptions = {}): void {
   const broker = aedes as WindowBroker
   watchWrittenPackets(mqttPacket, noteWritten)
-  const handle = broker.handle
-  broker.handle = function handleWindowed (this: unknown, conn: Duplex, req: unknown): WindowClient {
-    const client = handle.call(this, conn, req)
-    interceptParsedPackets(client._parser, (packet) => {
-      if (packet.cmd !== 'publish' || (packet.qos ?? 0) === 0 || client.version !== 5 || broker.receiveMaximum <= 0 || typeof packet.messageId !== 'number') return true
-      let window = windows.get(client.conn)
-      if (window === undefined) { window = new InboundWindow(broker.receiveMaximum); windows.set(client.conn, window) }
-      if (window.received(packet.messageId)) return true
-      options.onExceeded?.(client.id, window.max)
-      client.pause() // nothing after the offending packet is handled
-      if (!client.closed) client.disconnect({ reasonCode: REASON_RECEIVE_MAXIMUM_EXCEEDED })
-      return false
-    })
-    return client
-  }
+  addPacketFilter(aedes, (c, packet) => {
+    const client = c as unknown as WindowClient
+    if (packet.cmd !== 'publish' || (packet.qos ?? 0) === 0 || client.version !== 5 || broker.receiveMaximum <= 0 || typeof packet.messageId !== 'number') return true
+    let window = windows.get(client.conn)
+    if (window === undefined) { window = new InboundWindow(broker.receiveMaximum); windows.set(client.conn, window) }
+    if (window.received(packet.messageId)) return true
+    options.onExceeded?.(client.id, window.max)
+    client.pause() // nothing after the offending packet is handled
+    if (!client.closed) client.disconnect({ reasonCode: REASON_RECEIVE_MAXIMUM_EXCEEDED })
+    return false
+  })
 }

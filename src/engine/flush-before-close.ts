@@ -17,19 +17,36 @@ import { noop } from './v5-shim-context.ts'
 /** How long a closing connection may take to flush its last packet. */
 export const FLUSH_TIMEOUT_MS = 2000
 
-/** Makes an error-free destroy() of `conn` flush what is written first. */
+/**
+ * Makes an error-free destroy() of `conn` flush what is written first. The
+ * replacement is one shared function calling the stream's own class method
+ * (no bound copy and closure per connection, issue 10); a stream whose
+ * destroy() was already replaced on the instance keeps it behind a wrapper.
+ */
 export function flushBeforeClose (conn: Duplex): void {
-  const destroy = conn.destroy.bind(conn)
-  conn.destroy = function gracefulDestroy (err?: Error): Duplex {
-    if (err !== undefined && err !== null) return destroy(err)
-    if (conn.destroyed || conn.writableEnded) return destroy()
-    conn.removeAllListeners('readable')
-    conn.removeAllListeners('data')
-    conn.on('data', noop)
-    conn.resume()
-    conn.end()
-    conn.once('end', () => { destroy() })
-    setTimeout(() => { destroy() }, FLUSH_TIMEOUT_MS).unref()
-    return conn
+  if (Object.hasOwn(conn, 'destroy')) {
+    const destroy = conn.destroy.bind(conn)
+    conn.destroy = function gracefulDestroy (err?: Error): Duplex { return closeGracefully(conn, destroy, err) }
+    return
   }
+  conn.destroy = gracefulDestroy
+}
+
+function gracefulDestroy (this: Duplex, err?: Error): Duplex {
+  const conn = this
+  const destroy = (e?: Error): Duplex => (Object.getPrototypeOf(conn).destroy as Duplex['destroy']).call(conn, e)
+  return closeGracefully(conn, destroy, err)
+}
+
+function closeGracefully (conn: Duplex, destroy: (err?: Error) => Duplex, err?: Error): Duplex {
+  if (err !== undefined && err !== null) return destroy(err)
+  if (conn.destroyed || conn.writableEnded) return destroy()
+  conn.removeAllListeners('readable')
+  conn.removeAllListeners('data')
+  conn.on('data', noop)
+  conn.resume()
+  conn.end()
+  conn.once('end', () => { destroy() })
+  setTimeout(() => { destroy() }, FLUSH_TIMEOUT_MS).unref()
+  return conn
 }

@@ -15,56 +15,84 @@
 //   - SUBSCRIBE/UNSUBSCRIBE naming a shared subscription go to
 //     serve-shared-subscriptions.ts, in aedes's batch order (_parsingBatch /
 //     _nextBatch), after the CONNACK.
+// The two listeners are shared by every client (they find it as the parser's
+//   `client`, which aedes sets): a closure, a listener copy and a context per
+//   connection fewer (issue 10).
 // Canary: test/engine/v5-shim-internals.test.ts (_parser has one 'packet' and
-//   an 'error' listener; _parsingBatch counts; _nextBatch resumes reading).
+//   an 'error' listener, and knows its client; _parsingBatch counts;
+//   _nextBatch resumes reading).
+import type { EventEmitter } from 'node:events'
 import { checkPacketProperties, checkPacketStrings } from '../protocol/v5-packet-checks.ts'
 import { isFailureCode, REASON } from '../reason-codes.ts'
 import { closeMalformed } from './close-malformed.ts'
 import { afterAck } from './outbound-flow.ts'
 import { namesSharedFilter, type SharedSubscriptionServer } from './serve-shared-subscriptions.ts'
-import type { AnyPacket, ClientShim, ShimmedClient, V5ShimContext } from './v5-shim-context.ts'
+import { callNext, putInFront } from './intercept-parsed-packets.ts'
+import { SHIM, type AnyPacket, type ShimmedClient, type V5ShimContext } from './v5-shim-context.ts'
 
-/** Puts edgemq's checks in front of aedes's packet handling for one client. */
-export function guardParser (ctx: V5ShimContext, client: ShimmedClient, state: ClientShim, shares: SharedSubscriptionServer): void {
-  const parser = client._parser
-  const listeners = parser.listeners('packet') as Array<(packet: AnyPacket) => void>
-  parser.removeAllListeners('packet')
-  parser.on('packet', function onPacket (this: unknown, packet: AnyPacket) {
-    try {
-      const problem = checkPacketProperties(packet) ?? checkPacketStrings(packet)
-      if (problem !== undefined) { closeMalformed(ctx, client, problem); return }
-      if (packet.cmd === 'publish' && client.version === 5 && typeof packet.topic === 'string' && (packet.topic.includes('+') || packet.topic.includes('#'))) {
-        // [MQTT-3.3.2-2] a wildcard in a topic name: v5 hears 0x90 before the close
-        // (aedes closed it bare); v3 clients keep aedes's plain close.
-        ctx.log?.info('connection closed: wildcard in a topic name', { client: client.id ?? undefined })
-        client.pause()
-        client.disconnect({ reasonCode: REASON.TOPIC_NAME_INVALID })
-        return
-      }
-      if (packet.cmd === 'puback' || packet.cmd === 'pubcomp' || (packet.cmd === 'pubrec' && isFailureCode(packet.reasonCode ?? 0))) {
-        afterAck(state)
-      }
-      if (namesSharedFilter(packet)) {
-        client._parsingBatch++
-        const run = (): void => {
-          const step = packet.cmd === 'subscribe' ? shares.subscribe : shares.unsubscribe
-          step(client, packet).then(() => client._nextBatch(), (err: Error) => client._nextBatch(err))
-        }
-        if (client.connackSent) run()
-        else client.once('connected', run)
-        return
-      }
-      for (const l of listeners) l.call(this, packet)
-    } catch (err) {
-      // aedes threw while handling one packet: that connection ends, the process lives.
-      closeMalformed(ctx, client, `packet handling failed: ${(err as Error).message}`)
+/** What the guard's listeners share per broker (on the aedes instance). */
+interface Guard { ctx: V5ShimContext, shares: SharedSubscriptionServer }
+
+const GUARD = Symbol('edgemq.parserGuard')
+/** aedes's own listeners, behind the guard (see intercept-parsed-packets.ts putInFront). */
+const NEXT_PACKET = Symbol('edgemq.guardedPacketListeners')
+const NEXT_ERROR = Symbol('edgemq.guardedErrorListeners')
+
+type GuardedParser = EventEmitter & { client: ShimmedClient }
+
+/** Gives the broker's guard what it needs; once per broker, before its first connection. */
+export function prepareParserGuard (ctx: V5ShimContext, shares: SharedSubscriptionServer): void {
+  (ctx.broker as unknown as { [GUARD]?: Guard })[GUARD] = { ctx, shares }
+}
+
+/**
+ * Puts edgemq's checks in front of aedes's packet handling for one client.
+ * The listeners are shared functions (they find the client as `this.client`,
+ * aedes's back reference, and the guard on its broker): no closure per client.
+ */
+export function guardParser (client: ShimmedClient): void {
+  putInFront(client._parser, 'packet', NEXT_PACKET, guardPacket)
+  putInFront(client._parser, 'error', NEXT_ERROR, guardParseError)
+}
+
+function guardPacket (this: GuardedParser, packet: AnyPacket): void {
+  const client = this.client
+  const { ctx, shares } = (client.broker as unknown as { [GUARD]: Guard })[GUARD]
+  try {
+    const problem = checkPacketProperties(packet) ?? checkPacketStrings(packet)
+    if (problem !== undefined) { closeMalformed(ctx, client, problem); return }
+    if (packet.cmd === 'publish' && client.version === 5 && typeof packet.topic === 'string' && (packet.topic.includes('+') || packet.topic.includes('#'))) {
+      // [MQTT-3.3.2-2] a wildcard in a topic name: v5 hears 0x90 before the close
+      // (aedes closed it bare); v3 clients keep aedes's plain close.
+      ctx.log?.info('connection closed: wildcard in a topic name', { client: client.id ?? undefined })
+      client.pause()
+      client.disconnect({ reasonCode: REASON.TOPIC_NAME_INVALID })
+      return
     }
-  })
-  // A parse error from a connected v5 client gets 0x81 before the close [MQTT-4.13.1-1].
-  const errorListeners = parser.listeners('error') as Array<(err: Error) => void>
-  parser.removeAllListeners('error')
-  parser.on('error', (err: Error) => {
-    if (client.version === 5 && client.connackSent && !client.closed) closeMalformed(ctx, client, err.message)
-    else for (const l of errorListeners) l(err)
-  })
+    if (packet.cmd === 'puback' || packet.cmd === 'pubcomp' || (packet.cmd === 'pubrec' && isFailureCode(packet.reasonCode ?? 0))) {
+      const state = client[SHIM]
+      if (state !== undefined) afterAck(state)
+    }
+    if (namesSharedFilter(packet)) {
+      client._parsingBatch++
+      const run = (): void => {
+        const step = packet.cmd === 'subscribe' ? shares.subscribe : shares.unsubscribe
+        step(client, packet).then(() => client._nextBatch(), (err: Error) => client._nextBatch(err))
+      }
+      if (client.connackSent) run()
+      else client.once('connected', run)
+      return
+    }
+    callNext(this, NEXT_PACKET, packet)
+  } catch (err) {
+    // aedes threw while handling one packet: that connection ends, the process lives.
+    closeMalformed(ctx, client, `packet handling failed: ${(err as Error).message}`)
+  }
+}
+
+// A parse error from a connected v5 client gets 0x81 before the close [MQTT-4.13.1-1].
+function guardParseError (this: GuardedParser, err: Error): void {
+  const client = this.client
+  if (client.version === 5 && client.connackSent && !client.closed) closeMalformed((client.broker as unknown as { [GUARD]: Guard })[GUARD].ctx, client, err.message)
+  else callNext(this, NEXT_ERROR, err)
 }

@@ -15,7 +15,7 @@ import type { Duplex } from 'node:stream'
 import type { Logger } from '../observability/logger.ts'
 import { disableCounterDedupe } from './disable-counter-dedupe.ts'
 import { flushBeforeClose } from './flush-before-close.ts'
-import { guardParser } from './guard-parser.ts'
+import { guardParser, prepareParserGuard } from './guard-parser.ts'
 import { hideSysFromWildcards } from './hide-sys-from-wildcards.ts'
 import { keepSessionOnCleanStart } from './keep-session-on-clean-start.ts'
 import { limitDeliveries } from './limit-deliveries.ts'
@@ -63,6 +63,7 @@ export function installV5Shims (aedes: unknown, options: V5ShimOptions = {}): V5
   hideSysFromWildcards(ctx)
   keepSessionOnCleanStart(ctx)
   const shares = serveSharedSubscriptions(ctx)
+  prepareParserGuard(ctx, shares)
 
   const originalHandle = broker.handle
   broker.handle = function handle (conn: Duplex, req: unknown): AedesClient {
@@ -72,7 +73,7 @@ export function installV5Shims (aedes: unknown, options: V5ShimOptions = {}): V5
     disableCounterDedupe(client)
     const state: ClientShim = { forwarded: false }
     client[SHIM] = state
-    guardParser(ctx, client, state, shares)
+    guardParser(client)
     limitDeliveries(ctx, client, state)
     rewriteConnack(client)
     // a dropped copy of an already delivered message gives back the Receive Maximum slot its send took

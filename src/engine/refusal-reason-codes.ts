@@ -100,10 +100,17 @@ function rewrite (packet: Packet, stream: object, version: number | undefined): 
   if (version === 5 && packet.reasonCode === NOT_AUTHORIZED) packet.reasonCode = code
 }
 
-/** Watches an aedes client's parsed packets for SUBSCRIBEs (aedes 2.0.0-beta.1: `client._parser` emits 'packet'). */
+/** Watches an aedes client's parsed packets for SUBSCRIBEs (aedes 2.0.0-beta.1: `client._parser` emits 'packet' and knows its client as `parser.client`). */
 export function watchClientSubscribes (client: unknown): void {
-  const c = client as { conn?: object, _parser?: { prependListener: (event: 'packet', fn: (packet: Packet) => void) => void } }
-  const stream = c.conn
-  if (stream === undefined || typeof c._parser?.prependListener !== 'function') return
-  c._parser.prependListener('packet', (packet) => { watchSubscribe(stream, packet) })
+  const c = client as { conn?: object, _parser?: { client?: unknown, prependListener: (event: 'packet', fn: (this: ParserOfClient, packet: Packet) => void) => void } }
+  const parser = c._parser
+  if (c.conn === undefined || parser === undefined || parser.client !== client || typeof parser.prependListener !== 'function') return
+  parser.prependListener('packet', watchParsedSubscribe)
+}
+
+type ParserOfClient = { client: { conn: object } }
+
+/** One listener for every client (no closure per connection): the parser's client names the stream. */
+function watchParsedSubscribe (this: ParserOfClient, packet: Packet): void {
+  watchSubscribe(this.client.conn, packet)
 }

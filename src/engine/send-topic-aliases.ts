@@ -11,9 +11,8 @@
 //   scopes aliases [MQTT-3.3.2-10]. Aliases are set where the PUBLISH is
 //   written (src/engine/watch-written-packets.ts), on a copy of the packet.
 // Canary: test/engine/send-topic-aliases.test.ts.
-import type { EventEmitter } from 'node:events'
 import { OutboundTopicAliases } from '../protocol/outbound-topic-aliases.ts'
-import { interceptParsedPackets } from './intercept-parsed-packets.ts'
+import { addPacketFilter } from './intercept-parsed-packets.ts'
 import { watchWrittenPackets } from './watch-written-packets.ts'
 
 /** The alias tables of v5 connections that advertised a Topic Alias Maximum. */
@@ -38,17 +37,11 @@ function aliasPublish (packet: Record<string, any> & { cmd: string }, stream: ob
 /** Installs the override (after the other engine overrides: it must see the PUBLISH last, just before it is encoded). */
 export function installSendTopicAliases (aedes: unknown, mqttPacket: unknown, settings: () => TopicAliasSettings): void {
   watchWrittenPackets(mqttPacket, aliasPublish)
-  const broker = aedes as { handle: (conn: unknown, req: unknown) => { conn: object, _parser: EventEmitter } }
-  const handle = broker.handle
-  broker.handle = function handleAliases (this: unknown, conn: unknown, req: unknown) {
-    const client = handle.call(this, conn, req)
-    interceptParsedPackets(client._parser, (packet) => {
-      if (packet.cmd !== 'connect' || packet.protocolVersion !== 5) return true
-      const wanted = packet.properties?.topicAliasMaximum
-      const s = settings()
-      if (s.enabled && s.budget > 0 && typeof wanted === 'number' && wanted > 0) tables.set(client.conn, new OutboundTopicAliases(Math.min(wanted, s.budget)))
-      return true
-    })
-    return client
-  }
+  addPacketFilter(aedes, (client, packet) => {
+    if (packet.cmd !== 'connect' || packet.protocolVersion !== 5) return true
+    const wanted = packet.properties?.topicAliasMaximum
+    const s = settings()
+    if (s.enabled && s.budget > 0 && typeof wanted === 'number' && wanted > 0) tables.set(client.conn as object, new OutboundTopicAliases(Math.min(wanted, s.budget)))
+    return true
+  })
 }

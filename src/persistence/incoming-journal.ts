@@ -29,6 +29,18 @@ export interface Republisher {
   publish: (packet: StoredPacket, client: null, done: (err?: Error | null) => void) => void
 }
 
+/**
+ * When a journaled message may be routed and when acknowledged
+ * (IncomingJournal.begin): `queued` undefined means "now".
+ */
+export interface JournalTicket {
+  queued: Promise<void> | undefined
+  landed: Promise<void>
+}
+
+// A message with nothing to journal: routed and acknowledged at once.
+const NOTHING_TO_JOURNAL: JournalTicket = { queued: undefined, landed: Promise.resolve() }
+
 /** Normalises an incoming QoS 2 packet the way aedes stores it: as a queued one, keeping its packet id. */
 export function normalizeIncoming (packet: StoredPacket): StoredPacket {
   return { ...normalizeQueued(packet), messageId: packet.messageId }
@@ -69,27 +81,41 @@ export class IncomingJournal {
    * bursts, found by the model-based test; test/e2e/qos2-publish-order.test.ts.)
    */
   async journal (clientId: string, packet: StoredPacket): Promise<void> {
+    await this.begin(clientId, packet).landed
+  }
+
+  /**
+   * Starts journaling an accepted QoS 1/2 publish and says when it may be
+   * routed and when acknowledged (src/engine/route-qos1-before-ack.ts routes
+   * a QoS 1 message while its entry is on its way to disk): `queued` is
+   * undefined when the entry is linked to the packet and its write queued
+   * already (a QoS 1 message whose publisher has no earlier write being
+   * prepared: the usual case), else it resolves once that is so. From then on
+   * the enqueue batch of the routed message finds the entry and deletes it
+   * after the put (one FIFO write path). `landed` resolves once the write is
+   * as durable as persistence.sync promises: the acknowledgement waits for it.
+   */
+  begin (clientId: string, packet: StoredPacket): JournalTicket {
     const qos = packet.qos
     // wills and API publishes carry no packet id: their source record is durable already
-    if ((qos !== 1 && qos !== 2) || typeof packet.messageId !== 'number') return
+    if ((qos !== 1 && qos !== 2) || typeof packet.messageId !== 'number') return NOTHING_TO_JOURNAL
     const before = this.ordering.get(clientId)
-    if (qos === 1 && before === undefined) { await this.journalNow(clientId, packet); return }
+    if (qos === 1 && before === undefined) return { queued: undefined, landed: this.queueEntry(clientId, packet, [], undefined) }
     let queued!: () => void
     const turn = new Promise<void>((resolve) => { queued = resolve })
     this.ordering.set(clientId, turn)
-    let write: { landed: Promise<void> } | undefined
-    try {
-      if (before !== undefined) await before
-      write = await this.prepare(clientId, packet)
-    } finally {
-      queued()
-      if (this.ordering.get(clientId) === turn) this.ordering.delete(clientId)
-    }
-    await write?.landed
-  }
-
-  private async journalNow (clientId: string, packet: StoredPacket): Promise<void> {
-    await (await this.prepare(clientId, packet))?.landed
+    const landed = (async () => {
+      let write: { landed: Promise<void> } | undefined
+      try {
+        if (before !== undefined) await before
+        write = await this.prepare(clientId, packet)
+      } finally {
+        queued()
+        if (this.ordering.get(clientId) === turn) this.ordering.delete(clientId)
+      }
+      await write?.landed
+    })()
+    return { queued: turn, landed }
   }
 
   // Reads what it must, then queues the write: resolves once the write has
@@ -108,6 +134,11 @@ export class IncomingJournal {
       if (now !== undefined) { this.link(packet, now); return undefined }
       ops.push({ type: 'put', key: incomingKey(clientId, packet.messageId as number), value: this.ctx.seal(encodePacket(normalizeIncoming(packet))) })
     }
+    return { landed: this.queueEntry(clientId, packet, ops, firstKey) }
+  }
+
+  // Links the entry to the packet and queues its write (synchronously); returns the landing.
+  private queueEntry (clientId: string, packet: StoredPacket, ops: WriteOp[], firstKey: string | undefined): Promise<void> {
     const seq = this.ctx.allocSeq()
     ops.push({ type: 'put', key: journalKey(seq), value: this.ctx.seal(encodePacket(journalRecord(clientId, packet))) })
     this.open.add(seq)
@@ -118,12 +149,11 @@ export class IncomingJournal {
       if (this.firstDelivery.size >= MAX_FIRST_DELIVERY_MARKERS) this.firstDelivery.delete(this.firstDelivery.keys().next().value as string)
       this.firstDelivery.set(firstKey, seq)
     }
-    const landed = this.ctx.queue.write(ops).catch((err: Error) => {
+    return this.ctx.queue.write(ops).catch((err: Error) => {
       this.open.delete(seq)
       if (firstKey !== undefined) this.firstDelivery.delete(firstKey)
       throw err
     })
-    return { landed }
   }
 
   /** The delete op of the journal entry of a packet being routed (joins the enqueue batch), if any. */

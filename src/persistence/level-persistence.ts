@@ -6,7 +6,7 @@
 import { Readable } from 'node:stream'
 import type { Logger } from '../observability/logger.ts'
 import { silentLogger } from '../observability/logger.ts'
-import { IncomingJournal, normalizeIncoming, type Republisher } from './incoming-journal.ts'
+import { IncomingJournal, normalizeIncoming, type JournalTicket, type Republisher } from './incoming-journal.ts'
 import { countReads, type LevelReads } from './counted-level.ts'
 import { createRootLevel, openStore, type OpenOutcome, type RootLevel } from './open-store.ts'
 import { OutgoingStore, type PerClient } from './outgoing-store.ts'
@@ -122,9 +122,6 @@ export class LevelPersistence {
   /** First levels of the stored retained topics: a SUBSCRIBE that can match none of them reads nothing. */
   private readonly retainedLevels = new RetainedLevels()
   private closing: Promise<void> | undefined
-  /** Payloads of messages stored before their PUBACK (ackAfterStore), until their enqueue; and those whose queue write failed. */
-  private readonly ackAfter = new WeakSet<object>()
-  private readonly unstored = new WeakSet<object>()
 
   constructor (options: LevelPersistenceOptions) {
     this.options = Object.freeze({ ...options })
@@ -196,6 +193,16 @@ export class LevelPersistence {
     await this.journal.journal(clientId, packet)
   }
 
+  /**
+   * journalIncoming in two steps, for a QoS 1 message routed while its entry
+   * is on its way to disk (src/engine/route-qos1-before-ack.ts): route once
+   * `queued` is undefined or resolved, acknowledge once `landed` resolves.
+   */
+  beginJournal (clientId: string, packet: StoredPacket): JournalTicket {
+    if (packet.qos === 2) this.incomingHolders.add(clientId) // the journal writes its I record
+    return this.journal.begin(clientId, packet)
+  }
+
   /** Call from aedes's `published` hook: ends the journal entry of a routed message (usually already ended atomically). */
   async completeIncoming (packet: StoredPacket): Promise<void> {
     await this.journal.complete(packet)
@@ -216,26 +223,18 @@ export class LevelPersistence {
    * Whether a QoS 1 message can be stored before its PUBACK instead of
    * journaled: not retained, and every persistent session subscribed to its
    * topic is away (in memory, synchronous). Its queue write is then awaited
-   * by aedes's publish pipeline, and the engine holds the PUBACK until that
-   * pipeline ends (src/engine/hold-pubacks.ts): the payload is written once,
+   * by aedes's publish pipeline, and the engine writes the PUBACK once that
+   * pipeline ends (AFTER_ROUTE, src/engine/route-qos1-before-ack.ts): the payload is written once,
    * not twice (journal entry, then queued copy). A connected persistent
    * subscriber keeps the journal: its acknowledgement usually lands with the
    * queued copy, which is then never written (invariant 12), cheaper still.
    */
-  ackAfterStore (topic: string, qos: number, retain: boolean, payload?: unknown): boolean {
-    // the payload object marks the message through aedes's copy of the packet (as the journal's links)
-    if (qos !== 1 || retain || typeof payload !== 'object' || payload === null) return false
+  ackAfterStore (topic: string, qos: number, retain: boolean): boolean {
+    if (qos !== 1 || retain) return false
     const subs = this.subs.match(topic)
     if (subs.length === 0) return false
     for (const s of subs) if (this.outgoing.isOnline(s.clientId)) return false
-    this.ackAfter.add(payload)
     return true
-  }
-
-  /** Whether the queue write of a message stored-before-ack (ackAfterStore) failed; forgets it. */
-  notStored (payload: unknown): boolean {
-    if (typeof payload !== 'object' || payload === null) return false
-    return this.unstored.delete(payload)
   }
 
   /** Ends a routed packet's journal entry; undefined (no promise) when it has none. */
@@ -431,17 +430,6 @@ export class LevelPersistence {
     // QoS 2 keeps the prompt write.
     const lazy = journalDel !== undefined && packet.qos === 1
     const written = this.outgoing.enqueue(subs.map((s) => s.clientId), packet, journalDel === undefined ? [] : [journalDel], per, { lazy })
-    const payload = packet.payload
-    if (journalDel === undefined && typeof payload === 'object' && payload !== null && this.ackAfter.delete(payload)) {
-      // Its PUBACK waits for this write (ackAfterStore). A failure is not
-      // aedes's to handle (it would close the publisher's connection): the
-      // engine answers it (v5: PUBACK 0x80) from the published hook.
-      await written.catch((err: Error) => {
-        this.unstored.add(payload)
-        this.logger.error('queue write failed; the message is not acknowledged', { error: err.message, topic: String(packet.topic) })
-      })
-      return
-    }
     if (journalDel === undefined) { await written; return }
     // A journaled message is already durable: its journal entry stays until this
     // batch lands (the delete is in it), and a crash before that replays it. So
@@ -451,14 +439,20 @@ export class LevelPersistence {
   }
 
   /** Records a packet id given to a queued message, or its PUBREL phase. */
-  async outgoingUpdate (client: ClientRef, packet: StoredPacket): Promise<void> {
-    await this.outgoing.update(client.id, packet)
+  outgoingUpdate (client: ClientRef, packet: StoredPacket): Promise<void> {
+    // no async wrapper: one promise per delivered message, not two (issue 11's drain profile)
+    return this.outgoing.update(client.id, packet)
   }
 
   /** Removes an acknowledged message; returns it. */
-  async outgoingClearMessageId (client: ClientRef, packet: StoredPacket): Promise<StoredPacket | undefined> {
+  outgoingClearMessageId (client: ClientRef, packet: StoredPacket): Promise<StoredPacket | undefined> {
     // a clean session's stored records are all in the index (OutgoingStore.clear)
-    return await this.outgoing.clear(client.id, packet, (client as { clean?: boolean }).clean === true)
+    return this.outgoing.clear(client.id, packet, (client as { clean?: boolean }).clean === true)
+  }
+
+  /** Whether outgoingStream(client) would yield nothing now (a clean CONNECT then builds no stream). */
+  outgoingIsEmpty (client: ClientRef): boolean {
+    return this.outgoing.isEmpty(client.id)
   }
 
   /** The queue of a client in order. */

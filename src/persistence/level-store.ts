@@ -25,9 +25,9 @@ export async function openLevelStore (config: EdgemqConfig, logger: Logger, opti
     sublevel: (name) => p.sublevel(name, { valueEncoding: 'buffer' }) as unknown as Sublevel,
     syncMode: config.persistence.sync,
     journalIncoming: async (clientId, packet) => { await p.journalIncoming(clientId, packet as StoredPacket) },
+    beginJournal: (clientId, packet) => p.beginJournal(clientId, packet as StoredPacket),
     needsJournal: (packet) => p.needsJournal(packet.topic, packet.qos, packet.retain),
-    ackAfterStore: (packet) => p.ackAfterStore(packet.topic, packet.qos, packet.retain, packet.payload),
-    notStored: (packet) => p.notStored(packet.payload),
+    ackAfterStore: (packet) => p.ackAfterStore(packet.topic, packet.qos, packet.retain),
     // the stored record is the payload, the topic and ~60 bytes of header (docs/persistence.md)
     queueFull: (packet) => p.queueFull(packet.topic, byteLength(packet.payload) + packet.topic.length + 64),
     journalDone: (clientId, packet) => p.journalDone(clientId, packet as StoredPacket),

@@ -9,53 +9,14 @@
 // a connected client or streamed out; anything else falls back to a scan of
 // that one client's range (correct, only slower).
 import type { Readable } from 'node:stream'
-import { decodeOutgoingState, decodePacket, encodeOutgoingState, encodePacket, isRoutablePublish, type OutgoingState, type StoredPacket } from './record-codec.ts'
+import { ClientIndex, counterKeyOf, entryOf, type Entry } from './client-index.ts'
+import { decodeOutgoingState, decodePacket, encodeOutgoingState, encodePacket, type OutgoingState, type StoredPacket } from './record-codec.ts'
 import { ClientQueue, QueueBounds } from './queue-bounds.ts'
-import { endedStream } from './read-guard.ts'
+import { QueueReader } from './queue-reader.ts'
+import { endedStream, type BatchSource } from './read-guard.ts'
 import type { StoreContext } from './store-context.ts'
 import { clientPrefix, KIND, prefixRange, readClientId, readSeqAtEnd, seqKey } from './store-keys.ts'
 import type { WriteOp } from './write-queue.ts'
-
-interface Entry {
-  seq: number
-  /** Decoded or enqueued packet (without its packet id), when known. */
-  packet?: StoredPacket
-  messageId?: number
-  pubrel?: boolean
-  counterKey?: string
-  /** Whether a U record exists for it. */
-  stateStored?: boolean
-}
-
-// Bounds the index of a client whose messages are never acknowledged (for
-// instance deliveries aedes makes without outgoingUpdate); beyond it lookups
-// fall back to scanning that client's range.
-const MAX_INDEX_PER_CLIENT = 4096
-
-class ClientIndex {
-  readonly byCounter = new Map<string, Entry>()
-  readonly byMessageId = new Map<number, Entry>()
-  /** Every packet id the client's stored messages hold is in byMessageId (read once per process). */
-  storedIdsKnown = false
-  /** The read of those ids, while it runs: every delivery waits for the same one, so they keep their order. */
-  storedIdsLoading: Promise<void> | undefined
-
-  add (entry: Entry): void {
-    if (entry.counterKey !== undefined) {
-      if (this.byCounter.size >= MAX_INDEX_PER_CLIENT) {
-        const oldest = this.byCounter.keys().next().value
-        if (oldest !== undefined) this.byCounter.delete(oldest)
-      }
-      this.byCounter.set(entry.counterKey, entry)
-    }
-    if (entry.messageId !== undefined) this.byMessageId.set(entry.messageId, entry)
-  }
-
-  drop (entry: Entry): void {
-    if (entry.counterKey !== undefined && this.byCounter.get(entry.counterKey) === entry) this.byCounter.delete(entry.counterKey)
-    if (entry.messageId !== undefined && this.byMessageId.get(entry.messageId) === entry) this.byMessageId.delete(entry.messageId)
-  }
-}
 
 // How long live deliveries wait for a reconnecting client's queue replay to
 // start, or for its next step once started (the drain never came: the
@@ -103,10 +64,6 @@ export function normalizeQueued (packet: StoredPacket): StoredPacket {
   // [MQTT-2.3.1-5] a queued QoS > 0 message gets its packet id when it is sent
   if ((out.qos as number) > 0 || out.cmd !== 'publish') out.messageId = undefined
   return out
-}
-
-function counterKeyOf (p: StoredPacket): string | undefined {
-  return p.brokerId ? `${String(p.brokerId)}\u0000${String(p.brokerCounter)}` : undefined
 }
 
 /** The outgoing side of the persistence. */
@@ -395,11 +352,7 @@ export class OutgoingStore {
    * (ALREADY_DELIVERED); where nothing drops it, it goes out as a resend of
    * the same packet id with DUP=1 [MQTT-3.3.1-1].
    */
-  private async waitForDrain (clientId: string, packet: StoredPacket, ck: string | undefined): Promise<boolean> {
-    const turn = this.drains.get(clientId)
-    if (turn === undefined) return false
-    const payload = packet.payload
-    if (typeof payload === 'object' && payload !== null && turn.payloads.has(payload)) return false
+  private async waitForDrain (turn: DrainTurn, packet: StoredPacket, ck: string | undefined): Promise<boolean> {
     await turn.done
     const sentAs = ck === undefined ? undefined : turn.sent.get(ck)
     if (sentAs === undefined) return false
@@ -408,13 +361,26 @@ export class OutgoingStore {
     return true
   }
 
+  /** The queue replay a live delivery must wait for (none for the replay's own packets). */
+  private drainAhead (clientId: string, packet: StoredPacket): DrainTurn | undefined {
+    const turn = this.drains.get(clientId)
+    if (turn === undefined) return undefined
+    const payload = packet.payload
+    if (typeof payload === 'object' && payload !== null && turn.payloads.has(payload)) return undefined
+    return turn
+  }
+
   /** Records the packet id given to a queued message, or its move to PUBREL. */
   async update (clientId: string, packet: StoredPacket): Promise<void> {
     const idx = this.index(clientId)
-    if (packet.cmd !== 'pubrel' && this.drains.size > 0 && await this.waitForDrain(clientId, packet, counterKeyOf(packet))) { markDelivered(packet); return }
+    const ck = packet.cmd === 'pubrel' ? undefined : counterKeyOf(packet)
+    if (packet.cmd !== 'pubrel' && this.drains.size > 0) {
+      // the replay's own packets (the common case in a drain) go on without a wait
+      const ahead = this.drainAhead(clientId, packet)
+      if (ahead !== undefined && await this.waitForDrain(ahead, packet, ck)) { markDelivered(packet); return }
+    }
     let messageId = packet.messageId as number
     if (packet.cmd !== 'pubrel') {
-      const ck = counterKeyOf(packet)
       const turn = this.drains.get(clientId)
       if (ck !== undefined && turn !== undefined && turn.started) {
         const payload = packet.payload
@@ -542,7 +508,7 @@ export class OutgoingStore {
    * `indexOnly` (the client's session is clean): everything of the client in
    * the store went through this process's index (aedes sends a clean client's
    * live QoS 1/2 deliveries without storing them, and streams what an earlier
-   * session left through entries(), which indexes it), so a miss is a live
+   * session left through its queue replay, which indexes it), so a miss is a live
    * delivery and needs no range scan. The scan (two LevelDB iterators per
    * PUBACK) was ~60 % of the broker's CPU in fan-in QoS 1 (docs/performance.md).
    */
@@ -585,6 +551,15 @@ export class OutgoingStore {
   }
 
   /** The client's queue in order (PUBRELs and publishes), as aedes resends it on reconnect. */
+  /**
+   * Whether stream(clientId) would yield nothing now: no drain turn, no queue
+   * key ever held, no enqueue waiting for its ops. The engine then skips the
+   * stream altogether (src/engine/clean-start-connect.ts).
+   */
+  isEmpty (clientId: string): boolean {
+    return !this.drains.has(clientId) && !this.mayHoldQueue(clientId) && !this.ctx.queue.gated
+  }
+
   stream (clientId: string): Readable {
     // Only a reconnect that aedes announced (expectDrain) holds live deliveries.
     const turn = this.drains.get(clientId)
@@ -592,47 +567,68 @@ export class OutgoingStore {
     // no enqueue waiting for its ops (a gated write adds its holders only when
     // built), has nothing to drain: an ended stream, not an async generator
     // that waits for the write queue (the common clean-session CONNECT).
-    if (turn === undefined && !this.mayHoldQueue(clientId) && !this.ctx.queue.gated) return endedStream()
-    if (turn === undefined || turn.started) return this.ctx.reads.stream(() => this.drain(clientId, undefined))
+    if (turn === undefined && this.isEmpty(clientId)) return endedStream()
+    if (turn === undefined || turn.started) return this.ctx.reads.batches(this.replay(clientId, undefined))
     turn.started = true
     turn.timer.refresh()
-    const stream = this.ctx.reads.stream(() => this.drain(clientId, turn))
+    const stream = this.ctx.reads.batches(this.replay(clientId, turn))
     // failed or destroyed before it was all read: live deliveries go on
     stream.once('close', () => { if (!stream.readableEnded) this.endTurn(clientId, turn) })
     return stream
   }
 
-  private async * drain (clientId: string, turn: DrainTurn | undefined): AsyncGenerator<StoredPacket> {
-    // A message acknowledged to its publisher may still be on its way into the
-    // queue (an enqueue waiting for queue figures, or in the write queue):
-    // let it land, or a client that reconnects at once would not get it
-    // until its next reconnect.
-    await this.ctx.queue.settled()
-    const cleared = this.clearedDuringDrain.get(clientId) ?? new Set<number>()
-    this.clearedDuringDrain.set(clientId, cleared)
-    const addsBefore = this.holderAdds
+  /**
+   * The queue replay of one reconnect, for ReadGuard.batches: one LevelDB
+   * read per 256 records, each batch decoded at once; what was acknowledged
+   * or dropped since its read is skipped right before it is handed to aedes.
+   */
+  private replay (clientId: string, turn: DrainTurn | undefined): BatchSource<StoredPacket> {
+    let reader: QueueReader | undefined
+    let cleared: Set<number> | undefined
+    let addsBefore = 0
     let found = 0
-    try {
-      // a client with nothing queued reads nothing; its turn still ends below
-      const queued = this.mayHoldQueue(clientId) ? this.entries(clientId, true) : []
-      for await (const packet of queued) {
-        found++
-        const entry = (packet as { [ENTRY]?: Entry })[ENTRY]
-        if (entry !== undefined && cleared.has(entry.seq)) continue
+    return {
+      open: async () => {
+        // A message acknowledged to its publisher may still be on its way into the
+        // queue (an enqueue waiting for queue figures, or in the write queue):
+        // let it land, or a client that reconnects at once would not get it
+        // until its next reconnect.
+        await this.ctx.queue.settled()
+        cleared = this.clearedDuringDrain.get(clientId) ?? new Set<number>()
+        this.clearedDuringDrain.set(clientId, cleared)
+        addsBefore = this.holderAdds
+        // a client with nothing queued reads nothing; its turn still ends at close
+        if (!this.mayHoldQueue(clientId)) return
+        reader = new QueueReader(this.ctx, clientId, this.index(clientId), this.mayHoldState(clientId))
+        await reader.open()
+      },
+      next: async () => {
+        const batch = reader === undefined ? undefined : await reader.next()
+        if (batch !== undefined) found += batch.length
+        return batch
+      },
+      take: (packet) => {
+        const entry = entryOf(packet)
+        if (entry !== undefined && cleared?.has(entry.seq) === true) return false
         const payload = packet.payload
         if (turn !== undefined && typeof payload === 'object' && payload !== null && packet.cmd !== 'pubrel') { turn.payloads.add(payload); turn.yielded++ }
-        yield packet
-      }
-      // Scanned to the end and empty (a clean session's reconnect cleared what
-      // an earlier session left): its next CONNECTs read nothing. Only when no
-      // queue key was added since the scan began, for anyone (a write built
-      // meanwhile may be this client's).
-      if (found === 0 && this.holderAdds === addsBefore) this.holders?.delete(clientId)
-    } finally {
-      if (this.clearedDuringDrain.get(clientId) === cleared) this.clearedDuringDrain.delete(clientId)
-      if (turn !== undefined) {
-        turn.finished = true
-        this.endTurnWhenSent(clientId, turn)
+        return true
+      },
+      close: async (complete) => {
+        try {
+          await reader?.close()
+          // Scanned to the end and empty (a clean session's reconnect cleared what
+          // an earlier session left): its next CONNECTs read nothing. Only when no
+          // queue key was added since the scan began, for anyone (a write built
+          // meanwhile may be this client's).
+          if (complete && found === 0 && this.holderAdds === addsBefore) this.holders?.delete(clientId)
+        } finally {
+          if (cleared !== undefined && this.clearedDuringDrain.get(clientId) === cleared) this.clearedDuringDrain.delete(clientId)
+          if (turn !== undefined) {
+            turn.finished = true
+            this.endTurnWhenSent(clientId, turn)
+          }
+        }
       }
     }
   }
@@ -712,85 +708,23 @@ export class OutgoingStore {
   }
 
   private async scan (clientId: string, test: (e: Entry) => boolean): Promise<Entry | undefined> {
-    for await (const packet of this.entries(clientId, false)) {
-      const entry = (packet as { [ENTRY]?: Entry })[ENTRY]
-      if (entry !== undefined && test(entry)) {
-        this.index(clientId).add(entry)
-        return entry
-      }
-    }
-    return undefined
-  }
-
-  /** Merges the O and U ranges of a client in sequence order. */
-  private async * entries (clientId: string, indexAll: boolean): AsyncGenerator<StoredPacket> {
-    const ctx = this.ctx
-    const states = new Map<number, OutgoingState>()
-    if (this.mayHoldState(clientId)) {
-      for await (const [key, value] of ctx.db.iterator(prefixRange(clientPrefix(KIND.OUT_STATE, clientId)))) {
-        const state = ctx.decodeOrQuarantine(key, value, decodeOutgoingState)
-        if (state !== undefined) states.set(readSeqAtEnd(key), state)
-      }
-    }
-    const pubrels = [...states].filter(([, s]) => s.pubrel).map(([seq]) => seq).sort((a, b) => a - b)
-    let p = 0
-    const idx = indexAll ? this.index(clientId) : undefined
-    // Every packet id the client's stored messages hold is known before the
-    // replay yields its first message: aedes gives a message sent for the
-    // first time a new id (numbered per connection from 1), and one stored
-    // further down the queue could hold that id already [MQTT-2.2.1-3]; two
-    // messages under one id reach the receiver as one, or one twice.
-    const known = new Map<number, Entry>()
-    if (idx !== undefined) {
-      for (const [seq, state] of states) {
-        if (state.messageId === undefined || idx.byMessageId.has(state.messageId)) continue
-        const entry: Entry = { seq, pubrel: state.pubrel, messageId: state.messageId, stateStored: true }
-        idx.byMessageId.set(state.messageId, entry)
-        known.set(seq, entry)
-      }
-      idx.storedIdsKnown = true
-    }
-    const pubrelEntry = (seq: number): StoredPacket => {
-      const entry: Entry = known.get(seq) ?? { seq, pubrel: true, messageId: states.get(seq)?.messageId, stateStored: true }
-      idx?.add(entry)
-      const out: StoredPacket = { cmd: 'pubrel', messageId: entry.messageId }
-      Object.defineProperty(out, ENTRY, { value: entry, enumerable: false })
-      return out
-    }
-    const it = ctx.db.iterator(prefixRange(clientPrefix(KIND.OUT, clientId)))
+    const reader = new QueueReader(this.ctx, clientId, undefined, this.mayHoldState(clientId))
     try {
-      while (true) {
-        const batch = await it.nextv(256)
-        if (batch.length === 0) break
-        for (const [key, value] of batch) {
-          const seq = readSeqAtEnd(key)
-          while (p < pubrels.length && pubrels[p] < seq) yield pubrelEntry(pubrels[p++])
-          const state = states.get(seq)
-          if (state?.pubrel === true) continue // its PUBREL is yielded in order above or below
-          const packet = ctx.decodeOrQuarantine(key, value, decodePacket, (d) => isRoutablePublish(d) ? undefined : 'not a routable publish (topic missing or invalid)')
-          if (packet === undefined) continue
-          const counterKey = counterKeyOf(packet)
-          // a message this process is delivering live: its state is newer than the snapshot's
-          const live = counterKey !== undefined ? idx?.byCounter.get(counterKey) : undefined
-          if (live !== undefined && live.seq === seq) {
-            if (live.pubrel === true) continue
-            if (live.messageId !== undefined) packet.messageId = live.messageId
-            live.packet = packet
-            Object.defineProperty(packet, ENTRY, { value: live, enumerable: false })
-            yield packet
-            continue
+      await reader.open()
+      for (;;) {
+        const batch = await reader.next()
+        if (batch === undefined) return undefined
+        for (const packet of batch) {
+          const entry = entryOf(packet)
+          if (entry !== undefined && test(entry)) {
+            this.index(clientId).add(entry)
+            return entry
           }
-          if (state !== undefined) packet.messageId = state.messageId
-          const entry: Entry = Object.assign(known.get(seq) ?? { seq }, { packet, messageId: state?.messageId, counterKey, stateStored: state !== undefined })
-          idx?.add(entry)
-          Object.defineProperty(packet, ENTRY, { value: entry, enumerable: false })
-          yield packet
         }
       }
     } finally {
-      await it.close()
+      await reader.close()
     }
-    while (p < pubrels.length) yield pubrelEntry(pubrels[p++])
   }
 }
 
@@ -814,6 +748,3 @@ function freePacketId (idx: ClientIndex, from: number): number {
   }
   return from // 65,535 messages in flight: the receive maximum never allows it
 }
-
-// Links a streamed packet to its index entry without becoming one of its fields.
-const ENTRY = Symbol('edgemq.outgoingEntry')

@@ -238,7 +238,10 @@ export class QueueBounds {
       const withState = new Set<number>()
       if (mayHoldState) for await (const key of ctx.db.keys(prefixRange(clientPrefix(KIND.OUT_STATE, clientId)))) withState.add(readSeqAtEnd(key))
       const q = new ClientQueue()
-      for await (const [key, value] of ctx.db.iterator(prefixRange(clientPrefix(KIND.OUT, clientId)))) {
+      // fillCache false: only the sizes are wanted; the count after a restart
+      // read every queued record into LevelDB's block cache (+5 MiB RSS with
+      // 50k queued, issue 11)
+      for await (const [key, value] of ctx.db.iterator({ ...prefixRange(clientPrefix(KIND.OUT, clientId)), fillCache: false })) {
         const seq = readSeqAtEnd(key)
         q.add(seq, value.length, withState.has(seq))
       }

@@ -11,6 +11,7 @@ import type { BridgeStore } from '../../src/bridge/bridge-store.ts'
 import type { AttachPart } from '../../src/part-context.ts'
 import { startBrokerInProcess, type InProcessBroker } from '../helpers/broker-process.ts'
 import type { Logger } from '../../src/observability/logger.ts'
+import { waitUntil } from '../helpers/wait-until.ts'
 
 /** A LevelDB in a temp dir with the `bridge` sublevel the persistence part would hand out. */
 export interface TempStore {
@@ -89,11 +90,7 @@ export async function sleep (ms: number): Promise<void> {
 
 /** Resolves when `pred()` holds, polling every 20 ms; rejects with `what` after timeoutMs. */
 export async function waitFor (pred: () => boolean, timeoutMs = 20_000, what = 'a condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await sleep(20)
-  }
+  await waitUntil(what, pred, timeoutMs)
 }
 
 /**

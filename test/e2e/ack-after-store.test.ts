@@ -1,6 +1,7 @@
 // A QoS 1 message whose persistent subscribers are all away is stored in their
 // offline queues before its PUBACK, instead of journaled (issue 11: the payload
-// is written once; src/engine/hold-pubacks.ts). Checked against the built
+// is written once; LevelPersistence.ackAfterStore, AFTER_ROUTE in
+// src/engine/route-qos1-before-ack.ts). Checked against the built
 // bundle, as users run it: a kill -9 in the middle of such a stream loses no
 // acknowledged message, and PUBACKs leave in the order their PUBLISHes came
 // when held, journaled and unstored messages of one publisher mix (as

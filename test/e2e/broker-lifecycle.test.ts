@@ -5,14 +5,7 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { connectAsync, type MqttClient } from 'mqtt'
 import { Level } from 'level'
 import { startBrokerProcess } from '../helpers/broker-process.ts'
-
-async function waitFor (what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const t0 = Date.now()
-  while (!check()) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}
+import { waitUntil } from '../helpers/wait-until.ts'
 
 async function roundTrip (port: number, topic = 'lifecycle/t'): Promise<string> {
   const sub = await connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0 })
@@ -76,8 +69,8 @@ test('SIGHUP: a changed listener restarts, an unchanged one keeps its clients', 
     assert.is.not(text, await readFile(b.configPath, 'utf8'))
     await writeFile(b.configPath, text)
     process.kill(b.pid, 'SIGHUP')
-    await waitFor('reload', () => /config reloaded/.test(b.stderr()))
-    await waitFor('listener a again', () => (b.stderr().match(/listening listener=a /g) ?? []).length === 2)
+    await waitUntil('reload', () => /config reloaded/.test(b.stderr()))
+    await waitUntil('listener a again', () => (b.stderr().match(/listening listener=a /g) ?? []).length === 2)
     assert.is(closed, false, 'the client of the unchanged listener stayed connected')
     await keep.publishAsync('still/here', 'x', { qos: 1 })
     await keep.endAsync()
@@ -90,7 +83,7 @@ test('SIGHUP with an invalid config changes nothing and logs every problem', asy
     const original = await readFile(b.configPath, 'utf8')
     await writeFile(b.configPath, original + 'limits:\n  maxPacketSize: tiny\n')
     process.kill(b.pid, 'SIGHUP')
-    await waitFor('refusal', () => /reload refused, config unchanged/.test(b.stderr()))
+    await waitUntil('refusal', () => /reload refused, config unchanged/.test(b.stderr()))
     assert.match(b.stderr(), /limits\.maxPacketSize must be a size/)
     assert.is(await roundTrip(b.port), 'ping')
   } finally { await b.stop() }
@@ -105,7 +98,7 @@ test('SIGHUP that a part refuses (missing password file) changes nothing: listen
     keep.on('close', () => { closed = true })
     await writeFile(b.configPath, (await readFile(b.configPath, 'utf8')) + `auth:\n  passwordFile: ${b.dataDir}/no-such-passwd\n`)
     process.kill(b.pid, 'SIGHUP')
-    await waitFor('refusal', () => /reload refused, config unchanged/.test(b.stderr()))
+    await waitUntil('refusal', () => /reload refused, config unchanged/.test(b.stderr()))
     assert.match(b.stderr(), /no-such-passwd/)
     assert.is(closed, false)
     assert.is(await roundTrip(b.port), 'ping', 'anonymous loopback clients still get in: the old auth config stands')

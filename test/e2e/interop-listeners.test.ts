@@ -4,39 +4,22 @@
 // before MQTT parsing (close code 1009).
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { execFile } from 'node:child_process'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { promisify } from 'node:util'
 import mqtt from 'mqtt'
 import mqttPacket from 'mqtt-packet'
 import WebSocket from 'ws'
-import { requireTool, startBrokerInProcess, type InProcessBroker } from '../helpers/broker-process.ts'
+import { type InProcessBroker } from '../helpers/broker-process.ts'
+import { startFourListenerBroker, type FourListenerBroker } from '../helpers/four-listener-broker.ts'
 
-const test = suite<{ b: InProcessBroker, dir: string, cert: Buffer }>('interop: tcp, tls, ws and wss listeners')
+const test = suite<{ b: InProcessBroker, cert: Buffer, listeners: FourListenerBroker }>('interop: tcp, tls, ws and wss listeners')
 const MAX_PACKET = 4096
 
 test.before(async (ctx) => {
-  const openssl = requireTool('openssl', 'openssl')
-  ctx.dir = await mkdtemp(join(tmpdir(), 'edgemq-ws-'))
-  const cert = join(ctx.dir, 'cert.pem')
-  const key = join(ctx.dir, 'key.pem')
-  await promisify(execFile)(openssl, ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert, '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-days', '2'])
-  ctx.cert = await readFile(cert)
-  ctx.b = await startBrokerInProcess([
-    'listeners:',
-    '  - { name: tcp, type: tcp, host: 127.0.0.1, port: 0 }',
-    `  - { name: tls, type: tls, host: 127.0.0.1, port: 0, cert: ${cert}, key: ${key}, allowAnonymous: true }`,
-    '  - { name: ws, type: ws, host: 127.0.0.1, port: 0, path: /mqtt }',
-    `  - { name: wss, type: wss, host: 127.0.0.1, port: 0, path: /mqtt, cert: ${cert}, key: ${key}, allowAnonymous: true }`,
-    `limits: { maxPacketSize: ${MAX_PACKET} }`,
-    'sys: { interval: 0 }'
-  ].join('\n'))
+  ctx.listeners = await startFourListenerBroker(`{ maxPacketSize: ${MAX_PACKET} }`)
+  ctx.b = ctx.listeners.b
+  ctx.cert = ctx.listeners.cert
 })
 test.after(async (ctx) => {
-  await ctx.b?.stop()
-  await rm(ctx.dir, { recursive: true, force: true })
+  await ctx.listeners?.stop()
 })
 
 async function roundTrip (url: string, protocolVersion: 3 | 4 | 5, options: Record<string, unknown> = {}): Promise<string> {

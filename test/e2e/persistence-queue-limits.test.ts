@@ -5,6 +5,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { connect, connectAsync, type MqttClient } from 'mqtt'
 import { startBrokerInProcess, type InProcessBroker } from '../helpers/broker-process.ts'
+import { waitUntil } from '../helpers/wait-until.ts'
 
 let b: InProcessBroker | undefined
 const clients: MqttClient[] = []
@@ -14,13 +15,6 @@ test.after.each(async () => {
   b = undefined
 })
 
-async function until (what: string, check: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-}
 
 test('a persistent QoS 1 subscriber back after 20 publishes receives exactly the newest 5, in order', async () => {
   b = await startBrokerInProcess('listeners:\n  - { name: tcp, type: tcp, host: 127.0.0.1, port: 0 }\nlimits: { maxQueuedMessages: 5 }\n')
@@ -35,14 +29,14 @@ test('a persistent QoS 1 subscriber back after 20 publishes receives exactly the
   clients.push(pub)
   for (let i = 1; i <= 20; i++) await pub.publishAsync('ql/t', `m${i}`, { qos: 1 })
   // a PUBACK means journaled; the enqueue that drops lands just after: wait for all 15 drops
-  await until('15 queue drops', () => b!.broker.stats().persistenceQueueDropped === 15)
+  await waitUntil('15 queue drops', () => b!.broker.stats().persistenceQueueDropped === 15)
 
   const got: string[] = []
   // listening before the CONNACK: the queued messages may come in the same TCP read
   const back = connect(url, opts)
   clients.push(back)
   back.on('message', (_topic, payload) => got.push(payload.toString()))
-  await until('5 messages', () => got.length >= 5)
+  await waitUntil('5 messages', () => got.length >= 5)
   // anything beyond the 5 would arrive right behind them
   await new Promise((resolve) => setTimeout(resolve, 300))
   assert.equal(got, ['m16', 'm17', 'm18', 'm19', 'm20'])
@@ -62,12 +56,12 @@ test('a reload that lowers limits.maxQueuedMessages applies to the next enqueue,
   const pub = await connectAsync(url, { clientId: 'ql-pub2', reconnectPeriod: 0 })
   clients.push(pub)
   for (let i = 1; i <= 10; i++) await pub.publishAsync('ql/r', `r${i}`, { qos: 1 })
-  await until('7 queue drops', () => b!.broker.stats().persistenceQueueDropped === 7)
+  await waitUntil('7 queue drops', () => b!.broker.stats().persistenceQueueDropped === 7)
   const got: string[] = []
   const back = connect(url, opts)
   clients.push(back)
   back.on('message', (_topic, payload) => got.push(payload.toString()))
-  await until('3 messages', () => got.length >= 3)
+  await waitUntil('3 messages', () => got.length >= 3)
   await new Promise((resolve) => setTimeout(resolve, 300))
   assert.equal(got, ['r8', 'r9', 'r10'])
 })

@@ -15,6 +15,7 @@ import { securityPart } from '../../src/auth/security-part.ts'
 import type { SecurityHandle } from '../../src/auth/attach-security.ts'
 import { hashPassword } from '../../src/auth/password-hash.ts'
 import { createLogger } from '../../src/observability/logger.ts'
+import { waitUntil } from '../helpers/wait-until.ts'
 
 interface Started { broker: EdgemqBroker, security: SecurityHandle, logs: string[], port: () => number, dir: string, pw: string }
 
@@ -75,13 +76,6 @@ async function settle (c: MqttClient, timeoutMs: number): Promise<MqttClient> {
   })
 }
 
-async function until (what: () => boolean, label: string, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms
-  while (!what()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${label}`)
-    await new Promise((r) => setTimeout(r, 5))
-  }
-}
 
 test('a reconnect with the same password costs no KDF run (cache hit); the cache holds no password', async () => {
   const s = await start({ alice: await hashPassword(Buffer.from('alice-pass'), { N: 1024 }) })
@@ -153,9 +147,9 @@ test('a full waiting room refuses at once with 0x89 Server busy (v5) and 3 Serve
   try {
     const room = s.security.verifier.room
     const first = login(s, { username: 'slow1', password: 'p1' }, 60_000)
-    await until(() => room.load.running === 1, 'the slot taken')
+    await waitUntil('the slot taken', () => room.load.running === 1, 20_000, 5)
     const second = login(s, { username: 'slow2', password: 'p2' }, 60_000)
-    await until(() => room.load.waiting === 1, 'the place taken')
+    await waitUntil('the place taken', () => room.load.waiting === 1, 20_000, 5)
     assert.is(await login(s, { username: 'alice', password: 'alice-pass', protocolVersion: 5 }), 0x89)
     assert.is(await login(s, { username: 'alice', password: 'alice-pass' }), 3)
     assert.is(room.stats.refusedFull, 2)
@@ -221,7 +215,7 @@ test('trusted logins are served before untrusted ones and untrusted ones never h
     assert.is(await login(s, { username: 'alice', password: 'nope', localAddress: '127.0.1.9' }), 4)
     const room = s.security.verifier.room
     const bad = Array.from({ length: 4 }, (_, i) => login(s, { username: 'alice', password: `nope-${i}`, localAddress: '127.0.1.9' }))
-    await until(() => room.load.running + room.load.waiting === 4, 'the untrusted logins in the room')
+    await waitUntil('the untrusted logins in the room', () => room.load.running + room.load.waiting === 4, 20_000, 5)
     assert.is(room.load.running, 1, 'untrusted logins hold at most slots - reserved')
     assert.is(await login(s, { username: 'alice', password: 'alice-pass', localAddress: '127.0.0.1' }), 0)
     // wrong passwords: 4, or 3 busy when one waited past auth.verificationWait behind the others (64 MiB hashes on one slot)

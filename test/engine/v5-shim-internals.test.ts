@@ -44,6 +44,16 @@ test('handle() returns the client it builds on the stream, with the members the 
       assert.type(client[name], 'function')
     }
     for (const name of ['rejectPacketTooLarge', 'disconnect', 'close', 'pause', 'subscribe', 'unsubscribe'] as const) assert.type(client[name], 'function', name)
+    for (const name of ['rejectPacketTooLarge', 'disconnect'] as const) {
+      // send-disconnect-early puts shared functions on the instance that call the prototype's method
+      assert.not.ok(Object.hasOwn(client, name), `${name} is not the client's own property`)
+      assert.type(Object.getPrototypeOf(client)[name], 'function', `${name} is a method of the client's prototype`)
+    }
+    // flush-before-close puts a shared destroy on the stream that calls its class's destroy
+    assert.not.ok(Object.hasOwn(client.conn, 'destroy'), 'the stream\'s destroy is its class\'s')
+    // guard-parser's and count-outgoing-inflight's shared functions find the client from the parser and the stream
+    assert.is((client._parser as unknown as { client: unknown }).client, client, 'parser.client')
+    assert.is((client.conn as unknown as { client: unknown }).client, client, 'conn.client')
     assert.is(client._rejectingPacketTooLarge, false)
     assert.instance(client._parser, EventEmitter)
     assert.is(client._parser.listenerCount('packet'), 1, 'one packet listener (aedes\'s enqueue), which guard-parser puts behind its checks')

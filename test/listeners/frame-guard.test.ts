@@ -3,21 +3,17 @@
 // buffered; a connected MQTT 5 client hears DISCONNECT 0x95 Packet too large
 // first [MQTT-3.2.2-15] (a 3.1.1 client, or one not yet connected, is closed).
 // Real listeners (tcp, tls, ws, wss) on loopback, raw bytes from the client.
-import { execFile } from 'node:child_process'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { connect as netConnect } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
 import { connect as tlsConnect } from 'node:tls'
-import { promisify } from 'node:util'
 import mqttPacket from 'mqtt-packet'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import WebSocket from 'ws'
 import { guardFrames } from '../../src/listeners/frame-guard.ts'
 import { REASON } from '../../src/reason-codes.ts'
-import { requireTool, startBrokerInProcess, type InProcessBroker } from '../helpers/broker-process.ts'
+import { type InProcessBroker } from '../helpers/broker-process.ts'
+import { startFourListenerBroker, type FourListenerBroker } from '../helpers/four-listener-broker.ts'
 
 type AnyPacket = Record<string, any> & { cmd: string }
 
@@ -70,28 +66,15 @@ unit.run()
 
 // ---- every listener type -------------------------------------------------------
 
-const e2e = suite<{ b: InProcessBroker, dir: string, cert: Buffer }>('frame guard on tcp, tls, ws and wss listeners')
+const e2e = suite<{ b: InProcessBroker, cert: Buffer, listeners: FourListenerBroker }>('frame guard on tcp, tls, ws and wss listeners')
 
 e2e.before(async (ctx) => {
-  const openssl = requireTool('openssl', 'openssl')
-  ctx.dir = await mkdtemp(join(tmpdir(), 'edgemq-frames-'))
-  const cert = join(ctx.dir, 'cert.pem')
-  const key = join(ctx.dir, 'key.pem')
-  await promisify(execFile)(openssl, ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert, '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-days', '2'])
-  ctx.cert = await readFile(cert)
-  ctx.b = await startBrokerInProcess([
-    'listeners:',
-    '  - { name: tcp, type: tcp, host: 127.0.0.1, port: 0 }',
-    `  - { name: tls, type: tls, host: 127.0.0.1, port: 0, cert: ${cert}, key: ${key}, allowAnonymous: true }`,
-    '  - { name: ws, type: ws, host: 127.0.0.1, port: 0, path: /mqtt }',
-    `  - { name: wss, type: wss, host: 127.0.0.1, port: 0, path: /mqtt, cert: ${cert}, key: ${key}, allowAnonymous: true }`,
-    'limits: { maxPacketSize: 256KB }',
-    'sys: { interval: 0 }'
-  ].join('\n'))
+  ctx.listeners = await startFourListenerBroker('{ maxPacketSize: 256KB }')
+  ctx.b = ctx.listeners.b
+  ctx.cert = ctx.listeners.cert
 })
 e2e.after(async (ctx) => {
-  await ctx.b?.stop()
-  await rm(ctx.dir, { recursive: true, force: true })
+  await ctx.listeners?.stop()
 })
 
 /** A raw MQTT byte connection over any listener type. */

@@ -1,0 +1,271 @@
+// Override: aedes's handling of an incoming QoS 1 PUBLISH (lib/handlers/publish.js).
+// What aedes 2.0.0-beta.1 does: handle() → handlePublish → runSeries(
+//   authorizePublish, enqueuePublish); enqueuePublish writes the PUBACK and,
+//   in the write's callback (a setImmediate later), routes the message
+//   (broker.publish). Both functions are module-private: no option or method
+//   reaches them. edgemq's authorizePublish makes the PUBACK mean "stored"
+//   by journaling the message before it calls back (src/persistence/
+//   incoming-journal.ts), so a message a persistent session subscribes to
+//   was routed only after its journal write had landed: several event-loop
+//   turns (the LevelDB thread-pool round trip among them) before routing,
+//   and the subscriber's p99 was 19-44x Mosquitto's (docs/performance.md).
+// What edgemq does instead, for a QoS 1 PUBLISH of a client whose CONNACK
+//   is out: the same checks (handle()'s keepalive refresh, handlePublish's
+//   topic alias and topic checks: a packet that fails them goes to aedes's
+//   own handler, which refuses it as before), the same authorizePublish
+//   decision, then the message is ROUTED AS SOON AS ITS JOURNAL ENTRY IS
+//   QUEUED (linked to the packet, in the store's one FIFO write path ahead of
+//   whatever the routing writes), and only the PUBACK waits until the entry
+//   has landed as durably as persistence.sync promises. The durability
+//   promise is unchanged: no PUBACK before the message is on disk (or, for a
+//   message only clean sessions receive, before it is routed, as before). A
+//   crash before the PUBACK loses nothing the publisher was told: it resends.
+//   PUBACKs of one connection are written in the order the PUBLISHes came
+//   [MQTT-4.6.0-2], messages routed in that order [MQTT-4.6.0-6]. The packet
+//   is done (aedes reads the connection's next packets) once it is routed and
+//   acknowledged, as in aedes, so a publisher still cannot run ahead of its
+//   writes. Also off the path: runSeries and its state per packet, and the
+//   setImmediate of aedes's write callback before routing.
+//   A message stored by its routing instead of journaled (AFTER_ROUTE: its
+//   persistent subscribers are all away, issue 11) is routed at once and its
+//   PUBACK waits for the routing to end: broker.publish calls back once the
+//   store's queue write has landed (Mosquitto's order, the payload written
+//   once). A failed write refuses the PUBACK like a failed journal write.
+// Canary: test/engine/route-qos1-before-ack.test.ts (the handler, the client
+//   and broker members named below, and the parser's enqueue listener).
+import mqttPacket from 'mqtt-packet'
+import type { Duplex } from 'node:stream'
+import type { EventEmitter } from 'node:events'
+import { REASON } from '../reason-codes.ts'
+import { addPacketFilter } from './intercept-parsed-packets.ts'
+
+type Done = (err?: Error | null) => void
+type AnyPacket = Record<string, any> & { cmd: string }
+
+/** What the PUBACK of an accepted message waits for; undefined: nothing (route and acknowledge now). */
+export interface AckWait {
+  /** Undefined: the message may be routed now; else once this resolves (its journal entry is then queued). */
+  queued: Promise<void> | undefined
+  /** The acknowledgement is written once this resolves; a rejection refuses it (the connection closes). */
+  landed: Promise<void> | undefined
+  /** Route now, acknowledge once the routing has ended (the message is stored by it). */
+  afterRoute?: boolean
+}
+
+/** The wait of a message stored by its routing (see the header). */
+export const AFTER_ROUTE: AckWait = Object.freeze({ queued: undefined, landed: undefined, afterRoute: true })
+
+/** authorizePublish that starts the durable hand-offs and calls back without waiting for them. */
+export type AcceptPublish = (client: unknown, packet: AnyPacket, decided: (err: Error | null, wait: AckWait | undefined) => void) => void
+
+/** The aedes 2.0.0-beta.1 client members this override uses. */
+interface Qos1Client extends EventEmitter {
+  id: string | null
+  version: number | null
+  connecting: boolean
+  connected: boolean
+  connackSent: boolean
+  errored: boolean
+  conn: Duplex
+  _parser: EventEmitter
+  _parsingBatch: number
+  _nextBatch: Done
+  _wireVersion: number | null
+  _keepaliveInterval: number
+  _keepaliveTimer: { refresh: () => void } | null
+  _topicAliases: Map<number, string>
+  _requestProblemInformation?: boolean
+  waitForDrain: (done: Done) => void
+  disconnect: (opts: { reasonCode: number }, done?: () => void) => void
+  broker: Qos1Broker
+}
+
+/** The aedes 2.0.0-beta.1 instance members this override uses. */
+interface Qos1Broker extends EventEmitter {
+  handle: (conn: Duplex, req: unknown) => Qos1Client
+  publish: (packet: AnyPacket, client: unknown, done: Done) => void
+  maximumPacketSize: number
+  maxTopicLevels: number
+  topicAliasMaximum: number
+}
+
+/** Per connection: the PUBACKs waiting for their journal writes, in order. */
+interface AckOrder {
+  waiting: number
+  tail: Promise<void> | undefined
+}
+
+const ORDER = Symbol('edgemq.qos1AckOrder')
+type OrderedClient = Qos1Client & { [ORDER]?: AckOrder }
+
+// aedes's write.js keeps frozen options per wire version; so do we (no object per write)
+const WRITE_OPTS: Record<number, { protocolVersion: number }> = {
+  3: Object.freeze({ protocolVersion: 3 }),
+  4: Object.freeze({ protocolVersion: 4 }),
+  5: Object.freeze({ protocolVersion: 5 })
+}
+
+/**
+ * Installs the override on an aedes instance: call before installV5Shims and
+ * the other parser filters, so it sits right in front of aedes's own
+ * 'packet' listener and every edgemq check runs before it.
+ */
+export function installRouteQos1BeforeAck (aedes: unknown, accept: AcceptPublish): void {
+  addPacketFilter(aedes, (c, packet) => {
+    const client = c as unknown as Qos1Client
+    if (packet.cmd !== 'publish' || packet.qos !== 1 || !client.connackSent || !isPlain(client, packet)) return true
+    // aedes's enqueue: one more packet of this read in progress
+    client._parsingBatch++
+    handleQos1Publish(client, packet, accept, client._nextBatch)
+    return false
+  })
+}
+
+/**
+ * Whether aedes's handle() and handlePublish would pass the packet on to
+ * authorizePublish (a packet they refuse goes to aedes, which refuses it).
+ */
+function isPlain (client: Qos1Client, packet: AnyPacket): boolean {
+  if (!client.connecting && !client.connected) return false
+  const max = client.broker.maximumPacketSize
+  if (max > 0 && wireSize(packet.length) > max) return false
+  const topic = packet.topic
+  if (typeof topic !== 'string') return false
+  // an alias-only topic is resolved below; anything else must be a valid topic name now
+  if (topic.length === 0) return client.version === 5 && packet.properties?.topicAlias !== undefined
+  if (!isTopicName(topic, client.broker.maxTopicLevels)) return false
+  const responseTopic = packet.properties?.responseTopic
+  return responseTopic === undefined || (responseTopic.indexOf('#') === -1 && responseTopic.indexOf('+') === -1) // [MQTT-3.3.2-14]
+}
+
+function isTopicName (topic: string, maxLevels: number): boolean {
+  let levels = 1
+  for (let i = 0; i < topic.length; i++) {
+    const c = topic.charCodeAt(i)
+    if (c === 35 || c === 43) return false // # and + [MQTT-3.3.2-2]
+    if (c === 47) levels++
+  }
+  return levels <= maxLevels
+}
+
+/** Handles one accepted-looking QoS 1 PUBLISH; `done` once it is routed and acknowledged. */
+function handleQos1Publish (client: OrderedClient, packet: AnyPacket, accept: AcceptPublish, done: Done): void {
+  if (client._keepaliveInterval > 0) client._keepaliveTimer?.refresh()
+  if (client.version === 5 && packet.properties?.topicAlias !== undefined) {
+    const err = resolveTopicAlias(client, packet)
+    if (err !== undefined) {
+      // as aedes: told with DISCONNECT 0x94 (Topic Alias invalid), which closes the connection
+      client.broker.emit('clientError', client, err)
+      client.disconnect({ reasonCode: REASON.TOPIC_ALIAS_INVALID }, () => { done() })
+      return
+    }
+    // a topic aedes's path registered may be deeper than allowed: refused as aedes refuses it
+    if (!isTopicName(packet.topic, client.broker.maxTopicLevels)) { done(new Error('topic has too many levels')); return }
+  }
+  accept(client, packet, (err, wait) => {
+    if (err !== null) { refuse(client, packet, err, done); return }
+    // acknowledged and dropped already (src/engine/drop-denied-publish.ts)
+    if (packet._notAuthorized === true) { done(); return }
+    let open = 2
+    let failed = false
+    const finish = (e?: Error | null): void => {
+      if (failed) return
+      if (e !== undefined && e !== null) { failed = true; done(e); return }
+      if (--open === 0) done()
+    }
+    if (wait?.afterRoute === true) {
+      let routed!: (e?: Error | null) => void
+      const stored = new Promise<void>((resolve, reject) => { routed = (e) => { if (e !== undefined && e !== null) reject(e); else resolve() } })
+      stored.catch(noop) // handled by acknowledge, which may look only after earlier PUBACKs
+      // v5: a failed store is answered by its PUBACK (0x80) below, the connection kept
+      client.broker.publish(packet, client, (e) => { routed(e); finish(client.version === 5 ? null : e) })
+      acknowledge(client, { cmd: 'puback', messageId: packet.messageId }, stored, finish)
+      return
+    }
+    const route = (): void => { client.broker.publish(packet, client, finish) }
+    if (wait === undefined || wait.queued === undefined) route()
+    // a failed journal refuses the PUBACK below (v5: nothing was routed, the PUBACK says 0x80)
+    else wait.queued.then(route, () => { if (client.version === 5) finish() })
+    acknowledge(client, { cmd: 'puback', messageId: packet.messageId }, wait?.landed, finish)
+  })
+}
+
+/**
+ * A refused PUBLISH, as aedes's authorizePublish answers it: a v5 client gets
+ * PUBACK 0x87 (src/engine/refusal-reason-codes.ts puts the hook's own code in)
+ * with the reason string when it asked for problem information, and keeps the
+ * connection; a 3.1.1 client's connection closes.
+ */
+function refuse (client: OrderedClient, packet: AnyPacket, err: Error, done: Done): void {
+  if (client.version !== 5) { done(err); return }
+  packet._notAuthorized = true
+  client.broker.emit('clientError', client, err)
+  const ack: AnyPacket = { cmd: 'puback', messageId: packet.messageId, reasonCode: REASON.NOT_AUTHORIZED }
+  if (err.message.length > 0 && client._requestProblemInformation !== false) ack.properties = { reasonString: err.message }
+  acknowledge(client, ack, undefined, () => { done() })
+}
+
+/** Writes an acknowledgement once `landed` resolves and every earlier one of the connection is written. */
+function acknowledge (client: OrderedClient, ack: AnyPacket, landed: Promise<void> | undefined, done: Done): void {
+  let order = client[ORDER]
+  if (landed === undefined && (order === undefined || order.waiting === 0)) { writeAck(client, ack, done); return }
+  if (order === undefined) { order = { waiting: 0, tail: undefined }; client[ORDER] = order }
+  const o = order
+  const before = o.tail
+  o.waiting++
+  const turn = (async () => {
+    if (before !== undefined) await before // never rejects
+    let failure: Error | undefined
+    if (landed !== undefined) await landed.catch((err: Error) => { failure = err })
+    if (--o.waiting === 0) o.tail = undefined
+    // Not stored (a full disk): never a positive PUBACK. A v5 publisher is told
+    // so (0x80, unspecified error) and keeps its connection; a 3.1.1 one has no
+    // negative PUBACK, so its connection closes (it sends again after it
+    // reconnects). Before, a v5 connection was closed too, and MQTT.js waited
+    // forever for that PUBACK (test/e2e/store-full-disk.test.ts hung).
+    if (failure === undefined) writeAck(client, ack, done)
+    else if (client.version === 5 && ack.reasonCode === undefined) writeAck(client, { ...ack, reasonCode: REASON.UNSPECIFIED_ERROR }, done)
+    else done(failure)
+  })()
+  o.tail = turn
+}
+
+/** aedes's write() (lib/write.js) without its setImmediate: the mqtt-packet module's writeToStream, drain on backpressure. */
+function writeAck (client: Qos1Client, ack: AnyPacket, done: Done): void {
+  if (!client.connecting && !client.connected) { done(new Error('connection closed')); return }
+  let written: boolean
+  try {
+    // looked up per call: edgemq's encoder and watchers wrap it (install-publish-encoder.ts ...)
+    written = mqttPacket.writeToStream(ack as mqttPacket.Packet, client.conn as unknown as NodeJS.WritableStream, WRITE_OPTS[client._wireVersion ?? 4] ?? WRITE_OPTS[4])
+  } catch (e) {
+    done(new Error('packet received not valid', { cause: e }))
+    return
+  }
+  if (!written && !client.errored) { client.waitForDrain(done); return }
+  done(null)
+}
+
+/** MQTT 5 inbound Topic Alias, as aedes resolves it [MQTT-3.3.2-7..3.3.2-13]; an Error when the alias is invalid. */
+function resolveTopicAlias (client: Qos1Client, packet: AnyPacket): Error | undefined {
+  const alias = packet.properties.topicAlias as number
+  const max = client.broker.topicAliasMaximum
+  if (alias < 1 || alias > max) return new Error(`topic alias ${alias} is out of range (broker topicAliasMaximum is ${max})`)
+  if (packet.topic.length > 0) {
+    client._topicAliases.set(alias, packet.topic) // a valid topic name: isPlain checked it
+  } else {
+    const topic = client._topicAliases.get(alias)
+    if (topic === undefined) return new Error(`unknown topic alias ${alias}`)
+    packet.topic = topic
+  }
+  // connection-scoped: not passed on to subscribers (undefined, not delete, as aedes: no dictionary mode)
+  packet.properties.topicAlias = undefined
+  return undefined
+}
+
+/** Bytes on the wire of a packet with this remaining length (aedes's packetWireSize). */
+function wireSize (remaining: number | undefined): number {
+  const r = remaining ?? 0
+  return 1 + (r >= 2097152 ? 4 : r >= 16384 ? 3 : r >= 128 ? 2 : 1) + r
+}
+
+function noop (): void {}
