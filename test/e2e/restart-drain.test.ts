@@ -71,7 +71,7 @@ test('every acknowledged message reaches its offline session after an immediate 
 
 test('kill -9 in the middle of a burst: the replay runs with the bounds on, a SIGTERM right after it leaves nothing to replay, nothing acknowledged is lost', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'edgemq-restart-drain-'))
-  const config = `listeners:\n  - { name: t, type: tcp, host: 127.0.0.1, port: 0 }\npersistence: { path: ${join(dir, 'data')} }\n${BOUNDS}\n`
+  const config = `listeners:\n  - { name: t, type: tcp, host: 127.0.0.1, port: 0 }\npersistence: { path: ${join(dir, 'data')}, sync: always }\n${BOUNDS}\n`
   const replayed = (stderr: string): number => Number(/replayed acknowledged messages left by a crash count=(\d+)/.exec(stderr)?.[1] ?? 0)
   let b: BrokerProcessHandle | undefined
   try {
@@ -82,7 +82,9 @@ test('kill -9 in the middle of a burst: the replay runs with the bounds on, a SI
     // its PUBACK instead (LevelPersistence.ackAfterStore) and has nothing to
     // replay. It never acknowledges: its PUBACKs would be writes that send the
     // lazy queue writes (invariant 12) at once. The kill comes while the
-    // publisher still sends (half the burst acknowledged), not after a pause
+    // publisher still sends (a fifth of the burst acknowledged), not after a pause
+    // (sync always: each batch waits for its fsync, so a journal entry's batch
+    // and its routing's are further apart)
     // in which every queue write could land.
     const { c: watcher } = await RawMqtt.connected(b.port, 4, { clientId: 'rk-watcher', clean: false })
     watcher.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'rk/+', qos: 1 }] })
@@ -92,11 +94,12 @@ test('kill -9 in the middle of a burst: the replay runs with the bounds on, a SI
     let ackCount = 0
     const broker = b
     const killed = await new Promise<Promise<unknown>>((resolve) => {
-      for (let m = 0; m < 10; m++) {
+      // 5,000 sent at once, the kill at the 1,000th PUBACK: the broker is still busy with the rest
+      for (let m = 0; m < 50; m++) {
         for (let i = 0; i < 100; i++) {
           pub.publishAsync(`rk/${i}`, `m${m}`, { qos: 1 }).then(() => {
             acked.set(i, [...(acked.get(i) ?? []), `m${m}`])
-            if (++ackCount === 500) resolve(broker.kill('SIGKILL'))
+            if (++ackCount === 1000) resolve(broker.kill('SIGKILL'))
           }, () => {})
         }
       }
