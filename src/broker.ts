@@ -215,7 +215,7 @@ function acceptConnection (core: Core, listener: string, peer: { ip: string, por
 /** Counts the socket, hands it to the engine and tells the parts (opened hooks). */
 function serveConnection (core: Core, engine: Engine, listener: string, conn: IncomingConnection): void {
   core.openSockets++
-  conn.socket.once('close', () => { core.openSockets-- })
+  conn.socket.on('close', () => { core.openSockets-- }) // comes once; on() spares once()'s per-socket wrapper
   // SlowITe without refusing keepalive 0: the kernel probes an idle peer, so a
   // dead one is found within tcpKeepaliveIdle + intvl x probes (docs/security.md).
   conn.socket.setKeepAlive(true, core.config.limits.tcpKeepaliveIdle)

@@ -3,7 +3,7 @@
 // stream itself instead of MQTT.js's builders so the guard sits below
 // mqtt-packet's parser and TLS settings are exactly the configured ones.
 import { connect as netConnect } from 'node:net'
-import { connect as tlsConnect } from 'node:tls'
+import { loadBuiltin } from '../core/load-builtin.ts'
 import type { Duplex } from 'node:stream'
 import { WebSocket, createWebSocketStream } from 'ws'
 import type { BridgeSecrets } from './bridge-config.ts'
@@ -32,7 +32,7 @@ export function dialUpstream (url: string, tls: BridgeTls, secrets: BridgeSecret
     const ws = new WebSocket(url, ['mqtt'], { ...(scheme === 'wss' ? tlsOptions : {}), maxPayload: maxPacketSize, perMessageDeflate: false })
     stream = createWebSocketStream(ws)
   } else if (scheme === 'mqtts' || scheme === 'tls' || scheme === 'ssl') {
-    stream = tlsConnect({ host, port, ...tlsOptions })
+    stream = loadBuiltin<typeof import('node:tls')>('node:tls').connect({ host, port, ...tlsOptions })
   } else {
     stream = netConnect({ host, port })
     ;(stream as ReturnType<typeof netConnect>).setNoDelay(true)

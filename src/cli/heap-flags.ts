@@ -11,7 +11,7 @@
 //   stops as soon as the channel closes, which the kernel does when the launcher
 //   dies in any way, SIGKILL included (found before: a `kill -9` of the visible
 //   PID left the broker running with the port and the LevelDB lock).
-import { spawn } from 'node:child_process'
+import { loadBuiltin } from '../core/load-builtin.ts'
 import type { EdgemqConfig } from '../config/types.ts'
 import { withMallocSettings } from './malloc-env.ts'
 
@@ -43,7 +43,7 @@ export async function reexecWithFlags (flags: readonly string[]): Promise<number
   const env = withMallocSettings({ ...process.env, EDGEMQ_NO_REEXEC: '1' })
   const execve = (process as unknown as { execve?: Execve }).execve
   if (typeof execve === 'function') execve(process.execPath, [process.execPath, ...commandLineWith(flags)], env)
-  const child = spawn(process.execPath, commandLineWith(flags), {
+  const child = loadBuiltin<typeof import('node:child_process')>('node:child_process').spawn(process.execPath, commandLineWith(flags), {
     stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
     env: { ...env, EDGEMQ_LAUNCHER_PID: String(process.pid) }
   })

@@ -23,7 +23,7 @@ import { ALREADY_DELIVERED } from '../persistence/outgoing-store.ts'
 import { watchWrittenPackets } from './watch-written-packets.ts'
 
 /** What to do when a copy to this connection was dropped (free a flow-control slot). */
-const onDropped = new WeakMap<object, () => void>()
+const onDropped = new WeakMap<object, (conn: object) => void>()
 
 /** Copies dropped since the process started. */
 export const droppedCopies = { count: 0 }
@@ -34,7 +34,7 @@ export function installDropDeliveredCopies (mqttPacket: unknown): void {
 }
 
 /** Registers what frees a slot of this connection's outbound window when one of its copies is dropped. */
-export function noteDroppedCopyRelease (conn: object, release: () => void): void {
+export function noteDroppedCopyRelease (conn: object, release: (conn: object) => void): void {
   onDropped.set(conn, release)
 }
 
@@ -42,6 +42,6 @@ function dropDeliveredCopy (packet: Record<string, any> & { cmd: string }, strea
   if (packet.cmd !== 'publish' || (packet as { [ALREADY_DELIVERED]?: boolean })[ALREADY_DELIVERED] !== true) return true
   droppedCopies.count++
   const release = onDropped.get(stream)
-  if (release !== undefined) setImmediate(release)
+  if (release !== undefined) setImmediate(release, stream)
   return false
 }

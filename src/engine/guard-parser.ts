@@ -26,38 +26,28 @@ import { checkPacketProperties, checkPacketStrings } from '../protocol/v5-packet
 import { isFailureCode, REASON } from '../reason-codes.ts'
 import { closeMalformed } from './close-malformed.ts'
 import { afterAck } from './outbound-flow.ts'
-import { namesSharedFilter, type SharedSubscriptionServer } from './serve-shared-subscriptions.ts'
+import { namesSharedFilter } from './serve-shared-subscriptions.ts'
 import { callNext, putInFront } from './intercept-parsed-packets.ts'
-import { SHIM, type AnyPacket, type ShimmedClient, type V5ShimContext } from './v5-shim-context.ts'
+import { SHIM, shimsOf, type AnyPacket, type ShimmedClient } from './v5-shim-context.ts'
 
-/** What the guard's listeners share per broker (on the aedes instance). */
-interface Guard { ctx: V5ShimContext, shares: SharedSubscriptionServer }
-
-const GUARD = Symbol('edgemq.parserGuard')
 /** aedes's own listeners, behind the guard (see intercept-parsed-packets.ts putInFront). */
 const NEXT_PACKET = Symbol('edgemq.guardedPacketListeners')
 const NEXT_ERROR = Symbol('edgemq.guardedErrorListeners')
 
 type GuardedParser = EventEmitter & { client: ShimmedClient }
 
-/** Gives the broker's guard what it needs; once per broker, before its first connection. */
-export function prepareParserGuard (ctx: V5ShimContext, shares: SharedSubscriptionServer): void {
-  (ctx.broker as unknown as { [GUARD]?: Guard })[GUARD] = { ctx, shares }
-}
-
 /**
  * Puts edgemq's checks in front of aedes's packet handling for one client.
  * The listeners are shared functions (they find the client as `this.client`,
- * aedes's back reference, and the guard on its broker): no closure per client.
+ * aedes's back reference, and the shims' context on its broker): no closure per client.
  */
 export function guardParser (client: ShimmedClient): void {
-  putInFront(client._parser, 'packet', NEXT_PACKET, guardPacket)
-  putInFront(client._parser, 'error', NEXT_ERROR, guardParseError)
+  putInFront(client._parser, NEXT_PACKET, guardPacket, NEXT_ERROR, guardParseError)
 }
 
 function guardPacket (this: GuardedParser, packet: AnyPacket): void {
   const client = this.client
-  const { ctx, shares } = (client.broker as unknown as { [GUARD]: Guard })[GUARD]
+  const { ctx, shares } = shimsOf(client)
   try {
     const problem = checkPacketProperties(packet) ?? checkPacketStrings(packet)
     if (problem !== undefined) { closeMalformed(ctx, client, problem); return }
@@ -93,6 +83,6 @@ function guardPacket (this: GuardedParser, packet: AnyPacket): void {
 // A parse error from a connected v5 client gets 0x81 before the close [MQTT-4.13.1-1].
 function guardParseError (this: GuardedParser, err: Error): void {
   const client = this.client
-  if (client.version === 5 && client.connackSent && !client.closed) closeMalformed((client.broker as unknown as { [GUARD]: Guard })[GUARD].ctx, client, err.message)
+  if (client.version === 5 && client.connackSent && !client.closed) closeMalformed(shimsOf(client).ctx, client, err.message)
   else callNext(this, NEXT_ERROR, err)
 }

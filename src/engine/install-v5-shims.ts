@@ -5,7 +5,7 @@
 // conformance-aedes-gaps.test.ts; this file only installs them:
 //  - on the instance, once: trackForwarded, paceOutgoingReplay,
 //    hideSysFromWildcards, keepSessionOnCleanStart, serveSharedSubscriptions;
-//  - on each client, from handle(): disableCounterDedupe, guardParser,
+//  - on each client, from handle(): replaceFinishedWatch, disableCounterDedupe, guardParser,
 //    limitDeliveries, rewriteConnack, flushBeforeClose, sendDisconnectEarly,
 //    and the end of its flow window and group memberships on close.
 // What aedes does: handle(conn) builds a Client on the stream.
@@ -15,18 +15,19 @@ import type { Duplex } from 'node:stream'
 import type { Logger } from '../observability/logger.ts'
 import { disableCounterDedupe } from './disable-counter-dedupe.ts'
 import { flushBeforeClose } from './flush-before-close.ts'
-import { guardParser, prepareParserGuard } from './guard-parser.ts'
+import { guardParser } from './guard-parser.ts'
 import { hideSysFromWildcards } from './hide-sys-from-wildcards.ts'
 import { keepSessionOnCleanStart } from './keep-session-on-clean-start.ts'
 import { limitDeliveries } from './limit-deliveries.ts'
 import { afterAck, releaseFlow } from './outbound-flow.ts'
 import { noteDroppedCopyRelease } from './drop-delivered-copies.ts'
 import { paceOutgoingReplay } from './pace-outgoing-replay.ts'
+import { replaceFinishedWatch } from './replace-finished-watch.ts'
 import { rewriteConnack } from './rewrite-connack.ts'
 import { sendDisconnectEarly } from './send-disconnect-early.ts'
 import { serveSharedSubscriptions } from './serve-shared-subscriptions.ts'
 import { trackForwarded } from './track-forwarded.ts'
-import { SHIM, type AedesClient, type AedesInternals, type ClientShim, type ShimmedClient, type V5ShimContext } from './v5-shim-context.ts'
+import { SHIM, SHIMS, shimsOf, type InstalledShims, type AedesClient, type AedesInternals, type ClientShim, type ShimmedClient, type V5ShimContext } from './v5-shim-context.ts'
 
 /** Options of installV5Shims. */
 export interface V5ShimOptions {
@@ -63,11 +64,13 @@ export function installV5Shims (aedes: unknown, options: V5ShimOptions = {}): V5
   hideSysFromWildcards(ctx)
   keepSessionOnCleanStart(ctx)
   const shares = serveSharedSubscriptions(ctx)
-  prepareParserGuard(ctx, shares)
+  ;(broker as unknown as { [SHIMS]: InstalledShims })[SHIMS] = { ctx, shares }
 
   const originalHandle = broker.handle
   broker.handle = function handle (conn: Duplex, req: unknown): AedesClient {
     const client = originalHandle.call(this, conn, req) as ShimmedClient
+    // one shared 'close' listener instead of stream.finished()'s seven closures per connection
+    replaceFinishedWatch(client as unknown as Parameters<typeof replaceFinishedWatch>[0])
     // [MQTT-4.3.2] a QoS 1 message overtaken by a later one (async store) was
     // dropped by aedes's counter dedupe: 4 of 40 in conformance runs here.
     disableCounterDedupe(client)
@@ -77,12 +80,8 @@ export function installV5Shims (aedes: unknown, options: V5ShimOptions = {}): V5
     limitDeliveries(ctx, client, state)
     rewriteConnack(client)
     // a dropped copy of an already delivered message gives back the Receive Maximum slot its send took
-    noteDroppedCopyRelease(conn, () => { afterAck(state) })
-    // 'close' comes once: on() spares once()'s wrapper (a bound function and a state object per connection)
-    conn.on('close', () => {
-      shares.leaveAll(client)
-      releaseFlow(ctx, client, state)
-    })
+    noteDroppedCopyRelease(conn, releaseDroppedCopySlot)
+    conn.on('close', endClientShims) // 'close' comes once: on() spares once()'s wrapper
     flushBeforeClose(conn)
     sendDisconnectEarly(client)
     return client
@@ -91,4 +90,20 @@ export function installV5Shims (aedes: unknown, options: V5ShimOptions = {}): V5
   return {
     stats: () => ({ sharedGroups: shares.size(), ...ctx.counters })
   }
+}
+
+/** A dropped copy's Receive Maximum slot goes back to the connection's window (shared by every connection). */
+function releaseDroppedCopySlot (conn: object): void {
+  const state = (conn as { client?: ShimmedClient }).client?.[SHIM]
+  if (state !== undefined) afterAck(state)
+}
+
+/** At the connection's close: leaves its shared-subscription groups and drops what its window held (a shared 'close' listener). */
+function endClientShims (this: Duplex & { client?: ShimmedClient }): void {
+  const client = this.client
+  const state = client?.[SHIM]
+  if (client === undefined || state === undefined) return
+  const { ctx, shares } = shimsOf(client)
+  shares.leaveAll(client)
+  releaseFlow(ctx, client, state)
 }

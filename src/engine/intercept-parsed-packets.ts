@@ -58,25 +58,27 @@ function filtersOf (aedes: unknown): Filters {
   const handle = broker.handle
   broker.handle = function handleFiltered (this: unknown, conn: unknown, req: unknown) {
     const client = handle.call(this, conn, req)
-    const parser = client._parser as ParserWithNext
-    putInFront(parser, 'packet', NEXT_PACKET, filterPacket)
-    putInFront(parser, 'error', NEXT_ERROR, filterParseError)
+    putInFront(client._parser, NEXT_PACKET, filterPacket, NEXT_ERROR, filterParseError)
     return client
   }
   return filters
 }
 
 /**
- * Replaces the parser's `event` listeners by `listener`, keeping them under
- * `key` for it to call. Only the first layer of filters on an event costs a
- * removal (which turns the parser's `_events` into a dictionary).
+ * Replaces the parser's 'packet' and 'error' listeners by `onPacket` and
+ * `onError`, keeping the old ones under `packetKey` / `errorKey` for them to
+ * call.
  */
-export function putInFront (parser: EventEmitter, event: string, key: symbol, listener: Listener): void {
+export function putInFront (parser: EventEmitter, packetKey: symbol, onPacket: Listener, errorKey: symbol, onError: Listener): void {
   const p = parser as ParserWithNext
-  const listeners = parser.listeners(event) as Listener[]
-  if (listeners.length > 0) parser.removeAllListeners(event)
-  p[key] = listeners.length === 1 ? listeners[0] : listeners
-  parser.on(event, listener)
+  const packet = parser.listeners('packet') as Listener[]
+  const error = parser.listeners('error') as Listener[]
+  if (packet.length > 0) parser.removeAllListeners('packet')
+  if (error.length > 0) parser.removeAllListeners('error')
+  p[packetKey] = packet.length === 1 ? packet[0] : packet
+  p[errorKey] = error.length === 1 ? error[0] : error
+  parser.on('packet', onPacket)
+  parser.on('error', onError)
 }
 
 /** Calls the listeners kept under `key` by putInFront. */

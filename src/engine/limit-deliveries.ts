@@ -16,46 +16,53 @@
 import { topicMatches } from '../persistence/topic-filter.ts'
 import { sendCounted, windowOf } from './outbound-flow.ts'
 import { publishWireSize } from './publish-wire-size.ts'
-import { noop, SHARED_DELIVERY, type AnyPacket, type ClientShim, type ShimmedClient, type V5ShimContext } from './v5-shim-context.ts'
+import { SHARED_DELIVERY, type AnyPacket, type Callback, type ClientShim, type ShimmedClient, type V5ShimContext } from './v5-shim-context.ts'
 
-/** Wraps the client's deliver0 and deliverQoS with the granted QoS, its Maximum Packet Size and its Receive Maximum. */
+/**
+ * Wraps the client's deliver0 and deliverQoS with the granted QoS, its Maximum
+ * Packet Size and its Receive Maximum. The two wrappers are the only closures
+ * per client (aedes's emitter calls them detached); the rest is shared code.
+ */
 export function limitDeliveries (ctx: V5ShimContext, client: ShimmedClient, state: ClientShim): void {
   const deliver0 = client.deliver0
   const deliverQoS = client.deliverQoS
-  const tooBig = (packet: AnyPacket): boolean => {
-    const max = client.version === 5 ? client.maximumPacketSize : undefined
-    if (max === undefined || max <= 0) return false
-    // [MQTT-3.1.2-25] a PUBLISH over the client's limit is discarded as if delivered.
-    const big = publishWireSize(packet as unknown as { topic: string, payload: Buffer, qos: number }, 5) > max
-    if (big) ctx.counters.oversizeDropped++
-    return big
-  }
+  state.deliverQoS = deliverQoS
   client.deliver0 = (packet, cb) => {
-    if (tooBig(packet)) { setImmediate(cb); return }
+    if (tooBig(ctx, client, packet)) { setImmediate(cb); return }
     deliver0(packet, cb)
   }
-  client.deliverQoS = (packet, cb) => {
-    // [MQTT-3.8.4-6] [MQTT-3.3.5-1] never above the granted QoS: aedes looks the
-    // subscription up by the message's topic, so a wildcard subscription
-    // (a/# granted QoS 1) got QoS 2 messages at QoS 2. Retained messages sent
-    // on SUBSCRIBE took the same path. Shared deliveries are already capped.
-    if (packet.qos > 0 && packet[SHARED_DELIVERY] !== true && anyGrantedBelow(client.subscriptions, packet.qos)) {
-      const granted = maxGrantedQos(client.subscriptions, packet.topic)
-      if (granted >= 0 && granted < packet.qos) packet.qos = granted
-    }
-    if (packet.qos === 0 || client.version !== 5) { deliverQoS(packet, cb); return }
-    if (tooBig(packet)) { setImmediate(cb); return }
-    const window = windowOf(ctx, client, state)
-    if (!window.hasRoom()) {
-      // Held in RAM until a PUBACK/PUBCOMP frees a slot; the callback runs now
-      // so one slow client never stalls the broker's fan-out.
-      if (!window.hold(packet)) { ctx.counters.flowDropped++; ctx.log?.warn('delivery dropped: client receive maximum reached and its queue is full', { client: client.id ?? undefined, queued: ctx.flowQueueLimit }) }
-      setImmediate(cb)
-      return
-    }
-    sendCounted(state, deliverQoS, packet, cb)
+  client.deliverQoS = (packet, cb) => { deliverLimited(ctx, client, state, deliverQoS, packet, cb) }
+}
+
+/** [MQTT-3.1.2-25] whether a PUBLISH is over the client's Maximum Packet Size (then it is discarded as if delivered). */
+function tooBig (ctx: V5ShimContext, client: ShimmedClient, packet: AnyPacket): boolean {
+  const max = client.version === 5 ? client.maximumPacketSize : undefined
+  if (max === undefined || max <= 0) return false
+  const big = publishWireSize(packet as unknown as { topic: string, payload: Buffer, qos: number }, 5) > max
+  if (big) ctx.counters.oversizeDropped++
+  return big
+}
+
+function deliverLimited (ctx: V5ShimContext, client: ShimmedClient, state: ClientShim, deliverQoS: ShimmedClient['deliverQoS'], packet: AnyPacket, cb: Callback): void {
+  // [MQTT-3.8.4-6] [MQTT-3.3.5-1] never above the granted QoS: aedes looks the
+  // subscription up by the message's topic, so a wildcard subscription
+  // (a/# granted QoS 1) got QoS 2 messages at QoS 2. Retained messages sent
+  // on SUBSCRIBE took the same path. Shared deliveries are already capped.
+  if (packet.qos > 0 && packet[SHARED_DELIVERY] !== true && anyGrantedBelow(client.subscriptions, packet.qos)) {
+    const granted = maxGrantedQos(client.subscriptions, packet.topic)
+    if (granted >= 0 && granted < packet.qos) packet.qos = granted
   }
-  state.send = (packet) => { sendCounted(state, deliverQoS, packet, noop) }
+  if (packet.qos === 0 || client.version !== 5) { deliverQoS(packet, cb); return }
+  if (tooBig(ctx, client, packet)) { setImmediate(cb); return }
+  const window = windowOf(ctx, client, state)
+  if (!window.hasRoom()) {
+    // Held in RAM until a PUBACK/PUBCOMP frees a slot; the callback runs now
+    // so one slow client never stalls the broker's fan-out.
+    if (!window.hold(packet)) { ctx.counters.flowDropped++; ctx.log?.warn('delivery dropped: client receive maximum reached and its queue is full', { client: client.id ?? undefined, queued: ctx.flowQueueLimit }) }
+    setImmediate(cb)
+    return
+  }
+  sendCounted(state, deliverQoS, packet, cb)
 }
 
 /**

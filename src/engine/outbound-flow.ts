@@ -7,7 +7,7 @@
 // Canary: test/engine/v5-shim-internals.test.ts (receiveMaximum, clean,
 // _cleanStart, closed; authorizeForward runs synchronously inside deliverQoS).
 import { OutboundWindow } from '../protocol/outbound-window.ts'
-import { SHIM, type AedesClient, type AnyPacket, type Callback, type ClientShim, type ShimmedClient, type V5ShimContext } from './v5-shim-context.ts'
+import { SHIM, noop, type AedesClient, type AnyPacket, type Callback, type ClientShim, type ShimmedClient, type V5ShimContext } from './v5-shim-context.ts'
 
 /** The client's window, created at its Receive Maximum (65,535 when it sent none). */
 export function windowOf (ctx: V5ShimContext, client: ShimmedClient, state: ClientShim): OutboundWindow<AnyPacket> {
@@ -49,7 +49,7 @@ export function afterAck (state: ClientShim): void {
   for (let next = window.takeNext(); next !== undefined; next = window.takeNext()) {
     // MQTT 5.0 §3.3.2.3.3: a message that expired while held is not sent.
     if (typeof next.messageExpiry === 'number' && next.messageExpiry <= Date.now()) continue
-    state.send?.(next)
+    if (state.deliverQoS !== undefined) sendCounted(state, state.deliverQoS, next, noop)
     if (window.inflight >= window.max) break
   }
 }

@@ -8,6 +8,7 @@ import type { EventEmitter } from 'node:events'
 import type { Duplex, Readable } from 'node:stream'
 import type { Logger } from '../observability/logger.ts'
 import type { OutboundWindow } from '../protocol/outbound-window.ts'
+import type { SharedSubscriptionServer } from './serve-shared-subscriptions.ts'
 
 /** A completion callback as aedes passes them. */
 export type Callback = (err?: Error | null) => void
@@ -63,8 +64,8 @@ export interface AedesInternals {
 /** What the shims keep per connection. */
 export interface ClientShim {
   window?: OutboundWindow<AnyPacket>
-  /** Sends one held message through aedes's own deliverQoS, counted in the window. */
-  send?: (packet: AnyPacket) => void
+  /** aedes's own deliverQoS of the client (held messages are sent through it, counted in the window). */
+  deliverQoS?: (packet: AnyPacket, cb: Callback) => void
   /** Stored-queue replays waiting for a free slot. */
   slotWaiters?: Array<() => void>
   /** Set by the authorizeForward wrapper while aedes decides whether a delivery goes out. */
@@ -97,6 +98,20 @@ export interface V5ShimContext {
   mayReceive: (client: unknown, topic: string) => boolean
   /** Whether the store holds a session for a client id (see keep-session-on-clean-start.ts). */
   hasSession?: (clientId: string) => boolean
+}
+
+/** What the shims' shared per-connection functions find on the aedes instance (they get the client, and from it its broker). */
+export interface InstalledShims {
+  ctx: V5ShimContext
+  shares: SharedSubscriptionServer
+}
+
+/** Where installV5Shims keeps InstalledShims on the aedes instance. */
+export const SHIMS = Symbol('edgemq.v5shims')
+
+/** The shims installed on a client's broker. */
+export function shimsOf (client: ShimmedClient): InstalledShims {
+  return (client.broker as unknown as { [SHIMS]: InstalledShims })[SHIMS]
 }
 
 /** Does nothing (a callback nobody waits for). */

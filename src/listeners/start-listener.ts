@@ -3,10 +3,10 @@
 // (src/listeners/frame-guard.ts), to `onConnection`; an http/https listener
 // hands each request to `request` instead (src/observability/http-app.ts).
 import { readFile } from 'node:fs/promises'
-import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http'
-import { createServer as createHttpsServer } from 'node:https'
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http'
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net'
-import { createSecureContext, createServer as createTlsServer, type SecureContextOptions, type TLSSocket } from 'node:tls'
+import type { SecureContextOptions, TLSSocket } from 'node:tls'
+import { loadBuiltin } from '../core/load-builtin.ts'
 import type { Duplex } from 'node:stream'
 import { EdgemqError, ERROR_CODES } from '../errors.ts'
 import { resolveClientAddress } from './proxy-protocol.ts'
@@ -76,7 +76,7 @@ export async function loadTlsOptions (config: ListenerConfig): Promise<SecureCon
 /** Builds a TLS context from a listener's options once, to refuse files that do not make one (not PEM, a key of another certificate). */
 export function checkTlsContext (config: ListenerConfig, options: SecureContextOptions): void {
   try {
-    createSecureContext(options)
+    loadBuiltin<typeof import('node:tls')>('node:tls').createSecureContext(options)
   } catch (err) {
     throw new EdgemqError(ERROR_CODES.LISTENER_FAILED, `listener ${config.name}: the TLS files do not make a usable context (${(err as Error).message}): check that cert and key are PEM and belong together (cert ${config.cert ?? '-'}, key ${config.key ?? '-'})`, { cause: err })
   }
@@ -145,7 +145,7 @@ export async function startListener (config: ListenerConfig, handlers: ListenerH
       }, () => { socket.destroy() })
     })
   } else if (config.type === 'tls') {
-    server = createTlsServer({ ...tls }, (socket) => { socket.setNoDelay(true); direct(socket) })
+    server = loadBuiltin<typeof import('node:tls')>('node:tls').createServer({ ...tls }, (socket) => { socket.setNoDelay(true); direct(socket) })
     server.on('connection', gate)
     // A failed handshake (wrong CA, expired, revoked, TLS 1.1) only closes that socket.
     server.on('tlsClientError', (err: Error, socket: TLSSocket) => { handlers.tlsError?.(normalizeIp(socket.remoteAddress), err.message) })
@@ -154,7 +154,7 @@ export async function startListener (config: ListenerConfig, handlers: ListenerH
   } else {
     // ws is loaded (initialised) by the first WebSocket listener only: most gateways have none
     const { WebSocketServer, createWebSocketStream } = await import('ws')
-    const http = config.type === 'wss' ? createHttpsServer({ ...tls }) : createHttpServer()
+    const http = config.type === 'wss' ? loadBuiltin<typeof import('node:https')>('node:https').createServer({ ...tls }) : loadBuiltin<typeof import('node:http')>('node:http').createServer()
     // [MQTT-6.0.0-3] the WebSocket subprotocol is "mqtt"; maxPayload bounds one
     // frame to the max packet size (ws advisory 120: no payload limit by default).
     const wss = new WebSocketServer({
@@ -227,7 +227,7 @@ function startHttpServer (config: ListenerConfig, tls: Awaited<ReturnType<typeof
     if (handlers.request === undefined) { res.writeHead(404).end(); return }
     handlers.request(req, res)
   }
-  const server = config.type === 'https' ? createHttpsServer({ ...tls, ...options }, onRequest) : createHttpServer(options, onRequest)
+  const server = config.type === 'https' ? loadBuiltin<typeof import('node:https')>('node:https').createServer({ ...tls, ...options }, onRequest) : loadBuiltin<typeof import('node:http')>('node:http').createServer(options, onRequest)
   server.maxHeadersCount = 64
   // A peer that stops reading our answer cannot hold the socket forever.
   server.setTimeout(requestTimeout * 3)

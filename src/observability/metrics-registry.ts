@@ -4,7 +4,7 @@
 // message) and register readers; prom-client calls each metric's collect()
 // at scrape time, which asks the readers for the current values. /metrics,
 // the JSON API, the status page and $SYS all read through this registry.
-import client from 'prom-client'
+import * as client from './prom-client-core.ts'
 import { METRICS, type MetricDef } from './metric-catalogue.ts'
 
 /** Labels of one sample. */

@@ -15,7 +15,7 @@
 // The pings come from a timer on the event loop: a loop wedged by a runaway
 // callback sends none, and systemd kills and restarts the broker after
 // WatchdogSec.
-import { spawn } from 'node:child_process'
+import { loadBuiltin } from '../core/load-builtin.ts'
 import type { Logger } from './logger.ts'
 
 /** The notifier of one process (does nothing outside a notify-type unit). */
@@ -46,7 +46,7 @@ export function createSystemdNotifier (env: NodeJS.ProcessEnv, logger: Logger, o
   let warned = false
   const send = (vars: string[], onDone?: () => void): void => {
     if (socket === undefined || socket === '') return
-    const child = spawn(command, vars, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NOTIFY_SOCKET: socket } })
+    const child = loadBuiltin<typeof import('node:child_process')>('node:child_process').spawn(command, vars, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NOTIFY_SOCKET: socket } })
     let err = ''
     child.stderr?.on('data', (d: Buffer) => { if (err.length < 500) err += d.toString() })
     child.on('error', (e) => {

@@ -5,7 +5,7 @@
 import { cp, mkdtemp, readdir, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
+import { loadBuiltin } from '../core/load-builtin.ts'
 import { ClassicLevel } from 'classic-level'
 import { listMovedAsideStores, type MovedAsideStore } from './open-store.ts'
 import { decodeOutgoingState } from './record-codec.ts'
@@ -168,7 +168,7 @@ export async function importStore (path: string, input: NodeJS.ReadableStream): 
     let line = 0
     let header: ExportHeader | undefined
     let batch = db.batch()
-    for await (const text of createInterface({ input, crlfDelay: Infinity })) {
+    for await (const text of loadBuiltin<typeof import('node:readline')>('node:readline').createInterface({ input, crlfDelay: Infinity })) {
       line++
       if (text.trim() === '') continue
       let parsed: { k?: unknown, v?: unknown, format?: unknown, version?: unknown, records?: unknown }
