@@ -70,6 +70,13 @@ export interface Store {
    */
   needsJournal?: (packet: { topic: string, qos: number, retain: boolean }) => boolean
   /**
+   * Whether an accepted QoS 1 message that needs the journal can instead be
+   * stored before its PUBACK (its persistent subscribers are all away: the
+   * PUBACK waits for the routing, which ends once the queue write has landed,
+   * src/engine/route-qos1-before-ack.ts). Absent: never.
+   */
+  ackAfterStore?: (packet: { topic: string, qos: number, retain: boolean }) => boolean
+  /**
    * Whether a QoS 1/2 message being routed has anything for the offline
    * queues: a persistent session subscribes to its topic at QoS 1/2, or it
    * has a journal entry to end. Absent: always (aedes's offline step runs).

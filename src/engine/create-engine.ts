@@ -4,6 +4,7 @@
 // listed in docs/engine.md). Nothing outside src/engine/ sees an aedes,
 // mqemitter or mqtt-packet object: the composition root gets an Engine, the
 // parts get hook lists and the store contract.
+import { randomBytes } from 'node:crypto'
 import { Aedes, type AedesPublishPacket, type Client, type Subscription } from 'aedes'
 import mqttPacket from 'mqtt-packet'
 import { ALLOW, type BrokerHooks, type ClientConnection, type ClientInfo, type Decision, type DeliveryInfo, type PublishInfo, type SessionOwner } from '../broker-hooks.ts'
@@ -19,7 +20,7 @@ import type { LocalBrokerApi } from '../part-context.ts'
 import { installV5Shims } from './install-v5-shims.ts'
 import { installCleanStartConnect } from './clean-start-connect.ts'
 import { installSkipClientAnnouncements } from './skip-client-announcements.ts'
-import { installRouteQos1BeforeAck, type AcceptPublish, type AckWait } from './route-qos1-before-ack.ts'
+import { AFTER_ROUTE, installRouteQos1BeforeAck, type AcceptPublish, type AckWait } from './route-qos1-before-ack.ts'
 import { CONNACK_V3, REASON, toConnackReturnCode } from '../reason-codes.ts'
 import type { OrphanWill, Store } from '../store-contract.ts'
 import { connectionControls } from './connection-controls.ts'
@@ -104,6 +105,8 @@ interface ClientState {
   refuseKeepalive?: string
   /** Set once aedes said the client disconnected or its socket closed (a late clientReady is then ignored). */
   left?: boolean
+  /** Journal hand-offs of this publisher not landed yet: its next QoS 1 message is journaled too, so none overtakes them (see publishDecided). */
+  journaling?: number
   /** From the CONNECT, kept for the connect hooks. */
   connect?: { clean: boolean, sessionExpiry?: number, keepalive: number, will?: { topic: string, payload: Buffer, qos: number, retain: boolean } }
 }
@@ -141,7 +144,14 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
   }
   const handOff = async (pending: Array<Promise<void>> | undefined, journalFor: EdgemqClient | null, packet: AedesPublishPacket): Promise<void> => {
     if (pending !== undefined) await Promise.all(pending)
-    if (journalFor !== null) await store.journalIncoming(journalFor.id, packet)
+    if (journalFor === null) return
+    const state = journalFor[STATE] // counted as on the QoS 1 path (see publishDecided)
+    if (state !== undefined) state.journaling = (state.journaling ?? 0) + 1
+    try {
+      await store.journalIncoming(journalFor.id, packet)
+    } finally {
+      if (state !== undefined) state.journaling = (state.journaling ?? 1) - 1
+    }
   }
   // The QoS 1 path (route-qos1-before-ack.ts): the same hand-offs, started
   // together and not waited for here: the message is routed once its journal
@@ -189,7 +199,24 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
       counters.messagesReceived++
       packets.received[packet.qos]++
       packets.receivedBytes[packet.qos] += msg.payload.length
-      accepted(pending === undefined && !journal ? undefined : startHandOff(pending, journal ? client : null, packet))
+      // A QoS 1 message whose persistent subscribers are all away is stored
+      // before its PUBACK instead of journaled (issue 11): routed at once, its
+      // PUBACK waits for the routing, which ends once its queue write has
+      // landed. Its payload is written once, not twice (journal entry, then
+      // queued copy). Not while a journal hand-off of this publisher is on its
+      // way: routed at once, it could overtake that message [MQTT-4.6.0-6].
+      if (journal && pending === undefined && (state?.journaling ?? 0) === 0 && store.ackAfterStore?.(packet) === true) {
+        accepted(AFTER_ROUTE)
+        return
+      }
+      if (pending === undefined && !journal) { accepted(undefined); return }
+      const wait = startHandOff(pending, journal ? client : null, packet)
+      if (journal && state !== undefined) {
+        state.journaling = (state.journaling ?? 0) + 1
+        const ended = (): void => { state.journaling = (state.journaling ?? 1) - 1 }
+        wait.landed?.then(ended, ended)
+      }
+      accepted(wait)
       return
     }
     if (pending === undefined && !journal) {
@@ -367,6 +394,11 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
   }
 
   const aedes = new Aedes({
+    // A new id every start, as aedes's own (a fixed one would make brokerCounter
+    // collide with queued messages of the previous run), in 12 characters (72
+    // random bits) instead of a 36-character UUID: every queued message record
+    // holds it, so it is 24 bytes less written per queued copy (issue 11).
+    id: randomBytes(9).toString('base64url'),
     persistence: store.aedesPersistence,
     concurrency: 1000,
     connectTimeout: config.limits.connectTimeout,

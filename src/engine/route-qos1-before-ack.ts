@@ -31,6 +31,11 @@
 //   state and bound callback, the setImmediate of aedes's write callback
 //   before routing, and for a QoS 1 message no persistent session can
 //   receive (Store.routesOffline), the offline-queue step's two promises.
+//   A message stored by its routing instead of journaled (AFTER_ROUTE: its
+//   persistent subscribers are all away, issue 11) is routed at once and its
+//   PUBACK waits for the routing to end: broker.publish calls back once the
+//   store's queue write has landed (Mosquitto's order, the payload written
+//   once). A failed write refuses the PUBACK like a failed journal write.
 // Canary: test/engine/route-qos1-before-ack.test.ts (the handler, the client
 //   and broker members named below, and the parser's enqueue listener).
 import mqttPacket from 'mqtt-packet'
@@ -47,8 +52,13 @@ export interface AckWait {
   /** Undefined: the message may be routed now; else once this resolves (its journal entry is then queued). */
   queued: Promise<void> | undefined
   /** The acknowledgement is written once this resolves; a rejection refuses it (the connection closes). */
-  landed: Promise<void>
+  landed: Promise<void> | undefined
+  /** Route now, acknowledge once the routing has ended (the message is stored by it). */
+  afterRoute?: boolean
 }
+
+/** The wait of a message stored by its routing (see the header). */
+export const AFTER_ROUTE: AckWait = Object.freeze({ queued: undefined, landed: undefined, afterRoute: true })
 
 /** authorizePublish that starts the durable hand-offs and calls back without waiting for them. */
 export type AcceptPublish = (client: unknown, packet: AnyPacket, decided: (err: Error | null, wait: AckWait | undefined) => void) => void
@@ -187,11 +197,23 @@ function handleFastPublish (client: OrderedClient, packet: AnyPacket, options: R
       if (e !== undefined && e !== null) { failed = true; done(e); return }
       if (--open === 0) done()
     }
+    if (wait?.afterRoute === true && qos1) {
+      // stored by its routing (the queue write lands before the routing calls
+      // back): acknowledged once the routing has ended
+      let routed!: (e?: Error | null) => void
+      const stored = new Promise<void>((resolve, reject) => { routed = (e) => { if (e !== undefined && e !== null) reject(e); else resolve() } })
+      stored.catch(noop) // handled by acknowledge, which may look only after earlier PUBACKs
+      // v5: a failed store is answered by its PUBACK (a refusal) below, the connection kept
+      routePublish(client, packet, options, (e) => { routed(e); finish(client.version === 5 ? null : e) })
+      acknowledge(client, { cmd: 'puback', messageId: packet.messageId }, stored, finish)
+      return
+    }
     const route = (): void => { routePublish(client, packet, options, finish) }
     if (wait === undefined || wait.queued === undefined) route()
-    else wait.queued.then(route, noop) // a failed journal refuses the PUBACK below
+    // a failed journal refuses the PUBACK below (v5: nothing was routed; the refusal ends the packet)
+    else wait.queued.then(route, () => { if (client.version === 5) finish() })
     if (qos1) acknowledge(client, { cmd: 'puback', messageId: packet.messageId }, wait?.landed, finish)
-    else wait!.landed.then(() => { finish() }, (e: Error) => { handOffFailed(client, e, finish) }) // a QoS 0 message's hand-off (a bridge queue) still paces the reads
+    else wait!.landed!.then(() => { finish() }, (e: Error) => { handOffFailed(client, e, finish) }) // a QoS 0 message's hand-off (a bridge queue) still paces the reads
   })
 }
 

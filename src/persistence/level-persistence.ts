@@ -220,6 +220,24 @@ export class LevelPersistence {
   }
 
   /**
+   * Whether a QoS 1 message can be stored before its PUBACK instead of
+   * journaled: not retained, and every persistent session subscribed to its
+   * topic is away (in memory, synchronous). Its queue write is then awaited
+   * by aedes's publish pipeline, and the engine writes the PUBACK once that
+   * pipeline ends (AFTER_ROUTE, src/engine/route-qos1-before-ack.ts): the payload is written once,
+   * not twice (journal entry, then queued copy). A connected persistent
+   * subscriber keeps the journal: its acknowledgement usually lands with the
+   * queued copy, which is then never written (invariant 12), cheaper still.
+   */
+  ackAfterStore (topic: string, qos: number, retain: boolean): boolean {
+    if (qos !== 1 || retain) return false
+    const subs = this.subs.match(topic)
+    if (subs.length === 0) return false
+    for (const s of subs) if (this.outgoing.isOnline(s.clientId)) return false
+    return true
+  }
+
+  /**
    * Whether aedes's offline-queue step (subscriptionsByTopic, then
    * outgoingEnqueueCombi) has anything to do for a QoS 1/2 message being
    * routed: a persistent session's QoS 1/2 subscription matches its topic, or
