@@ -15,6 +15,7 @@ import { dirname, join, resolve } from 'node:path'
 import { execFileSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { silencePacketDebug } from './src/engine/silence-packet-debug.mjs'
+import { hastenQueueReplay } from './src/engine/hasten-queue-replay.mjs'
 
 const root = dirname(fileURLToPath(import.meta.url))
 const require = createRequire(import.meta.url)
@@ -81,8 +82,9 @@ await build({
   outExtension: { '.js': '.mjs' },
   outdir: outDir,
   banner: { js: banner },
-  // silencePacketDebug: mqtt-packet's per-packet debug() calls become a no-op unless DEBUG enables them
-  plugins: [addonBesideBundle, silencePacketDebug]
+  // silencePacketDebug: mqtt-packet's per-packet debug() calls become a no-op unless DEBUG enables them;
+  // hastenQueueReplay: a reconnecting session's queue replay goes on in the same turn (one writev per window)
+  plugins: [addonBesideBundle, silencePacketDebug, hastenQueueReplay]
 })
 if (await exists(join(root, 'src/crypto/index.ts'))) {
   // dist/crypto.mjs and its types dist/crypto.d.ts (src/crypto/build-crypto.mjs).

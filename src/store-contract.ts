@@ -70,6 +70,12 @@ export interface Store {
    */
   needsJournal?: (packet: { topic: string, qos: number, retain: boolean }) => boolean
   /**
+   * Whether a QoS 1/2 message being routed has anything for the offline
+   * queues: a persistent session subscribes to its topic at QoS 1/2, or it
+   * has a journal entry to end. Absent: always (aedes's offline step runs).
+   */
+  routesOffline?: (packet: unknown) => boolean
+  /**
    * Whether the offline queue of one of the message's persistent subscribers
    * is full (limits.queueFullPolicy refuse-new decides before the PUBACK). Absent: never.
    */

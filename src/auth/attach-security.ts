@@ -147,11 +147,15 @@ export async function attachSecurity (ctx: SecurityContext): Promise<SecurityHan
 
   const hooks = ctx.hooks
   hooks.accept.push((info) => gate.accept(info))
-  hooks.connect.push(async (req: ConnectRequest) => {
-    const r = await authenticator.authenticate(req)
+  const decisionOf = (r: Decision | Refusal): Decision => {
     if ('ok' in r) return r
     refusals.set(r.decision, r)
     return r.decision
+  }
+  // Synchronous unless a password is checked: no promise per anonymous or certificate CONNECT.
+  hooks.connect.push((req: ConnectRequest) => {
+    const r = authenticator.authenticate(req)
+    return r instanceof Promise ? r.then(decisionOf) : decisionOf(r)
   })
   hooks.connectFailed.push((req, decision) => {
     const r = refusals.get(decision)

@@ -51,6 +51,11 @@ export interface Credential {
   certificate?: string
 }
 
+/** A refusal of a CONNECT: the decision, the word logged as reason= and whether it counts toward a ban. */
+function refuse (code: number, word: string, counts: boolean, reason: string): Refusal {
+  return { decision: deny(code, reason), word, counts }
+}
+
 /** Runs the CONNECT checks against the current state. */
 export class Authenticator {
   /** Credentials of accepted CONNECTs, for the reload's revocation check. */
@@ -69,8 +74,12 @@ export class Authenticator {
     }
   ) {}
 
-  /** Decides a CONNECT; on success sets client.username and client.groups. */
-  async authenticate (request: ConnectRequest): Promise<Decision | Refusal> {
+  /**
+   * Decides a CONNECT; on success sets client.username and client.groups.
+   * Synchronous unless a password is checked (the KDF runs off the event
+   * loop): an anonymous or certificate-only CONNECT costs no promise.
+   */
+  authenticate (request: ConnectRequest): Decision | Refusal | Promise<Decision | Refusal> {
     const state = this.getState()
     const c = request.client
     const ip = normalizeIp(c.ip)
@@ -79,7 +88,6 @@ export class Authenticator {
     // a listener that allows anonymous clients it is an anonymous CONNECT, as
     // Mosquitto treats it; elsewhere it is refused as a bad user name below.
     const req = request.username === '' && listener?.allowAnonymous === true ? { ...request, username: undefined, password: undefined } : request
-    const refuse = (code: number, word: string, counts: boolean, reason: string): Refusal => ({ decision: deny(code, reason), word, counts })
 
     if (this.deps.lockout.bannedUntil(ip) !== undefined) return refuse(REASON.BANNED, 'banned', false, 'banned')
     // Control characters, ill-formed UTF-8 and over-long client ids: a fuzzer or an attacker, not a
@@ -97,33 +105,37 @@ export class Authenticator {
       return refuse(REASON.NOT_AUTHORIZED, 'no-certificate', true, 'this listener requires a client certificate')
     }
 
-    let user: string | undefined
-    let passwordHash: string | undefined
     const fromCert = (listener?.usernameFromCertificate as string | undefined) ?? 'off'
     if (fromCert !== 'off' && c.certificate !== undefined) {
       const name = certificateName(c.certificate, fromCert)
       if (name === undefined || checkUsername(name) !== undefined) return refuse(REASON.NOT_AUTHORIZED, 'certificate-identity', true, `the certificate has no usable ${fromCert === 'cn' ? 'CN' : 'SAN'}`)
       if (req.username !== undefined && req.username !== name) return refuse(REASON.BAD_USER_NAME_OR_PASSWORD, 'certificate-mismatch', true, 'user name differs from the certificate identity')
       if (listener?.requirePassword === true) {
-        const r = await this.checkPassword(state, ip, name, req.password, listener, true, c.connection)
-        if (r !== undefined) return r
-        passwordHash = state.passwords?.users.get(name)?.text
+        return this.checkPassword(state, ip, name, req.password, listener, true, c.connection)
+          .then((r) => r ?? this.admit(state, ip, req, name, state.passwords?.users.get(name)?.text))
       }
-      user = name
-    } else if (req.username !== undefined) {
-      if (state.passwords === undefined) {
+      return this.admit(state, ip, req, name, undefined)
+    }
+    if (req.username !== undefined) {
+      const passwords = state.passwords
+      if (passwords === undefined) {
         // Nothing to verify a user name against: never trust a claimed name for the ACL.
         if (listener?.allowAnonymous !== true) return refuse(REASON.BAD_USER_NAME_OR_PASSWORD, 'no-password-file', true, 'no password file is configured (auth.passwordFile)')
-      } else {
-        const r = await this.checkPassword(state, ip, req.username, req.password, listener, c.certificate !== undefined, c.connection)
-        if (r !== undefined) return r
-        user = req.username
-        passwordHash = state.passwords.users.get(user)?.text
+        return this.admit(state, ip, req, undefined, undefined)
       }
-    } else if (listener?.allowAnonymous !== true) {
+      const user = req.username
+      return this.checkPassword(state, ip, user, req.password, listener, c.certificate !== undefined, c.connection)
+        .then((r) => r ?? this.admit(state, ip, req, user, passwords.users.get(user)?.text))
+    }
+    if (listener?.allowAnonymous !== true) {
       return refuse(REASON.NOT_AUTHORIZED, 'anonymous', true, 'anonymous clients are not allowed on this listener')
     }
+    return this.admit(state, ip, req, undefined, undefined)
+  }
 
+  /** The checks after the identity is known (user undefined: anonymous), and the client's user, groups, binding and credential. */
+  private admit (state: SecurityState, ip: string, req: ConnectRequest, user: string | undefined, passwordHash: string | undefined): Decision | Refusal {
+    const c = req.client
     if (state.bindClientIds && c.id !== '') {
       const owner = this.deps.bindings.conflict(c.id, user)
       if (owner !== undefined) return refuse(REASON.CLIENT_IDENTIFIER_NOT_VALID, 'client-id-bound', false, 'this client id belongs to another user')

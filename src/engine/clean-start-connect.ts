@@ -277,15 +277,20 @@ function setKeepAlive (client: ConnectingClient, packet: AnyPacket, finish: Call
 function storeWill (client: ConnectingClient, finish: Callback): void {
   const persistence = client.broker.persistence
   client.will = client._will
-  // a will of an earlier connection is deleted first, whatever happens to it
-  persistence.delWill(client).finally(() => {
+  // A will of an earlier connection is deleted first; a failed delete does not stop the connect (aedes goes on too).
+  persistence.delWill(client).catch(noop).then(() => {
     if (client.will !== null) persistence.putWill(client, client.will).then(() => { register(client, finish) }, finish)
     else register(client, finish)
-  }).catch(() => {}) // the rejection, if any, was the delete's: aedes ignores it too
+  }, noop)
 }
 
 function register (client: ConnectingClient, finish: Callback): void {
-  client.broker.registerClient(client)
+  try {
+    client.broker.registerClient(client)
+  } catch (err) {
+    finish(err as Error) // the connect fails, as a failed step of aedes's series does
+    return
+  }
   const version = client._wireVersion ?? 4
   const connack = connackOf(client, version, CONNACK_V3.ACCEPTED, undefined, undefined)
   writeConnack(client, connack, version, (err) => {
@@ -298,6 +303,8 @@ function register (client: ConnectingClient, finish: Callback): void {
     }
   })
 }
+
+function noop (): void {}
 
 /** The CONNACK aedes's doConnack builds (v5 success: the broker's capabilities); Session Present is 0 for a clean start [MQTT-3.2.2-1]. */
 function connackOf (client: ConnectingClient, version: number, returnCode: number, reasonCode: number | undefined, properties: Record<string, unknown> | undefined): AnyPacket {

@@ -18,6 +18,7 @@ import type { PacketCounters } from '../observability/core-metrics.ts'
 import type { LocalBrokerApi } from '../part-context.ts'
 import { installV5Shims } from './install-v5-shims.ts'
 import { installCleanStartConnect } from './clean-start-connect.ts'
+import { installSkipClientAnnouncements } from './skip-client-announcements.ts'
 import { installRouteQos1BeforeAck, type AcceptPublish, type AckWait } from './route-qos1-before-ack.ts'
 import { CONNACK_V3, REASON, toConnackReturnCode } from '../reason-codes.ts'
 import type { OrphanWill, Store } from '../store-contract.ts'
@@ -245,16 +246,27 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
       keepalive: state.connect?.keepalive ?? 0,
       will: state.connect?.will
     }
-    void runConnectHooks(hooks, req).then((decision) => {
+    const decided = (decision: Decision): void => {
       if (decision.ok) { done(null, true); return }
       for (const h of hooks.connectFailed) h(req, decision)
       log.info('connection refused', { ip: info.ip, client: client.id, listener: state.listener, reason: decision.reason })
       setRefusalReasonCode(client, decision.reasonCode) // v5 CONNACK: this code, not aedes's mapping of the 3.1.1 one
       done(Object.assign(new Error(decision.reason), { returnCode: toConnackReturnCode(decision.reasonCode), reasonCode: decision.reasonCode }), false)
-    }, (err: Error) => {
+    }
+    const failed = (err: Error): void => {
       log.error('authentication failed with an error', { ip: info.ip, error: err.message })
       done(Object.assign(new Error('server unavailable'), { returnCode: CONNACK_V3.SERVER_UNAVAILABLE }), false)
-    })
+    }
+    // Synchronous while every connect hook answers at once (src/core/run-hooks.ts).
+    let decision: Decision | Promise<Decision>
+    try {
+      decision = runConnectHooks(hooks, req)
+    } catch (err) {
+      failed(err as Error)
+      return
+    }
+    if (isPending(decision)) decision.then(decided, failed)
+    else decided(decision)
   }
 
   // `accepted`: the QoS 1 path's caller (acceptQos1 below), told what the PUBACK waits for instead of waiting here.
@@ -316,7 +328,7 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
     const problem = checkTopicFilter(sub.topic, deps.config().limits)
     if (problem !== undefined) { done(new Error(problem), null); return }
     if (state === undefined) { done(null, null); return }
-    void runSubscribeHooks(hooks, state.info, sub.topic, sub.qos).then((decision) => {
+    const decided = (decision: Decision): void => {
       if (!decision.ok) {
         noteRefusedSubscription(sub, decision.reasonCode)
         events.event('subscribe-refused', 'info', 'subscription refused', { ...who(client), filter: sub.topic, reason: decision.reason })
@@ -324,7 +336,17 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
         return
       }
       done(null, sub)
-    }, (err: Error) => { done(err, null) })
+    }
+    // Synchronous while every subscribe hook answers at once (src/core/run-hooks.ts).
+    let decision: Decision | Promise<Decision>
+    try {
+      decision = runSubscribeHooks(hooks, state.info, sub.topic, sub.qos)
+    } catch (err) {
+      done(err as Error, null)
+      return
+    }
+    if (isPending(decision)) decision.then(decided, (err: Error) => { done(err, null) })
+    else decided(decision)
   }
 
   const authorizeForward = (client: EdgemqClient, packet: AedesPublishPacket): AedesPublishPacket | null => {
@@ -382,13 +404,13 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
     // short-lived client). A client that already left is not announced.
     if (state?.left === true) return
     if (state !== undefined) for (const h of hooks.connected) h(state.info)
-    events.event('connect', 'info', 'client connected', { ...who(client), listener: state?.listener, protocol: state?.info.protocolVersion })
+    events.event('connect', 'info', 'client connected', () => ({ ...who(client), listener: state?.listener, protocol: state?.info.protocolVersion }))
   })
   aedes.on('clientDisconnect', (client: EdgemqClient) => {
     const state = client[STATE]
     if (state !== undefined) state.left = true
     if (state !== undefined) for (const h of hooks.disconnected) h(state.info)
-    events.event('disconnect', 'info', 'client disconnected', { ...who(client), listener: state?.listener })
+    events.event('disconnect', 'info', 'client disconnected', () => ({ ...who(client), listener: state?.listener }))
   })
   aedes.on('unsubscribe', (filters: string[], client: EdgemqClient) => {
     const state = client?.[STATE]
@@ -404,10 +426,11 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
   guardEmitterRecursion(mq)
   useFifoEmitterQueues(mq)
   await aedes.listen()
-  // The two innermost parser filters (each takes one packet type: CONNECT with Clean Start, QoS 1 PUBLISH),
+  // The two innermost parser filters (CONNECT with Clean Start; QoS 0/1 PUBLISH),
   // so every check installed below runs before them (see their headers).
   installCleanStartConnect(aedes)
-  installRouteQos1BeforeAck(aedes, acceptQos1)
+  installSkipClientAnnouncements(aedes) // $SYS/<id>/new/clients etc.: nobody (one instance) listens
+  installRouteQos1BeforeAck(aedes, { accept: acceptQos1, routesOffline: store.routesOffline })
   const shims = installV5Shims(aedes, {
     logger: log,
     onMalformed: () => { counters.malformedClosed++ },

@@ -14,6 +14,17 @@ import type { AnyPacket, V5ShimContext } from './v5-shim-context.ts'
 export function hideSysFromWildcards (ctx: V5ShimContext): void {
   const persistence = ctx.broker.persistence
   const retainedStream = persistence.createRetainedStreamCombi.bind(persistence)
-  persistence.createRetainedStreamCombi = (patterns) => retainedStream(patterns).filter((packet: AnyPacket) =>
-    typeof packet.topic !== 'string' || packet.topic[0] !== '$' || patterns.some((p) => topicMatches(p, packet.topic)))
+  persistence.createRetainedStreamCombi = (patterns) => {
+    const stream = retainedStream(patterns)
+    // Only a filter whose first level is + or # can match a $ topic it must not: for the others
+    // (most SUBSCRIBEs) no filter stream is built (one stream and a controller per SUBSCRIBE).
+    if (!patterns.some(startsWithWildcard)) return stream
+    return stream.filter((packet: AnyPacket) =>
+      typeof packet.topic !== 'string' || packet.topic[0] !== '$' || patterns.some((p) => topicMatches(p, packet.topic)))
+  }
+}
+
+function startsWithWildcard (pattern: string): boolean {
+  const first = pattern.charCodeAt(0)
+  return first === 43 || first === 35 // + or #
 }

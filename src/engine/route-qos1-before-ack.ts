@@ -17,15 +17,20 @@
 //   QUEUED (linked to the packet, in the store's one FIFO write path ahead of
 //   whatever the routing writes), and only the PUBACK waits until the entry
 //   has landed as durably as persistence.sync promises. The durability
-//   promise is unchanged: no PUBACK before the message is on disk (or, for a
-//   message only clean sessions receive, before it is routed, as before). A
-//   crash before the PUBACK loses nothing the publisher was told: it resends.
-//   PUBACKs of one connection are written in the order the PUBLISHes came
-//   [MQTT-4.6.0-2], messages routed in that order [MQTT-4.6.0-6]. The packet
-//   is done (aedes reads the connection's next packets) once it is routed and
-//   acknowledged, as in aedes, so a publisher still cannot run ahead of its
-//   writes. Also off the path: runSeries and its state per packet, and the
-//   setImmediate of aedes's write callback before routing.
+//   promise is unchanged: no PUBACK before the message is on disk (a message
+//   only clean sessions receive needs no disk, docs/persistence.md: it is
+//   acknowledged as it is routed, as before). A crash before the PUBACK
+//   loses nothing the publisher was told: it resends. PUBACKs of one
+//   connection are written in the order the PUBLISHes came [MQTT-4.6.0-2],
+//   messages routed in that order [MQTT-4.6.0-6]. The packet is done
+//   (aedes's per-read count, _parsingBatch) once it is routed and
+//   acknowledged, as in aedes.
+//   QoS 0 PUBLISHes take the same path (no PUBACK), so a connection's QoS 0
+//   and QoS 1 messages are not split over two handlers. Also off the path:
+//   handlePublish's runSeries per packet, Aedes#publish's runSeries, its
+//   state and bound callback, the setImmediate of aedes's write callback
+//   before routing, and for a QoS 1 message no persistent session can
+//   receive (Store.routesOffline), the offline-queue step's two promises.
 // Canary: test/engine/route-qos1-before-ack.test.ts (the handler, the client
 //   and broker members named below, and the parser's enqueue listener).
 import mqttPacket from 'mqtt-packet'
@@ -72,8 +77,13 @@ interface Qos1Client extends EventEmitter {
 
 /** The aedes 2.0.0-beta.1 instance members this override uses. */
 interface Qos1Broker extends EventEmitter {
+  id: string
+  counter: number
   handle: (conn: Duplex, req: unknown) => Qos1Client
   publish: (packet: AnyPacket, client: unknown, done: Done) => void
+  published: (packet: RoutedPacket, client: unknown, done: Done) => void
+  mq: { emit: (packet: RoutedPacket, done: (err?: Error | null) => void) => void }
+  persistence: { storeRetained: (packet: RoutedPacket) => Promise<void> }
   maximumPacketSize: number
   maxTopicLevels: number
   topicAliasMaximum: number
@@ -100,15 +110,27 @@ const WRITE_OPTS: Record<number, { protocolVersion: number }> = {
  * the other parser filters, so it sits right in front of aedes's own
  * 'packet' listener and every edgemq check runs before it.
  */
-export function installRouteQos1BeforeAck (aedes: unknown, accept: AcceptPublish): void {
+export function installRouteQos1BeforeAck (aedes: unknown, options: RouteOptions): void {
   addPacketFilter(aedes, (c, packet) => {
     const client = c as unknown as Qos1Client
-    if (packet.cmd !== 'publish' || packet.qos !== 1 || !client.connackSent || !isPlain(client, packet)) return true
+    const qos = packet.qos
+    if (packet.cmd !== 'publish' || (qos !== 1 && qos !== 0) || !client.connackSent || !isPlain(client, packet)) return true
     // aedes's enqueue: one more packet of this read in progress
     client._parsingBatch++
-    handleQos1Publish(client, packet, accept, client._nextBatch)
+    handleFastPublish(client, packet, options, client._nextBatch)
     return false
   })
+}
+
+/** What the override is given. */
+export interface RouteOptions {
+  accept: AcceptPublish
+  /**
+   * Whether aedes's offline-queue step has anything to do for a QoS 1
+   * message (a persistent subscription matches, or it has a journal entry):
+   * when not, it is routed without it. Absent: always.
+   */
+  routesOffline?: (packet: AnyPacket) => boolean
 }
 
 /**
@@ -138,8 +160,8 @@ function isTopicName (topic: string, maxLevels: number): boolean {
   return levels <= maxLevels
 }
 
-/** Handles one accepted-looking QoS 1 PUBLISH; `done` once it is routed and acknowledged. */
-function handleQos1Publish (client: OrderedClient, packet: AnyPacket, accept: AcceptPublish, done: Done): void {
+/** Handles one QoS 0/1 PUBLISH that passed aedes's checks; `done` once it is routed (and acknowledged). */
+function handleFastPublish (client: OrderedClient, packet: AnyPacket, options: RouteOptions, done: Done): void {
   if (client._keepaliveInterval > 0) client._keepaliveTimer?.refresh()
   if (client.version === 5 && packet.properties?.topicAlias !== undefined) {
     const err = resolveTopicAlias(client, packet)
@@ -152,10 +174,12 @@ function handleQos1Publish (client: OrderedClient, packet: AnyPacket, accept: Ac
     // a topic aedes's path registered may be deeper than allowed: refused as aedes refuses it
     if (!isTopicName(packet.topic, client.broker.maxTopicLevels)) { done(new Error('topic has too many levels')); return }
   }
-  accept(client, packet, (err, wait) => {
+  options.accept(client, packet, (err, wait) => {
     if (err !== null) { refuse(client, packet, err, done); return }
     // acknowledged and dropped already (src/engine/drop-denied-publish.ts)
     if (packet._notAuthorized === true) { done(); return }
+    const qos1 = packet.qos === 1
+    if (!qos1 && wait === undefined) { routePublish(client, packet, options, done); return }
     let open = 2
     let failed = false
     const finish = (e?: Error | null): void => {
@@ -163,11 +187,75 @@ function handleQos1Publish (client: OrderedClient, packet: AnyPacket, accept: Ac
       if (e !== undefined && e !== null) { failed = true; done(e); return }
       if (--open === 0) done()
     }
-    const route = (): void => { client.broker.publish(packet, client, finish) }
+    const route = (): void => { routePublish(client, packet, options, finish) }
     if (wait === undefined || wait.queued === undefined) route()
     else wait.queued.then(route, noop) // a failed journal refuses the PUBACK below
-    acknowledge(client, { cmd: 'puback', messageId: packet.messageId }, wait?.landed, finish)
+    if (qos1) acknowledge(client, { cmd: 'puback', messageId: packet.messageId }, wait?.landed, finish)
+    else wait!.landed.then(() => { finish() }, finish) // a QoS 0 message's hand-off (a bridge queue) still paces the reads
   })
+}
+
+/**
+ * aedes's Aedes#publish for a message from the wire whose topic is checked
+ * already: the same packet copy and steps (retained store, emitter,
+ * `published` hook, 'publish' event), with the offline-queue step (a
+ * promise from subscriptionsByTopic and one from outgoingEnqueueCombi per
+ * QoS 1 message) only when the store says it has something to do, and
+ * without runSeries's state, bound callback and closure per message.
+ */
+function routePublish (client: Qos1Client, packet: AnyPacket, options: RouteOptions, done: Done): void {
+  const broker = client.broker
+  if (packet.qos > 0 && (options.routesOffline === undefined || options.routesOffline(packet))) { broker.publish(packet, client, done); return }
+  const p = new RoutedPacket(packet, broker)
+  // MQTT 5 Message Expiry Interval: aedes records the absolute expiry for queued copies
+  if (p.properties !== undefined && p.properties.messageExpiryInterval > 0 && p.messageExpiry === undefined) p.messageExpiry = Date.now() + p.properties.messageExpiryInterval * 1000
+  if (p.retain) broker.persistence.storeRetained(p).then(() => { emitRouted(broker, client, p, done) }, done)
+  else emitRouted(broker, client, p, done)
+}
+
+function emitRouted (broker: Qos1Broker, client: Qos1Client, p: RoutedPacket, done: Done): void {
+  p.clientId = client.id
+  broker.mq.emit(p, (err?: Error | null) => {
+    if (err !== undefined && err !== null) { done(err); return }
+    broker.published(p, client, done)
+    broker.emit('publish', p, client)
+  })
+}
+
+/** The copy of a message aedes routes (aedes-packet's Packet: the same fields, set the same way). */
+// `declare`: no field definitions are emitted, so an optional field is an own
+// property only when set, as with aedes-packet (code downstream asks hasOwnProperty)
+class RoutedPacket {
+  declare clientId?: string | null
+  declare nl?: boolean
+  declare properties?: Record<string, any>
+  declare messageExpiry?: number
+  declare cmd: string
+  declare brokerId: string
+  declare brokerCounter: number
+  declare topic: string
+  declare payload: Buffer
+  declare qos: number
+  declare retain: boolean
+  declare dup: boolean
+  declare messageId?: number
+
+  constructor (original: AnyPacket, broker: Qos1Broker) {
+    if (Object.hasOwn(original, 'clientId')) this.clientId = original.clientId
+    if (Object.hasOwn(original, 'nl')) this.nl = original.nl
+    if (Object.hasOwn(original, 'properties')) this.properties = original.properties
+    if (Object.hasOwn(original, 'messageExpiry')) this.messageExpiry = original.messageExpiry
+    this.cmd = original.cmd || 'publish'
+    this.brokerId = original.brokerId || broker.id
+    this.brokerCounter = original.brokerCounter || ++broker.counter
+    this.topic = original.topic
+    this.payload = original.payload || Buffer.alloc(0)
+    this.qos = original.qos || 0
+    this.retain = original.retain || false
+    this.dup = original.dup || false
+    // [MQTT-2.3.1-5] a delivery gets its own packet id
+    if (this.qos > 0) this.messageId = undefined
+  }
 }
 
 /**
@@ -180,6 +268,7 @@ function refuse (client: OrderedClient, packet: AnyPacket, err: Error, done: Don
   if (client.version !== 5) { done(err); return }
   packet._notAuthorized = true
   client.broker.emit('clientError', client, err)
+  if (packet.qos === 0) { done(); return } // nothing to carry a reason code: dropped
   acknowledge(client, refusalOf(client, packet.messageId, err), undefined, () => { done() })
 }
 

@@ -7,8 +7,13 @@ import type { LogFields, LogLevel, Logger } from './logger.ts'
 
 /** Events worth a line, by kind (the kind is also the rate-limit bucket). */
 export interface EventLog {
-  /** Logs `msg` at `level` unless this kind already wrote `burst` lines in the current window. */
-  event: (kind: string, level: LogLevel, msg: string, fields?: LogFields) => void
+  /**
+   * Logs `msg` at `level` unless this kind already wrote `burst` lines in the
+   * current window. `fields` may be a function: it is called only for a line
+   * that is written (a connect storm builds no fields for suppressed lines).
+   * A level the logger does not write is neither written nor counted.
+   */
+  event: (kind: string, level: LogLevel, msg: string, fields?: LogFields | (() => LogFields)) => void
   /** Lines suppressed so far, by kind (tests, stats). */
   suppressed: () => Record<string, number>
 }
@@ -22,6 +27,7 @@ export function createEventLog (logger: Logger, options: { burst?: number, windo
   const total: Record<string, number> = {}
   return {
     event: (kind, level, msg, fields) => {
+      if (logger.enabled?.(level) === false) return
       const t = now()
       let k = kinds.get(kind)
       if (k === undefined) { k = { start: t, written: 0, dropped: 0, level }; kinds.set(kind, k) }
@@ -31,7 +37,7 @@ export function createEventLog (logger: Logger, options: { burst?: number, windo
       }
       if (k.written < burst) {
         k.written++
-        logger[level](msg, fields)
+        logger[level](msg, typeof fields === 'function' ? fields() : fields)
         return
       }
       k.dropped++

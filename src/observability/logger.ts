@@ -21,6 +21,8 @@ export interface Logger {
   child: (component: string) => Logger
   /** Change the level at run time (config reload). */
   setLevel: (level: LogLevel) => void
+  /** Whether a line at `level` would be written now (absent: assume it would); lets a caller skip building its fields. */
+  enabled?: (level: LogLevel) => boolean
 }
 
 /** Where lines go; stderr by default so stdout stays clean for CLI output. */
@@ -43,7 +45,8 @@ export function createLogger (options: { level?: LogLevel, component?: string, s
       warn: (m, f) => emit('warn', m, f),
       error: (m, f) => emit('error', m, f),
       child: (c) => make(c),
-      setLevel: (level) => { state.level = LOG_LEVELS.indexOf(level) }
+      setLevel: (level) => { state.level = LOG_LEVELS.indexOf(level) },
+      enabled: (level) => LOG_LEVELS.indexOf(level) >= state.level
     }
   }
   return make(options.component ?? 'edgemq')
@@ -51,7 +54,7 @@ export function createLogger (options: { level?: LogLevel, component?: string, s
 
 /** A logger that drops everything (library use, tests that do not read logs). */
 export const silentLogger: Logger = {
-  debug () {}, info () {}, warn () {}, error () {}, child () { return silentLogger }, setLevel () {}
+  debug () {}, info () {}, warn () {}, error () {}, child () { return silentLogger }, setLevel () {}, enabled () { return false }
 }
 
 function formatFields (fields: LogFields | undefined): string {

@@ -219,6 +219,17 @@ export class LevelPersistence {
     return qos === 2 || retain || this.subs.match(topic).length > 0
   }
 
+  /**
+   * Whether aedes's offline-queue step (subscriptionsByTopic, then
+   * outgoingEnqueueCombi) has anything to do for a QoS 1/2 message being
+   * routed: a persistent session's QoS 1/2 subscription matches its topic, or
+   * it has a journal entry to end. When not, both calls would return at once
+   * with nothing written (src/engine/route-qos1-before-ack.ts skips them).
+   */
+  routesOffline (packet: StoredPacket): boolean {
+    return this.subs.match(packet.topic as string).length > 0 || this.journal.isOpen(packet)
+  }
+
   /** Ends a routed packet's journal entry; undefined (no promise) when it has none. */
   journalDone (_clientId: string, packet: StoredPacket): Promise<void> | undefined {
     return this.journal.complete(packet)

@@ -27,6 +27,7 @@ export async function openLevelStore (config: EdgemqConfig, logger: Logger, opti
     journalIncoming: async (clientId, packet) => { await p.journalIncoming(clientId, packet as StoredPacket) },
     beginJournal: (clientId, packet) => p.beginJournal(clientId, packet as StoredPacket),
     needsJournal: (packet) => p.needsJournal(packet.topic, packet.qos, packet.retain),
+    routesOffline: (packet) => p.routesOffline(packet as StoredPacket),
     // the stored record is the payload, the topic and ~60 bytes of header (docs/persistence.md)
     queueFull: (packet) => p.queueFull(packet.topic, byteLength(packet.payload) + packet.topic.length + 64),
     journalDone: (clientId, packet) => p.journalDone(clientId, packet as StoredPacket),

@@ -240,10 +240,19 @@ export class QueueBounds {
       const q = new ClientQueue()
       // fillCache false: only the sizes are wanted; the count after a restart
       // read every queued record into LevelDB's block cache (+5 MiB RSS with
-      // 50k queued, issue 11)
-      for await (const [key, value] of ctx.db.iterator({ ...prefixRange(clientPrefix(KIND.OUT, clientId)), fillCache: false })) {
-        const seq = readSeqAtEnd(key)
-        q.add(seq, value.length, withState.has(seq))
+      // 50k queued, issue 11). nextv: one promise per batch, not per record.
+      const it = ctx.db.iterator({ ...prefixRange(clientPrefix(KIND.OUT, clientId)), fillCache: false })
+      try {
+        for (;;) {
+          const batch = await it.nextv(256) as Array<[Buffer, Buffer]>
+          if (batch.length === 0) break
+          for (const [key, value] of batch) {
+            const seq = readSeqAtEnd(key)
+            q.add(seq, value.length, withState.has(seq))
+          }
+        }
+      } finally {
+        await it.close()
       }
       for (const seq of inflight()) q.markInflight(seq)
       for (const seq of removed) q.remove(seq)

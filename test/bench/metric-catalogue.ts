@@ -21,6 +21,9 @@ export const METRICS: readonly MetricSpec[] = [
   { key: 'idle.treeRssNoClients', label: 'idle: same, all broker processes', unit: 'MiB', better: 'lower' },
   { key: 'idle.kibPerConn1k', label: 'idle: KiB per connection @1k', unit: 'KiB', better: 'lower' },
   { key: 'idle.kibPerConn10k', label: 'idle: KiB per connection @10k', unit: 'KiB', better: 'lower', target: { max: 4 } },
+  // Over the last step of the idle scenario (9k connects in the full run, 1k in --quick), 100 handshakes at a time.
+  { key: 'idle.connectRate', label: 'idle: connects (CONNECT to CONNACK)', unit: 'conn/s', better: 'higher', target: { ratio: 0.5 } },
+  { key: 'idle.cpuPerConnect', label: 'idle: broker CPU per connect', unit: 'us', better: 'lower' },
   { key: 'fanIn0.rate', label: 'fan-in QoS 0 (50->1)', unit: 'msg/s', better: 'higher', target: { ratio: 1.0 } },
   { key: 'fanIn0.peakRss', label: 'fan-in QoS 0: peak RSS', unit: 'MiB', better: 'lower', target: { max: 80 } },
   { key: 'fanIn1.rate', label: 'fan-in QoS 1 (50->1)', unit: 'msg/s', better: 'higher', target: { ratio: 1.0 } },

@@ -81,11 +81,11 @@ test('PUBACKs leave in the order the PUBLISHes came, whatever each waits for [MQ
   }
 })
 
-test('a publisher whose hand-off is open cannot run ahead: its next read waits (aedes\'s batch), then everything is acknowledged in order', async () => {
+test('PUBLISHes of later reads are acknowledged after an earlier one whose hand-off is open, in order', async () => {
   const pub = (await RawMqtt.connected(b.port, 4, { clientId: 'ahead-pub' })).c
   try {
     pub.send({ cmd: 'publish', topic: 'hold/ahead', payload: Buffer.from('x'), qos: 1, messageId: 1, retain: false, dup: false })
-    // wait until the broker holds it, then send more in a later read
+    // wait until the broker holds it, then send more: later reads of the connection
     for (let i = 0; i < 100 && held.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 20))
     assert.is(held.length, 1)
     for (let id = 2; id <= 4; id++) pub.send({ cmd: 'publish', topic: 'free/ahead', payload: Buffer.from('y'), qos: 1, messageId: id, retain: false, dup: false })

@@ -5,7 +5,8 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import mqttPacket from 'mqtt-packet'
 import { checkConnectPacket } from '../../src/protocol/connect-checks.ts'
-import { encodedRemainingLength } from '../../src/engine/check-connect.ts'
+import fc from 'fast-check'
+import { countedRemainingLength, encodedRemainingLength } from '../../src/engine/check-connect.ts'
 
 const str = (s: string): string => Buffer.from([0, s.length]).toString('hex') + Buffer.from(s).toString('hex')
 const connect = (level: number, flags: number, payload: string): string => {
@@ -44,6 +45,39 @@ test('checkConnectPacket finds each problem and passes a plain CONNECT', () => {
   assert.is(encodedRemainingLength(mqttPacket as never, full), full.length)
   assert.is(checkConnectPacket(full, encodedRemainingLength(mqttPacket as never, full)), undefined)
   assert.is(checkConnectPacket({ cmd: 'connect', protocolVersion: 5, properties: { maximumPacketSize: 0 } })?.reasonCode, 0x82)
+})
+
+// The Remaining Length mqtt-packet's own encoder gives a CONNECT (undefined when it refuses one).
+function generatedRemainingLength (packet: Record<string, any>): number | undefined {
+  let bytes: Buffer
+  try { bytes = mqttPacket.generate(packet as never, { protocolVersion: packet.protocolVersion }) } catch { return undefined }
+  let length = 0
+  let multiplier = 1
+  for (let i = 1; i < Math.min(bytes.length, 5); i++) {
+    length += (bytes[i] & 0x7f) * multiplier
+    if ((bytes[i] & 0x80) === 0) return length
+    multiplier *= 128
+  }
+  return undefined
+}
+
+test('a 3.1/3.1.1 CONNECT\'s Remaining Length is counted as mqtt-packet encodes it (random CONNECTs, refused ones included)', () => {
+  const text = fc.oneof(fc.constant(''), fc.string({ maxLength: 12 }), fc.string({ unit: 'grapheme', maxLength: 6 }))
+  const maybe = <T>(a: fc.Arbitrary<T>): fc.Arbitrary<T | undefined> => fc.option(a, { nil: undefined })
+  const connectArb = fc.record({
+    cmd: fc.constant('connect'),
+    protocolId: fc.constantFrom('MQTT', 'MQIsdp', '', undefined),
+    protocolVersion: fc.constantFrom(3, 4),
+    clean: fc.oneof(fc.boolean(), fc.constant(undefined)),
+    keepalive: fc.oneof(fc.integer({ min: 0, max: 65_535 }), fc.constantFrom(-1, 70_000, 1.5, undefined)),
+    clientId: maybe(text),
+    username: maybe(text),
+    password: maybe(fc.uint8Array({ maxLength: 10 }).map((a) => Buffer.from(a))),
+    will: maybe(fc.record({ topic: text, payload: fc.oneof(fc.uint8Array({ maxLength: 10 }).map((a) => Buffer.from(a)), text), qos: fc.constantFrom(0, 1, 2), retain: fc.boolean() }))
+  }, { requiredKeys: ['cmd', 'protocolVersion'] })
+  fc.assert(fc.property(connectArb, (packet) => {
+    assert.is(countedRemainingLength(packet), generatedRemainingLength(packet), JSON.stringify(packet))
+  }), { numRuns: 3000 })
 })
 
 test.run()

@@ -49,15 +49,32 @@ test('aedes: a QoS 1 PUBLISH is authorized, then acknowledged, then routed from 
   assert.match(write, /client\.waitForDrain\(done\)/)
 })
 
+test('aedes: Aedes#publish copies the packet with aedes-packet and runs retained store, offline queue (QoS > 0 only), emitter, published hook', () => {
+  const aedes = source('aedes.js')
+  assert.match(aedes, /const p = new Packet\(packet, this\)/)
+  assert.match(aedes, /if \(p\.properties\?\.messageExpiryInterval > 0 && p\.messageExpiry === undefined\) \{\s*p\.messageExpiry = Date\.now\(\) \+ \(p\.properties\.messageExpiryInterval \* 1000\)/)
+  assert.match(aedes, /const publishFuncsSimple = \[\s*storeRetained,\s*emitPacket,\s*callPublished\s*\]/)
+  assert.match(aedes, /const publishFuncsQoS = \[\s*storeRetained,\s*enqueueOffline,\s*emitPacket,\s*callPublished\s*\]/)
+  assert.match(aedes, /function emitPacket \(packet, done\) \{\s*if \(this\.client\) packet\.clientId = this\.client\.id\s*this\.broker\.mq\.emit\(packet, done\)/)
+  assert.match(aedes, /function callPublished \(_, done\) \{\s*this\.broker\.published\(this\.packet, this\.client, done\)\s*this\.broker\.emit\('publish', this\.packet, this\.client\)/)
+  assert.match(aedes, /this\.broker\.persistence\.subscriptionsByTopic\(packet\.topic\)/)
+  const packet = readFileSync(join(packageDir('aedes-packet', join(aedesDir, 'aedes.js')), 'packet.js'), 'utf8')
+  for (const field of ['clientId', 'nl', 'properties', 'messageExpiry']) assert.match(packet, new RegExp(`hasOwnProperty\\.call\\(original, '${field}'\\)\\) this\\.${field} = original\\.${field}`))
+  assert.match(packet, /this\.brokerCounter = original\.brokerCounter \|\| \(broker \? \(\+\+broker\.counter\) : 0\)/)
+  assert.match(packet, /if \(this\.qos > 0 \|\| this\.cmd !== 'publish'\) \{[^}]*this\.messageId = undefined/)
+})
+
 test('on the pinned aedes: the message is routed while the PUBACK waits, and the PUBACK comes once it may', async () => {
   let release!: () => void
   const landed = new Promise<void>((resolve) => { release = resolve })
   const broker = await startPinnedAedes()
   let accepted = 0
-  installRouteQos1BeforeAck(broker.aedes, (_client, _packet, decided) => {
-    accepted++
-    const wait: AckWait = { queued: undefined, landed }
-    decided(null, wait)
+  installRouteQos1BeforeAck(broker.aedes, {
+    accept: (_client, packet, decided) => {
+      accepted++
+      const wait: AckWait | undefined = packet.qos === 1 ? { queued: undefined, landed } : undefined
+      decided(null, wait)
+    }
   })
   const sub = (await RawMqtt.connected(broker.port, 4, { clientId: 'canary-sub' })).c
   const pub = (await RawMqtt.connected(broker.port, 4, { clientId: 'canary-pub' })).c
@@ -68,6 +85,10 @@ test('on the pinned aedes: the message is routed while the PUBACK waits, and the
     const got = await sub.next('publish', 5000)
     assert.is(got.topic, 'canary/a')
     assert.is(accepted, 1, 'the override, not aedes\'s handler, took it')
+    pub.send({ cmd: 'publish', topic: 'canary/b', payload: Buffer.from('q0'), qos: 0, retain: false, dup: false })
+    const got0 = await sub.next('publish', 5000)
+    assert.equal([got0.topic, got0.qos], ['canary/b', 0])
+    assert.is(accepted, 2, 'QoS 0 too')
     assert.ok(await pub.nothing('puback', 200))
     release()
     assert.is((await pub.next('puback', 5000)).messageId, 9)

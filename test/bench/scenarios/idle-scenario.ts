@@ -1,7 +1,9 @@
 // Scenario 1, idle connections: the broker's RSS with no clients, then with 1k
-// (and 10k) silent MQTT connections (CONNECT, keepalive 0), as KiB per connection.
+// (and 10k) silent MQTT connections (CONNECT, keepalive 0), as KiB per connection;
+// and how fast the broker takes them (connects/s, its CPU per connect).
 import type { ScenarioRun } from './scenario-context.ts'
 import { settledMemory, toMiB } from './scenario-context.ts'
+import { CLOCK_TICKS_PER_SECOND } from '../proc-stats.ts'
 
 /** Measures RSS at 0 and at each idle count of the mode, on one broker. */
 export const runIdleScenario: ScenarioRun = async (ctx) => {
@@ -17,7 +19,12 @@ export const runIdleScenario: ScenarioRun = async (ctx) => {
     if (base.processes > 1) ctx.log(`${ctx.kind}: ${base.processes} processes; the listening one uses ${toMiB(base.rssKiB)} MiB, all together ${toMiB(base.treeRssKiB)} MiB`)
     let open = 0
     for (const total of ctx.counts.idle) {
+      const ticks = broker.cpuTicks()
       const opened = await ctx.worker.call('openIdle', { port: broker.port, count: total - open, concurrency: 100 })
+      // the last step's figures stand: in the full run it is 9k connects onto 1k open ones
+      const connects = total - open
+      metrics['idle.connectRate'] = Math.round(connects / Math.max(opened.ms, 1) * 1000)
+      metrics['idle.cpuPerConnect'] = Math.round((broker.cpuTicks() - ticks) / CLOCK_TICKS_PER_SECOND * 1e6 / connects)
       open = opened.open
       const memory = await settledMemory(broker)
       const { closed } = await ctx.worker.call('countClosedIdle', undefined)
