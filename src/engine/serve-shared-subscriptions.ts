@@ -16,20 +16,10 @@ import { isSharedFilter, parseSharedFilter, SharedSubscriptions, type ShareMembe
 import { REASON, SUBACK_FAILURE_V3 } from '../reason-codes.ts'
 import { refusalCodeOf } from './refusal-reason-codes.ts'
 import { deliverToOneMember, FORWARD_REFUSED } from './shared-member-delivery.ts'
-import { SHARED_DELIVERY, type AnyPacket, type ShimmedClient, type V5ShimContext } from './v5-shim-context.ts'
+import { SHARED_DELIVERY, type AnyPacket, type SharedSubscriptionServer, type ShimmedClient, type V5ShimContext } from './v5-shim-context.ts'
 import { writePacket } from './write-packet.ts'
 
-/** The shared-subscription side of a broker. */
-export interface SharedSubscriptionServer {
-  /** Handles a SUBSCRIBE with at least one shared filter (writes its SUBACK). */
-  subscribe: (client: ShimmedClient, packet: AnyPacket) => Promise<void>
-  /** Handles an UNSUBSCRIBE with at least one shared filter (writes its UNSUBACK). */
-  unsubscribe: (client: ShimmedClient, packet: AnyPacket) => Promise<void>
-  /** The client's connection closed: it leaves every group. */
-  leaveAll: (client: ShimmedClient) => void
-  /** Groups with at least one member. */
-  size: () => number
-}
+export type { SharedSubscriptionServer } from './v5-shim-context.ts'
 
 /** Whether a SUBSCRIBE or UNSUBSCRIBE names a shared subscription. */
 export function namesSharedFilter (packet: AnyPacket): boolean {

@@ -8,7 +8,6 @@ import type { EventEmitter } from 'node:events'
 import type { Duplex, Readable } from 'node:stream'
 import type { Logger } from '../observability/logger.ts'
 import type { OutboundWindow } from '../protocol/outbound-window.ts'
-import type { SharedSubscriptionServer } from './serve-shared-subscriptions.ts'
 
 /** A completion callback as aedes passes them. */
 export type Callback = (err?: Error | null) => void
@@ -98,6 +97,18 @@ export interface V5ShimContext {
   mayReceive: (client: unknown, topic: string) => boolean
   /** Whether the store holds a session for a client id (see keep-session-on-clean-start.ts). */
   hasSession?: (clientId: string) => boolean
+}
+
+/** The shared-subscription side of a broker (serve-shared-subscriptions.ts; declared here with the other shim types, so this module imports no shim). */
+export interface SharedSubscriptionServer {
+  /** Handles a SUBSCRIBE with at least one shared filter (writes its SUBACK). */
+  subscribe: (client: ShimmedClient, packet: AnyPacket) => Promise<void>
+  /** Handles an UNSUBSCRIBE with at least one shared filter (writes its UNSUBACK). */
+  unsubscribe: (client: ShimmedClient, packet: AnyPacket) => Promise<void>
+  /** The client's connection closed: it leaves every group. */
+  leaveAll: (client: ShimmedClient) => void
+  /** Groups with at least one member. */
+  size: () => number
 }
 
 /** What the shims' shared per-connection functions find on the aedes instance (they get the client, and from it its broker). */
