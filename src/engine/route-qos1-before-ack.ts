@@ -191,7 +191,7 @@ function handleFastPublish (client: OrderedClient, packet: AnyPacket, options: R
     if (wait === undefined || wait.queued === undefined) route()
     else wait.queued.then(route, noop) // a failed journal refuses the PUBACK below
     if (qos1) acknowledge(client, { cmd: 'puback', messageId: packet.messageId }, wait?.landed, finish)
-    else wait!.landed.then(() => { finish() }, finish) // a QoS 0 message's hand-off (a bridge queue) still paces the reads
+    else wait!.landed.then(() => { finish() }, (e: Error) => { handOffFailed(client, e, finish) }) // a QoS 0 message's hand-off (a bridge queue) still paces the reads
   })
 }
 
@@ -277,6 +277,13 @@ function refusalOf (client: OrderedClient, messageId: number, err: Error): AnyPa
   const ack: AnyPacket = { cmd: 'puback', messageId, reasonCode: REASON.NOT_AUTHORIZED }
   if (err.message.length > 0 && client._requestProblemInformation !== false) ack.properties = { reasonString: err.message }
   return ack
+}
+
+/** A QoS 0 message whose hand-off failed: a v5 connection stays (nothing to answer), a 3.1.1 one closes, as aedes does. */
+function handOffFailed (client: OrderedClient, err: Error, done: Done): void {
+  if (client.version !== 5) { done(err); return }
+  client.broker.emit('clientError', client, err)
+  done()
 }
 
 /** Writes an acknowledgement once `landed` resolves and every earlier one of the connection is written. */

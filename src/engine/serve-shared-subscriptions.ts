@@ -19,7 +19,6 @@ import { deliverToOneMember, FORWARD_REFUSED } from './shared-member-delivery.ts
 import { SHARED_DELIVERY, type AnyPacket, type SharedSubscriptionServer, type ShimmedClient, type V5ShimContext } from './v5-shim-context.ts'
 import { writePacket } from './write-packet.ts'
 
-export type { SharedSubscriptionServer } from './v5-shim-context.ts'
 
 /** Whether a SUBSCRIBE or UNSUBSCRIBE names a shared subscription. */
 export function namesSharedFilter (packet: AnyPacket): boolean {

@@ -99,18 +99,6 @@ export interface V5ShimContext {
   hasSession?: (clientId: string) => boolean
 }
 
-/** The shared-subscription side of a broker (serve-shared-subscriptions.ts; declared here with the other shim types, so this module imports no shim). */
-export interface SharedSubscriptionServer {
-  /** Handles a SUBSCRIBE with at least one shared filter (writes its SUBACK). */
-  subscribe: (client: ShimmedClient, packet: AnyPacket) => Promise<void>
-  /** Handles an UNSUBSCRIBE with at least one shared filter (writes its UNSUBACK). */
-  unsubscribe: (client: ShimmedClient, packet: AnyPacket) => Promise<void>
-  /** The client's connection closed: it leaves every group. */
-  leaveAll: (client: ShimmedClient) => void
-  /** Groups with at least one member. */
-  size: () => number
-}
-
 /** What the shims' shared per-connection functions find on the aedes instance (they get the client, and from it its broker). */
 export interface InstalledShims {
   ctx: V5ShimContext
@@ -127,3 +115,15 @@ export function shimsOf (client: ShimmedClient): InstalledShims {
 
 /** Does nothing (a callback nobody waits for). */
 export function noop (): void {}
+
+/** The shared-subscription side of a broker. */
+export interface SharedSubscriptionServer {
+  /** Handles a SUBSCRIBE with at least one shared filter (writes its SUBACK). */
+  subscribe: (client: ShimmedClient, packet: AnyPacket) => Promise<void>
+  /** Handles an UNSUBSCRIBE with at least one shared filter (writes its UNSUBACK). */
+  unsubscribe: (client: ShimmedClient, packet: AnyPacket) => Promise<void>
+  /** The client's connection closed: it leaves every group. */
+  leaveAll: (client: ShimmedClient) => void
+  /** Groups with at least one member. */
+  size: () => number
+}
