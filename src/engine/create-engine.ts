@@ -28,6 +28,7 @@ import { guardEmitterRecursion } from './guard-emitter-recursion.ts'
 import { installPublishEncoder } from './install-publish-encoder.ts'
 import { disableNumberCache } from './disable-number-cache.ts'
 import { usePlainBufferList } from './use-plain-buffer-list.ts'
+import { installReleaseConnectPacket } from './release-connect-packet.ts'
 import { setMaximumPacketSize } from './set-maximum-packet-size.ts'
 import { setServerKeepAlive } from './set-server-keep-alive.ts'
 import { useFifoEmitterQueues } from './use-fifo-emitter-queues.ts'
@@ -484,6 +485,7 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
   // CONNECTs the spec refuses: will QoS 3, user name/password without flags, bad protocol level (CONNACK 1), ...
   installCheckConnect(aedes, mqttPacket, { onRefused: (problem) => { counters.malformedClosed++; log.info('connection closed: CONNECT refused', { reason: problem.reason }) } })
   installClearInboundDup(aedes) // a publisher's DUP=1 is not passed on to subscribers [MQTT-3.3.1-3]
+  installReleaseConnectPacket(aedes) // the parser keeps the CONNECT's protocol version, not the packet (and its password)
   installBoundPropertyBlocks(mqttPacket) // a v5 property read past its block is malformed; a one-byte property 2 is kept for the checks
   // A persistent session without subscriptions is resumed with Session Present 1 [MQTT-3.2.2-2].
   if (store.sessions !== undefined) installConnackSessionPresent(aedes, mqttPacket, store.sessions, (err) => { log.error('session marker not stored', { error: err.message }) })
