@@ -3,10 +3,10 @@ import * as assert from 'uvu/assert'
 import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import { mkdtemp, readFile, rm, writeFile, chmod } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { decoyHash, hashPassword, parsePasswordHash, verifyPassword, weaknessOf, type PasswordHash } from '../../src/auth/password-hash.ts'
+import { freePort } from '../helpers/free-port.ts'
 
 function need (tool: string, pkg: string): void {
   if (spawnSync('which', [tool]).status !== 0) throw new Error(`${tool} is missing: apt-get install ${pkg}`)
@@ -18,13 +18,6 @@ function parsed (text: string): PasswordHash {
   return h
 }
 
-async function freePort (): Promise<number> {
-  const s = createServer()
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve))
-  const port = (s.address() as { port: number }).port
-  await new Promise<void>((resolve) => s.close(() => resolve()))
-  return port
-}
 
 test('verifies $7$ lines made by Debian\'s mosquitto_passwd, and refuses wrong passwords', async () => {
   need('mosquitto_passwd', 'mosquitto')

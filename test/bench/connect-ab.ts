@@ -14,38 +14,22 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { createServer } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import { BrokerProcess, sleep } from './broker-process.ts'
 import { renderEdgemqConfig } from './broker-configs.ts'
 import { MqttLink, mapLimit } from './mqtt-link.ts'
 import { CLOCK_TICKS_PER_SECOND } from './proc-stats.ts'
+import { freePort } from '../helpers/free-port.ts'
+import { parseAbArgs } from './ab-args.ts'
 
 const here = dirname(fileURLToPath(import.meta.url))
 
-function freePort (): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)) })
-  })
-}
 
-const args = process.argv.slice(2)
-function option (name: string, fallback: number): number {
-  const i = args.indexOf(name)
-  if (i < 0) return fallback
-  const v = Number(args[i + 1])
-  args.splice(i, 2)
-  return v
-}
-const runs = option('--runs', 2)
-const connects = option('--connects', 9000)
-const subscribeAt = args.indexOf('--subscribe')
-const subscribe = subscribeAt >= 0
-if (subscribe) args.splice(subscribeAt, 1)
-const commands = args
-if (commands.length === 0) { console.error('usage: connect-ab.ts [--runs N] [--connects N] [--subscribe] "cmd A" ["cmd B" ...]'); process.exit(2) }
+const args = parseAbArgs()
+const runs = args.number('--runs', 2)
+const connects = args.number('--connects', 9000)
+const subscribe = args.flag('--subscribe')
+const commands = args.commands('connect-ab.ts [--runs N] [--connects N] [--subscribe] "cmd A" ["cmd B" ...]')
 spawnSync('taskset', ['-pc', '1', String(process.pid)]) // the load off the broker's core
 
 /** Opens `count` links (ids `prefix-i`), 100 at a time, each subscribing to a filter of its own when asked. */

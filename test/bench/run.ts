@@ -5,7 +5,6 @@
 import { spawnSync } from 'node:child_process'
 import { existsSync, readFileSync, rmSync } from 'node:fs'
 import { mkdir, mkdtemp, writeFile, statfs } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { cpus, loadavg, release, tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { performance } from 'node:perf_hooks'
@@ -25,6 +24,7 @@ import { runDiskScenario } from './scenarios/disk-scenario.ts'
 import { runRestartScenario } from './scenarios/restart-scenario.ts'
 import { runWearScenario } from './scenarios/wear-scenario.ts'
 import { runStormScenario } from './scenarios/storm-scenario.ts'
+import { freePort } from '../helpers/free-port.ts'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 /** Brokers on one core, the load generator (and this process) on the other. */
@@ -101,17 +101,6 @@ function readBoard (board: string, needed: boolean): { maxInflight: number, heap
   return { maxInflight: profile.settings?.limits?.maxInflight ?? 20, heapFlags }
 }
 
-/** A loopback port nobody listens on right now. */
-function freePort (): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => typeof address === 'object' && address !== null ? resolvePort(address.port) : reject(new Error('no port')))
-    })
-  })
-}
 
 function machineInfo (): Record<string, unknown> {
   const mosquitto = spawnSync(MOSQUITTO_PATH, ['-h'], { encoding: 'utf8' })

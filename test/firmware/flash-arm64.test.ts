@@ -9,7 +9,6 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { existsSync, lstatSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -20,6 +19,7 @@ import { INSTALL_PATHS as P } from '../../firmware-tools/lib/install-paths.ts'
 import { packBoard, type PackResult } from '../../firmware-tools/lib/pack-board.ts'
 import { requireTool } from '../helpers/broker-process.ts'
 import { checkBinfmt, prepareRootfs, removeRootfs } from './debian-rootfs.ts'
+import { freePort } from '../helpers/free-port.ts'
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '../../..')
 const BOARD = 'rpi-4b'
@@ -42,16 +42,6 @@ function log (line: string): void { console.log(`  [firmware] ${line}`) }
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`
 const mib = (bytes: number): string => `${(bytes / 1048576).toFixed(1)} MiB`
 
-async function freePort (): Promise<number> {
-  return await new Promise((resolvePort, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port
-      s.close(() => resolvePort(port))
-    })
-  })
-}
 
 /** Directive values of a unit plus its drop-ins, with systemd's rule that an empty assignment resets the list. */
 function unitDirectives (texts: string[]): Map<string, string[]> {

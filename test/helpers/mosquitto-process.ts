@@ -4,25 +4,15 @@
 // made goes on dispose(); a process left running at exit is SIGKILLed.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { connect, createServer } from 'node:net'
+import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { requireTool } from './broker-process.ts'
+import { freePort } from './free-port.ts'
 
 const running = new Set<ChildProcess>()
 process.once('exit', () => { for (const c of running) c.kill('SIGKILL') })
 
-/** A free TCP port on 127.0.0.1 (bound and released). */
-export async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port
-      s.close(() => resolve(port))
-    })
-  })
-}
 
 /** Resolves once something accepts TCP connections on the port. */
 export async function waitForPort (port: number, timeoutMs = 10_000): Promise<void> {
@@ -108,3 +98,6 @@ export class MosquittoProcess {
     await rm(this.dir, { recursive: true, force: true })
   }
 }
+
+/** A free TCP port on 127.0.0.1 (test/helpers/free-port.ts). */
+export { freePort }
