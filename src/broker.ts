@@ -51,6 +51,8 @@ interface Core {
   readonly packets: PacketCounters
   config: EdgemqConfig
   openSockets: number
+  /** The 'close' listener of every counted socket: one function, not a closure per socket. */
+  readonly socketClosed: () => void
   readonly counters: EngineCounters
   /** Connects, disconnects and refusals, rate-limited per kind (src/observability/event-log.ts). */
   readonly events: EventLog
@@ -74,7 +76,7 @@ const CLOSE_GRACE_MS = 2_000
 
 /** Starts the broker from a validated config. */
 export async function startBroker (config: EdgemqConfig, logger: Logger, parts: readonly AttachPart[] = []): Promise<EdgemqBroker> {
-  const core: Core = { hooks: createBrokerHooks(), log: logger.child('broker'), events: createEventLog(logger.child('broker')), observe: new Observatory(), packets: createPacketCounters(), config, openSockets: 0, counters: { connectionsRefused: 0, messagesReceived: 0, malformedClosed: 0, publishDenied: 0, oversizeRefused: 0, queueFullRefused: 0 } }
+  const core: Core = { hooks: createBrokerHooks(), log: logger.child('broker'), events: createEventLog(logger.child('broker')), observe: new Observatory(), packets: createPacketCounters(), config, openSockets: 0, socketClosed: () => { core.openSockets-- }, counters: { connectionsRefused: 0, messagesReceived: 0, malformedClosed: 0, publishDenied: 0, oversizeRefused: 0, queueFullRefused: 0 } }
   const opened: Opened = { handles: [], partNames: [], listeners: new Map(), storeOpen: false }
   try {
     const store = opened.store = await openStore(config, logger.child('persistence'))
@@ -215,7 +217,7 @@ function acceptConnection (core: Core, listener: string, peer: { ip: string, por
 /** Counts the socket, hands it to the engine and tells the parts (opened hooks). */
 function serveConnection (core: Core, engine: Engine, listener: string, conn: IncomingConnection): void {
   core.openSockets++
-  conn.socket.on('close', () => { core.openSockets-- }) // comes once; on() spares once()'s per-socket wrapper
+  conn.socket.on('close', core.socketClosed) // comes once; on() spares once()'s per-socket wrapper
   // SlowITe without refusing keepalive 0: the kernel probes an idle peer, so a
   // dead one is found within tcpKeepaliveIdle + intvl x probes (docs/security.md).
   conn.socket.setKeepAlive(true, core.config.limits.tcpKeepaliveIdle)

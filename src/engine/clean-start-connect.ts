@@ -265,13 +265,17 @@ function setKeepAlive (client: ConnectingClient, packet: AnyPacket, finish: Call
   if (keepalive > 0) {
     // [MQTT-3.1.2-24] one and a half keepalives without a packet close the connection
     client._keepaliveInterval = keepalive * 1500 + 1
-    client._keepaliveTimer = setTimeout(() => {
-      client.broker.emit('keepaliveTimeout', client)
-      client.emit('error', new Error('keep alive timeout'))
-    }, client._keepaliveInterval)
+    // a shared function with the client as argument, not a closure: a closure here would share this
+    // scope's context with the callback below and keep the connect's `finish` alive for the connection's life
+    client._keepaliveTimer = setTimeout(closeOnKeepaliveTimeout, client._keepaliveInterval, client)
   }
   // fetchSubs of a clean start: the stored session ends [MQTT-3.1.2-4]; Session Present 0 [MQTT-3.2.2-1]
   client.broker.persistence.cleanSubscriptions(client).then(() => { storeWill(client, finish) }, finish)
+}
+
+function closeOnKeepaliveTimeout (client: ConnectingClient): void {
+  client.broker.emit('keepaliveTimeout', client)
+  client.emit('error', new Error('keep alive timeout'))
 }
 
 function storeWill (client: ConnectingClient, finish: Callback): void {

@@ -105,9 +105,11 @@ export async function startListener (config: ListenerConfig, handlers: ListenerH
   const tls = config.type === 'tls' || config.type === 'wss' || config.type === 'https' ? await loadTlsOptions(config) : undefined
   let server: NetServer | HttpServer
   const sockets = new Set<Socket>()
+  // one listener function per listener, not a closure per socket ('close' comes once: on() spares once()'s wrapper)
+  const untrack = function (this: Socket): void { sockets.delete(this) }
   const track = (socket: Socket): void => {
     sockets.add(socket)
-    socket.on('close', () => sockets.delete(socket)) // comes once; on() spares once()'s per-socket wrapper
+    socket.on('close', untrack)
   }
   const certificateOf = (socket: Socket): IncomingConnection['certificate'] => {
     const tlsSocket = socket as TLSSocket
