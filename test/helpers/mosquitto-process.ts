@@ -35,6 +35,7 @@ export class MosquittoProcess {
   private child: ChildProcess | undefined
   private exited: Promise<void> = Promise.resolve()
   private log = ''
+  private diedOnItsOwn = false
 
   private constructor (port: number, dir: string) {
     this.port = port
@@ -70,7 +71,11 @@ export class MosquittoProcess {
     running.add(child)
     this.child = child
     child.stderr!.on('data', (d) => { this.log += String(d) })
-    this.exited = new Promise((resolve) => child.once('exit', () => { running.delete(child); resolve() }))
+    this.exited = new Promise((resolve) => child.once('exit', () => {
+      running.delete(child)
+      if (this.child === child) this.diedOnItsOwn = true // not halted by us: killed from outside, or crashed
+      resolve()
+    }))
     try {
       await waitForPort(this.port)
     } catch (err) {
@@ -85,6 +90,11 @@ export class MosquittoProcess {
     this.child = undefined
     child.kill(signal)
     await this.exited
+  }
+
+  /** Whether it exited without halt() or dispose() (killed from outside, or crashed). */
+  exitedUnexpectedly (): boolean {
+    return this.diedOnItsOwn
   }
 
   /** What it wrote to stderr. */

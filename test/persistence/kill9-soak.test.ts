@@ -21,6 +21,7 @@ test('50 kill -9 cycles: no acknowledged QoS 1 or QoS 2 lost, no QoS 2 delivered
   // message over on PUBREL and keeps its receive state across reconnects
   assert.is(r.duplicatedQos2, 0, context)
   assert.is(r.sessionsLost, 0, context)
+  assert.is(r.upstreamDied, false, `the upstream Mosquitto exited during the soak (killed from outside?): ${context}`)
   assert.is(r.bridgedLost, 0, context)
 })
 

@@ -33,6 +33,8 @@ export interface SoakResult {
   duplicatedQos2: number
   sessionsLost: number
   bridgedLost: number
+  /** The upstream Mosquitto exited during the soak (killed from outside, e.g. by a `pkill -x mosquitto`): the bridged figures then say nothing about the broker. */
+  upstreamDied: boolean
   /** Example payloads of each failure kind (at most 10). */
   examples: Record<string, string[]>
 }
@@ -198,6 +200,7 @@ bridges:
       duplicatedQos2: dup2.length,
       sessionsLost: sessionsLost.length,
       bridgedLost: lostB.length,
+      upstreamDied: mosq.exitedUnexpectedly(),
       examples: { lostQos1: lost1.slice(0, 10), lostQos2: lost2.slice(0, 10), duplicatedQos2: dup2.slice(0, 10), sessionsLost: sessionsLost.slice(0, 10), bridgedLost: lostB.slice(0, 10) }
     }
   } finally {
@@ -214,5 +217,6 @@ if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(
   const result = await runSoak({ cycles, seed: arg('--seed') === undefined ? undefined : Number(arg('--seed')), log: (line) => { process.stderr.write(line + '\n') } })
   process.stdout.write(JSON.stringify(result, null, 2) + '\n')
   const bad = result.lostQos1 + result.lostQos2 + result.duplicatedQos2 + result.sessionsLost + result.bridgedLost
+  if (result.upstreamDied) process.stderr.write('the upstream Mosquitto exited during the soak (killed from outside?): the bridged figures are not the broker\'s; run it again\n')
   process.exit(bad === 0 ? 0 : 1)
 }
