@@ -146,13 +146,17 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
   const handOff = async (pending: Array<Promise<void>> | undefined, journalFor: EdgemqClient | null, packet: AedesPublishPacket): Promise<void> => {
     if (pending !== undefined) await Promise.all(pending)
     if (journalFor === null) return
-    const state = journalFor[STATE] // counted as on the QoS 1 path (see publishDecided)
-    if (state !== undefined) state.journaling = (state.journaling ?? 0) + 1
-    try {
-      await store.journalIncoming(journalFor.id, packet)
-    } finally {
-      if (state !== undefined) state.journaling = (state.journaling ?? 1) - 1
-    }
+    const journaled = store.journalIncoming(journalFor.id, packet)
+    countJournaling(journalFor[STATE], journaled)
+    await journaled
+  }
+  // A publisher's journal hand-offs not landed yet, so that its next QoS 1 message is journaled too
+  // and cannot overtake them (see publishDecided).
+  const countJournaling = (state: ClientState | undefined, landed: Promise<unknown> | undefined): void => {
+    if (state === undefined || landed === undefined) return
+    state.journaling = (state.journaling ?? 0) + 1
+    const ended = (): void => { state.journaling = (state.journaling ?? 1) - 1 }
+    landed.then(ended, ended)
   }
   // The QoS 1 path (route-qos1-before-ack.ts): the same hand-offs, started
   // together and not waited for here: the message is routed once its journal
@@ -212,11 +216,7 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
       }
       if (pending === undefined && !journal) { accepted(undefined); return }
       const wait = startHandOff(pending, journal ? client : null, packet)
-      if (journal && state !== undefined) {
-        state.journaling = (state.journaling ?? 0) + 1
-        const ended = (): void => { state.journaling = (state.journaling ?? 1) - 1 }
-        wait.landed?.then(ended, ended)
-      }
+      if (journal) countJournaling(state, wait.landed)
       accepted(wait)
       return
     }
