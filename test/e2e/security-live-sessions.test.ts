@@ -6,15 +6,15 @@
 // 0x87 for v5) unless auth.closeRevokedSessions is false.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { spawnSync, execFileSync } from 'node:child_process'
-import { mkdtemp, readFile, rm, writeFile, chmod } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { execFileSync } from 'node:child_process'
+import { readFile, rm, writeFile, chmod } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { MqttClient } from 'mqtt'
 import { connectClient, collectTopics } from '../auth/mqtt-connect.ts'
 import { makeTestPki, type TestPki } from '../auth/test-pki.ts'
 import { hashPassword } from '../../src/auth/password-hash.ts'
-import { REPO_ROOT, startBrokerProcess, type BrokerProcessHandle } from '../helpers/broker-process.ts'
+import { buildBundle } from '../helpers/built-bundle.ts'
+import { startBrokerProcess, type BrokerProcessHandle } from '../helpers/broker-process.ts'
 
 let dir: string
 let bundle: string
@@ -22,12 +22,10 @@ let pki: TestPki
 const clients: MqttClient[] = []
 
 test.before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'edgemq-live-'))
   // The bundle of this tree, built now: a stale dist/ must not pass for the fix.
-  const out = join(dir, 'dist')
-  const built = spawnSync(process.execPath, [join(REPO_ROOT, 'build.mjs'), '--outdir', out, '--arch', 'x64', '--quiet'], { encoding: 'utf8' })
-  if (built.status !== 0) throw new Error(`build failed: ${built.stderr}`)
-  bundle = join(out, 'edgemq.mjs')
+  const built = await buildBundle()
+  dir = built.dir
+  bundle = built.main
   pki = await makeTestPki(dir)
 })
 test.after.each(() => { for (const c of clients.splice(0)) c.end(true) })

@@ -6,25 +6,24 @@
 // The built bundle, real clients, a real kill -9.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { spawnSync, execFileSync } from 'node:child_process'
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { execFileSync } from 'node:child_process'
+import { chmod, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { MqttClient } from 'mqtt'
 import { connectClient, collectTopics } from '../auth/mqtt-connect.ts'
 import { hashPassword } from '../../src/auth/password-hash.ts'
-import { REPO_ROOT, startBrokerProcess, type BrokerProcessHandle } from '../helpers/broker-process.ts'
+import { buildBundle } from '../helpers/built-bundle.ts'
+import { startBrokerProcess, type BrokerProcessHandle } from '../helpers/broker-process.ts'
 
 let dir: string
 let bundle: string
 const clients: MqttClient[] = []
 
 test.before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'edgemq-orphan-wills-'))
-  const out = join(dir, 'dist')
-  const built = spawnSync(process.execPath, [join(REPO_ROOT, 'build.mjs'), '--outdir', out, '--arch', 'x64', '--quiet'], { encoding: 'utf8' })
-  if (built.status !== 0) throw new Error(`build failed: ${built.stderr}`)
-  bundle = join(out, 'edgemq.mjs')
+  // The bundle of this tree, built now: a stale dist/ must not pass for the fix.
+  const built = await buildBundle()
+  dir = built.dir
+  bundle = built.main
 })
 test.after.each(() => { for (const c of clients.splice(0)) c.end(true) })
 test.after(async () => { await rm(dir, { recursive: true, force: true }) })
