@@ -218,7 +218,7 @@ export class LevelPersistence {
    * process), so its journal write and delete are skipped.
    */
   needsJournal (topic: string, qos: number, retain: boolean): boolean {
-    return qos === 2 || retain || this.subs.match(topic).length > 0
+    return qos === 2 || retain || this.subs.matchShared(topic).length > 0
   }
 
   /**
@@ -233,7 +233,7 @@ export class LevelPersistence {
    */
   ackAfterStore (topic: string, qos: number, retain: boolean): boolean {
     if (qos !== 1 || retain) return false
-    const subs = this.subs.match(topic)
+    const subs = this.subs.matchShared(topic)
     if (subs.length === 0) return false
     for (const s of subs) if (this.outgoing.isOnline(s.clientId)) return false
     return true
@@ -247,7 +247,7 @@ export class LevelPersistence {
    * with nothing written (src/engine/route-qos1-before-ack.ts skips them).
    */
   routesOffline (packet: StoredPacket): boolean {
-    return this.subs.match(packet.topic as string).length > 0 || this.journal.isOpen(packet)
+    return this.subs.matchShared(packet.topic as string).length > 0 || this.journal.isOpen(packet)
   }
 
   /** Ends a routed packet's journal entry; undefined (no promise) when it has none. */
@@ -643,7 +643,7 @@ export class LevelPersistence {
   queueFull (topic: string, bytes: number): boolean {
     if (this.outgoing.bounds.limits.refuseNew !== true) return false
     // a connected subscriber gets the message now: its queue is not what the cap bounds (makeRoom)
-    for (const sub of this.subs.match(topic)) if (!this.outgoing.isOnline(sub.clientId) && this.outgoing.bounds.wouldOverflow(sub.clientId, bytes)) return true
+    for (const sub of this.subs.matchShared(topic)) if (!this.outgoing.isOnline(sub.clientId) && this.outgoing.bounds.wouldOverflow(sub.clientId, bytes)) return true
     return false
   }
 
