@@ -7,9 +7,11 @@
 // views, ~850 bytes of garbage per message (issue 11's enqueue profile).
 // Here the first chunk keeps its place and an offset (`head`) moves instead;
 // a read inside one chunk indexes it.
-// Installed by use-plain-buffer-list.ts; its canary checks the parser calls
-// nothing else, and parses every packet of a corpus, in one chunk and byte by
-// byte, and random packet streams in random chunks, to what bl gives.
+// Installed by use-plain-buffer-list.ts. Canary:
+// test/engine/use-plain-buffer-list.test.ts (the parser calls nothing else;
+// every packet of a corpus, in one chunk and byte by byte, and random packet
+// streams in random chunks parse to what bl gives; call-by-call answers match
+// bl's BufferList).
 
 /** Thrown for a read past the end, as a Buffer read throws (bl reads from a shorter slice). */
 function outOfBounds (): RangeError {
