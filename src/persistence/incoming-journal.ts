@@ -140,7 +140,10 @@ export class IncomingJournal {
   // Links the entry to the packet and queues its write (synchronously); returns the landing.
   private queueEntry (clientId: string, packet: StoredPacket, ops: WriteOp[], firstKey: string | undefined): Promise<void> {
     const seq = this.ctx.allocSeq()
-    ops.push({ type: 'put', key: journalKey(seq), value: this.ctx.seal(encodePacket(journalRecord(clientId, packet))) })
+    // fresh (a new sequence number): when the routed message's enqueue batch
+    // joins the same write, the entry and its delete are left out, the queued
+    // copies in that atomic batch cover the message (write-queue.ts)
+    ops.push({ type: 'put', key: journalKey(seq), value: this.ctx.seal(encodePacket(journalRecord(clientId, packet))), fresh: true })
     this.open.add(seq)
     this.link(packet, seq)
     if (firstKey !== undefined) {

@@ -154,7 +154,16 @@ export class WriteQueue {
   write (ops: readonly WriteOp[], options: { sync?: boolean, lazy?: boolean } = {}): Promise<void> {
     if (this.closed) return Promise.reject(new Error('persistence is closed'))
     if (ops.length === 0 && options.sync !== true) return Promise.resolve()
-    const seg = this.tail()
+    let seg = this.tail()
+    // A lazy write behind an urgent one goes in a segment of its own, so the
+    // urgent batch leaves without it and it can still wait for company: the
+    // queued copy of a journaled message, routed in the same turn as its
+    // journal write was queued, would otherwise always be written (a sensor
+    // day with an online subscriber: 233 -> 410 bytes per message).
+    if (options.lazy === true && seg.urgent === true) {
+      seg = { ops: [], sync: false }
+      this.segments.push(seg)
+    }
     for (const op of ops) seg.ops.push(op)
     if (options.sync === true) seg.sync = true
     if (options.lazy !== true) seg.urgent = true
@@ -264,7 +273,7 @@ export class WriteQueue {
     if (!this.hasUrgent()) {
       // only lazy writes (and perhaps the sequence reserve): wait for company, not forever
       if (this.lazyTimer === undefined && !this.isEmpty()) {
-        this.lazyTimer = setTimeout(() => { this.lazyTimer = undefined; this.flush() }, LAZY_WRITE_MS)
+        this.lazyTimer = setTimeout(() => { this.lazyTimer = undefined; this.flush(true) }, LAZY_WRITE_MS)
       }
       return
     }
@@ -291,15 +300,23 @@ export class WriteQueue {
     })
   }
 
-  private flush (): void {
+  // `lazyWaitOver`: the lazy timer fired, lazy writes go too.
+  private flush (lazyWaitOver = false): void {
     if (this.inFlight !== undefined) return
     if (this.lazyTimer !== undefined) { clearTimeout(this.lazyTimer); this.lazyTimer = undefined }
-    // Take the segments at the head up to the first gate still waiting for its ops.
+    // Take the segments at the head up to the first gate still waiting for its
+    // ops; lazy-only segments after the last urgent one stay and wait for
+    // company (see write()), unless their wait is over.
+    let end = this.segments.length
+    if (!lazyWaitOver) {
+      for (let i = 0; i < this.segments.length && this.segments[i].gate === undefined; i++) if (this.segments[i].urgent === true) end = i + 1
+    }
     let ops: WriteOp[] = this.headOps
     const waiters: Waiter[] = []
     let sync = this.mode === 'always'
     let taken = 0
-    for (const seg of this.segments) {
+    for (let i = 0; i < end; i++) {
+      const seg = this.segments[i]
       if (seg.gate !== undefined) {
         if (waiters.length === 0 && ops.length === 0 && !seg.gate.started) this.open(seg, seg.gate)
         break

@@ -226,4 +226,29 @@ test('a lazy write waits for company (at most LAZY_WRITE_MS); an acknowledgement
   await queue.close(); await db.close()
 })
 
+test('a lazy write queued in the same turn as an urgent one does not leave with it: it still waits for company (a journal write and its routed copy, round 5)', async () => {
+  const db = new ClassicLevel<Buffer, Buffer>(join(dir, `db-${++n}`), { keyEncoding: 'buffer', valueEncoding: 'buffer' })
+  await db.open()
+  const batches: string[] = []
+  const target = { batch: () => { const real = db.batch(); const ops: string[] = []; return { put: (a: any, b: any) => { ops.push(`put ${String(a)}`); real.put(a, b) }, del: (a: any) => { ops.push(`del ${String(a)}`); real.del(a) }, write: async (o: { sync: boolean }) => { batches.push(ops.join(', ')); await real.write(o) } } } }
+  const queue = new WriteQueue({ db: target, mode: 'batch', syncInterval: 60_000, logger: silentLogger, syncMarkerKey: Buffer.from('M-sync') })
+  const key = Buffer.from('O-client-1')
+  // the engine queues the journal entry and, routing in the same turn, the queued copy with the entry's delete
+  const journaled = queue.write([{ type: 'put', key: Buffer.from('J-1'), value: Buffer.from('journal'), fresh: true }])
+  const lazy = queue.write([{ type: 'put', key, value: Buffer.from('queued'), fresh: true }, { type: 'del', key: Buffer.from('J-1') }], { lazy: true })
+  await journaled
+  assert.equal(batches, ['put J-1'], 'the journal entry went alone (the PUBACK waits for it only)')
+  await queue.write([{ type: 'del', key }]) // the subscriber's PUBACK
+  await lazy
+  assert.equal(batches, ['put J-1', 'del J-1'], 'the queued copy and its delete were left out; the journal delete landed')
+  assert.is(await db.get(Buffer.from('J-1')), undefined)
+  assert.is(await db.get(key), undefined)
+  // an urgent write queued after a waiting lazy one takes it along (order kept)
+  const lazy2 = queue.write([{ type: 'put', key: Buffer.from('O-client-2'), value: Buffer.from('q'), fresh: true }], { lazy: true })
+  await queue.write([{ type: 'put', key: Buffer.from('X'), value: Buffer.from('x') }])
+  await lazy2
+  assert.equal(batches.slice(2), ['put O-client-2, put X'])
+  await queue.close(); await db.close()
+})
+
 test.run()
