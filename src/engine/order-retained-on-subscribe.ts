@@ -63,6 +63,7 @@ interface OrderBroker {
   id: string
   counter: number
   on: (event: 'subscribe', listener: (subs: EmittedSubscription[], client: OrderClient) => void) => unknown
+  emit: (event: 'clientError', client: OrderClient, err: Error) => boolean
   handle: (conn: unknown, req: unknown) => OrderClient
   mq: { _do: (message: Packet, callback: Callback) => unknown }
   persistence: {
@@ -84,6 +85,8 @@ interface ClientOrder {
   reads: number
   /** Deliveries in the order the client gets them. */
   queue: Held[]
+  /** Live deliveries in the queue, by topic (a copy looks through the queue only for a topic found here). */
+  liveTopics: Map<string, number>
   /** The first queued one is a copy waiting for the outstanding live deliveries. */
   blocked: boolean
   /** Copies waiting for the live delivery of their message, by topic. */
@@ -144,14 +147,15 @@ export function installOrderRetainedOnSubscribe (aedes: unknown): void {
     captured = undefined
     if (capture === undefined || persistence.mayHaveRetained?.(patterns) === false || !patterns.every((p) => capture.subs.some((s) => s.topic === p))) return retainedStream(patterns)
     const client = capture.client
-    const state = client[STATE] ??= { broker, reads: 0, queue: [], blocked: false, waiting: new Map() }
+    const state = client[STATE] ??= { broker, reads: 0, queue: [], liveTopics: new Map(), blocked: false, waiting: new Map() }
     state.reads++
     // every message created from now on, and every one not matched yet, is still to come live
     const routedUpTo = broker.counter
     const pending = unrouted.size > 0 ? new Set(unrouted) : NONE
     const isUnrouted = (counter: number): boolean => counter > routedUpTo || pending.has(counter)
     void sendRetained(broker, client, state, retainedStream(patterns), capture.subs[0]?.subscriptionIdentifier, isUnrouted)
-      .finally(() => { endRead(client, state) })
+      .then(() => { endRead(client, state) })
+      .catch((err: Error) => { broker.emit('clientError', client, err) })
     return Readable.from([])
   }
 
@@ -182,6 +186,7 @@ function orderDeliveries (broker: OrderBroker, client: OrderClient): void {
       }
     }
     state.queue.push({ packet, cb, deliver: inner, counted })
+    state.liveTopics.set(packet.topic, (state.liveTopics.get(packet.topic) ?? 0) + 1)
     pump(client, state)
   }
   client.deliver0 = wrap(client.deliver0, false)
@@ -210,11 +215,19 @@ function pump (client: OrderClient, state: ClientOrder): void {
       const wait = copyMustWait(state.broker, client)
       if (wait !== undefined) {
         state.blocked = true
-        if (wait !== OUTSTANDING_LIVE) void wait.then(() => { if (client[STATE] === state && state.blocked) pump(client, state) })
+        if (wait !== OUTSTANDING_LIVE) {
+          wait.then(() => { if (client[STATE] === state && state.blocked) pump(client, state) })
+            .catch((err: Error) => { state.broker.emit('clientError', client, err) })
+        }
         return
       }
     }
     state.queue.shift()
+    if (h.deliver !== undefined) {
+      const left = state.liveTopics.get(h.packet.topic)! - 1
+      if (left === 0) state.liveTopics.delete(h.packet.topic)
+      else state.liveTopics.set(h.packet.topic, left)
+    }
     if (h.deliver === undefined) client.deliverQoS(h.packet, h.cb)
     else deliverLive(client, h.deliver, h.packet, h.cb, h.counted)
   }
@@ -253,12 +266,13 @@ async function sendRetained (broker: OrderBroker, client: OrderClient, state: Cl
       }
       const copy: Held = { packet: retainedCopy(broker, stored, now, subscriptionIdentifier), cb: noop, deliver: undefined, counted: false }
       const counter = ownCounter(broker, stored)
-      const at = firstNotOlder(broker, state.queue, stored.topic, counter)
+      const queuedLive = state.liveTopics.has(stored.topic)
+      const at = queuedLive ? firstNotOlder(broker, state.queue, stored.topic, counter) : -1
       if (at >= 0) { state.queue.splice(at, 0, copy); continue }
       if (counter !== -Infinity && isUnrouted(counter)) { state.waiting.set(stored.topic, { counter, copy: copy.packet }); continue }
       // routed before the SUBSCRIBE completed: after the queued older ones of its
       // topic and the outstanding live ones, else at once (as aedes: one at a time)
-      if (copyMustWait(broker, client) !== undefined || state.queue.some((h) => h.deliver !== undefined && h.packet.topic === stored.topic)) { state.queue.push(copy); continue }
+      if (queuedLive || copyMustWait(broker, client) !== undefined) { state.queue.push(copy); continue }
       await new Promise<void>((resolve) => { client.deliverQoS(copy.packet, () => { resolve() }) })
     }
   } catch {

@@ -54,7 +54,11 @@ class Pump {
   acked = 0
   private stopped = false
   private readonly done: Promise<void>
-  constructor (private readonly p: RawMqtt, private readonly topic: string) { this.done = this.run() }
+  constructor (private readonly p: RawMqtt, private readonly topic: string, first = 0) {
+    this.sent = first
+    this.acked = first
+    this.done = this.run()
+  }
 
   private async run (): Promise<void> {
     while (!this.stopped || this.acked < this.sent) {
@@ -81,11 +85,12 @@ class Pump {
 interface Seen { n: number, retain: boolean }
 
 /** One round: SUBSCRIBE while the pump runs; what the subscriber saw on the topic, in order. */
-async function runRound (port: number, p: RawMqtt, tag: string, round: number, x: Variant): Promise<{ seen: Seen[], atSubscribe: number, last: number }> {
+async function runRound (port: number, p: RawMqtt, tag: string, round: number, x: Variant, first = 0): Promise<{ seen: Seen[], atSubscribe: number, last: number }> {
   const base = `${tag}/${round}`
   const topic = `${base}/value`
-  const pump = new Pump(p, topic)
-  await pump.until(1 + (round % 7)) // a retained message is stored before the SUBSCRIBE
+  const pump = new Pump(p, topic, first)
+  // a retained message is stored before the SUBSCRIBE (first > 0: stored by an earlier run already)
+  await pump.until(first > 0 ? first + (round % 3) : 1 + (round % 7))
   const clientId = `order-${process.pid}-${round}`
   const connect: Record<string, unknown> = { clientId, clean: !x.persistent }
   if (x.v === 5 && x.persistent) connect.properties = { sessionExpiryInterval: 300 }
@@ -130,14 +135,14 @@ function faultOf (seen: Seen[], x: Variant): string | undefined {
 const show = (seen: Seen[]): string => seen.slice(0, 12).map((m) => `${m.n}${m.retain ? 'R' : ''}`).join(',') + (seen.length > 12 ? ',...' : '')
 
 /** Runs the rounds against a broker; returns the faults and a summary. */
-async function runRounds (port: number, tag: string, rounds: number): Promise<{ faults: string[], retainedFirst: number, twice: number, rounds: number }> {
+async function runRounds (port: number, tag: string, rounds: number, first = 0): Promise<{ faults: string[], retainedFirst: number, twice: number, rounds: number }> {
   const { c: p } = await RawMqtt.connected(port, 4, { clientId: `order-pub-${process.pid}` })
   const faults: string[] = []
   let retainedFirst = 0
   let twice = 0 // rounds where the retained message also came live (RETAIN 1 then RETAIN 0: allowed, counted)
   for (let round = 0; round < rounds; round++) {
     const x = VARIANTS[round % VARIANTS.length]
-    const { seen } = await runRound(port, p, tag, round, x)
+    const { seen } = await runRound(port, p, tag, round, x, first)
     const fault = faultOf(seen, x)
     if (fault !== undefined) faults.push(`round ${round} (${label(x)}): ${fault}: ${show(seen)}`)
     if (seen[0].retain) retainedFirst++
@@ -157,6 +162,31 @@ test('edgemq: counters on one topic never go backwards when a SUBSCRIBE meets li
     assert.equal(faults.slice(0, 5), [], `${faults.length} of ${rounds} rounds went wrong`)
   } finally {
     await b?.stop()
+  }
+})
+
+test('edgemq after a restart: a retained message stored by the previous run (another broker id) is older than every live one', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'edgemq-order-restart-'))
+  const config = `listeners:\n  - { name: tcp, type: tcp, host: 127.0.0.1, port: 0 }\npersistence: { path: ${join(dir, 'data')} }\n`
+  const tag = `order/${process.pid}/restart`
+  const rounds = VARIANTS.length * 2
+  let b: InProcessBroker | undefined
+  try {
+    b = await startBrokerInProcess(config)
+    const { c: p } = await RawMqtt.connected(b.port, 4)
+    for (let round = 0; round < rounds; round++) {
+      p.send({ cmd: 'publish', topic: `${tag}/${round}/value`, payload: '1000', qos: 1, messageId: 1 + round, retain: true })
+      await p.next('puback')
+    }
+    await p.disconnect()
+    await b.stop()
+    b = await startBrokerInProcess(config)
+    const { faults, retainedFirst, twice } = await runRounds(b.port, tag, rounds, 1000)
+    console.log(`edgemq after a restart: ${rounds} rounds, retained copy first in ${retainedFirst}, also live in ${twice}, ${faults.length} faulty`)
+    assert.equal(faults.slice(0, 5), [], `${faults.length} of ${rounds} rounds went wrong`)
+  } finally {
+    await b?.stop()
+    await rm(dir, { recursive: true, force: true })
   }
 })
 
