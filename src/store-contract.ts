@@ -83,6 +83,12 @@ export interface Store {
    */
   routesOffline?: (packet: unknown) => boolean
   /**
+   * The persistent subscriptions matching a topic, synchronously (what
+   * subscriptionsByTopic resolves to): lets the engine run the offline-queue
+   * step itself, without aedes's series. Read it, never change or keep it.
+   */
+  offlineSubscriptions?: (topic: string) => readonly unknown[]
+  /**
    * Whether the offline queue of one of the message's persistent subscribers
    * is full (limits.queueFullPolicy refuse-new decides before the PUBACK). Absent: never.
    */

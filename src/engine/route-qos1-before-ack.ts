@@ -30,7 +30,9 @@
 //   handlePublish's runSeries per packet, Aedes#publish's runSeries, its
 //   state and bound callback, the setImmediate of aedes's write callback
 //   before routing, and for a QoS 1 message no persistent session can
-//   receive (Store.routesOffline), the offline-queue step's two promises.
+//   receive (Store.routesOffline), the offline-queue step's two promises; for
+//   one they can, aedes's series (the offline step runs here, in its order:
+//   queued copies landed before the live deliveries).
 //   A message stored by its routing instead of journaled (AFTER_ROUTE: its
 //   persistent subscribers are all away, issue 11) is routed at once and its
 //   PUBACK waits for the routing to end: broker.publish calls back once the
@@ -61,7 +63,7 @@ export interface AckWait {
 export const AFTER_ROUTE: AckWait = Object.freeze({ queued: undefined, landed: undefined, afterRoute: true })
 
 /** authorizePublish that starts the durable hand-offs and calls back without waiting for them. */
-export type AcceptPublish = (client: unknown, packet: AnyPacket, decided: (err: Error | null, wait: AckWait | undefined) => void) => void
+export type AcceptPublish = (client: unknown, packet: AnyPacket, decided: (err?: Error | null, wait?: AckWait) => void) => void
 
 /** The aedes 2.0.0-beta.1 client members this override uses. */
 interface Qos1Client extends EventEmitter {
@@ -93,16 +95,30 @@ interface Qos1Broker extends EventEmitter {
   publish: (packet: AnyPacket, client: unknown, done: Done) => void
   published: (packet: RoutedPacket, client: unknown, done: Done) => void
   mq: { emit: (packet: RoutedPacket, done: (err?: Error | null) => void) => void }
-  persistence: { storeRetained: (packet: RoutedPacket) => Promise<void> }
+  persistence: { storeRetained: (packet: RoutedPacket) => Promise<void>, outgoingEnqueueCombi: (subs: readonly unknown[], packet: RoutedPacket) => Promise<void> }
   maximumPacketSize: number
   maxTopicLevels: number
   topicAliasMaximum: number
 }
 
-/** Per connection: the PUBACKs waiting for their journal writes, in order. */
+/**
+ * Per connection: the PUBACKs waiting for their writes, in PUBLISH order. A
+ * list of turns, not a promise chain: a turn is an object, where the chain
+ * made an async frame and three promises per message (issue 11's enqueue
+ * profile: a third of the publish path's garbage).
+ */
 interface AckOrder {
-  waiting: number
-  tail: Promise<void> | undefined
+  head: AckTurn | undefined
+  tail: AckTurn | undefined
+}
+
+/** One acknowledgement waiting for its write; settled once the write has landed (or failed: `failure`). */
+interface AckTurn {
+  ack: AnyPacket
+  done: Done
+  settled: boolean
+  failure: Error | undefined
+  next: AckTurn | undefined
 }
 
 const ORDER = Symbol('edgemq.qos1AckOrder')
@@ -141,6 +157,15 @@ export interface RouteOptions {
    * when not, it is routed without it. Absent: always.
    */
   routesOffline?: (packet: AnyPacket) => boolean
+  /**
+   * The persistent subscriptions matching a topic, synchronously (what
+   * aedes's subscriptionsByTopic answers through a promise). Given, the
+   * offline-queue step of a message routesOffline says has one runs here,
+   * in aedes's order (queued copies landed, then the live deliveries),
+   * without aedes's series and its two promises per message. Absent: it
+   * runs in Aedes#publish.
+   */
+  offlineSubscriptions?: (topic: string) => readonly unknown[]
 }
 
 /**
@@ -185,7 +210,7 @@ function handleFastPublish (client: OrderedClient, packet: AnyPacket, options: R
     if (!isTopicName(packet.topic, client.broker.maxTopicLevels)) { done(new Error('topic has too many levels')); return }
   }
   options.accept(client, packet, (err, wait) => {
-    if (err !== null) { refuse(client, packet, err, done); return }
+    if (err !== null && err !== undefined) { refuse(client, packet, err, done); return }
     // acknowledged and dropped already (src/engine/drop-denied-publish.ts)
     if (packet._notAuthorized === true) { done(); return }
     const qos1 = packet.qos === 1
@@ -200,12 +225,9 @@ function handleFastPublish (client: OrderedClient, packet: AnyPacket, options: R
     if (wait?.afterRoute === true && qos1) {
       // stored by its routing (the queue write lands before the routing calls
       // back): acknowledged once the routing has ended
-      let routed!: (e?: Error | null) => void
-      const stored = new Promise<void>((resolve, reject) => { routed = (e) => { if (e !== undefined && e !== null) reject(e); else resolve() } })
-      stored.catch(noop) // handled by acknowledge, which may look only after earlier PUBACKs
-      // v5: a failed store is answered by its PUBACK (a refusal) below, the connection kept
-      routePublish(client, packet, options, (e) => { routed(e); finish(client.version === 5 ? null : e) })
-      acknowledge(client, { cmd: 'puback', messageId: packet.messageId }, stored, finish)
+      const turn = queueAck(client, { cmd: 'puback', messageId: packet.messageId }, finish)
+      // v5: a failed store is answered by its PUBACK (a refusal), the connection kept
+      routePublish(client, packet, options, (e) => { settleAck(client, turn, e ?? undefined); finish(client.version === 5 ? null : e) })
       return
     }
     const route = (): void => { routePublish(client, packet, options, finish) }
@@ -227,12 +249,20 @@ function handleFastPublish (client: OrderedClient, packet: AnyPacket, options: R
  */
 function routePublish (client: Qos1Client, packet: AnyPacket, options: RouteOptions, done: Done): void {
   const broker = client.broker
-  if (packet.qos > 0 && (options.routesOffline === undefined || options.routesOffline(packet))) { broker.publish(packet, client, done); return }
+  const offline = packet.qos > 0 && (options.routesOffline === undefined || options.routesOffline(packet))
+  // aedes drops `#` and `+` subscriptions from a $SYS topic's offline copies; its own path keeps doing that
+  if (offline && (options.offlineSubscriptions === undefined || packet.topic.startsWith('$SYS'))) { broker.publish(packet, client, done); return }
   const p = new RoutedPacket(packet, broker)
   // MQTT 5 Message Expiry Interval: aedes records the absolute expiry for queued copies
   if (p.properties !== undefined && p.properties.messageExpiryInterval > 0 && p.messageExpiry === undefined) p.messageExpiry = Date.now() + p.properties.messageExpiryInterval * 1000
-  if (p.retain) broker.persistence.storeRetained(p).then(() => { emitRouted(broker, client, p, done) }, done)
-  else emitRouted(broker, client, p, done)
+  if (p.retain) broker.persistence.storeRetained(p).then(() => { queueOffline(broker, client, p, offline ? options : undefined, done) }, done)
+  else queueOffline(broker, client, p, offline ? options : undefined, done)
+}
+
+/** aedes's enqueueOffline (when `options`), then the live deliveries: the queued copies land first, as in Aedes#publish. */
+function queueOffline (broker: Qos1Broker, client: Qos1Client, p: RoutedPacket, options: RouteOptions | undefined, done: Done): void {
+  if (options === undefined) { emitRouted(broker, client, p, done); return }
+  broker.persistence.outgoingEnqueueCombi(options.offlineSubscriptions!(p.topic), p).then(() => { emitRouted(broker, client, p, done) }, done)
 }
 
 function emitRouted (broker: Qos1Broker, client: Qos1Client, p: RoutedPacket, done: Done): void {
@@ -310,26 +340,49 @@ function handOffFailed (client: OrderedClient, err: Error, done: Done): void {
 
 /** Writes an acknowledgement once `landed` resolves and every earlier one of the connection is written. */
 function acknowledge (client: OrderedClient, ack: AnyPacket, landed: Promise<void> | undefined, done: Done): void {
-  let order = client[ORDER]
-  if (landed === undefined && (order === undefined || order.waiting === 0)) { writeAck(client, ack, done); return }
-  if (order === undefined) { order = { waiting: 0, tail: undefined }; client[ORDER] = order }
-  const o = order
-  const before = o.tail
-  o.waiting++
-  const turn = (async () => {
-    if (before !== undefined) await before // never rejects
-    let failure: Error | undefined
-    if (landed !== undefined) await landed.catch((err: Error) => { failure = err })
-    if (--o.waiting === 0) o.tail = undefined
-    if (failure === undefined) writeAck(client, ack, done)
-    else if (client.version === 5) {
-      // the store could not write it (a full disk): refused as aedes refuses an authorizePublish error, the
-      // connection kept (a v5 publisher learns it from the PUBACK and need not reconnect)
-      client.broker.emit('clientError', client, failure)
-      writeAck(client, refusalOf(client, ack.messageId, failure), done)
-    } else done(failure) // a 3.1.1 PUBACK cannot refuse: the connection closes, as in aedes
-  })()
-  o.tail = turn
+  if (landed === undefined && client[ORDER]?.head === undefined) { writeAck(client, ack, done); return }
+  const turn = queueAck(client, ack, done)
+  if (landed === undefined) settleAck(client, turn, undefined)
+  else landed.then(() => { settleAck(client, turn, undefined) }, (err: Error) => { settleAck(client, turn, err) })
+}
+
+/** Puts an acknowledgement in the connection's line; settleAck says when its write has landed. */
+function queueAck (client: OrderedClient, ack: AnyPacket, done: Done): AckTurn {
+  const turn: AckTurn = { ack, done, settled: false, failure: undefined, next: undefined }
+  const order = client[ORDER]
+  if (order === undefined) client[ORDER] = { head: turn, tail: turn }
+  else if (order.tail === undefined) { order.head = turn; order.tail = turn } else { order.tail.next = turn; order.tail = turn }
+  return turn
+}
+
+/**
+ * Marks a turn's write as landed (or failed) and writes every settled
+ * acknowledgement at the head of the line, in order. Re-entrant: a write's
+ * callback may hand the next packet in, which may queue or settle its own.
+ */
+function settleAck (client: OrderedClient, turn: AckTurn, failure: Error | undefined): void {
+  turn.settled = true
+  turn.failure = failure
+  const order = client[ORDER]
+  if (order === undefined) return
+  let head = order.head
+  while (head !== undefined && head.settled) {
+    order.head = head.next
+    if (order.head === undefined) order.tail = undefined
+    writeSettled(client, head)
+    head = order.head
+  }
+}
+
+function writeSettled (client: OrderedClient, turn: AckTurn): void {
+  const failure = turn.failure
+  if (failure === undefined) writeAck(client, turn.ack, turn.done)
+  else if (client.version === 5) {
+    // the store could not write it (a full disk): refused as aedes refuses an authorizePublish error, the
+    // connection kept (a v5 publisher learns it from the PUBACK and need not reconnect)
+    client.broker.emit('clientError', client, failure)
+    writeAck(client, refusalOf(client, turn.ack.messageId, failure), turn.done)
+  } else turn.done(failure) // a 3.1.1 PUBACK cannot refuse: the connection closes, as in aedes
 }
 
 /** aedes's write() (lib/write.js) without its setImmediate: the mqtt-packet module's writeToStream, drain on backpressure. */
@@ -370,4 +423,3 @@ function wireSize (remaining: number | undefined): number {
   return 1 + (r >= 2097152 ? 4 : r >= 16384 ? 3 : r >= 128 ? 2 : 1) + r
 }
 
-function noop (): void {}

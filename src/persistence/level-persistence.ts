@@ -20,6 +20,9 @@ import { SubscriptionTable, type SubscriptionInput, type TopicSubscription } fro
 import { coveringPrefixes, topicMatches } from './topic-filter.ts'
 import { WriteQueue, type SyncMode, type WriteOp } from './write-queue.ts'
 
+// What an enqueue with nothing left to wait for returns (one promise for all).
+const LANDED: Promise<void> = Promise.resolve()
+
 /** Options of createLevelPersistence (the persistence.* config section). */
 export interface LevelPersistenceOptions {
   path: string
@@ -218,7 +221,7 @@ export class LevelPersistence {
    * process), so its journal write and delete are skipped.
    */
   needsJournal (topic: string, qos: number, retain: boolean): boolean {
-    return qos === 2 || retain || this.subs.match(topic).length > 0
+    return qos === 2 || retain || this.subs.matchShared(topic).length > 0
   }
 
   /**
@@ -233,7 +236,7 @@ export class LevelPersistence {
    */
   ackAfterStore (topic: string, qos: number, retain: boolean): boolean {
     if (qos !== 1 || retain) return false
-    const subs = this.subs.match(topic)
+    const subs = this.subs.matchShared(topic)
     if (subs.length === 0) return false
     for (const s of subs) if (this.outgoing.isOnline(s.clientId)) return false
     return true
@@ -247,7 +250,7 @@ export class LevelPersistence {
    * with nothing written (src/engine/route-qos1-before-ack.ts skips them).
    */
   routesOffline (packet: StoredPacket): boolean {
-    return this.subs.match(packet.topic as string).length > 0 || this.journal.isOpen(packet)
+    return this.subs.matchShared(packet.topic as string).length > 0 || this.journal.isOpen(packet)
   }
 
   /** Ends a routed packet's journal entry; undefined (no promise) when it has none. */
@@ -333,6 +336,11 @@ export class LevelPersistence {
   /** Counts of persistent subscriptions (QoS > 0) and of clients with any subscription. */
   async countOffline (): Promise<{ subsCount: number, clientsCount: number }> {
     return this.subs.counts()
+  }
+
+  /** The same, shared with the table's cache: read it, never change or keep it (the engine's own offline-queue step). */
+  offlineSubscriptions (topic: string): readonly TopicSubscription[] {
+    return this.subs.matchShared(topic)
   }
 
   /** QoS > 0 persistent subscriptions matching a topic (routing to offline queues). */
@@ -443,33 +451,48 @@ export class LevelPersistence {
   }
 
   /** Queues a message for its persistent subscribers; ends its journal entry in the same atomic batch. */
-  async outgoingEnqueueCombi (subs: Array<{ clientId: string, rap?: boolean, qos?: number }>, packet: StoredPacket): Promise<void> {
-    // the clients that keep a retained message's RETAIN 1 (a subscription with Retain As Published),
-    // and the QoS each was granted (the highest of its matching subscriptions) [MQTT-3.8.4-6]
-    const granted = new Map<string, number>()
-    for (const s of subs) if (typeof s.qos === 'number') granted.set(s.clientId, Math.max(s.qos, granted.get(s.clientId) ?? 0))
+  outgoingEnqueueCombi (subs: ReadonlyArray<{ clientId: string, rap?: boolean, qos?: number }>, packet: StoredPacket): Promise<void> {
+    // No async wrappers and no per-client tables unless they change something:
+    // this runs for every QoS > 0 publish (issue 11's enqueue profile: the two
+    // async frames, the Map and the Set were a quarter of the store's garbage
+    // per queued message).
+    // The QoS each client was granted (the highest of its matching
+    // subscriptions), where it lowers the message's [MQTT-3.8.4-6]
+    let granted: Map<string, number> | undefined
+    const qos = packet.qos as number
+    if (subs.some((s) => typeof s.qos === 'number' && s.qos < qos)) {
+      granted = new Map()
+      for (const s of subs) if (typeof s.qos === 'number') granted.set(s.clientId, Math.max(s.qos, granted.get(s.clientId) ?? 0))
+    }
+    // the clients that keep a retained message's RETAIN 1 (a subscription with Retain As Published)
     const keepRetain = packet.retain === true ? new Set(subs.filter((s) => s.rap === true).map((s) => s.clientId)) : undefined
-    await this.enqueueFor(subs, packet, { keepRetain, granted })
+    return this.enqueueFor(subs, packet, { keepRetain, granted })
   }
 
-  private async enqueueFor (subs: Array<{ clientId: string }>, packet: StoredPacket, per: PerClient): Promise<void> {
-    const journalDel = this.journal.takeForPacket(packet)
-    // aedes calls this for every QoS > 0 publish; with no persistent subscriber
-    // and no journal entry there is nothing to write (no batch, no queue turn)
-    if (subs.length === 0 && journalDel === undefined) return
-    // A journaled QoS 1 message's queue write is lazy (write-queue.ts): it may
-    // wait a few ms for company, so that an online subscriber's PUBACK lands in
-    // the same batch and the queued copy is never written (a sensor day with an
-    // online persistent subscriber: 430 -> 291 bytes per message, docs/persistence.md).
-    // QoS 2 keeps the prompt write.
-    const lazy = journalDel !== undefined && packet.qos === 1
-    const written = this.outgoing.enqueue(subs.map((s) => s.clientId), packet, journalDel === undefined ? [] : [journalDel], per, { lazy })
-    if (journalDel === undefined) { await written; return }
-    // A journaled message is already durable: its journal entry stays until this
-    // batch lands (the delete is in it), and a crash before that replays it. So
-    // aedes need not wait for this write: one LevelDB round trip less per
-    // message on the publish path. Later writes are queued behind it (FIFO).
-    written.catch((err: Error) => { this.logger.error('queue write failed; the journal entry stays for replay', { error: err.message }) })
+  private enqueueFor (subs: ReadonlyArray<{ clientId: string }>, packet: StoredPacket, per: PerClient): Promise<void> {
+    try {
+      const journalDel = this.journal.takeForPacket(packet)
+      // aedes calls this for every QoS > 0 publish; with no persistent subscriber
+      // and no journal entry there is nothing to write (no batch, no queue turn)
+      if (subs.length === 0 && journalDel === undefined) return LANDED
+      // A journaled QoS 1 message's queue write is lazy (write-queue.ts): it may
+      // wait a few ms for company, so that an online subscriber's PUBACK lands in
+      // the same batch and the queued copy is never written (a sensor day with an
+      // online persistent subscriber: 430 -> 291 bytes per message, docs/persistence.md).
+      // QoS 2 keeps the prompt write.
+      const lazy = journalDel !== undefined && packet.qos === 1
+      const written = this.outgoing.enqueue(subs.map((s) => s.clientId), packet, journalDel === undefined ? [] : [journalDel], per, { lazy })
+      if (journalDel === undefined) return written
+      // A journaled message is already durable: its journal entry stays until this
+      // batch lands (the delete is in it), and a crash before that replays it. So
+      // aedes need not wait for this write: one LevelDB round trip less per
+      // message on the publish path. Later writes are queued behind it (FIFO).
+      written.catch((err: Error) => { this.logger.error('queue write failed; the journal entry stays for replay', { error: err.message }) })
+      return LANDED
+    } catch (err) {
+      // a record that cannot be built (a string too long for it) fails this publish's routing, as a rejected write would
+      return Promise.reject(err)
+    }
   }
 
   /** Records a packet id given to a queued message, or its PUBREL phase. */
@@ -653,7 +676,7 @@ export class LevelPersistence {
   queueFull (topic: string, bytes: number): boolean {
     if (this.outgoing.bounds.limits.refuseNew !== true) return false
     // a connected subscriber gets the message now: its queue is not what the cap bounds (makeRoom)
-    for (const sub of this.subs.match(topic)) if (!this.outgoing.isOnline(sub.clientId) && this.outgoing.bounds.wouldOverflow(sub.clientId, bytes)) return true
+    for (const sub of this.subs.matchShared(topic)) if (!this.outgoing.isOnline(sub.clientId) && this.outgoing.bounds.wouldOverflow(sub.clientId, bytes)) return true
     return false
   }
 

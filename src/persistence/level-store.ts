@@ -29,6 +29,7 @@ export async function openLevelStore (config: EdgemqConfig, logger: Logger, opti
     needsJournal: (packet) => p.needsJournal(packet.topic, packet.qos, packet.retain),
     ackAfterStore: (packet) => p.ackAfterStore(packet.topic, packet.qos, packet.retain),
     routesOffline: (packet) => p.routesOffline(packet as StoredPacket),
+    offlineSubscriptions: (topic) => p.offlineSubscriptions(topic),
     // the stored record is the payload, the topic and ~60 bytes of header (docs/persistence.md)
     queueFull: (packet) => p.queueFull(packet.topic, byteLength(packet.payload) + packet.topic.length + 64),
     journalDone: (clientId, packet) => p.journalDone(clientId, packet as StoredPacket),

@@ -232,9 +232,9 @@ export class OutgoingStore {
       // RETAIN 1 (found by the model-based test). [MQTT-3.8.4-6] [MQTT-3.3.5-1]
       // likewise the QoS: min(publish QoS, granted QoS); aedes lowers it for
       // live deliveries only, a queued copy went out at the publish QoS.
-      const variants = new Map<string, { norm: StoredPacket, value: Buffer }>()
+      let variants: Map<string, { norm: StoredPacket, value: Buffer }> | undefined
       const ck = counterKeyOf(published)
-      for (const clientId of new Set(clientIds)) {
+      for (const clientId of clientIds.length === 1 ? clientIds : new Set(clientIds)) {
         let norm = published
         let value = publishedValue
         const retain = published.retain === true && per.keepRetain?.has(clientId) !== true ? false : published.retain
@@ -242,7 +242,7 @@ export class OutgoingStore {
         if (qos === 0) continue // an offline queue holds QoS 1/2 only: QoS 0 to a client away may be lost
         if (retain !== published.retain || qos !== published.qos) {
           const key = `${String(retain)} ${qos}`
-          let v = variants.get(key)
+          let v = (variants ??= new Map()).get(key)
           if (v === undefined) { const c = { ...published, retain, qos }; v = { norm: c, value: this.ctx.seal(encodePacket(c)) }; variants.set(key, v) }
           norm = v.norm
           value = v.value

@@ -47,6 +47,9 @@ export function createQueueTotal (): QueueShare {
   return { messages: 0, bytes: 0, maxMessages: 0, maxBytes: 0, name: 'store' }
 }
 
+/** planDrops's answer when a message fits as it is. */
+const FITS = Object.freeze({ drop: Object.freeze([]) as readonly number[], accept: true, full: '' })
+
 /** The queued messages of one client, oldest first (Map keeps insertion order, sequences only grow). */
 export class ClientQueue {
   // sequence -> stored bytes; negative when the message has a packet id (sent,
@@ -109,7 +112,9 @@ export class ClientQueue {
    * `accept` false when it cannot fit without dropping an inflight one (then
    * the incoming message is the one dropped). `full` names what was full.
    */
-  planDrops (incoming: number, limits: QueueBoundLimits): { drop: number[], accept: boolean, full: string } {
+  planDrops (incoming: number, limits: QueueBoundLimits): { drop: readonly number[], accept: boolean, full: string } {
+    // the usual case, once per queued copy: it fits, nothing to plan
+    if (!this.wouldOverflow(incoming, limits)) return FITS
     const { maxMessages, maxBytes } = limits
     if (maxBytes > 0 && incoming > maxBytes) return { drop: [], accept: false, full: 'client' }
     let count = this.items.size

@@ -49,7 +49,7 @@ test('aedes: a QoS 1 PUBLISH is authorized, then acknowledged, then routed from 
   assert.match(write, /client\.waitForDrain\(done\)/)
 })
 
-test('aedes: Aedes#publish copies the packet with aedes-packet and runs retained store, offline queue (QoS > 0 only), emitter, published hook', () => {
+test('aedes: Aedes#publish copies the packet with aedes-packet and runs retained store, offline queue (QoS > 0 only, awaited), emitter, published hook', () => {
   const aedes = source('aedes.js')
   assert.match(aedes, /const p = new Packet\(packet, this\)/)
   assert.match(aedes, /if \(p\.properties\?\.messageExpiryInterval > 0 && p\.messageExpiry === undefined\) \{\s*p\.messageExpiry = Date\.now\(\) \+ \(p\.properties\.messageExpiryInterval \* 1000\)/)
@@ -58,6 +58,9 @@ test('aedes: Aedes#publish copies the packet with aedes-packet and runs retained
   assert.match(aedes, /function emitPacket \(packet, done\) \{\s*if \(this\.client\) packet\.clientId = this\.client\.id\s*this\.broker\.mq\.emit\(packet, done\)/)
   assert.match(aedes, /function callPublished \(_, done\) \{\s*this\.broker\.published\(this\.packet, this\.client, done\)\s*this\.broker\.emit\('publish', this\.packet, this\.client\)/)
   assert.match(aedes, /this\.broker\.persistence\.subscriptionsByTopic\(packet\.topic\)/)
+  // the offline step the override runs itself: $SYS copies filtered (left to aedes), the enqueue awaited before the emitter
+  assert.match(aedes, /if \(that\.topic\.indexOf\(\$SYS_PREFIX\) === 0\) \{\s*subs = subs\.filter\(removeSharp\)/)
+  assert.match(aedes, /broker\.persistence\.outgoingEnqueueCombi\(subs, packet\)\s*\.then\(\(\) => complete\(null\), complete\)/)
   const packet = readFileSync(join(packageDir('aedes-packet', join(aedesDir, 'aedes.js')), 'packet.js'), 'utf8')
   for (const field of ['clientId', 'nl', 'properties', 'messageExpiry']) assert.match(packet, new RegExp(`hasOwnProperty\\.call\\(original, '${field}'\\)\\) this\\.${field} = original\\.${field}`))
   assert.match(packet, /this\.brokerCounter = original\.brokerCounter \|\| \(broker \? \(\+\+broker\.counter\) : 0\)/)

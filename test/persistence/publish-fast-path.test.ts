@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { createLevelPersistence, type LevelPersistence } from '../../src/persistence/level-persistence.ts'
-import { SubscriptionTable } from '../../src/persistence/subscription-table.ts'
+import { MATCH_CACHE_ENTRIES, SubscriptionTable } from '../../src/persistence/subscription-table.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'edgemq-fastpath-'))
 let n = 0
@@ -101,6 +101,22 @@ test('a caller changing its match does not change the next caller\'s', () => {
   const first = table.match('t')
   first.length = 0
   assert.equal(table.match('t').map((s) => s.clientId), ['c1'])
+})
+
+test('matches of many topics stay right past the cache\'s bound and after a change to a topic asked earlier', () => {
+  const table = new SubscriptionTable()
+  const topics = MATCH_CACHE_ENTRIES + 500
+  for (let i = 0; i < topics; i++) table.add(`s${i}`, [{ topic: `sensor/${i}/t`, qos: 1 }])
+  table.add('all', [{ topic: 'sensor/+/t', qos: 1 }])
+  for (let round = 0; round < 2; round++) {
+    for (let i = 0; i < topics; i++) assert.equal(table.match(`sensor/${i}/t`).map((s) => s.clientId).sort(), ['all', `s${i}`].sort(), `sensor/${i}/t, round ${round}`)
+  }
+  // topic 7 was asked long before: a change to it (and to the wildcard) shows at once
+  table.remove('s7', ['sensor/7/t'])
+  assert.equal(table.match('sensor/7/t').map((s) => s.clientId), ['all'])
+  table.clean('all')
+  assert.equal(table.matchShared('sensor/7/t'), [])
+  assert.equal(table.matchShared('sensor/8/t').map((s) => s.clientId), ['s8'])
 })
 
 test.run()
