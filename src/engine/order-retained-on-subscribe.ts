@@ -116,6 +116,8 @@ const COPY = Symbol('edgemq.retainedCopy')
 const OUTSTANDING = Symbol('edgemq.outstandingLive')
 const noop = (): void => {}
 const NONE: ReadonlySet<number> = new Set()
+/** Retained copies a read hands to aedes before it waits for their writes (socket back-pressure reaches it through aedes's write callback). */
+const COPY_WINDOW = 64
 
 /** Installs the override (call after installV5Shims and installMergeOverlappingDeliveries: it wraps what they installed). */
 export function installOrderRetainedOnSubscribe (aedes: unknown): void {
@@ -263,6 +265,18 @@ function ownCounter (broker: OrderBroker, packet: Packet): number {
 
 /** Reads the retained messages and places a copy of each (see the header). */
 async function sendRetained (broker: OrderBroker, client: OrderClient, state: ClientOrder, stream: Readable, subscriptionIdentifier: number | undefined, isUnrouted: (counter: number) => boolean): Promise<void> {
+  // Copies handed to aedes and not yet written: the read goes on while fewer
+  // than COPY_WINDOW are (aedes's own pipe waited for each one), so it ends,
+  // and lets the held live deliveries go, sooner. Held for a whole one-by-one
+  // read, a persistent session's live messages piled up in its stored queue,
+  // which the PUBACK of each copy (not in the store) scans: 5,000 retained
+  // under '#' with live traffic took 26.7 s instead of 1.6 s.
+  let sending = 0
+  let wake: (() => void) | undefined
+  const sent = (): void => {
+    sending--
+    if (wake !== undefined && sending < COPY_WINDOW) { const w = wake; wake = undefined; w() }
+  }
   try {
     for await (const stored of stream as AsyncIterable<Packet>) {
       if (client.closed) break
@@ -279,9 +293,11 @@ async function sendRetained (broker: OrderBroker, client: OrderClient, state: Cl
       if (at >= 0) { state.queue.splice(at, 0, copy); continue }
       if (counter !== -Infinity && isUnrouted(counter)) { state.waiting.set(stored.topic, { counter, copy: copy.packet }); continue }
       // routed before the SUBSCRIBE completed: after the queued older ones of its
-      // topic and the outstanding live ones, else at once (as aedes: one at a time)
+      // topic and the outstanding live ones, else at once
       if (queuedLive || copyMustWait(broker, client) !== undefined) { state.queue.push(copy); continue }
-      await new Promise<void>((resolve) => { client.deliverQoS(copy.packet, () => { resolve() }) })
+      sending++
+      client.deliverQoS(copy.packet, sent)
+      if (sending >= COPY_WINDOW) await new Promise<void>((resolve) => { wake = resolve })
     }
   } catch {
     // a store read that fails sends what it read (aedes's pipe would stop there too); the queued deliveries go on
