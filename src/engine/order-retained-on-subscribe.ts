@@ -38,7 +38,8 @@
 //   A copy is the message's retained copy (RETAIN 1), so when the stored
 //   message is also delivered live the subscriber sees it twice, in order
 //   (RETAIN 1 then RETAIN 0). Held deliveries wait only for the store read
-//   (no retained message under the filters: no read, nothing held).
+//   (no retained message under the filters: no read, nothing held), which
+//   hands up to COPY_WINDOW copies to aedes before it waits for their writes.
 //   The copies are built as aedes builds them (expiry, Subscription
 //   Identifier, brokerId null); aedes gets an empty stream. After: 0 of 192
 //   rounds in every run of that test (3.1.1 and 5.0, QoS 0 and 1, clean and
