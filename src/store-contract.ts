@@ -94,6 +94,13 @@ export interface Store {
    */
   queueFull?: (packet: { topic: string, payload: unknown }) => boolean
   /**
+   * Tells the store how to ask whether a client's connection is open now
+   * (registered with the engine and its socket not closed): a subscriber whose
+   * connection is closing is away for queueFull's decision, though the engine
+   * still lists it until its close has run. Absent: registered counts.
+   */
+  setConnectionCheck?: (isOpen: (clientId: string) => boolean) => void
+  /**
    * Sets who decides on the wills a previous run left (clients gone in a crash
    * or kill -9, published by aedes's will sweep after the start): a will the
    * check refuses is deleted, never published. Absent: all are published.

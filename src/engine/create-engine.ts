@@ -361,6 +361,14 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
     }
   }
   store.setOrphanWillCheck?.(allowOrphanWill)
+  // aedes lists a client until its close has run, a few turns after its socket
+  // closed (a DISCONNECT destroys the socket first): for the refuse-new
+  // decision a client whose socket is closed is away (found by the model-based
+  // test). Canary: test/engine/connection-check.test.ts
+  store.setConnectionCheck?.((clientId) => {
+    const client = (aedes as unknown as { clients: Record<string, { conn?: { destroyed?: boolean } } | undefined> }).clients[clientId]
+    return client !== undefined && client.conn?.destroyed !== true
+  })
 
   const authorizeSubscribe = (client: EdgemqClient, sub: Subscription, done: (err: Error | null, sub: Subscription | null) => void): void => {
     const state = client[STATE]

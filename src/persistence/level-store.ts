@@ -30,8 +30,9 @@ export async function openLevelStore (config: EdgemqConfig, logger: Logger, opti
     ackAfterStore: (packet) => p.ackAfterStore(packet.topic, packet.qos, packet.retain),
     routesOffline: (packet) => p.routesOffline(packet as StoredPacket),
     offlineSubscriptions: (topic) => p.offlineSubscriptions(topic),
+    setConnectionCheck: (isOpen) => { p.isConnectionOpen = isOpen },
     // the stored record is the payload, the topic and ~60 bytes of header (docs/persistence.md)
-    queueFull: (packet) => p.queueFull(packet.topic, byteLength(packet.payload) + packet.topic.length + 64),
+    queueFull: (packet) => p.queueFull(packet.topic, byteLength(packet.payload) + packet.topic.length + 64, typeof packet.payload === 'object' && packet.payload !== null ? packet.payload : undefined),
     journalDone: (clientId, packet) => p.journalDone(clientId, packet as StoredPacket),
     setOrphanWillCheck: (check) => { p.orphanWillCheck = (will) => check({ clientId: will.clientId, topic: will.topic as string, payload: will.payload, qos: will.qos as number, retain: will.retain === true }) },
     replayJournal: async (publish) => { await p.replayJournal(publish) },

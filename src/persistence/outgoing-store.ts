@@ -68,7 +68,12 @@ export function normalizeQueued (packet: StoredPacket): StoredPacket {
 
 /** The outgoing side of the persistence. */
 /** What differs per client in one enqueue: RETAIN kept (Retain As Published), the QoS granted. */
-export interface PerClient { keepRetain?: ReadonlySet<string>, granted?: ReadonlyMap<string, number> }
+export interface PerClient {
+  keepRetain?: ReadonlySet<string>
+  granted?: ReadonlyMap<string, number>
+  /** Admitted under refuse-new (its publisher is acknowledged): a full queue takes it anyway, it is never the one dropped. */
+  admitted?: boolean
+}
 
 export class OutgoingStore {
   private readonly ctx: StoreContext
@@ -248,7 +253,7 @@ export class OutgoingStore {
           value = v.value
         }
         const q = this.bounds.get(clientId)
-        if (q !== undefined && !this.makeRoom(clientId, q, value.length, ops)) continue
+        if (q !== undefined && !this.makeRoom(clientId, q, value.length, ops, per.admitted === true)) continue
         const seq = this.ctx.allocSeq()
         this.addHolder(clientId)
         // a new sequence number: the key never existed, so an acknowledgement in the same batch cancels both (write-queue.ts)
@@ -261,7 +266,7 @@ export class OutgoingStore {
   }
 
   /** Drops the oldest queued messages of a full queue (ops join the enqueue batch); false: drop the new one. */
-  private makeRoom (clientId: string, q: ClientQueue, bytes: number, ops: WriteOp[]): boolean {
+  private makeRoom (clientId: string, q: ClientQueue, bytes: number, ops: WriteOp[], admitted: boolean): boolean {
     // A connected client gets its messages now whatever this store does (aedes
     // delivers each once its enqueue resolves): a message dropped here was
     // still sent, its outgoingUpdate failed and aedes closed the subscriber,
@@ -270,6 +275,8 @@ export class OutgoingStore {
     // away; a connected one is bounded by its inflight window.
     if (this.isOnline(clientId)) return true
     const plan = q.planDrops(bytes, this.bounds.limits)
+    // refuse-new decided before the PUBACK that it fits (LevelPersistence.queueFull): what changed since does not undo that
+    if (!plan.accept && admitted && this.bounds.limits.refuseNew === true) return true
     if (!plan.accept) {
       this.bounds.noteDropped(clientId, 1, (m, f) => { this.ctx.logger.warn(m, f) }, undefined, plan.full)
       return false

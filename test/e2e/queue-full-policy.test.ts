@@ -7,7 +7,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { connect, connectAsync, type MqttClient } from 'mqtt'
-import { startBrokerInProcess, type InProcessBroker } from '../helpers/broker-process.ts'
+import { startBrokerInProcess, startBrokerProcess, type InProcessBroker } from '../helpers/broker-process.ts'
 import { RawMqtt } from '../helpers/raw-mqtt.ts'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -106,6 +106,54 @@ test('refuse-new after a restart: a full queue still refuses a v5 publisher with
     await b?.stop()
     b = undefined
     await rm(dir, { recursive: true, force: true })
+  }
+})
+
+// Found by the model-based test (seed -1307030268): a subscriber holding cap
+// unacknowledged messages sent DISCONNECT; aedes destroys the socket at once
+// but lists the client until its close has run, a few turns later. A v5
+// publish in between was admitted (the subscriber still counted as
+// connected), acknowledged, and then dropped by the enqueue, which found the
+// subscriber away and its queue full. The broker runs in its own process with
+// sync: always, as in the model test (in this process, or with batch writes,
+// its close ran first).
+test('refuse-new: a publish right after a full subscriber\'s DISCONNECT gets 0x97, and nothing acknowledged is dropped', async () => {
+  const broker = await startBrokerProcess({ config: 'listeners:\n  - { name: tcp, type: tcp, host: 127.0.0.1, port: 0 }\npersistence: { sync: always }\nlimits: { maxQueuedMessages: 3, queueFullPolicy: refuse-new }\n', startTimeoutMs: 30_000 })
+  try {
+    const { c: pub } = await RawMqtt.connected(broker.port, 5, { clientId: 'qf-pub-dc' })
+    const outcomes: string[] = []
+    let id = 1
+    const publish = async (topic: string, payload: string, qos: 1 | 2): Promise<number> => {
+      const messageId = id++
+      pub.send({ cmd: 'publish', topic, payload, qos, messageId })
+      const ack = await pub.next(qos === 1 ? 'puback' : 'pubrec')
+      if (qos === 2 && (ack.reasonCode ?? 0) < 0x80) { pub.send({ cmd: 'pubrel', messageId }); await pub.next('pubcomp') }
+      return ack.reasonCode ?? 0
+    }
+    for (let round = 0; round < 8; round++) {
+      const qos = round % 2 === 0 ? 2 : 1
+      const { c: sub } = await RawMqtt.connected(broker.port, 4, { clientId: `qf-dc-${round}`, clean: false })
+      sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: `qf/dc/${round}`, qos: 2 }] })
+      await sub.next('suback')
+      for (let i = 1; i <= 3; i++) await publish(`qf/dc/${round}`, `m${i}`, 1)
+      for (let i = 1; i <= 3; i++) await sub.next('publish') // received, never acknowledged
+      await sub.disconnect() // resolves once the broker has closed the socket
+      outcomes.push(`0x${(await publish(`qf/dc/${round}`, 'm4', qos)).toString(16)}`)
+      // whatever the outcome, nothing acknowledged is lost: back, the subscriber gets m1-m3 again (and m4 if it was acknowledged)
+      const { c: back } = await RawMqtt.connected(broker.port, 4, { clientId: `qf-dc-${round}`, clean: false })
+      const got: string[] = []
+      for (let i = 0; i < (outcomes[round] === '0x97' ? 3 : 4); i++) {
+        const p = await back.next('publish', 5000)
+        got.push(p.payload.toString())
+        back.send({ cmd: 'puback', messageId: p.messageId })
+      }
+      assert.equal(got.slice(0, 3), ['m1', 'm2', 'm3'], `round ${round}`)
+      await back.disconnect()
+    }
+    assert.equal(outcomes, Array(8).fill('0x97'))
+    await pub.disconnect()
+  } finally {
+    await broker.stop()
   }
 })
 

@@ -136,6 +136,33 @@ test('nothing is dropped for a connected client: aedes sends each message as soo
   await p.close()
 })
 
+test('refuse-new: a message admitted before its PUBACK is queued even when its subscriber went away and the queue filled before the write (model-based test, seed -1307030268)', async () => {
+  const clients: Record<string, unknown> = { c1: {} }
+  const p = createLevelPersistence({ path: fresh(), sync: 'batch', syncInterval: 1000, cacheSize: 1 << 20, writeBufferSize: 1 << 20, maxQueuedMessages: 2, refuseNewWhenFull: true })
+  await p.setup({ id: 'b1', clients })
+  await p.addSubscriptions({ id: 'c1' }, [{ topic: 't', qos: 1 }])
+  await enqueue(p, names(1, 3)) // delivered live, not acknowledged: c1 holds 3
+  const late = { cmd: 'publish', topic: 't', payload: Buffer.from('m4'), qos: 1, retain: false, dup: false, brokerId: 'b1', brokerCounter: 4 }
+  assert.is(p.queueFull('t', 10, late.payload), false, 'c1 is connected: admitted')
+  delete clients.c1 // c1 goes away while the message's journal write is on its way
+  assert.is(p.queueFull('t', 10), true, 'the next message is refused')
+  await p.outgoingEnqueueCombi([{ clientId: 'c1', qos: 1 }], late)
+  assert.equal(await queueOf(p), names(1, 4), 'the admitted message is queued over the cap, nothing dropped')
+  assert.is(p.stats().queueDropped, 0)
+  await p.close()
+})
+
+test('refuse-new: a subscriber whose connection is closing is away for the decision, though still registered', async () => {
+  const p = createLevelPersistence({ path: fresh(), sync: 'batch', syncInterval: 1000, cacheSize: 1 << 20, writeBufferSize: 1 << 20, maxQueuedMessages: 2, refuseNewWhenFull: true })
+  await p.setup({ id: 'b1', clients: { c1: {} } })
+  await p.addSubscriptions({ id: 'c1' }, [{ topic: 't', qos: 1 }])
+  await enqueue(p, names(1, 3))
+  assert.is(p.queueFull('t', 10), false, 'registered, no connection check: connected')
+  p.isConnectionOpen = () => false // what the engine answers once the socket is closed
+  assert.is(p.queueFull('t', 10), true)
+  await p.close()
+})
+
 test('caps default to off; setQueueLimits turns them on and a lowered cap trims at the next enqueue', async () => {
   const p = await open(fresh())
   await enqueue(p, names(1, 10))
