@@ -45,8 +45,8 @@
 //   rounds in every run of that test (3.1.1 and 5.0, QoS 0 and 1, clean and
 //   persistent, topic and wildcard; the built bundle too).
 // Canary: test/engine/order-retained-on-subscribe.test.ts (the order of
-//   completeSubscribe, sendRetained's copy, the emitter's _do, storeRetained
-//   before routing).
+//   completeSubscribe, sendRetained's copy, the emitter's _do handing every
+//   message to _parallel, storeRetained before routing).
 import { Readable } from 'node:stream'
 
 type Callback = (err?: Error | null) => void
@@ -74,7 +74,7 @@ interface OrderBroker {
   on: (event: 'subscribe', listener: (subs: EmittedSubscription[], client: OrderClient) => void) => unknown
   emit: (event: 'clientError', client: OrderClient, err: Error) => boolean
   handle: (conn: unknown, req: unknown) => OrderClient
-  mq: { _do: (message: Packet, callback: Callback) => unknown }
+  mq: { _parallel: (emitter: unknown, matches: unknown, message: Packet, callback: Callback) => unknown }
   persistence: {
     storeRetained: (packet: Packet) => Promise<void>
     createRetainedStreamCombi: (patterns: string[]) => Readable
@@ -137,12 +137,14 @@ export function installOrderRetainedOnSubscribe (aedes: unknown): void {
     return written
   }
   const mq = broker.mq
-  const match = mq._do
-  // _do is where the emitter matches a message and calls the subscriptions
-  // (synchronously), for a message emitted at once and for one it had queued
-  mq._do = function matchRouted (this: unknown, message: Packet, callback: Callback) {
+  const deliver = mq._parallel
+  // mqemitter's _do matches a message and hands it to _parallel, which calls the
+  // subscriptions synchronously: for a message emitted at once, one it had
+  // queued, and one guard-emitter-recursion.ts put off to the next turn (that
+  // guard wraps _do itself, so a wrapper of _do would see a message too early)
+  mq._parallel = function deliverRouted (this: unknown, emitter: unknown, matches: unknown, message: Packet, callback: Callback) {
     if (message.retain === true && unrouted.size > 0 && message.brokerId === broker.id) unrouted.delete(message.brokerCounter)
-    return match.call(this, message, callback)
+    return deliver.call(this, emitter, matches, message, callback)
   }
 
   // aedes emits 'subscribe' and, in the same synchronous run, asks for the retained stream

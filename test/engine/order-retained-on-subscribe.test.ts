@@ -5,8 +5,8 @@
 // Identifier, through client.deliverQoS), still stores a retained message
 // before routing it, still writes a persistent session's live QoS > 0
 // message after an asynchronous outgoingUpdate but a retained copy at once,
-// and mqemitter still matches every message (emitted or queued) in _do,
-// calling the subscriptions synchronously. On a plain pinned aedes the
+// and mqemitter still matches every message (emitted or queued) in _do and
+// hands it to its _parallel, which calls the subscriptions synchronously. On a plain pinned aedes the
 // override sends the retained copy and then the live messages.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -55,11 +55,12 @@ test('aedes: a retained message is stored before it is routed; a persistent live
   assert.match(client, /if \(_packet\.qos === 0\) \{\s*that\.deliver0\(_packet, cb\)/)
 })
 
-test('mqemitter: emit and the released queue both go through _do, which calls the matching subscriptions synchronously', () => {
+test('mqemitter: emit and the released queue both go through _do, which hands the message to _parallel (the subscriptions, synchronously)', () => {
   const mq = readFileSync(join(packageDir('mqemitter', join(aedesDir, 'aedes.js')), 'mqemitter.js'), 'utf8')
   assert.match(mq, /that\._do\(message, callback\)/)
   assert.match(mq, /\} else \{\s*this\._do\(message, cb\)/)
   assert.match(mq, /MQEmitter\.prototype\._do = function \(message, callback\) \{[\s\S]*this\._parallel\(this, matches, message, callback\)/)
+  assert.match(mq, /this\._parallel = fastparallel\(\{\s*results: false,\s*released\s*\}\)/)
 })
 
 test('on a plain pinned aedes: the retained copy comes (RETAIN 1), then the live messages, in order', async () => {
