@@ -7,9 +7,11 @@
 // views, ~850 bytes of garbage per message (issue 11's enqueue profile).
 // Here the first chunk keeps its place and an offset (`head`) moves instead;
 // a read inside one chunk indexes it.
-// Installed by use-plain-buffer-list.ts; its canary checks the parser calls
-// nothing else, and parses every packet of a corpus, in one chunk and byte by
-// byte, and random packet streams in random chunks, to what bl gives.
+// Installed by use-plain-buffer-list.ts. Canary:
+// test/engine/use-plain-buffer-list.test.ts (the parser calls nothing else;
+// every packet of a corpus, in one chunk and byte by byte, and random packet
+// streams in random chunks parse to what bl gives; call-by-call answers match
+// bl's BufferList).
 
 /** Thrown for a read past the end, as a Buffer read throws (bl reads from a shorter slice). */
 function outOfBounds (): RangeError {
@@ -25,6 +27,8 @@ export class ParserBytes {
   private readonly bufs: Buffer[] = []
   /** Bytes of bufs[0] consumed already. */
   private head = 0
+  /** Set by locate(): the offset inside the chunk it found. */
+  private found = 0
 
   /** Adds received bytes at the end (a Buffer, a Uint8Array, a string, an array of those, as bl takes them). */
   append (buf: unknown): this {
@@ -63,28 +67,21 @@ export class ParserBytes {
 
   readUInt8 (offset = 0): number {
     if (offset < 0 || offset + 1 > this.length) throw outOfBounds()
-    let i = 0
-    let at = this.head + offset
-    while (at >= this.bufs[i].length) { at -= this.bufs[i].length; i++ }
-    return this.bufs[i][at]
+    return this.bufs[this.locate(offset)][this.found]
   }
 
   readUInt16BE (offset = 0): number {
     if (offset < 0 || offset + 2 > this.length) throw outOfBounds()
-    let i = 0
-    let at = this.head + offset
-    while (at >= this.bufs[i].length) { at -= this.bufs[i].length; i++ }
-    const b = this.bufs[i]
+    const b = this.bufs[this.locate(offset)]
+    const at = this.found
     if (at + 2 <= b.length) return (b[at] << 8) | b[at + 1]
     return (this.readUInt8(offset) << 8) | this.readUInt8(offset + 1)
   }
 
   readUInt32BE (offset = 0): number {
     if (offset < 0 || offset + 4 > this.length) throw outOfBounds()
-    let i = 0
-    let at = this.head + offset
-    while (at >= this.bufs[i].length) { at -= this.bufs[i].length; i++ }
-    const b = this.bufs[i]
+    const b = this.bufs[this.locate(offset)]
+    const at = this.found
     if (at + 4 <= b.length) return b.readUInt32BE(at)
     return this.readUInt16BE(offset) * 0x10000 + this.readUInt16BE(offset + 2)
   }
@@ -93,9 +90,8 @@ export class ParserBytes {
   slice (start?: number, end?: number): Buffer {
     const [s, e] = this.range(start, end)
     if (e <= s) return EMPTY
-    let i = 0
-    let at = this.head + s
-    while (at >= this.bufs[i].length) { at -= this.bufs[i].length; i++ }
+    let i = this.locate(s)
+    let at = this.found
     const n = e - s
     const b = this.bufs[i]
     if (at + n <= b.length) return b.subarray(at, at + n)
@@ -108,12 +104,19 @@ export class ParserBytes {
   toString (encoding?: BufferEncoding, start?: number, end?: number): string {
     const [s, e] = this.range(start, end)
     if (e <= s) return ''
-    let i = 0
-    let at = this.head + s
-    while (at >= this.bufs[i].length) { at -= this.bufs[i].length; i++ }
-    const b = this.bufs[i]
+    const b = this.bufs[this.locate(s)]
+    const at = this.found
     if (at + e - s <= b.length) return b.toString(encoding, at, at + e - s)
     return this.slice(s, e).toString(encoding)
+  }
+
+  // The chunk holding byte `offset` (counted from the head): its index; the offset inside it in `found` (no array per call)
+  private locate (offset: number): number {
+    let i = 0
+    let at = this.head + offset
+    while (at >= this.bufs[i].length) { at -= this.bufs[i].length; i++ }
+    this.found = at
+    return i
   }
 
   // bl's bounds: negative counts from the end; start clamped at 0, end at the length
