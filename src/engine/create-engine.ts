@@ -35,6 +35,7 @@ import { useFifoEmitterQueues } from './use-fifo-emitter-queues.ts'
 import { watchIncomingStore } from './watch-incoming-store.ts'
 import { installStripWillProperties } from './strip-will-properties.ts'
 import { installMergeOverlappingDeliveries } from './merge-overlapping-deliveries.ts'
+import { installOrderRetainedOnSubscribe } from './order-retained-on-subscribe.ts'
 import { installEnforceReceiveMaximum } from './enforce-receive-maximum.ts'
 import { installCloseOnBadAcks } from './close-on-bad-acks.ts'
 import { installCheckConnect } from './check-connect.ts'
@@ -490,6 +491,7 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
   })
   installStripWillProperties(aedes) // a will PUBLISH carries no Will Delay Interval (MQTT 5.0 §3.3.2.3)
   installMergeOverlappingDeliveries(aedes) // overlapping subscriptions: one copy at the highest QoS [MQTT-3.3.5-1]
+  installOrderRetainedOnSubscribe(aedes) // the retained copy on SUBSCRIBE never follows a newer live message of its topic [MQTT-4.6.0-6]
   disableNumberCache(mqttPacket as unknown as Parameters<typeof disableNumberCache>[0]) // 65,536 cached Buffers, ~6.5 MiB
   usePlainBufferList(mqttPacket as unknown as Parameters<typeof usePlainBufferList>[0]) // no Duplex stream per connection's parser (~0.8 KiB each)
   // One buffer per outgoing 3.1.1 PUBLISH/ack, shared by every subscriber of a QoS 0 message.

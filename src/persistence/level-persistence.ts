@@ -282,6 +282,11 @@ export class LevelPersistence {
     else await written
   }
 
+  /** Whether a retained message may match any of the filters (false: createRetainedStreamCombi reads nothing). */
+  mayHaveRetained (patterns: string[]): boolean {
+    return this.retainedLevels.mayMatchAny(patterns)
+  }
+
   /** Retained messages matching one filter. */
   createRetainedStream (pattern: string): Readable {
     return this.createRetainedStreamCombi([pattern])
@@ -506,6 +511,11 @@ export class LevelPersistence {
   outgoingClearMessageId (client: ClientRef, packet: StoredPacket): Promise<StoredPacket | undefined> {
     // a clean session's stored records are all in the index (OutgoingStore.clear)
     return this.outgoing.clear(client.id, packet, (client as { clean?: boolean }).clean === true)
+  }
+
+  /** Resolves once the client's coming or running queue replay has ended; undefined when none. */
+  queueReplayDone (clientId: string): Promise<void> | undefined {
+    return this.outgoing.replayDone(clientId)
   }
 
   /** Whether outgoingStream(client) would yield nothing now (a clean CONNECT then builds no stream). */

@@ -330,6 +330,16 @@ export class OutgoingStore {
     if (turn === undefined || turn.started) this.drains.set(clientId, this.newTurn(clientId))
   }
 
+  /**
+   * Resolves once the client's coming or running queue replay has ended (its
+   * packets written); undefined when none. What aedes sends without the
+   * queue's update (a retained copy on SUBSCRIBE) waits on it to stay behind
+   * the older messages the replay sends (src/engine/order-retained-on-subscribe.ts).
+   */
+  replayDone (clientId: string): Promise<void> | undefined {
+    return this.drains.get(clientId)?.done
+  }
+
   private newTurn (clientId: string): DrainTurn {
     let resolve!: () => void
     const done = new Promise<void>((r) => { resolve = r })
