@@ -28,6 +28,7 @@ import { guardEmitterRecursion } from './guard-emitter-recursion.ts'
 import { installPublishEncoder } from './install-publish-encoder.ts'
 import { disableNumberCache } from './disable-number-cache.ts'
 import { usePlainBufferList } from './use-plain-buffer-list.ts'
+import { cacheEmitterMatches } from './cache-emitter-matches.ts'
 import { installReleaseConnectPacket } from './release-connect-packet.ts'
 import { setMaximumPacketSize } from './set-maximum-packet-size.ts'
 import { setServerKeepAlive } from './set-server-keep-alive.ts'
@@ -477,6 +478,7 @@ export async function createEngine (deps: EngineDeps): Promise<Engine> {
   const mq = (aedes as unknown as { mq: object }).mq
   guardEmitterRecursion(mq)
   useFifoEmitterQueues(mq)
+  cacheEmitterMatches(mq) // each topic's listeners kept until a subscription changes (no split and walk per message)
   await aedes.listen()
   // The two innermost parser filters (CONNECT with Clean Start; QoS 0/1 PUBLISH),
   // so every check installed below runs before them (see their headers).
