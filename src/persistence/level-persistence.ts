@@ -480,12 +480,13 @@ export class LevelPersistence {
       // aedes calls this for every QoS > 0 publish; with no persistent subscriber
       // and no journal entry there is nothing to write (no batch, no queue turn)
       if (subs.length === 0 && journalDel === undefined) return LANDED
+      // refuse-new admitted it before its PUBACK (queueFull): never the one dropped
+      if (this.admitted.has(packet.payload as object)) per.admitted = true
       // A journaled QoS 1 message's queue write is lazy (write-queue.ts): it may
       // wait a few ms for company, so that an online subscriber's PUBACK lands in
       // the same batch and the queued copy is never written (a sensor day with an
       // online persistent subscriber: 430 -> 291 bytes per message, docs/persistence.md).
       // QoS 2 keeps the prompt write.
-      if (this.admitted.has(packet.payload as object)) per.admitted = true
       const lazy = journalDel !== undefined && packet.qos === 1
       const written = this.outgoing.enqueue(subs.map((s) => s.clientId), packet, journalDel === undefined ? [] : [journalDel], per, { lazy })
       if (journalDel === undefined) return written
