@@ -163,6 +163,8 @@ export interface OptionValues {
     checkInterval: number
     /** Bytes waiting on a client's socket above which it counts as a slow consumer (QoS 0 to it is shed above the soft mark) (bytes) */
     slowConsumerBytes: number
+    /** After the heap grew by 8 MiB or more, run one full garbage collection once the broker has been quiet for 6 s (at most once a minute), so that V8 gives the memory back */
+    releaseAfterBurst: boolean
   }
   throttle: {
     global: {

@@ -18,6 +18,10 @@ import { UnreleasedQos2 } from './unreleased-qos2.ts'
 import type { LimitsCounters } from './limits-counters.ts'
 import { readLimitsSettings, readThrottleSettings, type LimitsSettings } from './limits-settings.ts'
 import { registerLimitsMetrics } from './limits-metrics.ts'
+import { BurstRelease } from './release-after-burst.ts'
+import { fullGc } from '../core/full-gc.ts'
+import { getHeapStatistics } from 'node:v8'
+import { performance } from 'node:perf_hooks'
 
 /** What the deliver hook may be told about the message (the aedes packet fits this shape). */
 export interface DeliverInfo { qos: number, payload?: Buffer | string }
@@ -59,8 +63,32 @@ const sleep = async (ms: number): Promise<void> => await new Promise((resolve) =
 /** The limits part's attach function (listed in src/parts.ts). */
 export const attachLimits: AttachPart = async (ctx) => await createLimits(ctx)
 
+/** What the release after a burst reads and runs (release-after-burst.ts); injectable for tests. */
+export interface ReleaseProbes {
+  /** V8's committed heap (bytes). */
+  heapCommitted: () => number
+  /** Event-loop utilization (0..1) since the previous call. */
+  loopUtilization: () => number
+  /** Runs one full collection; false when none is available. */
+  collect: () => boolean
+}
+
+function realReleaseProbes (): ReleaseProbes {
+  let previous = performance.eventLoopUtilization()
+  return {
+    heapCommitted: () => getHeapStatistics().total_heap_size,
+    loopUtilization: () => {
+      const current = performance.eventLoopUtilization()
+      const u = performance.eventLoopUtilization(current, previous).utilization
+      previous = current
+      return u
+    },
+    collect: fullGc
+  }
+}
+
 /** Builds the part; exported with its internals for tests and the control commands. */
-export async function createLimits (ctx: PartContext, options: { probe?: () => MemorySample, now?: () => number } = {}): Promise<PartHandle & { counters: LimitsCounters, budget: MemoryBudget, throttle: Throttle, settings: () => LimitsSettings, checkMemory: () => void }> {
+export async function createLimits (ctx: PartContext, options: { probe?: () => MemorySample, now?: () => number, release?: ReleaseProbes } = {}): Promise<PartHandle & { counters: LimitsCounters, budget: MemoryBudget, throttle: Throttle, settings: () => LimitsSettings, checkMemory: () => void }> {
   const log = ctx.logger.child('limits')
   const now = options.now ?? (() => performance.now())
   const probe = options.probe ?? createMemoryProbe()
@@ -77,7 +105,7 @@ export async function createLimits (ctx: PartContext, options: { probe?: () => M
   // reset it (with 10k idle clients that walk, and a pendingWrite() call per
   // client, took ~4 % of the broker's CPU in a connect storm every 500 ms).
   let checkEpoch = 0
-  const counters: LimitsCounters = { refusedMemory: 0, refusedListenerRate: 0, refusedListenerCap: 0, shedQos0: 0, outboundDropped: 0, retainedRefused: 0, subscriptionsRefused: 0, packetTooLarge: 0, qos2Exceeded: 0, qos2Expired: 0, disconnectedHeavy: 0, throttledMs: 0 }
+  const counters: LimitsCounters = { refusedMemory: 0, refusedListenerRate: 0, refusedListenerCap: 0, shedQos0: 0, outboundDropped: 0, retainedRefused: 0, subscriptionsRefused: 0, packetTooLarge: 0, qos2Exceeded: 0, qos2Expired: 0, disconnectedHeavy: 0, throttledMs: 0, memoryReleases: 0 }
   const hooks = ctx.hooks
   const optional = hooks as typeof hooks & OptionalHooks
   // Unreleased QoS 2: the engine reports each stored and released message.
@@ -316,6 +344,27 @@ export async function createLimits (ctx: PartContext, options: { probe?: () => M
   }
   hooks.deliver.push(deliver)
 
+  // After a burst, one full collection on a quiet loop, so that V8 gives the
+  // heap back (release-after-burst.ts): it keeps a burst's heap otherwise.
+  const burst = new BurstRelease()
+  const probes = options.release ?? realReleaseProbes()
+  let collectorMissing = false
+  const releaseAfterBurst = (): void => {
+    const t = now()
+    if (!burst.observe(t, probes.heapCommitted(), probes.loopUtilization())) return
+    const before = probes.heapCommitted()
+    const started = performance.now()
+    const ran = probes.collect()
+    burst.released(t, probes.heapCommitted())
+    if (!ran) {
+      if (!collectorMissing) log.warn('memory.releaseAfterBurst: this Node offers no garbage collection on demand; the heap a burst grew stays until V8 collects on its own')
+      collectorMissing = true
+      return
+    }
+    counters.memoryReleases++
+    log.debug('heap released after a burst', { heapMiB: (before / 1048576).toFixed(1), afterMiB: (probes.heapCommitted() / 1048576).toFixed(1), pauseMs: (performance.now() - started).toFixed(1) })
+  }
+
   // The memory budget: read on a timer, never per packet.
   let lastState: MemoryState = 'ok'
   let lastSample: MemorySample | undefined
@@ -334,6 +383,7 @@ export async function createLimits (ctx: PartContext, options: { probe?: () => M
       counters.qos2Expired++
       void dropQos2(clientId, messageId).catch(() => {})
     }
+    if (config.memory.releaseAfterBurst) releaseAfterBurst()
     const epoch = checkEpoch++
     if (reading.state === 'hard') {
       // Only above the hard mark are the clients weighed (O(clients) per reading).

@@ -16,4 +16,6 @@ export interface LimitsCounters {
   qos2Expired: number
   disconnectedHeavy: number
   throttledMs: number
+  /** Full collections run after a burst (release-after-burst.ts). */
+  memoryReleases: number
 }

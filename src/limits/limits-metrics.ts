@@ -47,6 +47,7 @@ export function registerLimitsMetrics (observe: Observatory, src: LimitsSources)
   m.read('edgemq_memory_soft_mark_bytes', (emit) => { emit(src.budget.marks.softMark) })
   m.read('edgemq_memory_hard_mark_bytes', (emit) => { emit(src.budget.marks.hardMark) })
   m.read('edgemq_memory_cap_bytes', (emit) => { const cap = src.capBytes(); if (cap !== undefined) emit(cap) })
+  m.read('edgemq_memory_releases_total', (emit) => { emit(c.memoryReleases) })
   observe.addStatus('memory', () => {
     const s = src.sample()
     return {
@@ -58,7 +59,8 @@ export function registerLimitsMetrics (observe: Observatory, src: LimitsSources)
       capBytes: src.capBytes(),
       softMarkBytes: src.budget.marks.softMark,
       hardMarkBytes: src.budget.marks.hardMark,
-      entered: src.budget.entered
+      entered: src.budget.entered,
+      releasesAfterBurst: c.memoryReleases
     }
   })
   observe.addStatus('throttles', () => {

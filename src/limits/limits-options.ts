@@ -79,5 +79,10 @@ export const LIMITS_OPTIONS: readonly OptionSpec[] = [
     key: 'memory.slowConsumerBytes', type: 'size', unit: 'bytes', default: '64KB', min: 0, reload: 'live', board: true,
     doc: 'Bytes waiting on a client\'s socket above which it counts as a slow consumer (QoS 0 to it is shed above the soft mark)',
     reason: 'a few socket buffers: a healthy subscriber on a LAN drains faster than this fills'
+  },
+  {
+    key: 'memory.releaseAfterBurst', type: 'bool', default: true, reload: 'live', board: true,
+    doc: 'After the heap grew by 8 MiB or more, run one full garbage collection once the broker has been quiet for 6 s (at most once a minute), so that V8 gives the memory back',
+    reason: 'V8 keeps a burst\'s heap until a full collection, which a quiet broker never runs: RSS with 50k messages queued 84.6 -> 68.0 MiB (rpi-4b), 98.5 -> 75.1 MiB (generic-x64) (issue 11)'
   }
 ]

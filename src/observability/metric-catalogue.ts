@@ -61,6 +61,7 @@ export const METRICS: readonly MetricDef[] = [
   g('edgemq_memory_soft_mark_bytes', [], 'Soft mark of the memory budget'),
   g('edgemq_memory_hard_mark_bytes', [], 'Hard mark of the memory budget'),
   g('edgemq_memory_cap_bytes', [], 'Memory cap of the board (cgroup limit or board profile)'),
+  c('edgemq_memory_releases_total', [], 'Full garbage collections run once the broker went quiet after its heap grew (memory.releaseAfterBurst)'),
   g('edgemq_process_resident_memory_bytes', [], 'Resident set size of the process'),
   g('edgemq_heap_used_bytes', [], 'V8 heap in use'),
   g('edgemq_event_loop_delay_seconds', ['quantile'], 'Event-loop delay in the current window of at most a minute (quantile 0.5, 0.99, 1 = max); only while an http listener is configured'),

@@ -36,6 +36,7 @@ export const METRICS: readonly MetricSpec[] = [
   { key: 'latencyPersistent.p99', label: 'latency, persistent subscriber: p99', unit: 'ms', better: 'lower', target: { ratio: 1.5 } },
   { key: 'drain.enqueueRate', label: 'offline enqueue QoS 1 (500 x 100)', unit: 'msg/s', better: 'higher', target: { ratio: 0.5 } },
   { key: 'drain.rssQueued', label: 'RSS with the 50k queued', unit: 'MiB', better: 'lower', target: { max: 64 } },
+  { key: 'drain.rssQueuedQuiet', label: 'same, after 15 s of quiet', unit: 'MiB', better: 'lower' },
   { key: 'drain.rssRestarted', label: 'same, after a restart', unit: 'MiB', better: 'lower' },
   { key: 'drain.seconds', label: 'drain 50k queued QoS 1 after restart', unit: 's', better: 'lower', target: { ratio: 2.0 } },
   { key: 'drain.peakRss', label: 'drain: peak RSS', unit: 'MiB', better: 'lower' },

@@ -1,10 +1,15 @@
 // Scenario 5, drain (issue 11's shape): 500 persistent sessions (clean session
 // off, one QoS 1 subscription each), 100 QoS 1 messages each queued while they
-// are offline (50k), the broker's RSS with them queued, the broker stopped
+// are offline (50k), the broker's RSS with them queued (right after the
+// enqueue, and again after 15 s of quiet), the broker stopped
 // with SIGTERM and started again on the same data, then the time from the
 // first reconnect until every message has been delivered once.
 import { survivesRestart } from '../broker-kinds.ts'
 import { settledMemory, toMiB, type ScenarioOutcome, type ScenarioRun } from './scenario-context.ts'
+import { sleep } from '../broker-process.ts'
+
+/** How long the queue sits before the second RSS reading. */
+const QUIET_MS = 15_000
 
 /** Queue, measure, restart, reconnect, drain. Plain aedes keeps sessions in RAM only: it has no figure here. */
 export const runDrainScenario: ScenarioRun = async (ctx): Promise<ScenarioOutcome> => {
@@ -18,6 +23,9 @@ export const runDrainScenario: ScenarioRun = async (ctx): Promise<ScenarioOutcom
   ctx.log(`${ctx.kind}: ${ctx.counts.drainMessages} QoS 1 messages queued for ${set.sessions} offline sessions at ${queued.perSecond} msg/s`)
   // RSS with everything queued, once it stops moving (the sessions are offline, the publisher gone).
   const whileQueued = await settledMemory(broker)
+  // And once the broker has been quiet for a while, as during an outage: what it gave back (docs/limits.md, memory.releaseAfterBurst).
+  await sleep(QUIET_MS)
+  const quietQueued = broker.memory()
   const stopped = await broker.stop()
   if (stopped.forced) throw new Error(`${ctx.kind} did not exit within 60 s of SIGTERM\n${broker.logTail()}`)
   const restarted = await ctx.restartBroker(launch)
@@ -25,13 +33,14 @@ export const runDrainScenario: ScenarioRun = async (ctx): Promise<ScenarioOutcom
   const drained = await ctx.worker.call('drainSessions', { ...set, messages: ctx.counts.drainMessages, timeoutMs: ctx.counts.drainTimeoutMs, concurrency: 200 }, ctx.counts.drainTimeoutMs + 60_000)
   const memory = restarted.memory()
   const exit = await restarted.stop()
-  ctx.log(`${ctx.kind}: RSS ${toMiB(whileQueued.rssKiB)} MiB with the queue; drained ${drained.distinct} of ${ctx.counts.drainMessages} in ${drained.ms} ms after a ${Math.round(restarted.startMs)} ms restart (${drained.sessionsPresent} sessions present, ${drained.duplicates} duplicates)`)
+  ctx.log(`${ctx.kind}: RSS ${toMiB(whileQueued.rssKiB)} MiB with the queue, ${toMiB(quietQueued.rssKiB)} MiB ${QUIET_MS / 1000} s later; drained ${drained.distinct} of ${ctx.counts.drainMessages} in ${drained.ms} ms after a ${Math.round(restarted.startMs)} ms restart (${drained.sessionsPresent} sessions present, ${drained.duplicates} duplicates)`)
   const details = {
     sessions: set.sessions,
     messages: ctx.counts.drainMessages,
     setupMs: setup.ms,
     queue: queued,
     rssKiBWhileQueued: whileQueued.rssKiB,
+    rssKiBQueuedQuiet: quietQueued.rssKiB,
     treeRssKiBWhileQueued: whileQueued.treeRssKiB,
     rssKiBAfterRestart: afterRestart.rssKiB,
     queueWriteBytes: stopped.io === undefined ? undefined : stopped.io.writeBytes - io0.writeBytes,
@@ -49,6 +58,7 @@ export const runDrainScenario: ScenarioRun = async (ctx): Promise<ScenarioOutcom
     metrics: {
       'drain.enqueueRate': queued.perSecond,
       'drain.rssQueued': toMiB(whileQueued.rssKiB),
+      'drain.rssQueuedQuiet': toMiB(quietQueued.rssKiB),
       'drain.rssRestarted': toMiB(afterRestart.rssKiB),
       'drain.seconds': drained.ms / 1000,
       'drain.peakRss': toMiB(memory.hwmKiB),
