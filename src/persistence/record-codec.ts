@@ -59,9 +59,10 @@ export function encodePacket (packet: StoredPacket): Buffer {
     present |= bit
   }
   const defined = present & ~undef
-  const brokerId = (defined & BIT.brokerId) !== 0 ? Buffer.from(packet.brokerId as string, 'utf8') : undefined
-  const topic = (defined & BIT.topic) !== 0 ? Buffer.from(packet.topic as string, 'utf8') : undefined
-  const clientId = (defined & BIT.clientId) !== 0 ? Buffer.from(packet.clientId as string, 'utf8') : undefined
+  // strings are measured here and written straight into the record in pass 2 (no Buffer per string: ~260 B of garbage per message)
+  const brokerId = (defined & BIT.brokerId) !== 0 ? shortStringBytes(packet.brokerId as string) : -1
+  const topic = (defined & BIT.topic) !== 0 ? shortStringBytes(packet.topic as string) : -1
+  const clientId = (defined & BIT.clientId) !== 0 ? shortStringBytes(packet.clientId as string) : -1
   const properties = (defined & BIT.properties) !== 0 ? Buffer.from(JSON.stringify(packet.properties, jsonReplacer), 'utf8') : undefined
   const extraJson = extra !== undefined ? Buffer.from(JSON.stringify(extra, jsonReplacer), 'utf8') : undefined
   let payload: Uint8Array | undefined
@@ -73,14 +74,14 @@ export function encodePacket (packet: StoredPacket): Buffer {
   }
   let size = HEADER + 4 + 1 // header, extra length, payload kind
   if ((defined & BIT.cmd) !== 0) size += 1
-  if (brokerId !== undefined) size += 2 + brokerId.length
+  if (brokerId >= 0) size += 2 + brokerId
   if ((defined & BIT.brokerCounter) !== 0) size += 8
-  if (topic !== undefined) size += 2 + topic.length
+  if (topic >= 0) size += 2 + topic
   if ((defined & BIT.qos) !== 0) size += 1
   if ((defined & BIT.retain) !== 0) size += 1
   if ((defined & BIT.dup) !== 0) size += 1
   if ((defined & BIT.messageId) !== 0) size += 4
-  if (clientId !== undefined) size += 2 + clientId.length
+  if (clientId >= 0) size += 2 + clientId
   if ((defined & BIT.nl) !== 0) size += 1
   if ((defined & BIT.messageExpiry) !== 0) size += 8
   if (properties !== undefined) size += 4 + properties.length
@@ -94,14 +95,14 @@ export function encodePacket (packet: StoredPacket): Buffer {
   out.writeUInt16BE(undef, 7)
   let off = HEADER
   if ((defined & BIT.cmd) !== 0) out[off++] = CMD_CODES.indexOf(packet.cmd as typeof CMD_CODES[number])
-  if (brokerId !== undefined) off = writeShortBytes(out, off, brokerId)
+  if (brokerId >= 0) off = writeShortString(out, off, packet.brokerId as string, brokerId)
   if ((defined & BIT.brokerCounter) !== 0) off = out.writeDoubleBE(packet.brokerCounter as number, off)
-  if (topic !== undefined) off = writeShortBytes(out, off, topic)
+  if (topic >= 0) off = writeShortString(out, off, packet.topic as string, topic)
   if ((defined & BIT.qos) !== 0) out[off++] = packet.qos as number
   if ((defined & BIT.retain) !== 0) out[off++] = packet.retain === true ? 1 : 0
   if ((defined & BIT.dup) !== 0) out[off++] = packet.dup === true ? 1 : 0
   if ((defined & BIT.messageId) !== 0) off = out.writeUInt32BE(packet.messageId as number, off)
-  if (clientId !== undefined) off = writeShortBytes(out, off, clientId)
+  if (clientId >= 0) off = writeShortString(out, off, packet.clientId as string, clientId)
   if ((defined & BIT.nl) !== 0) out[off++] = packet.nl === true ? 1 : 0
   if ((defined & BIT.messageExpiry) !== 0) off = out.writeDoubleBE(packet.messageExpiry as number, off)
   if (properties !== undefined) { off = out.writeUInt32BE(properties.length, off); off += properties.copy(out, off) }
@@ -113,11 +114,14 @@ export function encodePacket (packet: StoredPacket): Buffer {
   return out
 }
 
-function writeShortBytes (out: Buffer, off: number, b: Buffer): number {
-  if (b.length > 0xffff) throw new RangeError(`string of ${b.length} bytes is too long for a record`)
-  off = out.writeUInt16BE(b.length, off)
-  out.set(b, off) // not Buffer#copy: its argument checks cost more than copying a topic
-  return off + b.length
+// The UTF-8 length of a string stored with a 2-byte length (fieldFits sent longer ones to the JSON section).
+function shortStringBytes (s: string): number {
+  return Buffer.byteLength(s, 'utf8')
+}
+
+function writeShortString (out: Buffer, off: number, s: string, bytes: number): number {
+  off = out.writeUInt16BE(bytes, off)
+  return off + out.write(s, off, bytes, 'utf8')
 }
 
 /** Decodes a packet record; throws RecordCorruptError on any damage. */

@@ -1,5 +1,6 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
+import fc from 'fast-check'
 import { crc32, crc32Portable } from '../../src/persistence/crc32.ts'
 import {
   decodeOutgoingState, decodePacket, decodeSubscription, encodeOutgoingState, encodePacket, encodeSubscription, isRoutablePublish, RecordCorruptError
@@ -80,6 +81,16 @@ test('publishes aedes would choke on are not routable (aedes #780)', () => {
   assert.not.ok(isRoutablePublish({ cmd: 'publish', topic: null }))
   assert.ok(isRoutablePublish({ cmd: 'publish', topic: 'a/b', payload: Buffer.alloc(1), qos: 1 }))
   assert.ok(isRoutablePublish({ cmd: 'pubrel', messageId: 1 }))
+})
+
+test('property: any strings (UTF-8 of 1 to 4 bytes a character) and payloads round-trip, a string over 65,535 bytes too (it goes to the JSON section)', () => {
+  const text = fc.string({ unit: 'binary', maxLength: 40 })
+  fc.assert(fc.property(text, text, fc.option(text, { nil: undefined }), fc.oneof(fc.uint8Array({ maxLength: 64 }).map((a) => Buffer.from(a)), text), fc.integer({ min: 0, max: 2 }), (brokerId, topic, clientId, payload, qos) => {
+    const packet = { cmd: 'publish', brokerId, brokerCounter: 7, topic, qos, retain: false, dup: false, messageId: 9, clientId, payload }
+    assert.equal(decodePacket(encodePacket(packet)), packet)
+  }))
+  const long = { cmd: 'publish', topic: 'é'.repeat(32768), qos: 0, payload: Buffer.alloc(0) }
+  assert.equal(decodePacket(encodePacket(long)), long)
 })
 
 test('the portable CRC-32 agrees with zlib', () => {
