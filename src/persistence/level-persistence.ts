@@ -476,12 +476,14 @@ export class LevelPersistence {
 
   private enqueueFor (subs: ReadonlyArray<{ clientId: string }>, packet: StoredPacket, per: PerClient): Promise<void> {
     try {
+      // refuse-new admitted it before its PUBACK (queueFull): never the one dropped.
+      // Taken out here, where its one enqueue runs: a payload object used again
+      // for a later message is not admitted by the first one's decision.
+      if (this.admitted.delete(packet.payload as object)) per.admitted = true
       const journalDel = this.journal.takeForPacket(packet)
       // aedes calls this for every QoS > 0 publish; with no persistent subscriber
       // and no journal entry there is nothing to write (no batch, no queue turn)
       if (subs.length === 0 && journalDel === undefined) return LANDED
-      // refuse-new admitted it before its PUBACK (queueFull): never the one dropped
-      if (this.admitted.has(packet.payload as object)) per.admitted = true
       // A journaled QoS 1 message's queue write is lazy (write-queue.ts): it may
       // wait a few ms for company, so that an online subscriber's PUBACK lands in
       // the same batch and the queued copy is never written (a sensor day with an

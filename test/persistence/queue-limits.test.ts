@@ -152,6 +152,26 @@ test('refuse-new: a message admitted before its PUBACK is queued even when its s
   await p.close()
 })
 
+test('refuse-new: an admission counts for its own message only; a payload object used again for a later message is not admitted by it', async () => {
+  const clients: Record<string, unknown> = { c1: {} }
+  const p = createLevelPersistence({ path: fresh(), sync: 'batch', syncInterval: 1000, cacheSize: 1 << 20, writeBufferSize: 1 << 20, maxQueuedMessages: 2, refuseNewWhenFull: true })
+  await p.setup({ id: 'b1', clients })
+  await p.addSubscriptions({ id: 'c1' }, [{ topic: 't', qos: 1 }])
+  await enqueue(p, names(1, 3))
+  const shared = Buffer.from('same')
+  const first = { cmd: 'publish', topic: 't', payload: shared, qos: 1, retain: false, dup: false, brokerId: 'b1', brokerCounter: 4 }
+  assert.is(p.queueFull('t', 10, shared), false, 'c1 is connected: admitted')
+  delete clients.c1
+  await p.outgoingEnqueueCombi([{ clientId: 'c1', qos: 1 }], first)
+  assert.is((await queueOf(p)).length, 4, 'the admitted message is queued over the cap')
+  // the same Buffer in a message that was never admitted (no queueFull call): the cap applies
+  const second = { ...first, brokerCounter: 5 }
+  await p.outgoingEnqueueCombi([{ clientId: 'c1', qos: 1 }], second)
+  assert.is((await queueOf(p)).length, 4, 'a message that was not admitted went over the cap')
+  assert.is(p.stats().queueDropped, 1)
+  await p.close()
+})
+
 test('refuse-new: a subscriber whose connection is closing is away for the decision, though still registered', async () => {
   const p = createLevelPersistence({ path: fresh(), sync: 'batch', syncInterval: 1000, cacheSize: 1 << 20, writeBufferSize: 1 << 20, maxQueuedMessages: 2, refuseNewWhenFull: true })
   await p.setup({ id: 'b1', clients: { c1: {} } })
