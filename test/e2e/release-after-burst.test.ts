@@ -15,7 +15,8 @@ import { waitUntil } from '../helpers/wait-until.ts'
 
 const MiB = 1024 * 1024
 
-async function limitsWith (yaml: string, readings: { heap: number, busy: number }): Promise<{ collected: () => number, limits: Awaited<ReturnType<typeof createLimits>>, stop: () => Promise<void> }> {
+/** The limits part on a real broker, its readings and collector injected; `tick` is one memory check 500 ms after the last. */
+async function limitsWith (yaml: string, readings: { heap: number, busy: number }): Promise<{ tick: () => void, collected: () => number, limits: Awaited<ReturnType<typeof createLimits>>, stop: () => Promise<void> }> {
   let collected = 0
   let limits: Awaited<ReturnType<typeof createLimits>> | undefined
   let t = 0
@@ -26,14 +27,14 @@ async function limitsWith (yaml: string, readings: { heap: number, busy: number 
     }))]
   })
   const tick = (): void => { t += 500; limits!.checkMemory() }
-  return { collected: () => collected, limits: Object.assign(limits!, { tick }), stop: async () => { await b.stop() } }
+  return { tick, collected: () => collected, limits: limits!, stop: async () => { await b.stop() } }
 }
 
 test('limits part: growth then a quiet loop runs one collection and counts it; none while busy', async () => {
   const readings = { heap: 20 * MiB, busy: 0.9 }
   const on = await limitsWith('memory: { checkInterval: 60s }\n', readings)
   try {
-    const tick = (on.limits as unknown as { tick: () => void }).tick
+    const { tick } = on
     tick()
     readings.heap = 40 * MiB
     for (let i = 0; i < 10; i++) tick() // busy: the burst runs
@@ -51,7 +52,7 @@ test('limits part, option off: a burst and a quiet loop run nothing', async () =
   const readings = { heap: 20 * MiB, busy: 0.01 }
   const off = await limitsWith('memory: { checkInterval: 60s, releaseAfterBurst: false }\n', readings)
   try {
-    const tick = (off.limits as unknown as { tick: () => void }).tick
+    const { tick } = off
     tick()
     readings.heap = 60 * MiB
     for (let i = 0; i < 20; i++) tick()
