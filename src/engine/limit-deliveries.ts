@@ -10,7 +10,9 @@
 //   - [MQTT-3.1.2-25] a PUBLISH over the client's Maximum Packet Size is
 //     discarded as if delivered;
 //   - [MQTT-3.3.4-7] no more than the client's Receive Maximum unacknowledged
-//     QoS 1/2 PUBLISH packets; more are held (bounded) until a slot frees.
+//     QoS 1/2 PUBLISH packets; more are held (bounded) until a slot frees;
+//   - nothing to a connection that is closed already (the client is in its
+//     close): a persistent session keeps the message queued.
 // Canary: test/engine/v5-shim-internals.test.ts (deliver0 and deliverQoS are
 //   own functions of each client; subscriptions is keyed by filter).
 import { topicMatches } from '../persistence/topic-filter.ts'
@@ -44,6 +46,18 @@ function tooBig (ctx: V5ShimContext, client: ShimmedClient, packet: AnyPacket): 
 }
 
 function deliverLimited (ctx: V5ShimContext, client: ShimmedClient, state: ClientShim, deliverQoS: ShimmedClient['deliverQoS'], packet: AnyPacket, cb: Callback): void {
+  // Not to a connection that is closed already. aedes keeps a client's
+  // subscriptions in its emitter until the client's close has run, a few
+  // turns after a DISCONNECT destroyed the socket; its deliverQoS then gave
+  // the message a packet id and the store recorded it as sent. A message
+  // published right after a persistent subscriber left so counted as in
+  // flight: drop-oldest, which never drops what was sent, dropped newer queued
+  // messages in its place, and the message came back with DUP=1 though it had
+  // never left (found by the model-based test, round 6). Skipped here, it
+  // stays in the session's queue (aedes queues a message for every persistent
+  // subscription before the live deliveries). Canary for `conn.destroyed`:
+  // test/engine/connection-check.test.ts.
+  if (client.conn.destroyed) { setImmediate(cb); return }
   // [MQTT-3.8.4-6] [MQTT-3.3.5-1] never above the granted QoS: aedes looks the
   // subscription up by the message's topic, so a wildcard subscription
   // (a/# granted QoS 1) got QoS 2 messages at QoS 2. Retained messages sent
