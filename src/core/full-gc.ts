@@ -10,6 +10,7 @@
 // committed for 10.6 MiB in use after issue 11's burst, with it 11.2 MiB
 // (x64, Node 20.20). The canary (test/limits/full-gc.test.ts) checks on the
 // Node in use that the function is there, collects, and leaves --expose-gc off.
+import { setFlagsFromString } from 'node:v8'
 import { loadBuiltin } from './load-builtin.ts'
 
 let collect: (() => void) | null | undefined
@@ -20,13 +21,12 @@ function collector (): (() => void) | null {
   const own = (globalThis as { gc?: () => void }).gc
   if (typeof own === 'function') return (collect = own)
   try {
-    const v8 = loadBuiltin<typeof import('node:v8')>('node:v8')
-    v8.setFlagsFromString('--expose-gc')
+    setFlagsFromString('--expose-gc')
     try {
       const fn: unknown = loadBuiltin<typeof import('node:vm')>('node:vm').runInNewContext('gc')
       collect = typeof fn === 'function' ? fn as () => void : null
     } finally {
-      v8.setFlagsFromString('--no-expose-gc')
+      setFlagsFromString('--no-expose-gc')
     }
   } catch {
     collect = null
@@ -38,12 +38,11 @@ function collector (): (() => void) | null {
 export function fullGc (): boolean {
   const fn = collector()
   if (fn === null) return false
-  const v8 = loadBuiltin<typeof import('node:v8')>('node:v8')
-  v8.setFlagsFromString('--optimize-for-size')
+  setFlagsFromString('--optimize-for-size')
   try {
     fn()
   } finally {
-    v8.setFlagsFromString('--no-optimize-for-size')
+    setFlagsFromString('--no-optimize-for-size')
   }
   return true
 }

@@ -11,8 +11,8 @@
 //     discarded as if delivered;
 //   - [MQTT-3.3.4-7] no more than the client's Receive Maximum unacknowledged
 //     QoS 1/2 PUBLISH packets; more are held (bounded) until a slot frees;
-//   - nothing to a connection that is closed already (the client is in its
-//     close): a persistent session keeps the message queued.
+//   - no deliverQoS delivery to a connection that is closed already (the
+//     client is in its close): a persistent session keeps the message queued.
 // Canary: test/engine/v5-shim-internals.test.ts (deliver0 and deliverQoS are
 //   own functions of each client; subscriptions is keyed by filter).
 import { topicMatches } from '../persistence/topic-filter.ts'

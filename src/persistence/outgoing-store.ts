@@ -66,7 +66,6 @@ export function normalizeQueued (packet: StoredPacket): StoredPacket {
   return out
 }
 
-/** The outgoing side of the persistence. */
 /** What differs per client in one enqueue: RETAIN kept (Retain As Published), the QoS granted. */
 export interface PerClient {
   keepRetain?: ReadonlySet<string>
@@ -75,6 +74,7 @@ export interface PerClient {
   admitted?: boolean
 }
 
+/** The outgoing side of the persistence. */
 export class OutgoingStore {
   private readonly ctx: StoreContext
   private readonly indexes = new Map<string, ClientIndex>()

@@ -60,9 +60,9 @@ export function encodePacket (packet: StoredPacket): Buffer {
   }
   const defined = present & ~undef
   // strings are measured here and written straight into the record in pass 2 (no Buffer per string: ~260 B of garbage per message)
-  const brokerId = (defined & BIT.brokerId) !== 0 ? shortStringBytes(packet.brokerId as string) : -1
-  const topic = (defined & BIT.topic) !== 0 ? shortStringBytes(packet.topic as string) : -1
-  const clientId = (defined & BIT.clientId) !== 0 ? shortStringBytes(packet.clientId as string) : -1
+  const brokerId = (defined & BIT.brokerId) !== 0 ? Buffer.byteLength(packet.brokerId as string, 'utf8') : -1
+  const topic = (defined & BIT.topic) !== 0 ? Buffer.byteLength(packet.topic as string, 'utf8') : -1
+  const clientId = (defined & BIT.clientId) !== 0 ? Buffer.byteLength(packet.clientId as string, 'utf8') : -1
   const properties = (defined & BIT.properties) !== 0 ? Buffer.from(JSON.stringify(packet.properties, jsonReplacer), 'utf8') : undefined
   const extraJson = extra !== undefined ? Buffer.from(JSON.stringify(extra, jsonReplacer), 'utf8') : undefined
   let payload: Uint8Array | undefined
@@ -114,11 +114,7 @@ export function encodePacket (packet: StoredPacket): Buffer {
   return out
 }
 
-// The UTF-8 length of a string stored with a 2-byte length (fieldFits sent longer ones to the JSON section).
-function shortStringBytes (s: string): number {
-  return Buffer.byteLength(s, 'utf8')
-}
-
+// A string with a 2-byte length (fieldFits sent longer ones to the JSON section); `bytes`: its UTF-8 length.
 function writeShortString (out: Buffer, off: number, s: string, bytes: number): number {
   off = out.writeUInt16BE(bytes, off)
   return off + out.write(s, off, bytes, 'utf8')
@@ -249,7 +245,8 @@ function checkEnvelope (buf: Buffer, tag: number, minLength: number): void {
 function fieldFits (field: Field, value: unknown): boolean {
   switch (field) {
     case 'cmd': return CMD_CODES.includes(value as typeof CMD_CODES[number])
-    case 'brokerId': case 'topic': case 'clientId': return typeof value === 'string' && Buffer.byteLength(value) <= 0xffff
+    // a UTF-16 unit is at most 3 UTF-8 bytes: a string of up to 21,845 units fits without measuring it (encodePacket measures it once)
+    case 'brokerId': case 'topic': case 'clientId': return typeof value === 'string' && (value.length <= 0x5555 || Buffer.byteLength(value) <= 0xffff)
     case 'brokerCounter': case 'messageExpiry': return typeof value === 'number'
     case 'qos': return value === 0 || value === 1 || value === 2
     case 'retain': case 'dup': case 'nl': return typeof value === 'boolean'

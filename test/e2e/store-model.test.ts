@@ -475,6 +475,14 @@ async function runCase (bundle: string, config: Config, steps: Step[]): Promise<
   }
 }
 
+/** Runs the case in `file` (a failure's printed {"config", "steps"}) `times` times; one line per failed run. */
+async function runCaseFile (bundle: string, file: string, times: number): Promise<string[]> {
+  const { config, steps } = JSON.parse(await readFile(file, 'utf8')) as { config: Config, steps: Step[] }
+  const failures: string[] = []
+  for (let i = 0; i < times; i++) await runCase(bundle, config, steps).catch((err: Error) => { failures.push(`${file} run ${i + 1}: ${err.message}`) })
+  return failures
+}
+
 let built: BuiltBundle | undefined
 let toleratedRuns = 0
 test.after(async () => { await built?.remove() })
@@ -489,10 +497,7 @@ test('known cases (test/e2e/model-cases/*.json), each run several times: every s
   const files = (await readdir(CASES_DIR)).filter((f) => f.endsWith('.json')).sort()
   assert.ok(files.length > 0, 'no case files')
   const failures: string[] = []
-  for (const file of files) {
-    const { config, steps } = JSON.parse(await readFile(join(CASES_DIR, file), 'utf8')) as { config: Config, steps: Step[] }
-    for (let i = 0; i < CASE_RUNS; i++) await runCase(built.main, config, steps).catch((err: Error) => { failures.push(`${file} run ${i + 1}: ${err.message}`) })
-  }
+  for (const file of files) failures.push(...await runCaseFile(built.main, join(CASES_DIR, file), CASE_RUNS))
   assert.equal(failures, [])
 })
 
@@ -503,11 +508,9 @@ test('random connect / subscribe / publish / ack / disconnect / expiry / cap / r
   const started = Date.now()
   if (process.env.EDGEMQ_MODEL_CASE !== undefined) {
     // one printed case (a file of {"config": {...}, "steps": [...]}), run `runs` times: for races that a seed does not replay
-    const { config, steps } = JSON.parse(await readFile(process.env.EDGEMQ_MODEL_CASE, 'utf8')) as { config: Config, steps: Step[] }
-    let failed = 0
-    for (let i = 0; i < runs; i++) await runCase(built.main, config, steps).catch(() => { failed++ })
-    console.log(`store model: case ${process.env.EDGEMQ_MODEL_CASE} run ${runs} times, ${failed} failed, ${((Date.now() - started) / 1000).toFixed(1)} s`)
-    assert.is(failed, 0, `${failed} of ${runs} runs of the case failed`)
+    const failures = await runCaseFile(built.main, process.env.EDGEMQ_MODEL_CASE, runs)
+    console.log(`store model: case ${process.env.EDGEMQ_MODEL_CASE} run ${runs} times, ${failures.length} failed, ${((Date.now() - started) / 1000).toFixed(1)} s`)
+    assert.equal(failures, [])
     return
   }
   const seed = process.env.EDGEMQ_MODEL_SEED !== undefined ? Number(process.env.EDGEMQ_MODEL_SEED) : Date.now() ^ (Math.random() * 0x100000000)
