@@ -47,6 +47,9 @@ function closeGracefully (conn: Duplex, destroy: (err?: Error) => Duplex, err?: 
   conn.resume()
   conn.end()
   conn.once('end', () => { destroy() })
-  setTimeout(() => { destroy() }, FLUSH_TIMEOUT_MS).unref()
+  // Cleared on close: a pending timer would keep the closed socket (and its
+  // client) alive for FLUSH_TIMEOUT_MS, long enough to reach old space.
+  const timer = setTimeout(() => { destroy() }, FLUSH_TIMEOUT_MS).unref()
+  conn.once('close', () => { clearTimeout(timer) })
   return conn
 }
