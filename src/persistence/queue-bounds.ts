@@ -12,6 +12,7 @@
 // per-user and per-group budgets (QueueShare) that several clients add to.
 import type { StoreContext } from './store-context.ts'
 import { clientPrefix, KIND, prefixRange, readSeqAtEnd } from './store-keys.ts'
+import { SeqSizes } from './seq-sizes.ts'
 
 // Dropped messages remembered for a late outgoingUpdate (all clients): the race
 // lasts a setImmediate or one drain batch, so a few thousand is plenty.
@@ -23,6 +24,8 @@ export interface QueueBoundLimits {
   maxBytes: number
   /** limits.queueFullPolicy refuse-new: a full queue refuses the new message instead of dropping its oldest. */
   refuseNew?: boolean
+  /** Store-wide: messages queued over all clients (persistence.maxQueuedMessagesTotal); 0 = no cap. */
+  maxTotalMessages?: number
 }
 
 /**
@@ -42,20 +45,24 @@ export interface QueueShare {
   readonly name: string
 }
 
-/** A share nobody caps: the store-wide total. */
+/** The store-wide total's name (what was full when its cap dropped a message). */
+const STORE = 'store'
+
+/** The store-wide total; its cap is persistence.maxQueuedMessagesTotal (setLimits). */
 export function createQueueTotal (): QueueShare {
-  return { messages: 0, bytes: 0, maxMessages: 0, maxBytes: 0, name: 'store' }
+  return { messages: 0, bytes: 0, maxMessages: 0, maxBytes: 0, name: STORE }
 }
 
 /** planDrops's answer when a message fits as it is. */
 const FITS = Object.freeze({ drop: Object.freeze([]) as readonly number[], accept: true, full: '' })
 
-/** The queued messages of one client, oldest first (Map keeps insertion order, sequences only grow). */
+/** The queued messages of one client, oldest first (in sequence order: a client's sequences only grow). */
 export class ClientQueue {
   // sequence -> stored bytes; negative when the message has a packet id (sent,
   // awaiting PUBACK / PUBREC): never dropped while an older queued one can be.
-  // A number per message, not an object: 100k queued messages are tracked.
-  readonly items = new Map<number, number>()
+  // 12 bytes per message outside the V8 heap (seq-sizes.ts); the store-wide
+  // cap (maxTotalMessages) bounds how many are tracked.
+  readonly items = new SeqSizes()
   bytes = 0
 
   /** `shares`: the figures this queue adds to (the store's total, its user's and groups' budgets). */
@@ -64,7 +71,8 @@ export class ClientQueue {
   get count (): number { return this.items.size }
 
   /** Appends a message at the end of the queue. */
-  add (seq: number, bytes: number, inflight = false): void {
+  add (seq: number, stored: number, inflight = false): void {
+    const bytes = Math.max(1, stored) // 0 marks a hole in SeqSizes; a record is never empty, a damaged one may be
     const old = this.items.get(seq)
     if (old !== undefined) this.change(-1, -Math.abs(old))
     this.items.set(seq, inflight ? -bytes : bytes)
@@ -83,7 +91,7 @@ export class ClientQueue {
   markInflight (seq: number, bytes?: number): void {
     const old = this.items.get(seq)
     if (old === undefined) return
-    const size = bytes ?? Math.abs(old)
+    const size = Math.max(1, bytes ?? Math.abs(old))
     this.items.set(seq, -size)
     this.change(0, size - Math.abs(old))
   }
@@ -136,7 +144,7 @@ export class ClientQueue {
     for (let i = 0; i < shares.length; i++) if (shares[i].maxBytes > 0 && incoming > shares[i].maxBytes) return { drop: [], accept: false, full: shares[i].name }
     if (limits.refuseNew === true) return { drop: [], accept: false, full: first }
     const drop: number[] = []
-    for (const [seq, v] of this.items) {
+    for (const [seq, v] of this.items.entries()) {
       if (v < 0) continue // inflight
       drop.push(seq)
       count--
@@ -186,7 +194,10 @@ export class QueueBounds {
 
   /** Changes the per-client caps (reload); figures are kept either way. */
   setLimits (limits: QueueBoundLimits): void {
-    this.limits = { maxMessages: Math.max(0, Math.floor(limits.maxMessages)), maxBytes: Math.max(0, Math.floor(limits.maxBytes)), refuseNew: limits.refuseNew === true }
+    const maxTotalMessages = Math.max(0, Math.floor(limits.maxTotalMessages ?? 0))
+    this.limits = { maxMessages: Math.max(0, Math.floor(limits.maxMessages)), maxBytes: Math.max(0, Math.floor(limits.maxBytes)), refuseNew: limits.refuseNew === true, maxTotalMessages }
+    // the store's total is a share every client's queue adds to: its cap is checked as a user's budget is
+    this.total.maxMessages = maxTotalMessages
   }
 
   /** Looks up every tracked client's budgets again (a reload changed users' groups or the group caps): figures move with them. */
@@ -277,13 +288,14 @@ export class QueueBounds {
    */
   noteDropped (clientId: string, n: number, log: (msg: string, fields: Record<string, string | number>) => void, now = performance.now(), full = 'client'): void {
     this.dropped += n
-    if (full !== 'client') this.droppedByQuota += n
+    if (full !== 'client' && full !== STORE) this.droppedByQuota += n
     const total = (this.droppedBy.get(clientId) ?? 0) + n
     this.droppedBy.set(clientId, total)
     const last = this.loggedAt.get(clientId)
     if (last !== undefined && now - last < 10_000) return
     this.loggedAt.set(clientId, now)
     if (full === 'client') log('offline queue full: queued messages dropped', { client: clientId, droppedTotal: total, maxMessages: this.limits.maxMessages, maxBytes: this.limits.maxBytes })
+    else if (full === STORE) log('offline queues full store-wide (persistence.maxQueuedMessagesTotal): queued messages dropped', { client: clientId, droppedTotal: total, maxMessagesTotal: this.total.maxMessages })
     else log('offline queue quota full: queued messages dropped', { client: clientId, quota: full, droppedTotal: total })
   }
 
