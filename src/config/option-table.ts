@@ -50,7 +50,12 @@ export const CORE_OPTIONS: readonly OptionSpec[] = [
   {
     key: 'persistence.queueDiskShare', type: 'int', unit: 'percent', default: 10, min: 1, max: 90, reload: 'live', board: true,
     doc: 'Share of the data partition (its size at start) that one offline client\'s queue may use when persistence.maxQueuedBytes is unset',
-    reason: 'a 16 GB SD card gives 1.6 GB per queue (about 28 hours at 100 msg/s) while the logs, the OS and other sessions keep the rest'
+    reason: 'a 16 GB SD card gives 1.6 GB per queue (about 20 hours of 100 msg/s on disk; persistence.maxQueuedMessagesTotal may bound it first) while the logs, the OS and other sessions keep the rest'
+  },
+  {
+    key: 'persistence.maxQueuedMessagesTotal', type: 'int', unit: 'messages', min: 0, reload: 'live',
+    doc: 'Most messages queued over all offline clients together; beyond, the oldest queued message of the client receiving a new one makes room. Unset = a fifth of memory.softMark at 18 bytes per message (rpi-zero-2w: 1.3 million, 3.6 hours of 100 msg/s; rpi-4b: 4.2 million); 0 = no cap',
+    reason: 'each queued message keeps a 12-byte entry (sequence and size) in memory for the caps and the drop order: unbounded, a long outage grew it until the broker ran out of memory, and a restart counting that queue ran out again'
   },
   {
     key: 'persistence.encryptionKeyFile', type: 'path', reload: 'restart',

@@ -38,6 +38,8 @@ export interface LevelPersistenceOptions {
   /** Per-client caps of the offline queues (limits.maxQueuedMessages / maxQueuedBytes); 0 or absent = no cap. */
   maxQueuedMessages?: number
   maxQueuedBytes?: number
+  /** Store-wide cap on queued messages over all clients (persistence.maxQueuedMessagesTotal); 0 or absent = no cap. */
+  maxQueuedMessagesTotal?: number
   /** limits.queueFullPolicy refuse-new: a full queue refuses new messages instead of dropping its oldest. */
   refuseNewWhenFull?: boolean
 }
@@ -141,7 +143,7 @@ export class LevelPersistence {
     this.queue = new WriteQueue({ db: this.db, mode: options.sync, syncInterval: options.syncInterval, logger: this.logger, syncMarkerKey: metaKey('lastSync') })
     this.ctx = new StoreContext({ db: this.db, queue: this.queue, logger: this.logger, cipher: options.valueCipher })
     this.outgoing = new OutgoingStore(this.ctx)
-    this.outgoing.setQueueLimits({ maxMessages: options.maxQueuedMessages ?? 0, maxBytes: options.maxQueuedBytes ?? 0, refuseNew: options.refuseNewWhenFull })
+    this.outgoing.setQueueLimits({ maxMessages: options.maxQueuedMessages ?? 0, maxBytes: options.maxQueuedBytes ?? 0, maxTotalMessages: options.maxQueuedMessagesTotal ?? 0, refuseNew: options.refuseNewWhenFull })
     this.journal = new IncomingJournal(this.ctx)
     this.opening = openStore(this.db, this.logger).then((outcome) => { this.outcome = outcome; return outcome })
     this.opening.catch(() => {}) // reported by ready()/setup()
@@ -671,7 +673,7 @@ export class LevelPersistence {
    * on a config reload; applies from the next enqueue (a now-smaller queue is
    * trimmed by its next enqueue).
    */
-  setQueueLimits (limits: { maxMessages: number, maxBytes: number, refuseNew?: boolean }): void {
+  setQueueLimits (limits: { maxMessages: number, maxBytes: number, maxTotalMessages?: number, refuseNew?: boolean }): void {
     this.outgoing.setQueueLimits(limits)
     // a reload to refuse-new: the figures it decides from are loaded in the background (until then, "fits")
     if (this.brokerRef !== undefined && limits.refuseNew === true) this.outgoing.countQueued().catch((err: Error) => { this.logger.warn('queue figures not loaded', { error: err.message }) })

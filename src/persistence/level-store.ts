@@ -3,6 +3,7 @@
 import { statfs } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import type { EdgemqConfig } from '../config/types.ts'
+import { readLimitsSettings } from '../limits/limits-settings.ts'
 import type { Logger } from '../observability/logger.ts'
 import type { Store, Sublevel } from '../store-contract.ts'
 import { createLevelPersistence, type LevelPersistence } from './level-persistence.ts'
@@ -16,8 +17,8 @@ export type LevelStore = Store & { persistence: LevelPersistence }
 export async function openLevelStore (config: EdgemqConfig, logger: Logger, options: { valueCipher?: ValueCipher } = {}): Promise<LevelStore> {
   const partition = await partitionBytes(config.persistence.path)
   const caps = queueLimitsOf(config, partition)
-  logger.info('offline queue bounds', { maxBytesPerClient: caps.maxBytes, maxMessagesPerClient: caps.maxMessages, partitionBytes: partition, source: config.persistence.maxQueuedBytes === undefined ? `${config.persistence.queueDiskShare}% of the data partition, at least 128 MB` : 'persistence.maxQueuedBytes' })
-  const p = createLevelPersistence({ ...config.persistence, logger, valueCipher: options.valueCipher, maxQueuedMessages: caps.maxMessages, maxQueuedBytes: caps.maxBytes, refuseNewWhenFull: caps.refuseNew })
+  logger.info('offline queue bounds', { maxBytesPerClient: caps.maxBytes, maxMessagesPerClient: caps.maxMessages, maxMessagesTotal: caps.maxTotalMessages, partitionBytes: partition, source: config.persistence.maxQueuedBytes === undefined ? `${config.persistence.queueDiskShare}% of the data partition, at least 128 MB` : 'persistence.maxQueuedBytes' })
+  const p = createLevelPersistence({ ...config.persistence, logger, valueCipher: options.valueCipher, maxQueuedMessages: caps.maxMessages, maxQueuedBytes: caps.maxBytes, maxQueuedMessagesTotal: caps.maxTotalMessages, refuseNewWhenFull: caps.refuseNew })
   await p.ready()
   return {
     persistence: p,
@@ -78,16 +79,35 @@ export async function openLevelStore (config: EdgemqConfig, logger: Logger, opti
 export const QUEUE_BYTES_FLOOR = 128 * 1024 * 1024
 
 /**
+ * What one queued message costs in memory for the default store-wide cap: 12
+ * bytes of sequence and size (seq-sizes.ts) and up to half again while its
+ * client's arrays have room to grow.
+ */
+export const QUEUE_ENTRY_BYTES = 18
+
+/** The share of memory.softMark the queued messages' entries may take by default. */
+export const QUEUE_MEMORY_SHARE = 0.2
+
+/**
  * The offline queue caps of a config, for createLevelPersistence and
  * setQueueLimits on reload: limits.maxQueuedMessages (0 = no count cap) and
  * persistence.maxQueuedBytes, or when that is unset, persistence.queueDiskShare
- * percent of the data partition (`partition` bytes), at least QUEUE_BYTES_FLOOR.
+ * percent of the data partition (`partition` bytes), at least QUEUE_BYTES_FLOOR;
+ * and the store-wide count, persistence.maxQueuedMessagesTotal or when unset
+ * QUEUE_MEMORY_SHARE of the memory soft mark at QUEUE_ENTRY_BYTES a message.
  */
-export function queueLimitsOf (config: EdgemqConfig, partition = 0): { maxMessages: number, maxBytes: number, refuseNew: boolean } {
+export function queueLimitsOf (config: EdgemqConfig, partition = 0): { maxMessages: number, maxBytes: number, maxTotalMessages: number, refuseNew: boolean } {
   const set = config.persistence.maxQueuedBytes
   const share = config.persistence.queueDiskShare
   const maxBytes = typeof set === 'number' ? numberOr0(set) : Math.max(QUEUE_BYTES_FLOOR, Math.floor(partition * share / 100))
-  return { maxMessages: config.limits.maxQueuedMessages, maxBytes, refuseNew: config.limits.queueFullPolicy === 'refuse-new' }
+  const total = config.persistence.maxQueuedMessagesTotal
+  const maxTotalMessages = typeof total === 'number' ? numberOr0(total) : defaultQueuedTotal(readLimitsSettings(config).memory.softMark)
+  return { maxMessages: config.limits.maxQueuedMessages, maxBytes, maxTotalMessages, refuseNew: config.limits.queueFullPolicy === 'refuse-new' }
+}
+
+/** The default store-wide cap for a memory soft mark of `softMark` bytes (no board cap: 100 million). */
+export function defaultQueuedTotal (softMark: number): number {
+  return Math.min(100_000_000, Math.floor(softMark * QUEUE_MEMORY_SHARE / QUEUE_ENTRY_BYTES))
 }
 
 function byteLength (payload: unknown): number {

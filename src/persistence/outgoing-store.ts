@@ -220,7 +220,7 @@ export class OutgoingStore {
   }
 
   /** Sets the per-client caps of the offline queues (0 = no cap); takes effect at the next enqueue. */
-  setQueueLimits (limits: { maxMessages: number, maxBytes: number, refuseNew?: boolean }): void {
+  setQueueLimits (limits: { maxMessages: number, maxBytes: number, maxTotalMessages?: number, refuseNew?: boolean }): void {
     this.bounds.setLimits(limits)
   }
 

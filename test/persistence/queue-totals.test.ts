@@ -8,6 +8,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import type { LevelPersistence } from '../../src/persistence/level-persistence.ts'
 import { storeFixture } from './store-fixture.ts'
+import { createLogger } from '../../src/observability/logger.ts'
 import type { QueueShare } from '../../src/persistence/queue-bounds.ts'
 
 const { fresh, open, list, pub, remove } = storeFixture('edgemq-qt-')
@@ -129,6 +130,38 @@ test('refuse-new: a full budget makes queueFull() true (the v5 publisher hears 0
   await enqueue(p, 1, ['a1'])
   assert.is(await onDisk(p, ['a1', 'a2']), 3, 'the queued ones are kept, the new one refused')
   assert.is(p.stats().queueDroppedByQuota, 1)
+  await p.close()
+})
+
+test('the store-wide cap (persistence.maxQueuedMessagesTotal) bounds all queues together: the receiving client\'s oldest make room, counted and logged once', async () => {
+  const lines: string[] = []
+  const p = await open(fresh(), { maxQueuedMessagesTotal: 6, logger: createLogger({ level: 'warn', sink: (l) => lines.push(l) }) })
+  await enqueue(p, 4, ['c1'])
+  await enqueue(p, 4, ['c2']) // 8 > 6: c2's own two oldest make room, c1 keeps its four
+  assert.is(await onDisk(p, ['c1']), 4)
+  assert.is(await onDisk(p, ['c2']), 2)
+  assert.equal((await list(p.outgoingStream({ id: 'c2' }))).map((m) => String(m.payload).slice(0, 2)), ['m2', 'm3'], 'the newest are kept')
+  assert.is(p.stats().queueDropped, 2)
+  assert.is(p.stats().queueDroppedByQuota, 0, 'not a user\'s or group\'s budget')
+  assert.is(lines.filter((l) => l.includes('store-wide') && l.includes('client=c2')).length, 1, `one log line for the burst: ${lines.join(' | ')}`)
+  // a client with nothing queued cannot make room: its new message is the one dropped
+  await enqueue(p, 1, ['c3'])
+  assert.is(await onDisk(p, ['c3']), 0)
+  assert.is(p.stats().queueDropped, 3)
+  // a reload lifts the cap (0 = none)
+  p.setQueueLimits({ maxMessages: 0, maxBytes: 0, maxTotalMessages: 0 })
+  await enqueue(p, 1, ['c3'])
+  assert.is(await onDisk(p, ['c3']), 1)
+  await p.close()
+})
+
+test('refuse-new: a store-wide cap reached makes queueFull() true and keeps what is queued', async () => {
+  const p = await open(fresh(), { refuseNewWhenFull: true, maxQueuedMessagesTotal: 3 })
+  await p.addSubscriptions({ id: 'c1' }, [{ topic: 't', qos: 1 }])
+  await enqueue(p, 3, ['c1', 'c2'].slice(0, 1))
+  assert.ok(p.queueFull('t', 60))
+  await enqueue(p, 1, ['c1'])
+  assert.is(await onDisk(p, ['c1']), 3)
   await p.close()
 })
 
