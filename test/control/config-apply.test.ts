@@ -7,7 +7,8 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { spawnSync } from 'node:child_process'
 import { readFile, writeFile } from 'node:fs/promises'
-import { connect } from 'node:net'
+import { connect, createServer } from 'node:net'
+import { once } from 'node:events'
 import { join, dirname } from 'node:path'
 import { REPO_ROOT, startBrokerProcess, type BrokerProcessHandle } from '../helpers/broker-process.ts'
 import { freePort, MosquittoProcess } from '../helpers/mosquitto-process.ts'
@@ -83,12 +84,19 @@ test('an invalid config is refused and changes nothing; a confirmed one is writt
 test('a bridge that was connected and is not after the apply rolls back at once', async () => {
   const upstream = await MosquittoProcess.start()
   const a = await freePort()
-  const dead = await freePort()
+  // A port held for the whole test that closes every connection: a port only
+  // found free could be taken by a parallel test's broker, and the bridge
+  // then connected to it (the apply was kept: seen once in a full run).
+  const refuser = createServer((socket) => { socket.destroy() })
+  refuser.listen(0, '127.0.0.1')
+  await once(refuser, 'listening')
+  const dead = (refuser.address() as { port: number }).port
   const bridge = (port: number): string => `bridges:\n  - { name: up, url: "mqtt://127.0.0.1:${port}", protocolVersion: 4, topics: [ { filter: "s/#", direction: out, qos: 1 } ], reconnect: { initialDelay: 200ms, maxDelay: 1s } }\n`
   const b = await startBrokerProcess({ config: listeners(['a', a]) + bridge(upstream.port) })
   try {
     const deadline = Date.now() + 15_000
     while (!/bridge connected/.test(b.stderr()) && Date.now() < deadline) await sleep(100)
+    assert.match(b.stderr(), /bridge connected/, 'the bridge to the live upstream never connected: the rollback has nothing to restore')
     const next = join(dirname(b.configPath), 'next.yaml')
     await writeFile(next, listeners(['a', a]) + bridge(dead) + `persistence: { path: ${JSON.stringify(b.dataDir)} }\n`)
     const r = ctl(b, 'apply', next)
@@ -102,6 +110,7 @@ test('a bridge that was connected and is not after the apply rolls back at once'
   } finally {
     await b.stop()
     await upstream.dispose()
+    refuser.close()
   }
 })
 
