@@ -54,7 +54,7 @@ export const CORE_OPTIONS: readonly OptionSpec[] = [
   },
   {
     key: 'persistence.maxQueuedMessagesTotal', type: 'int', unit: 'messages', min: 0, reload: 'live',
-    doc: 'Most messages queued over all offline clients together; beyond, the oldest queued message of the client receiving a new one makes room. Unset = a fifth of memory.softMark at 18 bytes per message (rpi-zero-2w: 1.3 million, 3.6 hours of 100 msg/s; rpi-4b: 4.2 million); 0 = no cap',
+    doc: 'Most messages queued over all offline clients together; beyond, the oldest queued message of the client receiving a new one makes room. Unset = a fifth of memory.softMark at 21 bytes per message (rpi-zero-2w: 1.1 million, 3.1 hours of 100 msg/s; rpi-4b: 3.6 million); 0 = no cap',
     reason: 'each queued message keeps a 12-byte entry (sequence and size) in memory for the caps and the drop order: unbounded, a long outage grew it until the broker ran out of memory, and a restart counting that queue ran out again'
   },
   {

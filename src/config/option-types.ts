@@ -21,7 +21,7 @@ export interface OptionValues {
     maxQueuedBytes?: number
     /** Share of the data partition (its size at start) that one offline client's queue may use when persistence.maxQueuedBytes is unset (percent) */
     queueDiskShare: number
-    /** Most messages queued over all offline clients together; beyond, the oldest queued message of the client receiving a new one makes room. Unset = a fifth of memory.softMark at 18 bytes per message (rpi-zero-2w: 1.3 million, 3.6 hours of 100 msg/s; rpi-4b: 4.2 million); 0 = no cap (messages) */
+    /** Most messages queued over all offline clients together; beyond, the oldest queued message of the client receiving a new one makes room. Unset = a fifth of memory.softMark at 21 bytes per message (rpi-zero-2w: 1.1 million, 3.1 hours of 100 msg/s; rpi-4b: 3.6 million); 0 = no cap (messages) */
     maxQueuedMessagesTotal?: number
     /** Device key file (0600, created when missing) that seals stored payloads at rest; unset = off */
     encryptionKeyFile?: string
