@@ -18,9 +18,9 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   { arbitrary: fc.record({ kind: fc.constant('restore' as const), pick: fc.nat(), value }), weight: 1 }
 )
 
-test('behaves as a Map kept in sequence order, for any operations', () => {
-  fc.assert(fc.property(fc.array(op, { maxLength: 400 }), fc.integer({ min: 0, max: 2 ** 40 }), (ops, start) => {
-    const list = new SeqSizes()
+test('behaves as a Map kept in sequence order, for any operations (one array, and chunks of 8 and 16)', () => {
+  fc.assert(fc.property(fc.array(op, { maxLength: 400 }), fc.integer({ min: 0, max: 2 ** 40 }), fc.constantFrom(8, 16, 1024), (ops, start, chunk) => {
+    const list = new SeqSizes(chunk)
     const model = new Map<number, number>()
     const removed: number[] = []
     let next = start
@@ -53,7 +53,7 @@ test('behaves as a Map kept in sequence order, for any operations', () => {
     assert.equal([...list.entries()], sorted)
     for (const [seq, v] of sorted) assert.is(list.get(seq), v)
     for (const seq of removed) if (!model.has(seq)) assert.is(list.get(seq), undefined)
-  }), { numRuns: 500 })
+  }), { numRuns: 1000 })
 })
 
 test('a queue drained in order gives its arrays back as it shrinks', () => {
@@ -70,14 +70,26 @@ test('a queue drained in order gives its arrays back as it shrinks', () => {
   assert.equal([...list.entries()], [[100_001, 5]])
 })
 
-test('a size of 0 (the hole marker) is refused with a clear error', () => {
+test('a long queue is fixed-size chunks: one more per chunk of messages, the head\'s given back as it drains', () => {
+  const list = new SeqSizes(1024)
+  for (let i = 1; i <= 10_240; i++) list.set(i, 100)
+  const own = list as unknown as { seqChunks: Float64Array[] }
+  assert.is(own.seqChunks.length, 10)
+  assert.ok(own.seqChunks.every((c) => c.length === 1024), 'chunks of one size: malloc reuses them for any queue')
+  for (let i = 1; i <= 3_000; i++) list.delete(i)
+  assert.is(own.seqChunks.length, 8, 'the two chunks wholly before the head were given back')
+  assert.equal([...list.entries()][0], [3_001, 100])
+})
+
+test('a size of 0 (the hole marker) is refused with a clear error, and so is a chunk that is not a power of two', () => {
   assert.throws(() => new SeqSizes().set(1, 0), /non-zero integer/)
+  assert.throws(() => new SeqSizes(1000), /power of two/)
 })
 
 // the typed arrays' bytes, read through the class's private fields
 function heldBytes (list: SeqSizes): number {
-  const own = list as unknown as { seqs: Float64Array | null, sizes: Int32Array | null }
-  return (own.seqs?.byteLength ?? 0) + (own.sizes?.byteLength ?? 0)
+  const own = list as unknown as { seqChunks: Float64Array[], sizeChunks: Int32Array[] }
+  return [...own.seqChunks, ...own.sizeChunks].reduce((sum, a) => sum + a.byteLength, 0)
 }
 
 test.run()
