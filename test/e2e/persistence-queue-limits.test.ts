@@ -1,6 +1,7 @@
 // The offline queue cap on real sockets: a persistent QoS 1 subscriber that was
 // away while 20 messages were published gets exactly the newest 5, in order
-// (limits.maxQueuedMessages: 5, like Mosquitto's max_queued_messages).
+// (limits.maxQueuedMessages: 5, like Mosquitto's max_queued_messages); and the
+// store-wide cap over several subscribers away (persistence.maxQueuedMessagesTotal).
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { connect, connectAsync, type MqttClient } from 'mqtt'
@@ -64,6 +65,36 @@ test('a reload that lowers limits.maxQueuedMessages applies to the next enqueue,
   await waitUntil('3 messages', () => got.length >= 3)
   await new Promise((resolve) => setTimeout(resolve, 300))
   assert.equal(got, ['r8', 'r9', 'r10'])
+})
+
+test('the store-wide cap (persistence.maxQueuedMessagesTotal) over two subscribers away: the one receiving makes room from its own oldest', async () => {
+  b = await startBrokerInProcess('listeners:\n  - { name: tcp, type: tcp, host: 127.0.0.1, port: 0 }\npersistence: { maxQueuedMessagesTotal: 8 }\n')
+  const url = `mqtt://127.0.0.1:${b.port}`
+  const a = { clientId: 'qt-a', clean: false, reconnectPeriod: 0, protocolVersion: 4 as const }
+  const z = { clientId: 'qt-z', clean: false, reconnectPeriod: 0, protocolVersion: 4 as const }
+  for (const [opts, topic] of [[a, 'qt/a'], [z, 'qt/z']] as const) {
+    const sub = await connectAsync(url, opts)
+    clients.push(sub)
+    await sub.subscribeAsync(topic, { qos: 1 })
+    await sub.endAsync()
+  }
+  const pub = await connectAsync(url, { clientId: 'qt-pub', reconnectPeriod: 0 })
+  clients.push(pub)
+  for (let i = 1; i <= 5; i++) await pub.publishAsync('qt/a', `a${i}`, { qos: 1 })
+  for (let i = 1; i <= 6; i++) await pub.publishAsync('qt/z', `z${i}`, { qos: 1 })
+  // 5 + 6 = 11 > 8: qt-z's own three oldest made room; qt-a keeps its five
+  await waitUntil('3 queue drops', () => b!.broker.stats().persistenceQueueDropped === 3)
+  const got = new Map<string, string[]>([['qt-a', []], ['qt-z', []]])
+  for (const opts of [a, z]) {
+    const back = connect(url, opts)
+    clients.push(back)
+    back.on('message', (_topic, payload) => got.get(opts.clientId)?.push(payload.toString()))
+  }
+  await waitUntil('8 messages', () => (got.get('qt-a')?.length ?? 0) + (got.get('qt-z')?.length ?? 0) >= 8)
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  assert.equal(got.get('qt-a'), ['a1', 'a2', 'a3', 'a4', 'a5'])
+  assert.equal(got.get('qt-z'), ['z4', 'z5', 'z6'])
+  assert.is(b.broker.stats().persistenceQueueDropped, 3)
 })
 
 test.run()
