@@ -4,6 +4,7 @@ import { statfs } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import type { EdgemqConfig } from '../config/types.ts'
 import { readLimitsSettings } from '../limits/limits-settings.ts'
+import { createMemoryProbe } from '../limits/memory-probe.ts'
 import type { Logger } from '../observability/logger.ts'
 import type { Store, Sublevel } from '../store-contract.ts'
 import { createLevelPersistence, type LevelPersistence } from './level-persistence.ts'
@@ -16,7 +17,9 @@ export type LevelStore = Store & { persistence: LevelPersistence }
 /** Opens (repairing or replacing a damaged store) the LevelDB at config.persistence.path. */
 export async function openLevelStore (config: EdgemqConfig, logger: Logger, options: { valueCipher?: ValueCipher } = {}): Promise<LevelStore> {
   const partition = await partitionBytes(config.persistence.path)
-  const caps = queueLimitsOf(config, partition)
+  // under a memory cgroup smaller than the board's cap the soft mark is lower, and so is the store-wide default
+  const cgroupLimit = createMemoryProbe()().cgroupLimit
+  const caps = queueLimitsOf(config, partition, cgroupLimit)
   logger.info('offline queue bounds', { maxBytesPerClient: caps.maxBytes, maxMessagesPerClient: caps.maxMessages, maxMessagesTotal: caps.maxTotalMessages, partitionBytes: partition, source: config.persistence.maxQueuedBytes === undefined ? `${config.persistence.queueDiskShare}% of the data partition, at least 128 MB` : 'persistence.maxQueuedBytes' })
   const p = createLevelPersistence({ ...config.persistence, logger, valueCipher: options.valueCipher, maxQueuedMessages: caps.maxMessages, maxQueuedBytes: caps.maxBytes, maxQueuedMessagesTotal: caps.maxTotalMessages, refuseNewWhenFull: caps.refuseNew })
   await p.ready()
@@ -70,7 +73,7 @@ export async function openLevelStore (config: EdgemqConfig, logger: Logger, opti
     },
     countQueued: async () => { await p.countQueued() },
     queueBudgets: { set: (budgetsOf) => { p.setQueueShares(budgetsOf) }, reshare: () => { p.reshareQueues() } },
-    setQueueLimits: (next) => { p.setQueueLimits(queueLimitsOf(next, partition)) },
+    setQueueLimits: (next) => { p.setQueueLimits(queueLimitsOf(next, partition, cgroupLimit)) },
     close: async () => { await p.close() }
   }
 }
@@ -96,14 +99,15 @@ export const QUEUE_MEMORY_SHARE = 0.2
  * persistence.maxQueuedBytes, or when that is unset, persistence.queueDiskShare
  * percent of the data partition (`partition` bytes), at least QUEUE_BYTES_FLOOR;
  * and the store-wide count, persistence.maxQueuedMessagesTotal or when unset
- * QUEUE_MEMORY_SHARE of the memory soft mark at QUEUE_ENTRY_BYTES a message.
+ * QUEUE_MEMORY_SHARE of the memory soft mark (lowered by `cgroupLimit` as the
+ * limits part lowers it) at QUEUE_ENTRY_BYTES a message.
  */
-export function queueLimitsOf (config: EdgemqConfig, partition = 0): { maxMessages: number, maxBytes: number, maxTotalMessages: number, refuseNew: boolean } {
+export function queueLimitsOf (config: EdgemqConfig, partition = 0, cgroupLimit?: number): { maxMessages: number, maxBytes: number, maxTotalMessages: number, refuseNew: boolean } {
   const set = config.persistence.maxQueuedBytes
   const share = config.persistence.queueDiskShare
   const maxBytes = typeof set === 'number' ? numberOr0(set) : Math.max(QUEUE_BYTES_FLOOR, Math.floor(partition * share / 100))
   const total = config.persistence.maxQueuedMessagesTotal
-  const maxTotalMessages = typeof total === 'number' ? numberOr0(total) : defaultQueuedTotal(readLimitsSettings(config).memory.softMark)
+  const maxTotalMessages = typeof total === 'number' ? numberOr0(total) : defaultQueuedTotal(readLimitsSettings(config, cgroupLimit).memory.softMark)
   return { maxMessages: config.limits.maxQueuedMessages, maxBytes, maxTotalMessages, refuseNew: config.limits.queueFullPolicy === 'refuse-new' }
 }
 

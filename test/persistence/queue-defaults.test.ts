@@ -29,6 +29,13 @@ test('unset: the store-wide cap follows the board\'s memory soft mark (rpi-zero-
   assert.ok(z * 21 <= readLimitsSettings(zero).memory.softMark / 5)
 })
 
+test('under a memory cgroup smaller than the board\'s cap, the default follows the cgroup\'s lower soft mark', async () => {
+  const zero = await configOf('board: rpi-zero-2w\n')
+  const capped = queueLimitsOf(zero, 16e9, 64 * 1024 * 1024).maxTotalMessages
+  assert.is(capped, defaultQueuedTotal(readLimitsSettings(zero, 64 * 1024 * 1024).memory.softMark))
+  assert.ok(capped < queueLimitsOf(zero, 16e9).maxTotalMessages, `64 MiB cgroup: ${capped}`)
+})
+
 test('set: persistence.maxQueuedMessagesTotal wins, 0 turns the cap off; the per-client cap keeps its floor', async () => {
   assert.is(queueLimitsOf(await configOf('board: rpi-zero-2w\npersistence: { maxQueuedMessagesTotal: 5000 }\n')).maxTotalMessages, 5000)
   assert.is(queueLimitsOf(await configOf('board: rpi-zero-2w\npersistence: { maxQueuedMessagesTotal: 0 }\n')).maxTotalMessages, 0)
