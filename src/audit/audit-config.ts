@@ -106,6 +106,8 @@ export async function auditConfig (config: EdgemqConfig): Promise<Finding[]> {
 
   // Limits and throttling
   if (config.limits.maxPacketSize > 16 * 1024 * 1024) add('medium', 'max-packet-size', 'limits.maxPacketSize', `${config.limits.maxPacketSize} bytes: one client can make the broker buffer that much per packet`, 'set limits.maxPacketSize to 256KB (the default) or what your largest message needs')
+  // each queued message keeps an entry in memory (docs/persistence.md, "Offline queue bounds"): with no cap a long outage ends the broker
+  if (config.persistence.maxQueuedMessagesTotal === 0) add('medium', 'queue-total-uncapped', 'persistence.maxQueuedMessagesTotal', '0: no store-wide cap on queued messages; each keeps ~20 bytes in memory, so a long outage can run the broker out of memory, and a restart counting the queue runs out again', 'remove persistence.maxQueuedMessagesTotal (the default is a fifth of memory.softMark) or set a count')
   if (auth.lockout?.enabled === false) add('high', 'lockout-off', 'auth.lockout.enabled', 'brute-force lockout is off', 'remove auth.lockout.enabled: false')
   auditKeepalive(config, publicListeners.length > 0, add)
 

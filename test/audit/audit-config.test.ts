@@ -57,6 +57,18 @@ limits: { maxPacketSize: 64MB }
   } finally { await removeDir(dir) }
 })
 
+test('no store-wide cap on queued messages (persistence.maxQueuedMessagesTotal: 0) is medium; the default and a set count are not reported', async () => {
+  const dir = await tempDir()
+  try {
+    const config = await configFrom('listeners: [ { name: l, type: tcp, host: 127.0.0.1, port: 1883 } ]\n', dir)
+    const found = async (total: number | undefined): Promise<string[]> =>
+      (await auditConfig({ ...config, persistence: { ...config.persistence, maxQueuedMessagesTotal: total } })).map((f) => `${f.severity}:${f.check}`)
+    assert.ok((await found(0)).includes('medium:queue-total-uncapped'))
+    assert.not.ok((await found(undefined)).some((f) => f.endsWith(':queue-total-uncapped')))
+    assert.not.ok((await found(500_000)).some((f) => f.endsWith(':queue-total-uncapped')))
+  } finally { await removeDir(dir) }
+})
+
 test('keepalive: the lenient default is reported (low) on an exposed listener, with the TCP keepalive bound; strict is not; a slow tcpKeepaliveIdle is medium', async () => {
   const dir = await tempDir()
   try {
