@@ -14,8 +14,8 @@
 // would need 12 MB and 18 MB at once), chunks of one size are reused by any
 // queue, and a queue drained from its head frees them one by one. Measured,
 // 500k queued over 500 clients on rpi-zero-2w: malloc's heap grew by 8.7 MiB
-// for 6.1 MiB of arrays (one growing array each: 9.6 MiB; chunks of 1024,
-// which these queues of 1000 never reach: 9.6 MiB).
+// for 6.1 MiB of arrays (one growing array each: 9.6-10.0 MiB in two runs,
+// one of them with chunks of 1024, which these queues of 1000 never reach).
 //
 // Slots [head, end) are sorted by sequence (a client's sequences only grow;
 // a dropped message restored by outgoing-store.ts goes back to its place).

@@ -13,8 +13,7 @@ import { readLimitsSettings } from '../../src/limits/limits-settings.ts'
 import type { EdgemqConfig } from '../../src/config/types.ts'
 
 async function configOf (yaml: string): Promise<EdgemqConfig> {
-  const resolved = await resolveConfig({ file: parseConfigText(yaml, 'edgemq.yaml') }) as unknown as { config?: EdgemqConfig }
-  return resolved.config ?? resolved as unknown as EdgemqConfig
+  return (await resolveConfig({ file: parseConfigText(yaml, 'edgemq.yaml') })).config
 }
 
 test('unset: the store-wide cap follows the board\'s memory soft mark (rpi-zero-2w about 1.1 million, rpi-4b about 3.6 million)', async () => {
