@@ -35,6 +35,26 @@ export function parseIo (text: string): { writeBytes: number, wchar: number } | 
   return { writeBytes: Number(writeBytes[1]), wchar: Number(wchar[1]) }
 }
 
+/**
+ * Connections the kernel dropped because a listener's accept queue was full
+ * (TcpExt ListenOverflows of /proc/net/netstat, for every socket of this
+ * network namespace); undefined where the file is missing.
+ */
+export function readListenOverflows (): number | undefined {
+  const text = readOrUndefined('/proc/net/netstat')
+  return text === undefined ? undefined : parseListenOverflows(text)
+}
+
+/** ListenOverflows out of /proc/net/netstat text: a "TcpExt:" line of names, then one of values. */
+export function parseListenOverflows (text: string): number | undefined {
+  const lines = text.split('\n').filter((l) => l.startsWith('TcpExt:'))
+  if (lines.length < 2) return undefined
+  const names = lines[0].split(/\s+/)
+  const values = lines[1].split(/\s+/)
+  const at = names.indexOf('ListenOverflows')
+  return at < 0 || values[at] === undefined ? undefined : Number(values[at])
+}
+
 /** User plus system CPU time of the process in clock ticks (fields 14 and 15 of /proc/PID/stat). */
 export function readCpuTicks (pid: number): number | undefined {
   const text = readOrUndefined(`/proc/${pid}/stat`)
