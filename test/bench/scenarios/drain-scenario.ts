@@ -15,7 +15,7 @@ const QUIET_MS = 15_000
  * Reconnects in flight at once. Mosquitto listens with a backlog of 100: with
  * 200 at once its accept queue overflowed in some runs, the kernel dropped the
  * handshakes past it, and those clients' TCP retried them 1 s later. Its drain
- * then measured 1.09-1.13 s instead of 0.21-0.25 s (the kernel's ListenOverflows
+ * then measured 1.09-1.13 s instead of 0.19-0.25 s (the kernel's ListenOverflows
  * counter rose by 39 in such a run and by 0 in the others), which is the SYN
  * retry timer, not the broker. Earlier rounds' drain ratios (1.6-1.8x) were
  * against those slow runs. The harness warns of any such drop (run.ts).
