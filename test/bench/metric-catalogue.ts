@@ -39,6 +39,7 @@ export const METRICS: readonly MetricSpec[] = [
   { key: 'drain.rssQueuedQuiet', label: 'same, after 15 s of quiet', unit: 'MiB', better: 'lower' },
   { key: 'drain.rssRestarted', label: 'same, after a restart', unit: 'MiB', better: 'lower' },
   { key: 'drain.seconds', label: 'drain 50k queued QoS 1 after restart', unit: 's', better: 'lower', target: { ratio: 2.0 } },
+  { key: 'drain.cpuPerMessage', label: 'drain: broker CPU per message', unit: 'us', better: 'lower' },
   { key: 'drain.peakRss', label: 'drain: peak RSS', unit: 'MiB', better: 'lower' },
   { key: 'drain.restartMs', label: 'drain: restart to listening (50k)', unit: 'ms', better: 'lower' },
   { key: 'restart.ms', label: 'restart to listening, 100k queued', unit: 'ms', better: 'lower', target: { max: 1000 } },

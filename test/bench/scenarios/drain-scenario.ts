@@ -7,6 +7,7 @@
 import { survivesRestart } from '../broker-kinds.ts'
 import { settledMemory, toMiB, type ScenarioOutcome, type ScenarioRun } from './scenario-context.ts'
 import { sleep } from '../broker-process.ts'
+import { CLOCK_TICKS_PER_SECOND } from '../proc-stats.ts'
 
 /** How long the queue sits before the second RSS reading. */
 const QUIET_MS = 15_000
@@ -41,7 +42,10 @@ export const runDrainScenario: ScenarioRun = async (ctx): Promise<ScenarioOutcom
   if (stopped.forced) throw new Error(`${ctx.kind} did not exit within 60 s of SIGTERM\n${broker.logTail()}`)
   const restarted = await ctx.restartBroker(launch)
   const afterRestart = await settledMemory(restarted)
+  const ticks = restarted.cpuTicks()
   const drained = await ctx.worker.call('drainSessions', { ...set, messages: ctx.counts.drainMessages, timeoutMs: ctx.counts.drainTimeoutMs, concurrency: RECONNECT_CONCURRENCY }, ctx.counts.drainTimeoutMs + 60_000)
+  // Every thread of the broker, from the first reconnect to the last client gone (the harness's 200 ms wait and the disconnects included).
+  const drainCpuSeconds = (restarted.cpuTicks() - ticks) / CLOCK_TICKS_PER_SECOND
   const memory = restarted.memory()
   const exit = await restarted.stop()
   ctx.log(`${ctx.kind}: RSS ${toMiB(whileQueued.rssKiB)} MiB with the queue, ${toMiB(quietQueued.rssKiB)} MiB ${QUIET_MS / 1000} s later; drained ${drained.distinct} of ${ctx.counts.drainMessages} in ${drained.ms} ms after a ${Math.round(restarted.startMs)} ms restart (${drained.sessionsPresent} sessions present, ${drained.duplicates} duplicates)`)
@@ -58,6 +62,7 @@ export const runDrainScenario: ScenarioRun = async (ctx): Promise<ScenarioOutcom
     stop: stopped,
     restartMs: Math.round(restarted.startMs),
     drain: drained,
+    drainCpuSeconds,
     reconnectConcurrency: RECONNECT_CONCURRENCY,
     peakRssKiBAfterRestart: memory.hwmKiB,
     exit
@@ -73,6 +78,7 @@ export const runDrainScenario: ScenarioRun = async (ctx): Promise<ScenarioOutcom
       'drain.rssQueuedQuiet': toMiB(quietQueued.rssKiB),
       'drain.rssRestarted': toMiB(afterRestart.rssKiB),
       'drain.seconds': drained.ms / 1000,
+      'drain.cpuPerMessage': Math.round(drainCpuSeconds * 1e6 / ctx.counts.drainMessages * 10) / 10,
       'drain.peakRss': toMiB(memory.hwmKiB),
       'drain.restartMs': Math.round(restarted.startMs)
     },
