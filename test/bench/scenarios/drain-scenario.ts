@@ -3,7 +3,8 @@
 // are offline (50k), the broker's RSS with them queued (right after the
 // enqueue, and again after 15 s of quiet), the broker stopped
 // with SIGTERM and started again on the same data, then the time from the
-// first reconnect until every message has been delivered once.
+// first reconnect until every message has been delivered once, and the
+// broker's CPU for it.
 import { survivesRestart } from '../broker-kinds.ts'
 import { settledMemory, toMiB, type ScenarioOutcome, type ScenarioRun } from './scenario-context.ts'
 import { sleep } from '../broker-process.ts'
@@ -18,8 +19,8 @@ const QUIET_MS = 15_000
  * handshakes past it, and those clients' TCP retried them 1 s later. Its drain
  * then measured 1.09-1.13 s instead of 0.19-0.25 s (the kernel's ListenOverflows
  * counter rose by 39 in such a run and by 0 in the others), which is the SYN
- * retry timer, not the broker. Earlier rounds' drain ratios (1.6-1.8x) were
- * against those slow runs. The harness warns of any such drop (run.ts).
+ * retry timer, not the broker. The drain ratios of rounds 4-7 (3.2x down to
+ * 1.68x) were against those slow runs. The harness warns of any such drop (run.ts).
  */
 const RECONNECT_CONCURRENCY = 100
 
