@@ -3,7 +3,7 @@
 import { BROKER_KINDS, DEFAULT_EDGEMQ_CMD, type BrokerKind } from './broker-kinds.ts'
 
 /** Scenario names, in the order they run. */
-export const SCENARIOS = ['idle', 'fan-in', 'fan-out', 'latency', 'drain', 'restart', 'disk', 'wear', 'storm'] as const
+export const SCENARIOS = ['idle', 'fan-in', 'fan-out', 'latency', 'drain', 'resume', 'restart', 'disk', 'wear', 'storm'] as const
 /** One of SCENARIOS. */
 export type ScenarioName = typeof SCENARIOS[number]
 

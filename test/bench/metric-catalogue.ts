@@ -18,6 +18,8 @@ export interface MetricSpec {
 /** The catalogue, in table order. */
 export const METRICS: readonly MetricSpec[] = [
   { key: 'idle.rssNoClients', label: 'idle: RSS, no clients', unit: 'MiB', better: 'lower', target: { max: 45 } },
+  // Node-based brokers only: a bare `node` with one listening socket, the floor under their RSS figures.
+  { key: 'idle.rssNodeFloor', label: 'idle: bare node, one listening socket', unit: 'MiB', better: 'lower' },
   { key: 'idle.treeRssNoClients', label: 'idle: same, all broker processes', unit: 'MiB', better: 'lower' },
   { key: 'idle.kibPerConn1k', label: 'idle: KiB per connection @1k', unit: 'KiB', better: 'lower' },
   { key: 'idle.kibPerConn10k', label: 'idle: KiB per connection @10k', unit: 'KiB', better: 'lower', target: { max: 4 } },
@@ -42,6 +44,10 @@ export const METRICS: readonly MetricSpec[] = [
   { key: 'drain.cpuPerMessage', label: 'drain: broker CPU per message', unit: 'us', better: 'lower' },
   { key: 'drain.peakRss', label: 'drain: peak RSS', unit: 'MiB', better: 'lower' },
   { key: 'drain.restartMs', label: 'drain: restart to listening (50k)', unit: 'ms', better: 'lower' },
+  // No target: the drain's own shape without the restart, so that plain aedes (sessions in RAM only) has a figure beside it.
+  { key: 'resume.seconds', label: 'resume: same drain, no restart (2nd round)', unit: 's', better: 'lower' },
+  { key: 'resume.cpuPerMessage', label: 'resume: broker CPU per message', unit: 'us', better: 'lower' },
+  { key: 'resume.rssQueued', label: 'resume: RSS with the 50k queued (1st round)', unit: 'MiB', better: 'lower' },
   { key: 'restart.ms', label: 'restart to listening, 100k queued', unit: 'ms', better: 'lower', target: { max: 1000 } },
   { key: 'disk.bytesPerMsg', label: 'disk: bytes written per QoS 1 msg', unit: 'B', better: 'lower', target: { ratio: 1.0 } },
   { key: 'disk.bytesPerMsgRunning', label: 'disk: same, before shutdown', unit: 'B', better: 'lower' },

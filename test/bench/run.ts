@@ -21,6 +21,7 @@ import { runIdleScenario } from './scenarios/idle-scenario.ts'
 import { runFanInScenario, runFanOutScenario } from './scenarios/flow-scenario.ts'
 import { runLatencyScenario } from './scenarios/latency-scenario.ts'
 import { runDrainScenario } from './scenarios/drain-scenario.ts'
+import { runResumeScenario } from './scenarios/resume-scenario.ts'
 import { runDiskScenario } from './scenarios/disk-scenario.ts'
 import { runRestartScenario } from './scenarios/restart-scenario.ts'
 import { runWearScenario } from './scenarios/wear-scenario.ts'
@@ -41,6 +42,7 @@ const RUNS: Record<ScenarioName, ScenarioRun> = {
   'fan-out': runFanOutScenario,
   latency: runLatencyScenario,
   drain: runDrainScenario,
+  resume: runResumeScenario,
   restart: runRestartScenario,
   disk: runDiskScenario,
   wear: runWearScenario,

@@ -1,13 +1,20 @@
 // Scenario 1, idle connections: the broker's RSS with no clients, then with 1k
 // (and 10k) silent MQTT connections (CONNECT, keepalive 0), as KiB per connection;
-// and how fast the broker takes them (connects/s, its CPU per connect).
+// and how fast the broker takes them (connects/s, its CPU per connect). For
+// the brokers that run on Node, also the RSS of a bare `node` holding one
+// listening socket: the floor under their figures, which no broker code can
+// take off (docs/persistence.md, round 9).
 import type { ScenarioRun } from './scenario-context.ts'
 import { settledMemory, toMiB } from './scenario-context.ts'
 import { CLOCK_TICKS_PER_SECOND } from '../proc-stats.ts'
+import { freePort } from '../../helpers/free-port.ts'
+
+/** `node -e` with the port as argv[1]: one listening socket and nothing else. */
+const NODE_FLOOR_SCRIPT = "require('node:net').createServer().listen(Number(process.argv[1]), '127.0.0.1')"
 
 /** Measures RSS at 0 and at each idle count of the mode, on one broker. */
 export const runIdleScenario: ScenarioRun = async (ctx) => {
-  const { broker } = await ctx.startBroker({ persistence: false })
+  const { broker, launch } = await ctx.startBroker({ persistence: false })
   const metrics: Record<string, number> = {}
   const details: Record<string, unknown> = { pid: broker.pid, startMs: Math.round(broker.startMs) }
   try {
@@ -17,6 +24,16 @@ export const runIdleScenario: ScenarioRun = async (ctx) => {
     metrics['idle.treeRssNoClients'] = toMiB(base.treeRssKiB)
     details.noClients = base
     if (base.processes > 1) ctx.log(`${ctx.kind}: ${base.processes} processes; the listening one uses ${toMiB(base.rssKiB)} MiB, all together ${toMiB(base.treeRssKiB)} MiB`)
+    if (ctx.kind !== 'mosquitto') {
+      // same `node` as the broker's launch (PATH), same core and limits
+      const port = await freePort()
+      const floor = await ctx.restartBroker({ ...launch, label: 'bare node', command: 'node', args: ['-e', NODE_FLOOR_SCRIPT, String(port)], port })
+      await new Promise((resolve) => setTimeout(resolve, 1_000))
+      const floorMemory = await settledMemory(floor)
+      await floor.stop()
+      metrics['idle.rssNodeFloor'] = toMiB(floorMemory.rssKiB)
+      details.nodeFloor = floorMemory
+    }
     let open = 0
     for (const total of ctx.counts.idle) {
       const ticks = broker.cpuTicks()
