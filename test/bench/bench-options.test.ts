@@ -1,5 +1,5 @@
 // Command line and result table of the harness (pure parts).
-// (test/bench is excluded from `npm test`; run: node --import tsx test/bench/bench-options.test.ts)
+// (part of `npm test`; alone: node test/run.mjs test/bench/bench-options.test.ts)
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { FULL_COUNTS, QUICK_COUNTS, SCENARIOS, parseBenchArgs } from './bench-options.ts'

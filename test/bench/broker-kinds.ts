@@ -2,6 +2,8 @@
 // (Debian's /usr/sbin/mosquitto), and plain aedes (the library edgemq wraps).
 // edgemq-scraped is edgemq with an http listener whose /metrics the harness
 // scrapes every second during the run: the cost of metrics on the packet path.
+// floor is the least a Node + LevelDB broker does on the drain's path
+// (test/bench/floor-broker.mjs): the drain and resume scenarios only.
 import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { chmod, writeFile } from 'node:fs/promises'
@@ -10,7 +12,7 @@ import type { BrokerLaunch } from './broker-process.ts'
 import { renderEdgemqConfig, renderMosquittoConfig, type BrokerSettings } from './broker-configs.ts'
 
 /** The brokers a run can include. */
-export const BROKER_KINDS = ['edgemq', 'mosquitto', 'aedes', 'edgemq-scraped'] as const
+export const BROKER_KINDS = ['edgemq', 'mosquitto', 'aedes', 'edgemq-scraped', 'floor'] as const
 /** One of BROKER_KINDS. */
 export type BrokerKind = typeof BROKER_KINDS[number]
 
@@ -42,6 +44,11 @@ export function survivesRestart (kind: BrokerKind): boolean {
   return kind !== 'aedes'
 }
 
+/** The scenarios floor-broker.mjs can run (persistent sessions, QoS 1 to exact topics, replay); undefined: every scenario. */
+export function scenariosOf (kind: BrokerKind): readonly string[] | undefined {
+  return kind === 'floor' ? ['drain', 'resume'] : undefined
+}
+
 /** Whether a kind is edgemq (the bundle, with or without the scraped http listener). */
 export function isEdgemq (kind: BrokerKind): boolean {
   return kind === 'edgemq' || kind === 'edgemq-scraped'
@@ -60,6 +67,10 @@ export async function prepareLaunch (kind: BrokerKind, settings: BrokerSettings 
   }
   if (kind === 'aedes') {
     return { ...base, command: process.execPath, args: [...(process.env.BENCH_AEDES_NODE_ARGS ?? '').split(' ').filter(Boolean), join(context.root, 'test/bench/plain-aedes-server.mjs'), String(settings.port)] }
+  }
+  if (kind === 'floor') {
+    // the board's heap flags and LevelDB sizes, as edgemq gets them
+    return { ...base, command: process.execPath, args: [...context.heapFlags, join(context.root, 'test/bench/floor-broker.mjs'), String(settings.port), join(settings.dir, 'data'), join(context.root, 'boards', `${context.board}.json`)] }
   }
   const file = join(settings.dir, 'edgemq.yaml')
   let yaml = renderEdgemqConfig(settings, context.board)

@@ -1,5 +1,5 @@
 // The load generator's hand-written wire code, checked against mqtt-packet.
-// (test/bench is excluded from `npm test`; run: node --import tsx test/bench/mqtt-wire.test.ts)
+// (part of `npm test`; alone: node test/run.mjs test/bench/mqtt-wire.test.ts)
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import mqttPacket from 'mqtt-packet'

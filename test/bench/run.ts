@@ -11,7 +11,7 @@ import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { FULL_COUNTS, QUICK_COUNTS, USAGE, parseBenchArgs, type BenchOptions, type ScenarioName } from './bench-options.ts'
 import { BrokerProcess } from './broker-process.ts'
-import { MOSQUITTO_PATH, checkAvailable, isEdgemq, prepareLaunch, type BrokerKind, type LaunchContext } from './broker-kinds.ts'
+import { MOSQUITTO_PATH, checkAvailable, isEdgemq, prepareLaunch, scenariosOf, type BrokerKind, type LaunchContext } from './broker-kinds.ts'
 import { LoadClient } from './load-client.ts'
 import { atReap, reapAll } from './process-reaper.ts'
 import { buildRows, formatTable, type MetricRuns } from './results-table.ts'
@@ -131,7 +131,7 @@ async function main (): Promise<void> {
   const started = performance.now()
   const startedAt = new Date()
   const counts = options.quick ? QUICK_COUNTS : FULL_COUNTS
-  const { maxInflight, heapFlags } = readBoard(options.board, options.brokers.some(isEdgemq))
+  const { maxInflight, heapFlags } = readBoard(options.board, options.brokers.some((kind) => isEdgemq(kind) || kind === 'floor'))
   const launchContext: LaunchContext = { root: ROOT, board: options.board, edgemqCmd: options.edgemqCmd, heapFlags, nofile: effectiveNofile(), cores: BROKER_CORES, nice: options.nice }
   preflight(options, launchContext)
   spawnSync('taskset', ['-pc', LOAD_CORES, String(process.pid)]) // this process is idle while measuring; keep it off the broker's core
@@ -191,6 +191,8 @@ async function main (): Promise<void> {
         return broker
       }
     }
+    const only = scenariosOf(kind)
+    if (only !== undefined && !only.includes(scenario)) return { metrics: {}, details: { skipped: `${kind} runs ${only.join(' and ')} only` }, error: false }
     const scenarioStarted = performance.now()
     log(`${scenario} / ${kind}${options.repeat > 1 ? ` (run ${round + 1} of ${options.repeat})` : ''} ...`)
     const overflowsBefore = readListenOverflows()

@@ -1,5 +1,5 @@
 // The day projection of the flash-wear scenario (pure).
-// (test/bench is excluded from `npm test`; run: node --import tsx test/bench/wear-projection.test.ts)
+// (part of `npm test`; alone: node test/run.mjs test/bench/wear-projection.test.ts)
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { SECONDS_PER_DAY, projectWearDay } from './wear-projection.ts'
