@@ -118,7 +118,7 @@ export interface BenchOptions {
 /** The usage text of `npm run bench -- --help`. */
 export const USAGE = `usage: npm run bench -- [options]
 
-  --quick               small counts; the whole run takes under 2 minutes
+  --quick               small counts; the whole run takes about 2.5 minutes
   --only <names>        scenarios to run, comma-separated or repeated:
                         ${SCENARIOS.join(', ')} (default: all)
   --brokers <names>     brokers, comma-separated: ${BROKER_KINDS.join(', ')}
