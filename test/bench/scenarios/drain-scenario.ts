@@ -22,7 +22,7 @@ const QUIET_MS = 15_000
  * retry timer, not the broker. The drain ratios of rounds 4-7 (3.2x down to
  * 1.68x) were against those slow runs. The harness warns of any such drop (run.ts).
  */
-const RECONNECT_CONCURRENCY = 100
+export const RECONNECT_CONCURRENCY = 100
 
 /** Queue, measure, restart, reconnect, drain. Plain aedes keeps sessions in RAM only: it has no figure here. */
 export const runDrainScenario: ScenarioRun = async (ctx): Promise<ScenarioOutcome> => {

@@ -25,9 +25,9 @@ export const runIdleScenario: ScenarioRun = async (ctx) => {
     details.noClients = base
     if (base.processes > 1) ctx.log(`${ctx.kind}: ${base.processes} processes; the listening one uses ${toMiB(base.rssKiB)} MiB, all together ${toMiB(base.treeRssKiB)} MiB`)
     if (ctx.kind !== 'mosquitto') {
-      // same `node` as the broker's launch (PATH), same core and limits
+      // the `node` that runs the harness and the brokers, on the broker's core with its limits
       const port = await freePort()
-      const floor = await ctx.restartBroker({ ...launch, label: 'bare node', command: 'node', args: ['-e', NODE_FLOOR_SCRIPT, String(port)], port })
+      const floor = await ctx.restartBroker({ ...launch, label: 'bare node', command: process.execPath, args: ['-e', NODE_FLOOR_SCRIPT, String(port)], port })
       await new Promise((resolve) => setTimeout(resolve, 1_000))
       const floorMemory = await settledMemory(floor)
       await floor.stop()

@@ -11,11 +11,10 @@
 // and delivery path, which tells how much of that is aedes's own path, which
 // no store below it can take away (docs/persistence.md, round 9).
 import { sleep } from '../broker-process.ts'
+import { RECONNECT_CONCURRENCY } from './drain-scenario.ts'
 import { CLOCK_TICKS_PER_SECOND } from '../proc-stats.ts'
 import { settledMemory, toMiB, type ScenarioOutcome, type ScenarioRun } from './scenario-context.ts'
 
-/** Reconnects in flight at once: within Mosquitto's listen backlog of 100, as the drain (drain-scenario.ts). */
-const RECONNECT_CONCURRENCY = 100
 /** Rounds of queue-then-drain on one broker; the last is the figure. */
 const ROUNDS = 2
 /** Pause between the last PUBACK of the enqueue and the first reconnect: the publisher's close and any flush settle. */
