@@ -71,9 +71,13 @@ const epoch = Date.now().toString(36).padStart(9, '0')
 let counter = 0
 const queueKey = (clientId) => `${QUEUE}${clientId}!${epoch}${(counter++).toString(36).padStart(8, '0')}`
 
-// Group commit: every put and delete of one event-loop turn in one batch.
+// Group commit: every put and delete of one event-loop turn in one batch, and
+// one batch written at a time. classic-level writes each batch from a thread of
+// libuv's pool, so two in flight at once can land in either order (a session's
+// empty record from its CONNECT over its SUBSCRIBE's topic).
 let batch = null
 let afterWrite = []
+let written = Promise.resolve()
 function stage (apply, done) {
   if (batch === null) {
     batch = db.batch()
@@ -87,7 +91,7 @@ function commit () {
   const waiting = afterWrite
   batch = null
   afterWrite = []
-  writing.write().then(() => { for (const done of waiting) done() }, (err) => {
+  written = written.then(() => writing.write()).then(() => { for (const done of waiting) done() }, (err) => {
     console.error(`floor-broker: a batch write failed: ${err.message}`)
     process.exit(1)
   })
@@ -250,7 +254,7 @@ const stop = () => {
   server.close()
   if (batch !== null) commit()
   // the last batch's write, then LevelDB's own close
-  setTimeout(() => { db.close().then(() => process.exit(0), fail) }, 100)
+  written.then(() => db.close()).then(() => process.exit(0), fail)
 }
 process.once('SIGTERM', stop)
 process.once('SIGINT', stop)

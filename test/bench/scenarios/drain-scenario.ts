@@ -6,7 +6,7 @@
 // first reconnect until every message has been delivered once, and the
 // broker's CPU for it.
 import { survivesRestart } from '../broker-kinds.ts'
-import { settledMemory, toMiB, type ScenarioOutcome, type ScenarioRun } from './scenario-context.ts'
+import { microsPerMessage, settledMemory, toMiB, type ScenarioOutcome, type ScenarioRun } from './scenario-context.ts'
 import { sleep } from '../broker-process.ts'
 import { CLOCK_TICKS_PER_SECOND } from '../proc-stats.ts'
 
@@ -24,7 +24,7 @@ const QUIET_MS = 15_000
  */
 export const RECONNECT_CONCURRENCY = 100
 
-/** Queue, measure, restart, reconnect, drain. Plain aedes keeps sessions in RAM only: it has no figure here. */
+/** Queue, measure, restart, reconnect, drain. Plain aedes keeps sessions in RAM only: no figure here (resume-scenario.ts has one). */
 export const runDrainScenario: ScenarioRun = async (ctx): Promise<ScenarioOutcome> => {
   if (!survivesRestart(ctx.kind)) return { metrics: {}, details: { skipped: `${ctx.kind} keeps sessions in memory only: nothing survives a restart` } }
   const { broker, launch } = await ctx.startBroker({ persistence: true })
@@ -79,7 +79,7 @@ export const runDrainScenario: ScenarioRun = async (ctx): Promise<ScenarioOutcom
       'drain.rssQueuedQuiet': toMiB(quietQueued.rssKiB),
       'drain.rssRestarted': toMiB(afterRestart.rssKiB),
       'drain.seconds': drained.ms / 1000,
-      'drain.cpuPerMessage': Math.round(drainCpuSeconds * 1e6 / ctx.counts.drainMessages * 10) / 10,
+      'drain.cpuPerMessage': microsPerMessage(drainCpuSeconds, ctx.counts.drainMessages),
       'drain.peakRss': toMiB(memory.hwmKiB),
       'drain.restartMs': Math.round(restarted.startMs)
     },

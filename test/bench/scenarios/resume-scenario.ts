@@ -13,7 +13,7 @@
 import { sleep } from '../broker-process.ts'
 import { RECONNECT_CONCURRENCY } from './drain-scenario.ts'
 import { CLOCK_TICKS_PER_SECOND } from '../proc-stats.ts'
-import { settledMemory, toMiB, type ScenarioOutcome, type ScenarioRun } from './scenario-context.ts'
+import { microsPerMessage, settledMemory, toMiB, type ScenarioOutcome, type ScenarioRun } from './scenario-context.ts'
 
 /** Rounds of queue-then-drain on one broker; the last is the figure. */
 const ROUNDS = 2
@@ -44,7 +44,7 @@ export const runResumeScenario: ScenarioRun = async (ctx): Promise<ScenarioOutco
     }
     ctx.log(`${ctx.kind}: resume round ${round}: drained ${drained.distinct} of ${ctx.counts.drainMessages} in ${drained.ms} ms, ${cpuSeconds.toFixed(2)} s of broker CPU (${drained.duplicates} duplicates)`)
     seconds = drained.ms / 1000
-    cpuPerMessage = Math.round(cpuSeconds * 1e6 / ctx.counts.drainMessages * 10) / 10
+    cpuPerMessage = microsPerMessage(cpuSeconds, ctx.counts.drainMessages)
   }
   const exit = await broker.stop()
   return {

@@ -41,6 +41,11 @@ export interface ScenarioOutcome {
 /** One scenario. */
 export type ScenarioRun = (context: ScenarioContext) => Promise<ScenarioOutcome>
 
+/** Broker CPU seconds over a run as µs per message, one decimal. */
+export function microsPerMessage (cpuSeconds: number, messages: number): number {
+  return Math.round(cpuSeconds * 1e6 / messages * 10) / 10
+}
+
 /** KiB to MiB with two decimals. */
 export function toMiB (kib: number): number {
   return Math.round(kib / 1024 * 100) / 100
