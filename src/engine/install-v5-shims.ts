@@ -3,7 +3,7 @@
 // override in its own file of this folder (listed in docs/engine.md), each
 // measured missing in test/e2e/conformance-v5.test.ts and
 // conformance-aedes-gaps.test.ts; this file only installs them:
-//  - on the instance, once: trackForwarded, paceOutgoingReplay,
+//  - on the instance, once: trackForwarded, paceOutgoingReplay, directQueueReplay,
 //    hideSysFromWildcards, keepSessionOnCleanStart, serveSharedSubscriptions;
 //  - on each client, from handle(): replaceFinishedWatch, disableCounterDedupe, guardParser,
 //    limitDeliveries, rewriteConnack, flushBeforeClose, sendDisconnectEarly,
@@ -22,6 +22,7 @@ import { limitDeliveries } from './limit-deliveries.ts'
 import { afterAck, releaseFlow } from './outbound-flow.ts'
 import { noteDroppedCopyRelease } from './drop-delivered-copies.ts'
 import { paceOutgoingReplay } from './pace-outgoing-replay.ts'
+import { directQueueReplay } from './direct-queue-replay.ts'
 import { replaceFinishedWatch } from './replace-finished-watch.ts'
 import { rewriteConnack } from './rewrite-connack.ts'
 import { sendDisconnectEarly } from './send-disconnect-early.ts'
@@ -61,6 +62,7 @@ export function installV5Shims (aedes: unknown, options: V5ShimOptions = {}): V5
   }
   trackForwarded(ctx)
   paceOutgoingReplay(ctx)
+  directQueueReplay(ctx)
   hideSysFromWildcards(ctx)
   keepSessionOnCleanStart(ctx)
   const shares = serveSharedSubscriptions(ctx)

@@ -533,6 +533,11 @@ export class LevelPersistence {
     return this.outgoing.stream(client.id)
   }
 
+  /** The queue of a client in order, handed to `each` one packet at a time (the engine's own replay; see OutgoingStore.replayInto). */
+  outgoingReplay (client: ClientRef, each: (packet: StoredPacket) => Promise<void> | undefined): Promise<void> {
+    return this.outgoing.replayInto(client.id, each)
+  }
+
   // ---- incoming QoS 2 ----
 
   /** Stores an incoming QoS 2 packet until its PUBREL (durable before PUBREC). */

@@ -595,6 +595,28 @@ export class OutgoingStore {
   }
 
   /**
+   * The same replay as stream(), handed to `each` one packet at a time instead
+   * of through a stream (ReadGuard.drive): the engine writes each to the
+   * socket itself (src/engine/direct-queue-replay.ts). Resolves once every
+   * packet was handed over and `each` has finished with it (or the store
+   * closed); rejects when a read fails or `each` throws.
+   */
+  async replayInto (clientId: string, each: (packet: StoredPacket) => Promise<void> | undefined): Promise<void> {
+    const turn = this.drains.get(clientId)
+    if (turn === undefined && this.isEmpty(clientId)) return
+    if (turn === undefined || turn.started) { await this.ctx.reads.drive(this.replay(clientId, undefined), each); return }
+    turn.started = true
+    turn.timer.refresh()
+    let complete = false
+    try {
+      complete = await this.ctx.reads.drive(this.replay(clientId, turn), each)
+    } finally {
+      // failed, stopped or cut short by the store's close: live deliveries go on
+      if (!complete) this.endTurn(clientId, turn)
+    }
+  }
+
+  /**
    * The queue replay of one reconnect, for ReadGuard.batches: one LevelDB
    * read per 256 records, each batch decoded at once; what was acknowledged
    * or dropped since its read is skipped right before it is handed to aedes.

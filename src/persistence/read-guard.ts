@@ -95,6 +95,42 @@ export class ReadGuard {
     })
     return stream
   }
+
+  /**
+   * Reads `source` to its end and hands each item to `each` in order, without
+   * a stream: the queue replay of a reconnecting client, which the engine
+   * writes to the socket itself (src/engine/direct-queue-replay.ts). `each`
+   * returns a promise when it must be waited for (a full window, a full
+   * socket, a store write it depends on), undefined when it is done. `take`
+   * decides for each item right before it is handed over. Like batches(), it
+   * ends quietly (false) once the store closes; true when everything was
+   * read. A throw from `each` or a failed read rejects, after `close`.
+   */
+  async drive<T> (source: BatchSource<T>, each: (item: T) => Promise<void> | undefined): Promise<boolean> {
+    let complete = false
+    try {
+      if (this.closedFlag) return false
+      await source.open()
+      for (;;) {
+        if (this.closedFlag) return false
+        const batch = await source.next()
+        if (batch === undefined) return (complete = true)
+        for (let i = 0; i < batch.length; i++) {
+          // a closed store is the end of the data, not a fault worth a crash
+          if (this.closedFlag) return false
+          const item = batch[i]
+          if (!source.take(item)) continue
+          const pending = each(item)
+          if (pending !== undefined) await pending
+        }
+      }
+    } catch (err) {
+      if (this.closedFlag) return false
+      throw err
+    } finally {
+      await source.close(complete).catch(() => {})
+    }
+  }
 }
 
 /** What ReadGuard.batches reads from. */

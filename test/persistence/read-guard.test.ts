@@ -81,4 +81,41 @@ test('a read that fails while the store is open fails the stream', async () => {
   assert.equal(probe.closes, [false])
 })
 
+// ReadGuard.drive: the same reads handed to a function (the engine's direct queue replay).
+
+test('drive: every item in order, take() asked right before each, waits for what each returns, closes once, complete', async () => {
+  const probe = numbers([[1, 2, 3], [], [4, 5, 6]], { skip: (n) => n === 5 })
+  const seen: number[] = []
+  let waiting = 0
+  const complete = await new ReadGuard().drive(probe.source, (n) => {
+    assert.is(waiting, 0, 'the previous item is done before the next is handed over')
+    seen.push(n)
+    if (n % 2 === 1) return undefined
+    waiting++
+    return new Promise<void>((resolve) => setTimeout(() => { waiting--; resolve() }, 5))
+  })
+  assert.is(complete, true)
+  assert.equal(seen, [1, 2, 3, 4, 6])
+  assert.equal(probe.closes, [true])
+})
+
+test('drive: a store that closes mid-read ends it quietly (false), closed once, not complete', async () => {
+  const guard = new ReadGuard()
+  const probe = numbers([[1, 2], [3, 4], [5]])
+  const seen: number[] = []
+  const complete = await guard.drive(probe.source, (n) => { seen.push(n); if (n === 3) guard.close(); return undefined })
+  assert.is(complete, false)
+  assert.equal(seen, [1, 2, 3])
+  assert.equal(probe.closes, [false])
+})
+
+test('drive: a failed read or a throw of the function rejects, after the read is closed (not complete)', async () => {
+  const failing = numbers([[1], [2]], { failAt: 1 })
+  await new ReadGuard().drive(failing.source, () => undefined).then(() => assert.unreachable('a failed read rejects'), (err: Error) => { assert.is(err.message, 'read failed') })
+  assert.equal(failing.closes, [false])
+  const throwing = numbers([[1, 2, 3]])
+  await new ReadGuard().drive(throwing.source, (n) => { if (n === 2) throw new Error('write failed'); return undefined }).then(() => assert.unreachable('a throw rejects'), (err: Error) => { assert.is(err.message, 'write failed') })
+  assert.equal(throwing.closes, [false])
+})
+
 test.run()
