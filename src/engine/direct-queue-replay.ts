@@ -10,8 +10,9 @@
 //   (500 sessions x 100 QoS 1 after a restart) the streams, copies, bound
 //   functions and promises per message were most of the replay's CPU and a
 //   large share of its garbage.
-// What edgemq does instead: for a Clean Start 0 CONNECT, outgoingStream
-//   returns a stream that yields nothing and ends once the replay is done;
+// What edgemq does instead: for the replay of a Clean Start 0 CONNECT (the
+//   client `connecting`), outgoingStream returns a stream that yields nothing
+//   and ends once the replay is done;
 //   the replay itself runs here, one stored message at a time, in aedes's
 //   order and with aedes's steps and calls: DUP on a message sent before
 //   [MQTT-3.3.1-1], the Receive Maximum slot [MQTT-3.3.4-7], the remaining
@@ -23,11 +24,13 @@
 //   finished. The store reads the queue a batch at a time
 //   (OutgoingStore.replayInto). aedes's pipeline, its end and its errors are
 //   unchanged: a failed read or write fails the stream, and the CONNECT with it.
-//   A Clean Start CONNECT, or a persistence without outgoingReplay (plain
-//   aedes's memory store in tests), keeps aedes's path.
+//   A Clean Start CONNECT, aedes's clearing of a session's queue
+//   (emptyOutgoingQueue: a clean close, an expired session), or a persistence
+//   without outgoingReplay (plain aedes's memory store in tests) keeps aedes's path.
 // Canary: test/engine/direct-queue-replay.test.ts (the pinned aedes's
-//   emptyQueue calls outgoingStream once per CONNECT and ends the CONNECT when
-//   the stream ends; QoSPacket and write.js are the code this copies).
+//   emptyQueue calls outgoingStream while the client is connecting and ends
+//   the CONNECT when the stream ends, emptyOutgoingQueue once it is not;
+//   QoSPacket and write.js are the code this copies).
 import { Readable } from 'node:stream'
 import mqttPacket from 'mqtt-packet'
 import { replaySlot } from './outbound-flow.ts'
@@ -62,8 +65,12 @@ export function directQueueReplay (ctx: V5ShimContext): void {
   const paced = persistence.outgoingStream
   persistence.outgoingStream = function outgoingStream (c) {
     const client = c as ReplayingClient
-    // a Clean Start drops what a former session left: aedes's (and clean-start-connect's) clearing path
-    if (client.clean || client._cleanStart === true || typeof client.conn !== 'object') return paced.call(this, c)
+    // Only the replay of a CONNECT (aedes's emptyQueue, while `connecting`). aedes also reads the
+    // stream to clear a session's queue (emptyOutgoingQueue, at a clean close or an expired
+    // session's wipe, on a client no longer connecting): replayed here instead, an expired
+    // session's queue survived it and reached the next session (found by the model-based test).
+    // A Clean Start drops what a former session left: aedes's (and clean-start-connect's) clearing path.
+    if (client.connecting !== true || client.connected || client.closed || client.clean || client._cleanStart === true) return paced.call(this, c)
     directReplays.count++
     return replayStream(ctx, client, persistence, replay)
   }

@@ -52,6 +52,33 @@ test('canary: the pinned aedes replays the queue with the steps the override cop
   ]) assert.ok(writeJs.includes(step), `write.js: ${step}`)
 })
 
+test('canary: aedes asks for the stream while the client is connecting to replay it, and once it is not to clear it (emptyOutgoingQueue)', async () => {
+  const clientJs = readFileSync(join(REPO_ROOT, 'node_modules/aedes/lib/client.js'), 'utf8')
+  assert.ok(connectJs.includes('client.connecting = true'), 'handleConnect sets connecting')
+  assert.ok(connectJs.includes('this.client.connecting = false'), 'the CONNECT series clears it after its last step (emptyQueue)')
+  assert.ok(clientJs.includes('emptyOutgoingQueue (done) {'), 'client.js: emptyOutgoingQueue')
+  assert.ok(clientJs.includes('persistence.outgoingClearMessageId(client, packet)'), 'emptyOutgoingQueue clears what the stream yields')
+  const broker = await startPinnedAedes()
+  try {
+    const internals = broker.aedes as unknown as AedesInternals
+    const asked: Array<{ connecting: boolean, connected: boolean }> = []
+    const outgoingStream = internals.persistence.outgoingStream.bind(internals.persistence)
+    internals.persistence.outgoingStream = (c) => {
+      const client = c as unknown as { connecting: boolean, connected: boolean }
+      asked.push({ connecting: client.connecting, connected: client.connected })
+      return outgoingStream(c)
+    }
+    const { c } = await RawMqtt.connected(broker.port, 5, { clientId: 'wiped', clean: false, properties: { sessionExpiryInterval: 1 } })
+    await until(() => asked.length === 1, 'the CONNECT asks for the stream')
+    assert.equal(asked[0], { connecting: true, connected: false }, 'the replay of a CONNECT')
+    c.destroy()
+    await until(() => asked.length === 2, 'the expired session\'s wipe asks for it', 4000)
+    assert.equal(asked[1], { connecting: false, connected: false }, 'the clearing of an ended session')
+  } finally {
+    await broker.close()
+  }
+})
+
 test('canary: ReplayPacket has the own fields, values and packet ids of aedes\'s QoSPacket', () => {
   const broker = { id: 'b1', counter: 7 }
   const stored: AnyPacket[] = [
@@ -184,6 +211,25 @@ test('[MQTT-3.3.4-7] a returning v5 session never has more unacknowledged messag
     assert.is(Number(p.payload.toString()), i, `message ${i} in order`)
     c.send({ cmd: 'puback', messageId: p.messageId })
   }
+})
+
+test('[MQTT-4.1.0-2] a v5 session that expired while away is not resumed: its queue is cleared, not sent to the next session (the model-based test\'s case)', async () => {
+  b ??= await startBrokerInProcess()
+  const session = { clean: false, properties: { sessionExpiryInterval: 1 } }
+  const { c: sub } = await RawMqtt.connected(b.port, 5, { clientId: 'dq-expired', ...session })
+  open.push(sub)
+  sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'dr/expired', qos: 2 }] })
+  await sub.next('suback')
+  await sub.disconnect()
+  const { c: pub } = await RawMqtt.connected(b.port, 5)
+  open.push(pub)
+  pub.send({ cmd: 'publish', topic: 'dr/expired', payload: 'of the ended session', qos: 1, messageId: 1 })
+  await pub.next('puback')
+  await new Promise((resolve) => setTimeout(resolve, 2600))
+  const { c: back, connack } = await RawMqtt.connected(b.port, 5, { clientId: 'dq-expired', clean: false, properties: { sessionExpiryInterval: 3600 } })
+  open.push(back)
+  assert.is(connack.sessionPresent, false, 'the session ended')
+  assert.ok(await back.nothing('publish', 500), 'nothing of the ended session arrives')
 })
 
 test('a session that stops reading gets its whole queue, in order, once it reads again (the socket\'s buffer fills)', async () => {
