@@ -33,6 +33,7 @@
 //   QoSPacket and write.js are the code this copies).
 import { Readable } from 'node:stream'
 import mqttPacket from 'mqtt-packet'
+import { AedesPacket, type PacketBroker } from './aedes-packet.ts'
 import { replaySlot } from './outbound-flow.ts'
 import type { AnyPacket, ShimmedClient, V5ShimContext } from './v5-shim-context.ts'
 
@@ -167,41 +168,13 @@ function write (client: ReplayingClient, packet: ReplayPacket): Promise<void> | 
 function noop (): void {}
 
 /**
- * The packet aedes's QoSPacket makes of a stored message (aedes-packet's
- * Packet, then the packet id): the same own fields, in the same order, minus
+ * The packet aedes's QoSPacket makes of a stored message: aedes-packet's
+ * Packet, then the packet id (the stored one, else the client's next), minus
  * the bound error callback the replay never calls.
  */
-export class ReplayPacket {
-  // declared only: a field that is not set must not be an own property (copies test hasOwnProperty)
-  declare clientId?: string
-  declare nl?: boolean
-  declare properties?: Record<string, any>
-  declare messageExpiry?: number
-  declare cmd: string
-  declare brokerId: string
-  declare brokerCounter: number
-  declare topic: string
-  declare payload: Buffer
-  declare qos: number
-  declare retain: boolean
-  declare dup: boolean
-  declare messageId: number | undefined
-
+export class ReplayPacket extends AedesPacket {
   constructor (original: AnyPacket, client: ReplayingClient) {
-    const own = Object.prototype.hasOwnProperty
-    if (own.call(original, 'clientId')) this.clientId = original.clientId
-    if (own.call(original, 'nl')) this.nl = original.nl
-    if (own.call(original, 'properties')) this.properties = original.properties
-    if (own.call(original, 'messageExpiry')) this.messageExpiry = original.messageExpiry
-    const broker = client.broker as unknown as { id: string, counter: number }
-    this.cmd = original.cmd || 'publish'
-    this.brokerId = original.brokerId || broker.id
-    this.brokerCounter = original.brokerCounter || ++broker.counter
-    this.topic = original.topic
-    this.payload = original.payload || Buffer.alloc(0)
-    this.qos = original.qos || 0
-    this.retain = original.retain || false
-    this.dup = original.dup || false
+    super(original, client.broker as unknown as PacketBroker)
     if (original.messageId) {
       this.messageId = original.messageId
     } else {

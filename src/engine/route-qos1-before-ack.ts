@@ -44,6 +44,7 @@ import mqttPacket from 'mqtt-packet'
 import type { Duplex } from 'node:stream'
 import type { EventEmitter } from 'node:events'
 import { REASON } from '../reason-codes.ts'
+import { AedesPacket } from './aedes-packet.ts'
 import { addPacketFilter } from './intercept-parsed-packets.ts'
 
 type Done = (err?: Error | null) => void
@@ -93,9 +94,9 @@ interface Qos1Broker extends EventEmitter {
   counter: number
   handle: (conn: Duplex, req: unknown) => Qos1Client
   publish: (packet: AnyPacket, client: unknown, done: Done) => void
-  published: (packet: RoutedPacket, client: unknown, done: Done) => void
-  mq: { emit: (packet: RoutedPacket, done: (err?: Error | null) => void) => void }
-  persistence: { storeRetained: (packet: RoutedPacket) => Promise<void>, outgoingEnqueueCombi: (subs: readonly unknown[], packet: RoutedPacket) => Promise<void> }
+  published: (packet: AedesPacket, client: unknown, done: Done) => void
+  mq: { emit: (packet: AedesPacket, done: (err?: Error | null) => void) => void }
+  persistence: { storeRetained: (packet: AedesPacket) => Promise<void>, outgoingEnqueueCombi: (subs: readonly unknown[], packet: AedesPacket) => Promise<void> }
   maximumPacketSize: number
   maxTopicLevels: number
   topicAliasMaximum: number
@@ -252,7 +253,7 @@ function routePublish (client: Qos1Client, packet: AnyPacket, options: RouteOpti
   const offline = packet.qos > 0 && (options.routesOffline === undefined || options.routesOffline(packet))
   // aedes drops `#` and `+` subscriptions from a $SYS topic's offline copies; its own path keeps doing that
   if (offline && (options.offlineSubscriptions === undefined || packet.topic.startsWith('$SYS'))) { broker.publish(packet, client, done); return }
-  const p = new RoutedPacket(packet, broker)
+  const p = new AedesPacket(packet, broker)
   // MQTT 5 Message Expiry Interval: aedes records the absolute expiry for queued copies
   if (p.properties !== undefined && p.properties.messageExpiryInterval > 0 && p.messageExpiry === undefined) p.messageExpiry = Date.now() + p.properties.messageExpiryInterval * 1000
   if (p.retain) broker.persistence.storeRetained(p).then(() => { queueOffline(broker, client, p, offline ? options : undefined, done) }, done)
@@ -260,54 +261,18 @@ function routePublish (client: Qos1Client, packet: AnyPacket, options: RouteOpti
 }
 
 /** aedes's enqueueOffline (when `options`), then the live deliveries: the queued copies land first, as in Aedes#publish. */
-function queueOffline (broker: Qos1Broker, client: Qos1Client, p: RoutedPacket, options: RouteOptions | undefined, done: Done): void {
+function queueOffline (broker: Qos1Broker, client: Qos1Client, p: AedesPacket, options: RouteOptions | undefined, done: Done): void {
   if (options === undefined) { emitRouted(broker, client, p, done); return }
   broker.persistence.outgoingEnqueueCombi(options.offlineSubscriptions!(p.topic), p).then(() => { emitRouted(broker, client, p, done) }, done)
 }
 
-function emitRouted (broker: Qos1Broker, client: Qos1Client, p: RoutedPacket, done: Done): void {
+function emitRouted (broker: Qos1Broker, client: Qos1Client, p: AedesPacket, done: Done): void {
   p.clientId = client.id
   broker.mq.emit(p, (err?: Error | null) => {
     if (err !== undefined && err !== null) { done(err); return }
     broker.published(p, client, done)
     broker.emit('publish', p, client)
   })
-}
-
-/** The copy of a message aedes routes (aedes-packet's Packet: the same fields, set the same way). */
-// `declare`: no field definitions are emitted, so an optional field is an own
-// property only when set, as with aedes-packet (code downstream asks hasOwnProperty)
-class RoutedPacket {
-  declare clientId?: string | null
-  declare nl?: boolean
-  declare properties?: Record<string, any>
-  declare messageExpiry?: number
-  declare cmd: string
-  declare brokerId: string
-  declare brokerCounter: number
-  declare topic: string
-  declare payload: Buffer
-  declare qos: number
-  declare retain: boolean
-  declare dup: boolean
-  declare messageId?: number
-
-  constructor (original: AnyPacket, broker: Qos1Broker) {
-    if (Object.hasOwn(original, 'clientId')) this.clientId = original.clientId
-    if (Object.hasOwn(original, 'nl')) this.nl = original.nl
-    if (Object.hasOwn(original, 'properties')) this.properties = original.properties
-    if (Object.hasOwn(original, 'messageExpiry')) this.messageExpiry = original.messageExpiry
-    this.cmd = original.cmd || 'publish'
-    this.brokerId = original.brokerId || broker.id
-    this.brokerCounter = original.brokerCounter || ++broker.counter
-    this.topic = original.topic
-    this.payload = original.payload || Buffer.alloc(0)
-    this.qos = original.qos || 0
-    this.retain = original.retain || false
-    this.dup = original.dup || false
-    // [MQTT-2.3.1-5] a delivery gets its own packet id
-    if (this.qos > 0) this.messageId = undefined
-  }
 }
 
 /**
