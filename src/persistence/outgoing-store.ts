@@ -88,6 +88,8 @@ export class OutgoingStore {
   readonly bounds = new QueueBounds()
   /** Queue replays coming or running, per client (see DrainTurn). */
   private readonly drains = new Map<string, DrainTurn>()
+  /** Per client, the last live delivery's update not yet resolved: the next one resolves after it (see update). */
+  private readonly liveUpdates = new Map<string, Promise<void>>()
 
   /**
    * Clients that may have queued messages or delivery states on disk: loaded
@@ -387,8 +389,38 @@ export class OutgoingStore {
     return turn
   }
 
-  /** Records the packet id given to a queued message, or its move to PUBREL. */
-  async update (clientId: string, packet: StoredPacket): Promise<void> {
+  /**
+   * Records the packet id given to a queued message, or its move to PUBREL.
+   * aedes writes a live delivery to a persistent client once its update
+   * resolves, so the updates of one client's live deliveries resolve in the
+   * order they were asked for [MQTT-4.6.0-5] (5.0) [MQTT-4.6.0-6] (3.1.1).
+   * Some wait (for an enqueue still waiting for its queue figures, a scan, the
+   * packet ids stored by an earlier run) and others do not: a later message
+   * then reached the subscriber first (found by the model-based test: a v5
+   * subscriber's QoS 1 messages 36 then 35 after a re-SUBSCRIBE under
+   * refuse-new). The queue replay's own packets (handed over one at a time)
+   * and PUBRELs are not held behind them: a live delivery can wait for the
+   * replay, which must not wait for it.
+   */
+  update (clientId: string, packet: StoredPacket): Promise<void> {
+    if (packet.cmd === 'pubrel' || this.isReplayed(clientId, packet)) return this.record(clientId, packet)
+    const before = this.liveUpdates.get(clientId)
+    const run = this.record(clientId, packet)
+    const done = before === undefined ? run : run.then(() => before.then(noop, noop))
+    this.liveUpdates.set(clientId, done)
+    const forget = (): void => { if (this.liveUpdates.get(clientId) === done) this.liveUpdates.delete(clientId) }
+    done.then(forget, forget)
+    return done
+  }
+
+  /** Whether `packet` is one the client's running queue replay handed over (its payload is the replay's). */
+  private isReplayed (clientId: string, packet: StoredPacket): boolean {
+    const turn = this.drains.get(clientId)
+    const payload = packet.payload
+    return turn !== undefined && typeof payload === 'object' && payload !== null && turn.payloads.has(payload)
+  }
+
+  private async record (clientId: string, packet: StoredPacket): Promise<void> {
     const idx = this.index(clientId)
     const ck = packet.cmd === 'pubrel' ? undefined : counterKeyOf(packet)
     if (packet.cmd !== 'pubrel' && this.drains.size > 0) {
@@ -787,3 +819,5 @@ function freePacketId (idx: ClientIndex, from: number): number {
   }
   return from // 65,535 messages in flight: the receive maximum never allows it
 }
+
+function noop (): void {}
