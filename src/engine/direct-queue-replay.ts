@@ -35,6 +35,7 @@ import { Readable } from 'node:stream'
 import mqttPacket from 'mqtt-packet'
 import { AedesPacket, type PacketBroker } from './aedes-packet.ts'
 import { replaySlot } from './outbound-flow.ts'
+import { markResend } from './pace-outgoing-replay.ts'
 import type { AnyPacket, ShimmedClient, V5ShimContext } from './v5-shim-context.ts'
 
 /** The client members the replay reads and sets (aedes 2.0.0-beta.1 lib/client.js). */
@@ -104,15 +105,11 @@ function replayStream (ctx: V5ShimContext, client: ReplayingClient, persistence:
 
 /** One stored message: DUP, window slot, expiry, packet id, outgoingUpdate, then write or clear. */
 function replayOne (ctx: V5ShimContext, client: ReplayingClient, persistence: ReplayPersistence, data: AnyPacket): Promise<void> | undefined {
-  // [MQTT-4.4.0-1] [MQTT-3.3.1-1] a stored entry with a packet id went out before: DUP=1 (pace-outgoing-replay.ts)
-  if (data.cmd === 'publish' && data.messageId !== undefined && data.messageId !== null && data.qos > 0) data.dup = true
-  if (mayWaitForSlot(client, data)) return replaySlot(ctx, client, data).then(() => send(ctx, client, persistence, data))
+  // [MQTT-4.4.0-1] [MQTT-3.3.1-1] a stored entry with a packet id went out before: DUP=1
+  markResend(data)
+  const slot = replaySlot(ctx, client, data)
+  if (slot !== undefined) return slot.then(() => send(ctx, client, persistence, data))
   return send(ctx, client, persistence, data)
-}
-
-/** Whether replaySlot may wait or count for this message (it returns at once for the rest). */
-function mayWaitForSlot (client: ReplayingClient, data: AnyPacket): boolean {
-  return client.version === 5 && !(data.cmd === 'publish' && (data.qos ?? 0) === 0)
 }
 
 /** aedes's clearQueue step for one message, then its emptyQueueFilter. */

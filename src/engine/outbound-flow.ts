@@ -23,15 +23,23 @@ export function sendCounted (state: ClientShim, deliverQoS: AedesClient['deliver
   state.forwarded = false
 }
 
-/** Waits for a free slot before a stored message is replayed to a v5 client. */
-export async function replaySlot (ctx: V5ShimContext, client: ShimmedClient, packet: AnyPacket): Promise<void> {
+/**
+ * Takes a slot before a stored message is replayed to a v5 client; a promise
+ * only when it must wait for one (undefined: taken, or none needed).
+ */
+export function replaySlot (ctx: V5ShimContext, client: ShimmedClient, packet: AnyPacket): Promise<void> | undefined {
   const state = client[SHIM]
-  if (state === undefined || client.version !== 5 || client.closed) return
+  if (state === undefined || client.version !== 5 || client.closed) return undefined
   // What aedes will drop instead of sending takes no slot (emptyQueueFilter).
-  if (client.clean || client._cleanStart === true) return
-  if (packet.cmd === 'publish' && (packet.qos ?? 0) === 0) return
-  if (typeof packet.messageExpiry === 'number' && packet.messageExpiry <= Date.now()) return
+  if (client.clean || client._cleanStart === true) return undefined
+  if (packet.cmd === 'publish' && (packet.qos ?? 0) === 0) return undefined
+  if (typeof packet.messageExpiry === 'number' && packet.messageExpiry <= Date.now()) return undefined
   const window = windowOf(ctx, client, state)
+  if (window.inflight < window.max) { window.sent(); return undefined }
+  return waitForSlot(client, state, window)
+}
+
+async function waitForSlot (client: ShimmedClient, state: ClientShim, window: OutboundWindow<AnyPacket>): Promise<void> {
   while (window.inflight >= window.max && !client.closed) {
     await new Promise<void>((resolve) => { (state.slotWaiters ??= []).push(resolve) })
   }

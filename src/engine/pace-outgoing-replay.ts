@@ -16,8 +16,13 @@ export function paceOutgoingReplay (ctx: V5ShimContext): void {
   const persistence = ctx.broker.persistence
   const outgoingStream = persistence.outgoingStream.bind(persistence)
   persistence.outgoingStream = (client) => outgoingStream(client).map(async (packet: AnyPacket) => {
-    if (packet.cmd === 'publish' && packet.messageId !== undefined && packet.messageId !== null && packet.qos > 0) packet.dup = true
+    markResend(packet)
     await replaySlot(ctx, client as unknown as ShimmedClient, packet)
     return packet
   })
+}
+
+/** DUP=1 on a stored QoS 1/2 PUBLISH that holds a packet id: it went out before (one is given when it is first written). */
+export function markResend (packet: AnyPacket): void {
+  if (packet.cmd === 'publish' && packet.messageId !== undefined && packet.messageId !== null && packet.qos > 0) packet.dup = true
 }

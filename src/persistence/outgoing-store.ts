@@ -383,10 +383,7 @@ export class OutgoingStore {
   /** The queue replay a live delivery must wait for (none for the replay's own packets). */
   private drainAhead (clientId: string, packet: StoredPacket): DrainTurn | undefined {
     const turn = this.drains.get(clientId)
-    if (turn === undefined) return undefined
-    const payload = packet.payload
-    if (typeof payload === 'object' && payload !== null && turn.payloads.has(payload)) return undefined
-    return turn
+    return turn === undefined || replayedBy(turn, packet) ? undefined : turn
   }
 
   /**
@@ -403,7 +400,9 @@ export class OutgoingStore {
    * replay, which must not wait for it.
    */
   update (clientId: string, packet: StoredPacket): Promise<void> {
-    if (packet.cmd === 'pubrel' || this.isReplayed(clientId, packet)) return this.record(clientId, packet)
+    if (packet.cmd === 'pubrel') return this.record(clientId, packet)
+    const turn = this.drains.get(clientId)
+    if (turn !== undefined && replayedBy(turn, packet)) return this.record(clientId, packet)
     const before = this.liveUpdates.get(clientId)
     const run = this.record(clientId, packet)
     const done = before === undefined ? run : run.then(() => before.then(noop, noop))
@@ -411,13 +410,6 @@ export class OutgoingStore {
     const forget = (): void => { if (this.liveUpdates.get(clientId) === done) this.liveUpdates.delete(clientId) }
     done.then(forget, forget)
     return done
-  }
-
-  /** Whether `packet` is one the client's running queue replay handed over (its payload is the replay's). */
-  private isReplayed (clientId: string, packet: StoredPacket): boolean {
-    const turn = this.drains.get(clientId)
-    const payload = packet.payload
-    return turn !== undefined && typeof payload === 'object' && payload !== null && turn.payloads.has(payload)
   }
 
   private async record (clientId: string, packet: StoredPacket): Promise<void> {
@@ -431,14 +423,11 @@ export class OutgoingStore {
     let messageId = packet.messageId as number
     if (packet.cmd !== 'pubrel') {
       const turn = this.drains.get(clientId)
-      if (ck !== undefined && turn !== undefined && turn.started) {
-        const payload = packet.payload
-        if (typeof payload === 'object' && payload !== null && turn.payloads.has(payload)) {
-          turn.sent.set(ck, messageId)
-          turn.updated++
-          turn.timer.refresh()
-          this.endTurnWhenSent(clientId, turn)
-        }
+      if (ck !== undefined && turn !== undefined && turn.started && replayedBy(turn, packet)) {
+        turn.sent.set(ck, messageId)
+        turn.updated++
+        turn.timer.refresh()
+        this.endTurnWhenSent(clientId, turn)
       }
       // An enqueue waiting for its client's queue figures (first enqueue of
       // that client in this process) indexes the message only once its batch
@@ -611,15 +600,13 @@ export class OutgoingStore {
 
   stream (clientId: string): Readable {
     // Only a reconnect that aedes announced (expectDrain) holds live deliveries.
-    const turn = this.drains.get(clientId)
     // aedes asks on every CONNECT. A client that never held a queue key, with
     // no enqueue waiting for its ops (a gated write adds its holders only when
     // built), has nothing to drain: an ended stream, not an async generator
     // that waits for the write queue (the common clean-session CONNECT).
-    if (turn === undefined && this.isEmpty(clientId)) return endedStream()
-    if (turn === undefined || turn.started) return this.ctx.reads.batches(this.replay(clientId, undefined))
-    turn.started = true
-    turn.timer.refresh()
+    if (this.isEmpty(clientId)) return endedStream()
+    const turn = this.startTurn(clientId)
+    if (turn === undefined) return this.ctx.reads.batches(this.replay(clientId, undefined))
     const stream = this.ctx.reads.batches(this.replay(clientId, turn))
     // failed or destroyed before it was all read: live deliveries go on
     stream.once('close', () => { if (!stream.readableEnded) this.endTurn(clientId, turn) })
@@ -634,11 +621,9 @@ export class OutgoingStore {
    * closed); rejects when a read fails or `each` throws.
    */
   async replayInto (clientId: string, each: (packet: StoredPacket) => Promise<void> | undefined): Promise<void> {
-    const turn = this.drains.get(clientId)
-    if (turn === undefined && this.isEmpty(clientId)) return
-    if (turn === undefined || turn.started) { await this.ctx.reads.drive(this.replay(clientId, undefined), each); return }
-    turn.started = true
-    turn.timer.refresh()
+    if (this.isEmpty(clientId)) return
+    const turn = this.startTurn(clientId)
+    if (turn === undefined) { await this.ctx.reads.drive(this.replay(clientId, undefined), each); return }
     let complete = false
     try {
       complete = await this.ctx.reads.drive(this.replay(clientId, turn), each)
@@ -646,6 +631,15 @@ export class OutgoingStore {
       // failed, stopped or cut short by the store's close: live deliveries go on
       if (!complete) this.endTurn(clientId, turn)
     }
+  }
+
+  /** The coming queue replay of the client's reconnect, now started; undefined when none is coming (no turn, or started already). */
+  private startTurn (clientId: string): DrainTurn | undefined {
+    const turn = this.drains.get(clientId)
+    if (turn === undefined || turn.started) return undefined
+    turn.started = true
+    turn.timer.refresh()
+    return turn
   }
 
   /**
@@ -821,3 +815,9 @@ function freePacketId (idx: ClientIndex, from: number): number {
 }
 
 function noop (): void {}
+
+/** Whether `packet` is one that `turn`'s queue replay handed over (its payload is the replay's). */
+function replayedBy (turn: DrainTurn, packet: StoredPacket): boolean {
+  const payload = packet.payload
+  return typeof payload === 'object' && payload !== null && turn.payloads.has(payload)
+}
